@@ -1,0 +1,1 @@
+"""Parsers: pure functions, text in, typed object out."""

@@ -1,0 +1,202 @@
+"""AnalysisResult: everything the analyzer concludes, and all that reports may read.
+
+The field names mirror the JSON document ``lostbeat.analysis/1`` (see docs/json-schema.md).
+Times are Unix epoch seconds (float) or ``None`` when unknown; sizes are bytes unless the
+name says ``kb``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from lostbeat.analyzer.findings import Evidence, Finding
+
+__all__ = [
+    "Action",
+    "AnalysisResult",
+    "CauseKind",
+    "Coredumps",
+    "Crash",
+    "CrashType",
+    "History",
+    "InputRecord",
+    "InputStatus",
+    "KnownIssueMatch",
+    "Memory",
+    "Origin",
+    "ProcessSeries",
+    "RootCause",
+    "TimelineEvent",
+]
+
+SCHEMA = "lostbeat.analysis/1"
+
+
+class CrashType(StrEnum):
+    LOST_HEARTBEAT = "lost_heartbeat"
+    COS_OOPS = "cos_oops"
+    COS_PANIC = "cos_panic"
+    VMKERNEL = "vmkernel"
+    NONE = "none"
+    UNKNOWN = "unknown"
+
+
+class CauseKind(StrEnum):
+    LEAK = "leak"
+    SPIKE = "spike"
+    CONTENTION = "contention"
+    INCONCLUSIVE = "inconclusive"
+    NOT_MEMORY = "not_memory"
+
+
+class Origin(StrEnum):
+    VMWARE = "vmware"
+    THIRD_PARTY = "third_party"
+    UNKNOWN = "unknown"
+
+
+class InputStatus(StrEnum):
+    READ = "read"
+    SKIPPED = "skipped"
+    BROKEN = "broken"
+
+
+@dataclass(frozen=True, slots=True)
+class InputRecord:
+    """What happened to one input file or archive member."""
+
+    path: str
+    status: InputStatus
+    kind: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Crash:
+    type: CrashType
+    message: str | None = None
+    build: int | None = None
+    release: str | None = None
+    crashed_at: float | None = None
+    """Epoch of the crash, when it can be placed (PSOD uptime or the next boot)."""
+    heartbeat_stopped_at: float | None = None
+    """Epoch when the last heartbeat was received (crash time minus ``t=`` minutes)."""
+    vmk_uptime_s: float | None = None
+    """VMkernel uptime at the crash, from the screen."""
+    heartbeat_silence_min: int | None = None
+    """``t=`` of the last HB alert: minutes without a heartbeat."""
+    heartbeat_timeout_min: int | None = None
+    uptime_s: float | None = None
+    """Host (COS) uptime at the last summary before the crash."""
+    vms_affected: int | None = None
+    alert_comm: str | None = None
+    """``comm=`` of the HB alert: a weak hint only, never the culprit by itself."""
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    kind: str
+    """``boot``, ``reboot``, ``halt``, ``crash``, ``vmkernel_error``, ``first_summary``,
+    ``last_summary``."""
+    at: float | None
+    text: str
+    evidence: Evidence | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    at: float | None = None
+    """Epoch of the last summary before the crash (or of the last one at all)."""
+    swap_used_bytes: int | None = None
+    swap_total_bytes: int | None = None
+    swap_used_percent: float | None = None
+    mem_total_bytes: int | None = None
+    top_process: str | None = None
+    top_process_kb: int | None = None
+    top_process_ram_percent: float | None = None
+    swap_danger_at: float | None = None
+    """When swap use first crossed its danger line (80 % of SwapTotal) in the last boot."""
+    ram_danger_at: float | None = None
+    """When the top consumer first crossed its danger line (50 % of MemTotal)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RootCause:
+    kind: CauseKind
+    process: str | None = None
+    token: str | None = None
+    origin: Origin | None = None
+    confidence: float = 0.0
+    rate_kb_per_hour: float | None = None
+    since: float | None = None
+    exhaustion_at: float | None = None
+    hours_to_exhaustion: float | None = None
+    """Implied time to exhaustion, from the first evidence of growth."""
+    others: tuple[str, ...] = ()
+    """Further leakers or contenders, by full name."""
+    explanation: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class KnownIssueMatch:
+    kb: str
+    title: str
+    workaround: str
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Coredumps:
+    vmkernel: tuple[str, ...] = ()
+    cos: tuple[str, ...] = ()
+    cos_core_file: str | None = None
+    cos_core_file_valid: bool | None = None
+    """``None`` when no esx.conf was read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    kb: str | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessSeries:
+    """One consumer's memory over time, in KB, for plots and trend rules."""
+
+    token: str
+    name: str
+    points: tuple[tuple[float, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    consumers: tuple[ProcessSeries, ...] = ()
+    swap: tuple[tuple[float, int], ...] = ()
+    """(epoch, swap used bytes)."""
+    swap_total_bytes: int | None = None
+    mem_total_bytes: int | None = None
+    boots: tuple[float, ...] = ()
+    resolution_s: float = 3600.0
+    projection: tuple[tuple[float, float], ...] = ()
+    """The leak's projected line (epoch, KB) up to exhaustion, when there is a leak."""
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisResult:
+    host: str | None
+    crash: Crash
+    root_cause: RootCause
+    memory: Memory
+    coredumps: Coredumps
+    timeline: tuple[TimelineEvent, ...] = ()
+    known_issues: tuple[KnownIssueMatch, ...] = ()
+    actions: tuple[Action, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    inputs: tuple[InputRecord, ...] = ()
+    history: History = field(default_factory=History)
+    errors: tuple[str, ...] = ()
+    """One line per parser or rule that failed; the analysis went on without it."""
+    schema: str = SCHEMA

@@ -1,0 +1,75 @@
+"""The ``lostbeat`` command line: a table of subcommands, each in ``lostbeat.commands``.
+
+Only the chosen subcommand's module is imported, so ``lostbeat hbd`` and ``lostbeat monitor``
+start without the analyzer's libraries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Protocol, cast
+
+from lostbeat import __version__
+from lostbeat.errors import LostbeatError
+
+# name -> one-line help; the module is lostbeat.commands.<name with - as _>
+COMMANDS: dict[str, str] = {
+    "analyze": "find why a host lost its heartbeat, from a vm-support bundle or a recording",
+    "demo": "analyse a built-in example incident and show the full report",
+    "generate": "write a realistic ESX vm-support bundle for a scenario, with its ground truth",
+    "hbd": "heartbeat daemon: beats only while it can get a page of memory",
+    "monitor": "protected monitor: declares a lost heartbeat and captures the evidence",
+    "record": "record per-process memory history and hourly vmksummary lines",
+    "top": "show the recorded process table at a moment",
+    "simulate": "reproduce a real lost heartbeat in a memory cgroup and diagnose it",
+    "fleet": "analyse many bundles or recordings at once, locally or on a Dask cluster",
+}
+
+
+class Command(Protocol):
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+def _load(name: str) -> Command:
+    return cast(Command, importlib.import_module(f"lostbeat.commands.{name.replace('-', '_')}"))
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lostbeat",
+        description="Find out why a host lost its heartbeat, and keep it from happening again.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="commands:\n" + "\n".join(f"  {n:<10} {h}" for n, h in COMMANDS.items()),
+    )
+    parser.add_argument("--version", action="version", version=f"lostbeat {__version__}")
+    parser.add_argument("command", choices=list(COMMANDS), metavar="COMMAND")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or args_list[0] not in COMMANDS:
+        _top_parser().parse_args(args_list)  # prints help, version or a usage error
+        return 2
+    name, rest = args_list[0], args_list[1:]
+    command = _load(name)
+    parser = argparse.ArgumentParser(prog=f"lostbeat {name}", description=COMMANDS[name])
+    command.add_arguments(parser)
+    args = parser.parse_args(rest)
+    try:
+        return command.run(args)
+    except LostbeatError as err:
+        print(f"lostbeat {name}: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"lostbeat {name}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
