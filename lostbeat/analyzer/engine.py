@@ -1,15 +1,228 @@
 """analyze(paths) -> AnalysisResult: sources -> parsers -> HostFacts -> rules.
 
-STUB: signature fixed; to be written.
+The graph is written out below, in the order it runs. Each parser and each rule is guarded:
+an error becomes an ``inputs[]`` entry or an ``errors`` line and the rest goes on; ``strict``
+re-raises it instead.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
-from lostbeat.analyzer.result import AnalysisResult
-from lostbeat.analyzer.sources import Progress
+from lostbeat.analyzer.facts import HostFacts, crash_signals, merge_processes, merge_summaries
+from lostbeat.analyzer.findings import Finding
+from lostbeat.analyzer.history import build_history
+from lostbeat.analyzer.parsers import PARSERS
+from lostbeat.analyzer.parsers.coredumps import CoredumpInventory, parse_coredumps
+from lostbeat.analyzer.parsers.esx_conf import EsxConf
+from lostbeat.analyzer.parsers.meminfo import MemInfo
+from lostbeat.analyzer.parsers.processes import ProcessTable
+from lostbeat.analyzer.parsers.psod import PsodScreen
+from lostbeat.analyzer.parsers.top import TopSnapshot
+from lostbeat.analyzer.parsers.version import VersionInfo
+from lostbeat.analyzer.parsers.vmkernel_log import VmkernelLog
+from lostbeat.analyzer.parsers.vmksummary import VmkSummary
+from lostbeat.analyzer.result import (
+    Action,
+    AnalysisResult,
+    CauseKind,
+    Coredumps,
+    Crash,
+    CrashType,
+    History,
+    InputRecord,
+    InputStatus,
+    KnownIssueMatch,
+    Memory,
+    RootCause,
+)
+from lostbeat.analyzer.rules.actions import plan_actions
+from lostbeat.analyzer.rules.coredumps import judge_coredumps
+from lostbeat.analyzer.rules.crash import judge_crash
+from lostbeat.analyzer.rules.culprit import Resolution, resolve_culprit
+from lostbeat.analyzer.rules.known_issues import match_known_issues
+from lostbeat.analyzer.rules.memory import judge_memory
+from lostbeat.analyzer.rules.root_cause import RootCauseJudgement, judge_root_cause
+from lostbeat.analyzer.rules.timeline import Timeline, judge_timeline
+from lostbeat.analyzer.sources import Collected, Member, Progress, open_source
+from lostbeat.errors import ArtifactMissing, InputError, LostbeatError
+
+__all__ = ["analyze", "analyze_collected"]
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Parsed:
+    summaries: list[VmkSummary] = field(default_factory=list)
+    logs: list[VmkernelLog] = field(default_factory=list)
+    screens: list[PsodScreen] = field(default_factory=list)
+    meminfo: list[MemInfo] = field(default_factory=list)
+    conf: list[EsxConf] = field(default_factory=list)
+    versions: list[VersionInfo] = field(default_factory=list)
+    tables: list[ProcessTable] = field(default_factory=list)
+    tops: list[TopSnapshot] = field(default_factory=list)
+    records: list[InputRecord] = field(default_factory=list)
+
+
+_SLOTS: dict[type, str] = {
+    VmkSummary: "summaries",
+    VmkernelLog: "logs",
+    PsodScreen: "screens",
+    MemInfo: "meminfo",
+    EsxConf: "conf",
+    VersionInfo: "versions",
+    ProcessTable: "tables",
+    TopSnapshot: "tops",
+}
+
+
+def _parse_member(member: Member, parsed: _Parsed, *, strict: bool) -> None:
+    parser = _PARSE.get(member.artifact)
+    if parser is None:
+        parsed.records.append(
+            InputRecord(
+                member.path, InputStatus.SKIPPED, member.artifact, "no parser for this artifact"
+            )
+        )
+        return
+    lines = member.data.decode("utf-8", errors="replace").splitlines()
+    try:
+        value = parser(lines, path=member.path)
+    except ArtifactMissing as err:
+        parsed.records.append(
+            InputRecord(member.path, InputStatus.SKIPPED, member.artifact, str(err))
+        )
+        return
+    except LostbeatError as err:
+        if strict:
+            raise
+        parsed.records.append(
+            InputRecord(member.path, InputStatus.BROKEN, member.artifact, str(err))
+        )
+        return
+    getattr(parsed, _SLOTS[type(value)]).append(value)
+    problems = getattr(value, "problems", ())
+    reason = f"{len(problems)} malformed line(s), first: {problems[0]}" if problems else ""
+    if problems and strict:
+        raise problems[0]
+    parsed.records.append(InputRecord(member.path, InputStatus.READ, member.artifact, reason))
+
+
+_PARSE: dict[str, Callable[..., Any]] = {
+    p.artifact: p.parse for p in PARSERS if p.artifact != "coredumps"
+}
+
+
+def _facts(parsed: _Parsed, host: str | None, names: Iterable[str]) -> HostFacts:
+    top = parsed.tops[-1] if parsed.tops else None
+    return HostFacts(
+        host=host,
+        summary=merge_summaries(parsed.summaries),
+        screens=tuple(parsed.screens),
+        signals=crash_signals(parsed.screens, parsed.logs),
+        meminfo=parsed.meminfo[0] if parsed.meminfo else None,
+        esx_conf=parsed.conf[0] if parsed.conf else None,
+        versions=tuple(parsed.versions),
+        processes=merge_processes(parsed.tables, top),
+        top=top,
+        coredumps=parse_coredumps(names),
+    )
+
+
+class _Guard:
+    """Runs rules; a failing rule leaves an error line and a fallback value."""
+
+    def __init__(self, *, strict: bool) -> None:
+        self.strict = strict
+        self.errors: list[str] = []
+
+    def __call__(self, name: str, fn: Callable[[], T], fallback: T) -> T:
+        try:
+            return fn()
+        except Exception as err:  # noqa: BLE001 - one rule's bug must not lose the analysis
+            if self.strict:
+                raise
+            self.errors.append(f"rule {name} failed: {type(err).__name__}: {err}")
+            return fallback
+
+
+def analyze_collected(
+    collected: Sequence[Collected], *, strict: bool = False, records: Sequence[InputRecord] = ()
+) -> AnalysisResult:
+    """Analyse members already collected from one host's sources."""
+    parsed = _Parsed(records=list(records))
+    for c in collected:
+        parsed.records.extend(c.records)
+        for member in c.members:
+            _parse_member(member, parsed, strict=strict)
+    host = next((c.host for c in collected if c.host), None)
+    names = [n for c in collected for n in c.names]
+    guard = _Guard(strict=strict)
+    facts = guard(
+        "facts",
+        lambda: _facts(parsed, host, names),
+        HostFacts(host=host, coredumps=CoredumpInventory((), ())),
+    )
+    if facts.host is None and facts.summary:
+        facts = replace(facts, host=facts.summary[-1].host)
+    timeline = guard("timeline", lambda: judge_timeline(facts), Timeline((), (), ()))
+    crash_j = guard("crash", lambda: judge_crash(facts, timeline), None)
+    crash = crash_j.crash if crash_j else Crash(CrashType.UNKNOWN)
+    memory_j = guard("memory", lambda: judge_memory(facts, timeline), None)
+    cause_j = guard(
+        "root_cause",
+        lambda: judge_root_cause(facts, timeline, crash),
+        RootCauseJudgement(RootCause(CauseKind.INCONCLUSIVE), (), ()),
+    )
+    no_resolutions: tuple[Resolution, ...] = ()
+    no_findings: tuple[Finding, ...] = ()
+    no_known: tuple[KnownIssueMatch, ...] = ()
+    no_actions: tuple[Action, ...] = ()
+    cause, resolutions, culprit_f = guard(
+        "culprit",
+        lambda: resolve_culprit(facts, timeline, cause_j.root_cause),
+        (cause_j.root_cause, no_resolutions, no_findings),
+    )
+    known, known_f = guard(
+        "known_issues", lambda: match_known_issues(facts, crash, cause), (no_known, no_findings)
+    )
+    cores_j = guard("coredumps", lambda: judge_coredumps(facts, crash), None)
+    cores = cores_j.coredumps if cores_j else Coredumps()
+    actions = guard("actions", lambda: plan_actions(crash, cause, known, cores), no_actions)
+    names_by_token = {r.token: r.name for r in resolutions}
+    leak = cause_j.leaks[0] if cause_j.leaks and cause.kind is CauseKind.LEAK else None
+    history = guard(
+        "history", lambda: build_history(facts, timeline, cause, leak, names_by_token), None
+    )
+    findings: list[Finding] = []
+    for part in (
+        crash_j.findings if crash_j else (),
+        cause_j.findings,
+        culprit_f,
+        known_f,
+        memory_j.findings if memory_j else (),
+        timeline.findings,
+        cores_j.findings if cores_j else (),
+    ):
+        findings.extend(part)
+    return AnalysisResult(
+        host=facts.host,
+        crash=crash,
+        root_cause=cause,
+        memory=memory_j.memory if memory_j else Memory(),
+        coredumps=cores,
+        timeline=timeline.events,
+        known_issues=known,
+        actions=actions,
+        findings=tuple(findings),
+        inputs=tuple(parsed.records),
+        history=history or History(),
+        errors=tuple(guard.errors),
+    )
 
 
 def analyze(
@@ -25,4 +238,19 @@ def analyze(
         InputError: when no input could be read at all.
         LostbeatError: any parse or rule error, when ``strict``.
     """
-    raise NotImplementedError
+    if not paths:
+        raise InputError("no input given", path="-")
+    collected: list[Collected] = []
+    records: list[InputRecord] = []
+    failures: list[InputError] = []
+    for path in paths:
+        try:
+            collected.append(open_source(path, kind=kind).collect(progress=progress))
+        except InputError as err:
+            if strict:
+                raise
+            failures.append(err)
+            records.append(InputRecord(os.fspath(path), InputStatus.BROKEN, None, err.reason))
+    if not collected:
+        raise failures[0]
+    return analyze_collected(collected, strict=strict, records=records)

@@ -1,0 +1,108 @@
+"""Trend statistics for noisy hourly memory series with gaps.
+
+A process shows in vmksummary only in the hours it is among the top three, and a leaking
+process may be restarted (its memory drops, then grows again). The statistics are made for
+that: restarts are undone before fitting, the slope is Theil-Sen (robust to outliers and
+uneven spacing) and monotonicity is Kendall's tau with its p-value, from scipy.
+
+>>> pts = [(h * 3600.0, 100_000 + 2_000 * h) for h in range(12)]
+>>> t = fit(pts)
+>>> round(t.slope_kb_per_h), round(t.tau, 2)
+(2000, 1.0)
+>>> undo_restarts([(0.0, 500), (1.0, 900), (2.0, 100), (3.0, 500)])
+(((0.0, 500.0), (1.0, 900.0), (2.0, 900.0), (3.0, 1300.0)), 1)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+__all__ = ["Trend", "fit", "undo_restarts"]
+
+RESTART_DROP = 0.4
+"""A fall to below (1 - RESTART_DROP) of the previous value is a restart, not noise."""
+GAP_DROP = 0.25
+"""After a gap (the process left the top three), a smaller fall is enough."""
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    slope_kb_per_h: float
+    intercept_kb: float
+    """Value of the fitted line at ``start``."""
+    tau: float
+    p_value: float
+    n: int
+    start: float
+    end: float
+    first_kb: float
+    last_kb: float
+
+    @property
+    def span_h(self) -> float:
+        return (self.end - self.start) / 3600.0
+
+    @property
+    def growth_kb(self) -> float:
+        return self.slope_kb_per_h * self.span_h
+
+    def at(self, when: float) -> float:
+        return self.intercept_kb + self.slope_kb_per_h * (when - self.start) / 3600.0
+
+
+def undo_restarts(
+    points: Sequence[tuple[float, float]], *, drop: float = RESTART_DROP
+) -> tuple[tuple[tuple[float, float], ...], int]:
+    """Shift each run after a restart up by the memory the restart released.
+
+    Returns the adjusted points and the number of restarts found.
+    """
+    out: list[tuple[float, float]] = []
+    steps = [b[0] - a[0] for a, b in zip(points, points[1:], strict=False)]
+    step = float(np.median(steps)) if steps else 0.0
+    offset = 0.0
+    restarts = 0
+    prev: tuple[float, float] | None = None
+    for when, value in points:
+        if prev is not None:
+            gap = step > 0 and (when - prev[0]) > 1.5 * step
+            limit = GAP_DROP if gap else drop
+            if value < prev[1] * (1.0 - limit):
+                offset += prev[1] - value
+                restarts += 1
+        out.append((when, float(value) + offset))
+        prev = (when, float(value))
+    return tuple(out), restarts
+
+
+def fit(points: Sequence[tuple[float, float]]) -> Trend | None:
+    """Theil-Sen slope and Kendall's tau of ``points``; ``None`` under 3 points or no span."""
+    if len(points) < 3:
+        return None
+    t = np.array([p[0] for p in points], dtype=float)
+    y = np.array([p[1] for p in points], dtype=float)
+    if t[-1] <= t[0]:
+        return None
+    hours = (t - t[0]) / 3600.0
+    slope, intercept, _, _ = stats.theilslopes(y, hours)
+    if np.all(y == y[0]):
+        tau, p_value = 0.0, 1.0
+    else:
+        result = stats.kendalltau(hours, y)
+        tau = float(result.statistic) if np.isfinite(result.statistic) else 0.0
+        p_value = float(result.pvalue) if np.isfinite(result.pvalue) else 1.0
+    return Trend(
+        slope_kb_per_h=float(slope),
+        intercept_kb=float(intercept),
+        tau=tau,
+        p_value=p_value,
+        n=len(points),
+        start=float(t[0]),
+        end=float(t[-1]),
+        first_kb=float(y[0]),
+        last_kb=float(y[-1]),
+    )

@@ -1,0 +1,85 @@
+"""``lostbeat analyze PATH... [--json] [--strict] [--as KIND] [--html FILE]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+KINDS = (
+    "vmksummary",
+    "vmkernel_log",
+    "psod",
+    "meminfo",
+    "esx_conf",
+    "version",
+    "ps",
+    "pstree",
+    "top",
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="a vm-support archive (.tgz, .tar.gz, .tar), an unpacked bundle folder, a "
+        "lostbeat recording folder, or loose files (screen, vmksummary, vmkernel log, "
+        "meminfo, esx.conf); all of one host and one incident",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the analysis as JSON (schema lostbeat.analysis/1)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail on the first broken artifact instead of reporting it",
+    )
+    parser.add_argument(
+        "--as",
+        dest="kind",
+        choices=KINDS,
+        metavar="KIND",
+        help=f"read loose files as this kind instead of sniffing: {', '.join(KINDS)}",
+    )
+    parser.add_argument(
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="also write a self-contained HTML report with plots",
+    )
+
+
+def emit(result: object, args: argparse.Namespace) -> int:
+    """Render ``result`` as the flags ask: JSON or terminal, plus HTML."""
+    from rich.console import Console
+
+    from lostbeat.analyzer.result import AnalysisResult
+    from lostbeat.report import jsonout, terminal
+
+    assert isinstance(result, AnalysisResult)
+    if args.html is not None:
+        from lostbeat.report.html import write_html
+
+        write_html(result, args.html)
+    if args.json:
+        sys.stdout.write(jsonout.dumps(result) + "\n")
+    else:
+        terminal.render(result, Console())
+        if args.html is not None:
+            print(f"HTML report written to {args.html}", file=sys.stderr)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from lostbeat.analyzer.engine import analyze
+    from lostbeat.report import terminal
+
+    with terminal.progress(Console(stderr=True)) as tick:
+        result = analyze(args.paths, strict=args.strict, kind=args.kind, progress=tick)
+    return emit(result, args)
