@@ -31,21 +31,48 @@ class Build:
         self.n += 1
         return Evidence(path, self.n, text)
 
-    def hb(self, epoch: float, top: Sequence[tuple[str, int]] = (), *, swap: int | None = 0,
-           uptime: float | None = None, vms: int = 10, build: int = 153875) -> SummaryLine:
+    def hb(
+        self,
+        epoch: float,
+        top: Sequence[tuple[str, int]] = (),
+        *,
+        swap: int | None = 0,
+        uptime: float | None = None,
+        vms: int = 10,
+        build: int = 153875,
+    ) -> SummaryLine:
         tokens = ", ".join(f"{t}-{kb}" for t, kb in top)
         text = f"(epoch {int(epoch)}) hb: vmk loaded, ..., {swap}, {tokens}"
-        return SummaryLine(LineKind.HEARTBEAT, int(epoch), "Nov 13 03:01:35", "esx1",
-                           self._ev(text), cos_uptime_s=uptime, vmk_uptime_s=uptime,
-                           vms=vms, vmk_build=build, vmm_build=build, swap_used_bytes=swap,
-                           top=tuple(Consumer(t, kb) for t, kb in top))
+        return SummaryLine(
+            LineKind.HEARTBEAT,
+            int(epoch),
+            "Nov 13 03:01:35",
+            "esx1",
+            self._ev(text),
+            cos_uptime_s=uptime,
+            vmk_uptime_s=uptime,
+            vms=vms,
+            vmk_build=build,
+            vmm_build=build,
+            swap_used_bytes=swap,
+            top=tuple(Consumer(t, kb) for t, kb in top),
+        )
 
     def event(self, kind: LineKind, epoch: float) -> SummaryLine:
-        return SummaryLine(kind, int(epoch), "Nov 13 07:13:58", "esx1",
-                           self._ev(f"({int(epoch)}) {kind.value}"))
+        return SummaryLine(
+            kind, int(epoch), "Nov 13 07:13:58", "esx1", self._ev(f"({int(epoch)}) {kind.value}")
+        )
 
-    def series(self, hours: int, consumers: dict[str, Any], *, start: float = T0,
-               swap: Any = 0, seed: int = 1, vms: int = 10) -> list[SummaryLine]:
+    def series(
+        self,
+        hours: int,
+        consumers: dict[str, Any],
+        *,
+        start: float = T0,
+        swap: Any = 0,
+        seed: int = 1,
+        vms: int = 10,
+    ) -> list[SummaryLine]:
         """Hourly lines; each consumer value is a function of the hour index (or a constant)."""
         rng = random.Random(seed)
         lines = []
@@ -57,27 +84,55 @@ class Build:
                     top.append((token, int(kb)))
             top.sort(key=lambda c: -c[1])
             sw = swap(h, rng) if callable(swap) else swap
-            lines.append(self.hb(start + h * HOUR, top[:3], swap=sw, uptime=1000.0 + h * HOUR,
-                                 vms=vms))
+            lines.append(
+                self.hb(start + h * HOUR, top[:3], swap=sw, uptime=1000.0 + h * HOUR, vms=vms)
+            )
         return lines
 
     def meminfo(self, total_kb: int = 799732, swap_kb: int = 554168) -> MemInfo:
-        return MemInfo(total_kb * 1024, None, swap_kb * 1024, swap_kb * 1024, total_kb * 1024,
-                       0, (self._ev(f"MemTotal: {total_kb} kB", "proc/meminfo"),))
+        return MemInfo(
+            total_kb * 1024,
+            None,
+            swap_kb * 1024,
+            swap_kb * 1024,
+            total_kb * 1024,
+            0,
+            (self._ev(f"MemTotal: {total_kb} kB", "proc/meminfo"),),
+        )
 
-    def signal(self, kind: SignalKind, *, message: str | None = None, uptime: float | None = None,
-               comm: str | None = None, t: int | None = None, to: int | None = None) -> Signal:
-        return Signal(kind, self._ev(f"{kind.value} {message}", "root/vmkernel-log.1"),
-                      uptime_s=uptime, message=message, comm=comm, t=t, to=to)
+    def signal(
+        self,
+        kind: SignalKind,
+        *,
+        message: str | None = None,
+        uptime: float | None = None,
+        comm: str | None = None,
+        t: int | None = None,
+        to: int | None = None,
+    ) -> Signal:
+        return Signal(
+            kind,
+            self._ev(f"{kind.value} {message}", "root/vmkernel-log.1"),
+            uptime_s=uptime,
+            message=message,
+            comm=comm,
+            t=t,
+            to=to,
+        )
 
     def ps(self, name: str, *, vsz: int = 10_000, command: str | None = None) -> ProcessEntry:
         cmd = command or f"/usr/sbin/{name}"
-        return ProcessEntry(100 + self.n, name, cmd, vsz // 2, vsz, "root",
-                            self._ev(cmd, "tmp/ps.4711.txt"))
+        return ProcessEntry(
+            100 + self.n, name, cmd, vsz // 2, vsz, "root", self._ev(cmd, "tmp/ps.4711.txt")
+        )
 
     def conf(self, values: dict[str, str]) -> EsxConf:
-        return EsxConf(tuple(ConfEntry(k, v, self._ev(f'{k} = "{v}"', "etc/vmware/esx.conf"))
-                             for k, v in values.items()))
+        return EsxConf(
+            tuple(
+                ConfEntry(k, v, self._ev(f'{k} = "{v}"', "etc/vmware/esx.conf"))
+                for k, v in values.items()
+            )
+        )
 
     def facts(self, summary: Sequence[SummaryLine] = (), **kw: Any) -> HostFacts:
         kw.setdefault("coredumps", CoredumpInventory((), ()))

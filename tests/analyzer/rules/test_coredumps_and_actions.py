@@ -18,13 +18,16 @@ from lostbeat.analyzer.rules.coredumps import judge_coredumps
 LOST = Crash(CrashType.LOST_HEARTBEAT)
 
 
-@pytest.mark.parametrize(("conf", "valid"), [
-    ({"/adv/Misc/CosCorefile": "/vmfs/volumes/4533e089/cos-core-esx1"}, True),
-    ({"/adv/Misc/CosCoreFile": "/vmfs/volumes/datastore1/core"}, True),
-    ({"/adv/Misc/CosCorefile": ""}, False),
-    ({"/adv/Misc/CosCorefile": "/tmp/core"}, False),
-    ({"/adv/Misc/HostName": "esx1"}, False),
-])
+@pytest.mark.parametrize(
+    ("conf", "valid"),
+    [
+        ({"/adv/Misc/CosCorefile": "/vmfs/volumes/4533e089/cos-core-esx1"}, True),
+        ({"/adv/Misc/CosCoreFile": "/vmfs/volumes/datastore1/core"}, True),
+        ({"/adv/Misc/CosCorefile": ""}, False),
+        ({"/adv/Misc/CosCorefile": "/tmp/core"}, False),
+        ({"/adv/Misc/HostName": "esx1"}, False),
+    ],
+)
 def test_cos_core_file_validity(make, conf, valid):
     j = judge_coredumps(make.facts(esx_conf=make.conf(conf)), LOST)
     assert j.coredumps.cos_core_file_valid is valid
@@ -36,14 +39,17 @@ def test_no_esx_conf_means_unknown_validity(make):
 
 
 def test_cores_in_each_location_are_listed(make):
-    inv = CoredumpInventory(("root/old_cores/vmkernel-zdump-111309.07.13.1",),
-                            ("var/core/cos-core-esx1.123.core.gz",))
+    inv = CoredumpInventory(
+        ("root/old_cores/vmkernel-zdump-111309.07.13.1",), ("var/core/cos-core-esx1.123.core.gz",)
+    )
     j = judge_coredumps(make.facts(coredumps=inv), LOST)
     assert j.coredumps.vmkernel == inv.vmkernel and j.coredumps.cos == inv.cos
     assert {f.id for f in j.findings} == {"coredumps.vmkernel", "coredumps.cos"}
     missing = judge_coredumps(make.facts(), LOST)
-    assert {f.id for f in missing.findings} == {"coredumps.vmkernel_missing",
-                                                 "coredumps.cos_missing"}
+    assert {f.id for f in missing.findings} == {
+        "coredumps.vmkernel_missing",
+        "coredumps.cos_missing",
+    }
 
 
 VALID = Coredumps(cos_core_file="/vmfs/volumes/x/core", cos_core_file_valid=True)
@@ -54,15 +60,23 @@ def kbs(actions):
     return sorted(a.kb for a in actions if a.kb)
 
 
-@pytest.mark.parametrize(("cause", "crash", "cores", "expected"), [
-    (RootCause(CauseKind.LEAK, process="VMap", origin=Origin.VMWARE), LOST, VALID, ["653"]),
-    (RootCause(CauseKind.LEAK, process="cmahealthd", origin=Origin.THIRD_PARTY), LOST, VALID, []),
-    (RootCause(CauseKind.SPIKE), LOST, INVALID, ["1006797", "1032962", "653"]),
-    (RootCause(CauseKind.INCONCLUSIVE), LOST, VALID, ["1006797", "653"]),
-    (RootCause(CauseKind.CONTENTION), LOST, VALID, ["1003501"]),
-    (RootCause(CauseKind.NOT_MEMORY), Crash(CrashType.COS_OOPS), VALID, ["1004250"]),
-    (RootCause(CauseKind.NOT_MEMORY), Crash(CrashType.NONE), INVALID, []),
-])
+@pytest.mark.parametrize(
+    ("cause", "crash", "cores", "expected"),
+    [
+        (RootCause(CauseKind.LEAK, process="VMap", origin=Origin.VMWARE), LOST, VALID, ["653"]),
+        (
+            RootCause(CauseKind.LEAK, process="cmahealthd", origin=Origin.THIRD_PARTY),
+            LOST,
+            VALID,
+            [],
+        ),
+        (RootCause(CauseKind.SPIKE), LOST, INVALID, ["1006797", "1032962", "653"]),
+        (RootCause(CauseKind.INCONCLUSIVE), LOST, VALID, ["1006797", "653"]),
+        (RootCause(CauseKind.CONTENTION), LOST, VALID, ["1003501"]),
+        (RootCause(CauseKind.NOT_MEMORY), Crash(CrashType.COS_OOPS), VALID, ["1004250"]),
+        (RootCause(CauseKind.NOT_MEMORY), Crash(CrashType.NONE), INVALID, []),
+    ],
+)
 def test_action_plan(cause, crash, cores, expected):
     assert kbs(plan_actions(crash, cause, (), cores)) == expected
 

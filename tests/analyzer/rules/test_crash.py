@@ -19,12 +19,25 @@ def test_lost_heartbeat_from_the_alerts_and_placed_in_time(make):
     lines = make.series(8, {"VMap": 580_000}, start=1_258_000_000)
     last = lines[-1]
     alerts = (
-        make.signal(SignalKind.HB_ALERT, message="Lost heartbeat", uptime=last.vmk_uptime_s + 1940,
-                    comm="vmnixhbd", t=29, to=30),
-        make.signal(SignalKind.HB_ALERT, message="Lost heartbeat", uptime=last.vmk_uptime_s + 2000,
-                    comm="VMap", t=30, to=30),
-        make.signal(SignalKind.COS_ERROR, message="Lost heartbeat",
-                    uptime=last.vmk_uptime_s + 2000),
+        make.signal(
+            SignalKind.HB_ALERT,
+            message="Lost heartbeat",
+            uptime=last.vmk_uptime_s + 1940,
+            comm="vmnixhbd",
+            t=29,
+            to=30,
+        ),
+        make.signal(
+            SignalKind.HB_ALERT,
+            message="Lost heartbeat",
+            uptime=last.vmk_uptime_s + 2000,
+            comm="VMap",
+            t=30,
+            to=30,
+        ),
+        make.signal(
+            SignalKind.COS_ERROR, message="Lost heartbeat", uptime=last.vmk_uptime_s + 2000
+        ),
     )
     crash = _judge(make.facts(lines, signals=alerts))
     assert crash.type is CrashType.LOST_HEARTBEAT
@@ -77,7 +90,8 @@ def test_crash_seen_only_in_vmksummary_is_unknown_and_no_history_is_unknown(make
 
 
 def test_comm_is_reported_as_a_hint_never_as_the_cause(make):
-    alert = make.signal(SignalKind.HB_ALERT, message="Lost heartbeat", comm="cimserver", t=30,
-                        to=30)
+    alert = make.signal(
+        SignalKind.HB_ALERT, message="Lost heartbeat", comm="cimserver", t=30, to=30
+    )
     judged = judge_crash(make.facts(signals=(alert,)), judge_timeline(make.facts()))
     assert "not the cause" in judged.findings[0].detail

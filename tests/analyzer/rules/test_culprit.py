@@ -24,10 +24,12 @@ def test_collision_is_resolved_by_the_logged_size(make):
 
 
 def test_third_party_and_interpreters(make):
-    facts = make.facts(processes=(
-        make.ps("cmahealthd", command="/opt/hp/hp-snmp-agents/server/bin/cmahealthd -p 15"),
-        make.ps("java", command="/usr/bin/java -Xmx256m -jar /opt/acme/monitor-agent.jar"),
-    ))
+    facts = make.facts(
+        processes=(
+            make.ps("cmahealthd", command="/opt/hp/hp-snmp-agents/server/bin/cmahealthd -p 15"),
+            make.ps("java", command="/usr/bin/java -Xmx256m -jar /opt/acme/monitor-agent.jar"),
+        )
+    )
     hp = resolve_token("cmahealt", facts)
     assert (hp.name, hp.origin) == ("cmahealthd", Origin.THIRD_PARTY)
     java = resolve_token("java", facts)

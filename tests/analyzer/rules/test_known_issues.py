@@ -10,10 +10,19 @@ from lostbeat.analyzer.rules.known_issues import KNOWN_ISSUES, match_known_issue
 LEAK = RootCause(CauseKind.LEAK, process="cimserver", token="cimserve")
 
 
-@pytest.mark.parametrize(("build", "applies"), [
-    (64607, False), (82663, False), (110268, True), (123630, True), (153875, True),
-    (207095, True), (164009, False), (208167, False),
-])
+@pytest.mark.parametrize(
+    ("build", "applies"),
+    [
+        (64607, False),
+        (82663, False),
+        (110268, True),
+        (123630, True),
+        (153875, True),
+        (207095, True),
+        (164009, False),
+        (208167, False),
+    ],
+)
 def test_pegasus_leak_is_gated_on_35_update_2_to_5(make, build, applies):
     crash = Crash(CrashType.LOST_HEARTBEAT, build=build)
     matches, findings = match_known_issues(make.facts(), crash, LEAK)
@@ -28,7 +37,8 @@ def test_version_file_disambiguates_a_patch_build(make):
     assert match_known_issues(make.facts(versions=(v40,)), crash, LEAK)[0] == ()
     v35 = VersionInfo("VMware ESX Server", "3.5.0", None, 180000, Evidence("x", 1, ""))
     assert [m.kb for m in match_known_issues(make.facts(versions=(v35,)), crash, LEAK)[0]] == [
-        "1009607"]
+        "1009607"
+    ]
 
 
 def test_no_match_when_cimserver_is_not_to_blame_or_not_a_lost_heartbeat(make):

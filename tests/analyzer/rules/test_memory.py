@@ -6,12 +6,19 @@ from lostbeat.analyzer.rules.timeline import judge_timeline
 
 def test_the_articles_arithmetic(make):
     # KB 308590: swap 567468032 bytes of SwapTotal 554168 kB is 100 %;
-    # VMap 586196 KB of MemTotal 799732 kB is 73 % (the article prints 69 %, which is 541 MB / 780 MB)
+    # VMap 586196 KB of MemTotal 799732 kB is 73 % (the article prints 69 %, which is
+    # 541 MB / 780 MB, swap over RAM)
     lines = [
-        make.hb(1_258_099_291, [("VMap", 583524), ("vmware-h", 82812), ("webAcces", 27332)],
-                swap=567468032),
-        make.hb(1_258_102_905, [("VMap", 586196), ("vmware-h", 83180), ("webAcces", 27292)],
-                swap=567468032),
+        make.hb(
+            1_258_099_291,
+            [("VMap", 583524), ("vmware-h", 82812), ("webAcces", 27332)],
+            swap=567468032,
+        ),
+        make.hb(
+            1_258_102_905,
+            [("VMap", 586196), ("vmware-h", 83180), ("webAcces", 27292)],
+            swap=567468032,
+        ),
     ]
     facts = make.facts(lines, meminfo=make.meminfo(799732, 554168))
     judged = judge_memory(facts, judge_timeline(facts))

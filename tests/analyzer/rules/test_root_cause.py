@@ -24,9 +24,16 @@ def test_steady_leak_with_noise_and_gaps_is_a_leak(make):
         # out of the top three in the first hours, then growing 6 MB/h with noise
         return None if h < 10 else 100_000 + 6_000 * h + rng.uniform(-4000, 4000)
 
-    lines = make.series(72, {"VMap": vmap, "vmware-h": steady(82_000),
-                             "webAcces": steady(27_000), "vpxa": steady(20_000)},
-                        swap=lambda h, rng: 4096 * 1000 * h)
+    lines = make.series(
+        72,
+        {
+            "VMap": vmap,
+            "vmware-h": steady(82_000),
+            "webAcces": steady(27_000),
+            "vpxa": steady(20_000),
+        },
+        swap=lambda h, rng: 4096 * 1000 * h,
+    )
     judged = _cause(make, lines)
     cause = judged.root_cause
     assert cause.kind is CauseKind.LEAK
@@ -42,8 +49,7 @@ def test_sawtooth_restarts_are_still_a_leak(make):
     def hostd(h, rng):
         return 60_000 + 5_000 * (h % 20) + rng.uniform(-1500, 1500)  # restarted every 20 h
 
-    lines = make.series(70, {"vmware-h": hostd, "vpxa": steady(30_000),
-                             "webAcces": steady(25_000)})
+    lines = make.series(70, {"vmware-h": hostd, "vpxa": steady(30_000), "webAcces": steady(25_000)})
     cause = _cause(make, lines).root_cause
     assert cause.kind is CauseKind.LEAK
     assert cause.token == "vmware-h"
@@ -52,25 +58,40 @@ def test_sawtooth_restarts_are_still_a_leak(make):
 
 def test_steady_noisy_processes_are_not_leaks(make):
     for seed in range(10):
-        lines = make.series(72, {"vmware-h": steady(82_000, 0.1), "vpxa": steady(40_000, 0.1),
-                                 "webAcces": steady(27_000, 0.1), "sfcbd": steady(26_000, 0.2)},
-                            swap=lambda h, rng: 4096 * 2000, seed=seed)
+        lines = make.series(
+            72,
+            {
+                "vmware-h": steady(82_000, 0.1),
+                "vpxa": steady(40_000, 0.1),
+                "webAcces": steady(27_000, 0.1),
+                "sfcbd": steady(26_000, 0.2),
+            },
+            swap=lambda h, rng: 4096 * 2000,
+            seed=seed,
+        )
         assert _cause(make, lines).root_cause.kind is CauseKind.SPIKE, seed
 
 
 def test_two_leakers_primary_is_the_larger_growth(make):
-    lines = make.series(48, {"cimserve": lambda h, r: 30_000 + 9_000 * h,
-                             "vmware-h": lambda h, r: 80_000 + 3_000 * h,
-                             "vpxa": steady(20_000)})
+    lines = make.series(
+        48,
+        {
+            "cimserve": lambda h, r: 30_000 + 9_000 * h,
+            "vmware-h": lambda h, r: 80_000 + 3_000 * h,
+            "vpxa": steady(20_000),
+        },
+    )
     cause = _cause(make, lines).root_cause
     assert cause.kind is CauseKind.LEAK
     assert (cause.token, cause.others) == ("cimserve", ("vmware-h",))
 
 
 def test_high_static_usage_is_contention(make):
-    lines = make.series(48, {"vmware-h": steady(180_000), "cmahealt": steady(170_000),
-                             "vpxa": steady(150_000)},
-                        swap=lambda h, rng: int(0.7 * 554168 * 1024))
+    lines = make.series(
+        48,
+        {"vmware-h": steady(180_000), "cmahealt": steady(170_000), "vpxa": steady(150_000)},
+        swap=lambda h, rng: int(0.7 * 554168 * 1024),
+    )
     cause = _cause(make, lines, meminfo=make.meminfo(272 * 1024, 554168)).root_cause
     assert cause.kind is CauseKind.CONTENTION
     assert cause.process is None and cause.token is None

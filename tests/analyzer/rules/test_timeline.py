@@ -32,9 +32,13 @@ def test_clean_reboot_and_halt_are_not_crashes(make):
     b = make.series(3, {"vmware-h": 60_000}, start=t + HOUR)
     t2 = b[-1].epoch + 600
     lines = [
-        *a, make.event(LineKind.REBOOTING, t), make.event(LineKind.STARTING, t + 90),
-        make.event(LineKind.LOADED_VMKERNEL, t + 120), *b,
-        make.event(LineKind.HALTING, t2), make.event(LineKind.STARTING, t2 + 200),
+        *a,
+        make.event(LineKind.REBOOTING, t),
+        make.event(LineKind.STARTING, t + 90),
+        make.event(LineKind.LOADED_VMKERNEL, t + 120),
+        *b,
+        make.event(LineKind.HALTING, t2),
+        make.event(LineKind.STARTING, t2 + 200),
     ]
     timeline = judge_timeline(make.facts(lines))
     assert [b.end for b in timeline.boots] == [BootEnd.REBOOT, BootEnd.HALT, BootEnd.OPEN]
@@ -43,10 +47,14 @@ def test_clean_reboot_and_halt_are_not_crashes(make):
 
 
 def test_uptime_falling_without_start_line_is_an_unclean_boot(make):
-    lines = [make.hb(1_000_000 + h * HOUR, [("vpxa", 20_000)], uptime=50_000 + h * HOUR)
-             for h in range(4)]
-    lines += [make.hb(1_000_000 + (5 + h) * HOUR, [("vpxa", 20_000)], uptime=100 + h * HOUR)
-              for h in range(2)]
+    lines = [
+        make.hb(1_000_000 + h * HOUR, [("vpxa", 20_000)], uptime=50_000 + h * HOUR)
+        for h in range(4)
+    ]
+    lines += [
+        make.hb(1_000_000 + (5 + h) * HOUR, [("vpxa", 20_000)], uptime=100 + h * HOUR)
+        for h in range(2)
+    ]
     timeline = judge_timeline(make.facts(lines))
     assert [b.end for b in timeline.boots] == [BootEnd.UNCLEAN, BootEnd.OPEN]
 

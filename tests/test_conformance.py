@@ -1,0 +1,42 @@
+"""Every parser and every rule is registered, documented, and reads known artifacts."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from pathlib import Path
+
+from lostbeat.analyzer.artifacts import ARTIFACTS
+from lostbeat.analyzer.parsers import PARSERS
+from lostbeat.analyzer.rules import RULES
+
+PKG = Path(__file__).resolve().parents[1] / "lostbeat" / "analyzer"
+
+
+def public_modules(folder: str) -> list[str]:
+    return sorted(p.stem for p in (PKG / folder).glob("*.py") if not p.stem.startswith("_"))
+
+
+def test_every_parser_module_is_registered_and_documented() -> None:
+    registered = {p.parse.__module__.rsplit(".", 1)[-1] for p in PARSERS}
+    assert set(public_modules("parsers")) <= registered
+    for parser in PARSERS:
+        assert parser.artifact in ARTIFACTS, parser.artifact
+        assert parser.doc.strip(), parser.artifact
+        module = importlib.import_module(parser.parse.__module__)
+        doc = inspect.getdoc(module) or ""
+        assert "Sample" in doc or ">>>" in doc, f"{module.__name__} lacks sample data"
+
+
+def test_every_artifact_is_read_by_a_parser_or_named_by_a_rule() -> None:
+    used = {p.artifact for p in PARSERS} | {a for r in RULES for a in r.artifacts}
+    assert set(ARTIFACTS) - used <= {"recording"}
+
+
+def test_every_rule_module_holds_a_registered_rule() -> None:
+    ids = [r.id for r in RULES]
+    assert len(ids) == len(set(ids))
+    assert {r.module.rsplit(".", 1)[-1] for r in RULES} == set(public_modules("rules"))
+    for rule in RULES:
+        assert rule.doc, rule.id
+        assert set(rule.artifacts) <= set(ARTIFACTS), rule.id
