@@ -7,6 +7,7 @@ re-raises it instead.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -155,9 +156,23 @@ def analyze_collected(
 ) -> AnalysisResult:
     """Analyse members already collected from one host's sources."""
     parsed = _Parsed(records=list(records))
+    seen: dict[tuple[str, bytes], str] = {}
     for c in collected:
         parsed.records.extend(c.records)
         for member in c.members:
+            # the same file given twice (in a folder and again as a loose file) counts once
+            key = (member.artifact, hashlib.blake2b(member.data, digest_size=16).digest())
+            if key in seen:
+                parsed.records.append(
+                    InputRecord(
+                        member.path,
+                        InputStatus.SKIPPED,
+                        member.artifact,
+                        f"same content as {seen[key]}",
+                    )
+                )
+                continue
+            seen[key] = member.path
             _parse_member(member, parsed, strict=strict)
     host = next((c.host for c in collected if c.host), None)
     names = [n for c in collected for n in c.names]
