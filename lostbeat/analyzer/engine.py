@@ -22,6 +22,7 @@ from lostbeat.analyzer.parsers.esx_conf import EsxConf
 from lostbeat.analyzer.parsers.meminfo import MemInfo
 from lostbeat.analyzer.parsers.processes import ProcessTable
 from lostbeat.analyzer.parsers.psod import PsodScreen
+from lostbeat.analyzer.parsers.recordings import Recording, parse_recording
 from lostbeat.analyzer.parsers.top import TopSnapshot
 from lostbeat.analyzer.parsers.version import VersionInfo
 from lostbeat.analyzer.parsers.vmkernel_log import VmkernelLog
@@ -49,7 +50,7 @@ from lostbeat.analyzer.rules.memory import judge_memory
 from lostbeat.analyzer.rules.root_cause import RootCauseJudgement, judge_root_cause
 from lostbeat.analyzer.rules.timeline import Timeline, judge_timeline
 from lostbeat.analyzer.sources import Collected, Member, Progress, open_source
-from lostbeat.errors import ArtifactMissing, InputError, LostbeatError
+from lostbeat.errors import ArtifactMissing, InputError, LostbeatError, RecordingCorrupt
 
 __all__ = ["analyze", "analyze_collected"]
 
@@ -66,6 +67,7 @@ class _Parsed:
     versions: list[VersionInfo] = field(default_factory=list)
     tables: list[ProcessTable] = field(default_factory=list)
     tops: list[TopSnapshot] = field(default_factory=list)
+    recordings: list[Recording] = field(default_factory=list)
     records: list[InputRecord] = field(default_factory=list)
 
 
@@ -113,8 +115,36 @@ def _parse_member(member: Member, parsed: _Parsed, *, strict: bool) -> None:
     parsed.records.append(InputRecord(member.path, InputStatus.READ, member.artifact, reason))
 
 
+def _is_summary_log(path: str) -> bool:
+    return path.rsplit("/", 1)[-1].startswith("vmksummary")
+
+
+def _parse_recording(members: Sequence[Member], parsed: _Parsed, *, strict: bool) -> None:
+    files = [(m.path, m.data) for m in members if not _is_summary_log(m.path)]
+    where = members[0].path.rsplit("/", 1)[0] if "/" in members[0].path else "."
+    try:
+        recording = parse_recording(files, path=where)
+    except ArtifactMissing as err:
+        parsed.records.append(InputRecord(where, InputStatus.SKIPPED, "recording", str(err)))
+        return
+    except LostbeatError as err:
+        if strict:
+            raise
+        parsed.records.append(InputRecord(where, InputStatus.BROKEN, "recording", str(err)))
+        return
+    if recording.problems and strict:
+        raise RecordingCorrupt(str(recording.problems[0]), path=where)
+    parsed.recordings.append(recording)
+    reason = (
+        f"{len(recording.problems)} unusable record(s), first: {recording.problems[0]}"
+        if recording.problems
+        else ""
+    )
+    parsed.records.append(InputRecord(where, InputStatus.READ, "recording", reason))
+
+
 _PARSE: dict[str, Callable[..., Any]] = {
-    p.artifact: p.parse for p in PARSERS if p.artifact != "coredumps"
+    p.artifact: p.parse for p in PARSERS if p.artifact not in ("coredumps", "recording")
 }
 
 
@@ -131,6 +161,7 @@ def _facts(parsed: _Parsed, host: str | None, names: Iterable[str]) -> HostFacts
         processes=merge_processes(parsed.tables, top),
         top=top,
         coredumps=parse_coredumps(names),
+        recording=parsed.recordings[0] if parsed.recordings else None,
     )
 
 
@@ -159,7 +190,15 @@ def analyze_collected(
     seen: dict[tuple[str, bytes], str] = {}
     for c in collected:
         parsed.records.extend(c.records)
+        recorded = [m for m in c.members if m.artifact == "recording"]
+        if recorded:
+            _parse_recording(recorded, parsed, strict=strict)
         for member in c.members:
+            if member.artifact == "recording":
+                if not _is_summary_log(member.path):
+                    continue
+                # the recorder's hourly log is a vmksummary, read by the same parser
+                member = replace(member, artifact="vmksummary")
             # the same file given twice (in a folder and again as a loose file) counts once
             key = (member.artifact, hashlib.blake2b(member.data, digest_size=16).digest())
             if key in seen:

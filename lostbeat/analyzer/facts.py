@@ -15,12 +15,13 @@ from lostbeat.analyzer.parsers.esx_conf import EsxConf
 from lostbeat.analyzer.parsers.meminfo import MemInfo
 from lostbeat.analyzer.parsers.processes import ProcessEntry, ProcessTable
 from lostbeat.analyzer.parsers.psod import PsodScreen
+from lostbeat.analyzer.parsers.recordings import Recording
 from lostbeat.analyzer.parsers.top import TopSnapshot
 from lostbeat.analyzer.parsers.version import VersionInfo
 from lostbeat.analyzer.parsers.vmkernel_log import Signal, VmkernelLog
 from lostbeat.analyzer.parsers.vmksummary import SummaryLine, VmkSummary
 
-__all__ = ["HostFacts", "merge_summaries"]
+__all__ = ["HostFacts", "crash_signals", "merge_processes", "merge_summaries"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,8 @@ class HostFacts:
     """ps, pstree and top entries, for name resolution."""
     top: TopSnapshot | None = None
     coredumps: CoredumpInventory = CoredumpInventory((), ())
+    recording: Recording | None = None
+    """lostbeat's own per-process history, when the inputs hold a recording."""
 
 
 def _rotation(path: str) -> int:

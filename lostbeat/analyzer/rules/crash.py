@@ -76,7 +76,7 @@ def _classify(facts: HostFacts, timeline: Timeline) -> tuple[CrashType, list[Sig
         return CrashType.VMKERNEL, vmk
     if timeline.crashed:
         return CrashType.UNKNOWN, []
-    if facts.summary:
+    if facts.summary or facts.recording is not None:
         return CrashType.NONE, []
     return CrashType.UNKNOWN, []
 

@@ -125,6 +125,10 @@ def resolve_culprit(
     del timeline
     if cause.token is None:
         return cause, (), ()
+    if cause.process is not None:  # a recording names its processes in full
+        origin, why = _origin(cause.process, None)
+        named = Resolution(cause.token, cause.process, origin, f"recorded by name; {why}")
+        return replace(cause, origin=origin), (named,), ()
     main = resolve_token(cause.token, facts)
     others = [resolve_token(t, facts) for t in cause.others]
     resolved = replace(

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from lostbeat.analyzer.facts import HostFacts
 from lostbeat.analyzer.findings import Finding, Severity
+from lostbeat.analyzer.fine import fine_series
 from lostbeat.analyzer.parsers.vmksummary import SummaryLine
 from lostbeat.analyzer.result import CauseKind, Crash, CrashType, RootCause
 from lostbeat.analyzer.rules import rule
@@ -30,7 +31,11 @@ __all__ = ["Leak", "RootCauseJudgement", "judge_root_cause", "series_by_token"]
 MIN_LINES = 6
 """Hourly lines needed in the crashed boot before any verdict on memory."""
 MIN_POINTS = 5
-MIN_SPAN_H = 4.0
+MIN_SPAN_S = 4 * 3600.0
+"""Span a leak must cover in the hourly record (a recording needs MIN_FINE_STEPS samples)."""
+MIN_FINE_STEPS = 20
+MAX_STEP_SHARE = 0.5
+"""A leak grows in many small steps: one step holding more of the growth is a jump."""
 MIN_TAU = 0.5
 MAX_P = 0.01
 MIN_GROWTH_OF_RAM = 0.04
@@ -72,8 +77,8 @@ def series_by_token(lines: Sequence[SummaryLine]) -> dict[str, list[tuple[float,
     return dict(series)
 
 
-def _big_enough(trend: Trend, mem_total_kb: float | None) -> bool:
-    if trend.slope_kb_per_h <= 0 or trend.span_h < MIN_SPAN_H:
+def _big_enough(trend: Trend, mem_total_kb: float | None, min_span_s: float) -> bool:
+    if trend.slope_kb_per_h <= 0 or trend.end - trend.start < min_span_s:
         return False
     if trend.tau < MIN_TAU or trend.p_value > MAX_P:
         return False
@@ -99,34 +104,107 @@ def _runs_rise(
     return len(fits) >= 1 and len(rising) * 2 > len(fits)
 
 
+def _one_jump(points: Sequence[tuple[float, float]]) -> bool:
+    """True when a single step holds most of the series' rise: a jump, not a leak."""
+    steps = [b[1] - a[1] for a, b in zip(points, points[1:], strict=False)]
+    rise = sum(st for st in steps if st > 0)
+    return rise > 0 and max(steps) > MAX_STEP_SHARE * rise
+
+
 def find_leak(
-    token: str, points: Sequence[tuple[float, float]], mem_total_kb: float | None
+    token: str,
+    points: Sequence[tuple[float, float]],
+    mem_total_kb: float | None,
+    *,
+    min_span_s: float = MIN_SPAN_S,
 ) -> Leak | None:
     """The leak in one token's series, or None."""
     if len(points) < MIN_POINTS:
         return None
     raw = fit(points)
-    if raw is not None and _big_enough(raw, mem_total_kb):
+    if raw is not None and _big_enough(raw, mem_total_kb, min_span_s) and not _one_jump(points):
         return Leak(token, raw, 0, tuple(points))
     adjusted, restarts = undo_restarts(points)
     if restarts == 0:
         return None
     adj = fit(adjusted)
-    if adj is not None and _big_enough(adj, mem_total_kb) and _runs_rise(points, adjusted):
+    if (
+        adj is not None
+        and _big_enough(adj, mem_total_kb, min_span_s)
+        and _runs_rise(points, adjusted)
+        and not _one_jump(adjusted)
+    ):
         return Leak(token, adj, restarts, tuple(points))
     return None
 
 
 def _capacity_kb(facts: HostFacts) -> float | None:
     info = facts.meminfo
-    if info is None or info.total is None:
-        return None
-    return (info.total + (info.swap_total or 0)) / 1024.0
+    if info is not None and info.total is not None:
+        return (info.total + (info.swap_total or 0)) / 1024.0
+    rec = facts.recording
+    last = rec.system[-1] if rec is not None and rec.system else None
+    if last is not None and last.mem_total is not None:
+        return (last.mem_total + (last.swap_total or 0)) / 1024.0
+    return None
 
 
-def _leak_cause(
-    leaks: list[Leak], facts: HostFacts, lines: Sequence[SummaryLine], crash: Crash
-) -> RootCause:
+def _mem_total_kb(facts: HostFacts) -> float | None:
+    if facts.meminfo is not None and facts.meminfo.total:
+        return facts.meminfo.total / 1024.0
+    rec = facts.recording
+    totals = [p.mem_total for p in rec.system if p.mem_total] if rec is not None else []
+    return totals[-1] / 1024.0 if totals else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """The memory history judged: hourly vmksummary lines, or a recording's fine samples."""
+
+    series: dict[str, list[tuple[float, float]]]
+    names: dict[str, str]
+    """Full names, known for a recording; tokens are resolved later for vmksummary."""
+    samples: int
+    min_span_s: float
+    fine: bool
+    lines: tuple[SummaryLine, ...]
+    end: float | None
+
+    def last_top(self) -> list[tuple[str, float]]:
+        last = [
+            (key, pts[-1][1])
+            for key, pts in self.series.items()
+            if self.end is not None and pts[-1][0] >= self.end - 1.0
+        ]
+        return sorted(last, key=lambda kv: -kv[1])[:3]
+
+    def unit(self) -> str:
+        return "samples" if self.fine else "hourly points"
+
+
+def _window(facts: HostFacts, timeline: Timeline, crash: Crash) -> _Window:
+    rec = facts.recording
+    if rec is not None and rec.processes:
+        until = crash.heartbeat_stopped_at if crash.heartbeat_stopped_at else None
+        fine = fine_series(rec, until=until)
+        if fine:
+            series: dict[str, list[tuple[float, float]]] = {}
+            names: dict[str, str] = {}
+            for item in fine:
+                key = item.name if item.name not in series else f"{item.name} {item.cmdline}"
+                series[key], names[key] = list(item.points), item.name
+            steps = max(len(pts) for pts in series.values())
+            last = max(pts[-1][0] for pts in series.values())
+            interval = rec.interval_s or 10.0
+            return _Window(series, names, steps, MIN_FINE_STEPS * interval, True, (), last)
+    incident = timeline.incident
+    lines = incident.lines if incident else ()
+    hourly = series_by_token(lines)
+    end = float(lines[-1].epoch) if lines and lines[-1].epoch is not None else None
+    return _Window(hourly, {}, len(lines), MIN_SPAN_S, False, lines, end)
+
+
+def _leak_cause(leaks: list[Leak], facts: HostFacts, window: _Window, crash: Crash) -> RootCause:
     leaks.sort(key=lambda lk: lk.trend.growth_kb, reverse=True)
     main = leaks[0]
     trend = main.trend
@@ -135,33 +213,41 @@ def _leak_cause(
     exhaustion_at: float | None = None
     hours: float | None = None
     if capacity is not None and trend.slope_kb_per_h > 0:
-        others = sum(c.kb for c in lines[-1].top if c.token != main.token) if lines else 0
+        others = sum(kb for key, kb in window.last_top() if key != main.token)
         room = max(capacity - others - last_kb, 0.0)
         exhaustion_at = last_t + 3600.0 * room / trend.slope_kb_per_h
-        hours = round((exhaustion_at - trend.start) / 3600.0, 1)
-    swap_rising = _swap_rising(lines)
+        hours = round((exhaustion_at - last_t) / 3600.0, 2)
     confidence = 0.6
     confidence += 0.15 if trend.tau >= 0.8 else 0.0
-    confidence += 0.1 if swap_rising else 0.0
+    confidence += 0.1 if _swap_rising(window.lines) else 0.0
     confidence += 0.1 if trend.n >= 24 else 0.0
     if crash.type is CrashType.UNKNOWN:
         confidence -= 0.2
     restarts = f", restarted {main.restarts} time(s) and grew again" if main.restarts else ""
+    name = window.names.get(main.token, main.token)
     explanation = (
-        f"{main.token} grew {trend.slope_kb_per_h / 1024:.1f} MB/h for {trend.span_h:.0f} h "
-        f"(Kendall tau {trend.tau:.2f}, {trend.n} hourly points{restarts})"
+        f"{name} grew {trend.slope_kb_per_h / 1024:.1f} MB/h for {_span(trend)} "
+        f"(Kendall tau {trend.tau:.2f} over {trend.n} {window.unit()}{restarts})"
     )
     return RootCause(
         kind=CauseKind.LEAK,
-        token=main.token,
+        process=window.names.get(main.token),
+        token=name[:8] if window.fine else main.token,
         confidence=round(min(confidence, 0.95), 2),
         rate_kb_per_hour=round(trend.slope_kb_per_h, 1),
         since=trend.start,
         exhaustion_at=exhaustion_at,
         hours_to_exhaustion=hours,
-        others=tuple(lk.token for lk in leaks[1:]),
+        others=tuple(
+            window.names.get(lk.token, lk.token) if window.fine else lk.token for lk in leaks[1:]
+        ),
         explanation=explanation,
     )
+
+
+def _span(trend: Trend) -> str:
+    span = trend.end - trend.start
+    return f"{span / 3600:.0f} h" if span >= 3600 else f"{span:.0f} s"
 
 
 def _swap_rising(lines: Sequence[SummaryLine]) -> bool:
@@ -174,8 +260,24 @@ def _swap_rising(lines: Sequence[SummaryLine]) -> bool:
     return trend is not None and trend.slope_kb_per_h > 0 and trend.tau >= MIN_TAU
 
 
-def _pressure(facts: HostFacts, last: SummaryLine) -> tuple[float | None, float | None]:
+def _pressure(facts: HostFacts, window: _Window) -> tuple[float | None, float | None]:
+    """Swap used and the top three's share of RAM at the window's end, in percent."""
     info = facts.meminfo
+    rec = facts.recording
+    if window.fine and rec is not None and rec.system:
+        p = rec.system[-1]
+        swap = (
+            100.0 * p.swap_used / p.swap_total if p.swap_used is not None and p.swap_total else None
+        )
+        ram = (
+            100.0 * (1 - p.mem_available / p.mem_total)
+            if p.mem_available is not None and p.mem_total
+            else None
+        )
+        return swap, ram
+    last = window.lines[-1] if window.lines else None
+    if last is None:
+        return None, None
     swap = (
         100.0 * last.swap_used_bytes / info.swap_total
         if info and info.swap_total and last.swap_used_bytes is not None
@@ -189,91 +291,122 @@ def _pressure(facts: HostFacts, last: SummaryLine) -> tuple[float | None, float 
     return swap, ram
 
 
-@rule("root_cause", artifacts=("vmksummary", "meminfo"))
+def _jump(window: _Window, mem_total_kb: float | None) -> tuple[str, float, float] | None:
+    """In fine samples, the biggest single rise of one program: (key, KB, when)."""
+    if not window.fine:
+        return None
+    floor = max(32 * 1024.0, 0.01 * (mem_total_kb or 0.0))
+    best: tuple[str, float, float] | None = None
+    for key, pts in window.series.items():
+        for a, b in zip(pts, pts[1:], strict=False):
+            rise = b[1] - a[1]
+            if rise >= floor and rise >= 0.5 * a[1] and (best is None or rise > best[1]):
+                best = (key, rise, b[0])
+    return best
+
+
+def _ongoing(leaks: Sequence[Leak], window: _Window) -> Finding:
+    lk = max(leaks, key=lambda x: x.trend.growth_kb)
+    name = window.names.get(lk.token, lk.token)
+    evidence = tuple(ln.evidence for ln in window.lines if any(c.token == lk.token for c in ln.top))
+    return Finding(
+        "root_cause.ongoing_leak",
+        Severity.WARNING,
+        f"{name} is growing: heading for memory exhaustion",
+        f"{lk.trend.slope_kb_per_h / 1024:.1f} MB/h over {_span(lk.trend)}",
+        evidence[-3:],
+    )
+
+
+@rule("root_cause", artifacts=("vmksummary", "meminfo", "recording"))
 def judge_root_cause(facts: HostFacts, timeline: Timeline, crash: Crash) -> RootCauseJudgement:
     """Leak, spike, contention, inconclusive or not a memory crash."""
-    incident = timeline.incident
-    lines = incident.lines if incident else ()
-    mem_total_kb = facts.meminfo.total / 1024.0 if facts.meminfo and facts.meminfo.total else None
+    window = _window(facts, timeline, crash)
+    mem_total_kb = _mem_total_kb(facts)
     leaks = [
         leak
-        for token, pts in series_by_token(lines).items()
-        if (leak := find_leak(token, pts, mem_total_kb)) is not None
+        for key, pts in window.series.items()
+        if (leak := find_leak(key, pts, mem_total_kb, min_span_s=window.min_span_s)) is not None
     ]
-    findings: list[Finding] = []
-    if crash.type in _NOT_MEMORY or crash.type is CrashType.NONE:
+    leaks.sort(key=lambda x: -x.trend.growth_kb)
+    if crash.type in _NOT_MEMORY or (crash.type is CrashType.NONE and not window.fine):
         what = "no crash" if crash.type is CrashType.NONE else f"a {crash.type.value} crash"
         cause = RootCause(
             CauseKind.NOT_MEMORY, confidence=0.9, explanation=f"{what}, not a lost heartbeat"
         )
-        if leaks:
-            lk = max(leaks, key=lambda x: x.trend.growth_kb)
-            findings.append(
-                Finding(
-                    "root_cause.ongoing_leak",
-                    Severity.WARNING,
-                    f"{lk.token} is growing: heading for memory exhaustion",
-                    f"{lk.trend.slope_kb_per_h / 1024:.1f} MB/h over {lk.trend.span_h:.0f} h",
-                    tuple(ln.evidence for ln in lines if any(c.token == lk.token for c in ln.top))[
-                        -3:
-                    ],
-                )
-            )
-        return RootCauseJudgement(cause, tuple(leaks), tuple(findings))
-    if len(lines) < MIN_LINES:
+        return RootCauseJudgement(cause, tuple(leaks), (_ongoing(leaks, window),) if leaks else ())
+    if window.samples < (MIN_FINE_STEPS if window.fine else MIN_LINES):
         cause = RootCause(
             CauseKind.INCONCLUSIVE,
             confidence=0.3,
             explanation=(
-                f"only {len(lines)} hourly summaries before the crash: too little history"
+                f"only {window.samples} {window.unit()} before the crash: too little history"
             ),
         )
         return RootCauseJudgement(cause, (), ())
     if leaks:
-        cause = _leak_cause(leaks, facts, lines, crash)
-        evidence = tuple(ln.evidence for ln in lines if any(c.token == cause.token for c in ln.top))
-        findings.append(
-            Finding(
-                "root_cause.leak",
-                Severity.CRITICAL,
-                f"Memory leak in {cause.token}",
-                cause.explanation,
-                evidence[:2] + evidence[-3:],
-            )
+        cause = _leak_cause(leaks, facts, window, crash)
+        evidence = tuple(
+            ln.evidence for ln in window.lines if any(c.token == cause.token for c in ln.top)
         )
-        return RootCauseJudgement(
-            cause, tuple(sorted(leaks, key=lambda x: -x.trend.growth_kb)), tuple(findings)
+        finding = Finding(
+            "root_cause.leak",
+            Severity.CRITICAL,
+            f"Memory leak in {cause.process or cause.token}",
+            cause.explanation,
+            evidence[:2] + evidence[-3:],
         )
-    last = lines[-1]
-    swap, ram = _pressure(facts, last)
-    full = (swap is not None and swap >= CONTENTION_SWAP) or (
-        (swap is None or not facts.meminfo or not facts.meminfo.swap_total)
-        and ram is not None
-        and ram >= CONTENTION_RAM
-    )
-    shown = ", ".join(f"{c.token} {c.kb // 1024} MB" for c in last.top)
-    if full:
+        return RootCauseJudgement(cause, tuple(leaks), (finding,))
+    swap, ram = _pressure(facts, window)
+    jump = _jump(window, mem_total_kb)
+    top = ", ".join(f"{window.names.get(k, k)} {kb / 1024:.0f} MB" for k, kb in window.last_top())
+    last_ev = (window.lines[-1].evidence,) if window.lines else ()
+    if jump is not None:
+        key, rise, when = jump
+        name = window.names.get(key, key)
+        cause = RootCause(
+            CauseKind.SPIKE,
+            process=name,
+            token=name[:8],
+            confidence=0.8,
+            since=when,
+            explanation=(
+                f"{name} jumped by {rise / 1024:.0f} MB at once in the fine samples; nothing grew "
+                "steadily"
+            ),
+        )
+        title = f"Memory spike in {name}"
+    elif (swap is not None and swap >= CONTENTION_SWAP) or (
+        (swap is None or swap == 0.0) and ram is not None and ram >= CONTENTION_RAM
+    ):
         cause = RootCause(
             CauseKind.CONTENTION,
             confidence=0.7,
             explanation=(
-                f"no process grows, yet the console was full at the last summary "
-                f"(swap {swap or 0:.0f} % used; top three {shown}): static contention"
+                f"no process grows, yet memory was full at the end of the record "
+                f"(swap {swap or 0:.0f} % used; top three {top}): static contention"
             ),
         )
-        sev, title = Severity.CRITICAL, "Memory contention: usage high and static"
+        title = "Memory contention: usage high and static"
+    elif crash.type is CrashType.NONE:
+        cause = RootCause(
+            CauseKind.NOT_MEMORY,
+            confidence=0.8,
+            explanation="no crash, and no leak, jump or contention in the record",
+        )
+        return RootCauseJudgement(cause, (), ())
     else:
         cause = RootCause(
             CauseKind.SPIKE,
             confidence=0.6 if swap is not None else 0.5,
             explanation=(
-                f"no growth in {len(lines)} hourly summaries and the console was not full at the "
-                f"last one (swap {swap or 0:.0f} % used): memory ran out within the last hour, "
+                f"no growth in {window.samples} {window.unit()} and the console was not full at "
+                f"the last one (swap {swap or 0:.0f} % used): memory ran out within the last hour, "
                 "which the hourly log cannot show"
             ),
         )
-        sev, title = Severity.CRITICAL, "Memory spike within the hour"
-    findings.append(
-        Finding(f"root_cause.{cause.kind.value}", sev, title, cause.explanation, (last.evidence,))
+        title = "Memory spike within the hour"
+    finding = Finding(
+        f"root_cause.{cause.kind.value}", Severity.CRITICAL, title, cause.explanation, last_ev
     )
-    return RootCauseJudgement(cause, (), tuple(findings))
+    return RootCauseJudgement(cause, (), (finding,))
