@@ -34,6 +34,10 @@ class LostbeatError(Exception):
     """Base of every error lostbeat raises on purpose."""
 
 
+def _rebuild(cls: type[Exception], args: tuple[object, ...], kw: dict[str, object]) -> Exception:
+    return cls(*args, **kw)
+
+
 class InputError(LostbeatError):
     """An input cannot be read at all.
 
@@ -45,6 +49,10 @@ class InputError(LostbeatError):
         super().__init__(f"{path}: {message}")
         self.path = path
         self.reason = message
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # keyword-only fields: rebuild through a helper so errors cross process boundaries
+        return (_rebuild, (type(self), (self.reason,), {"path": self.path}))
 
 
 class UnsafeMember(InputError):
@@ -60,6 +68,9 @@ class ArtifactMissing(LostbeatError):
         self.artifact = artifact
         self.path = path
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), (self.artifact,), {"path": self.path}))
+
 
 class ParseError(LostbeatError):
     """Present but malformed.
@@ -68,7 +79,9 @@ class ParseError(LostbeatError):
     "proc/meminfo:3: expected 'Key: value kB', got 'x'"
     """
 
-    def __init__(self, expected: str, *, path: str, line_no: int | None = None, line: str = "") -> None:
+    def __init__(
+        self, expected: str, *, path: str, line_no: int | None = None, line: str = ""
+    ) -> None:
         where = f"{path}:{line_no}" if line_no is not None else path
         got = f", got {line[:80]!r}" if line else ""
         super().__init__(f"{where}: {expected}{got}")
@@ -76,6 +89,10 @@ class ParseError(LostbeatError):
         self.path = path
         self.line_no = line_no
         self.line = line
+
+    def __reduce__(self) -> tuple[object, ...]:
+        kw = {"path": self.path, "line_no": self.line_no, "line": self.line}
+        return (_rebuild, (type(self), (self.expected,), kw))
 
 
 class RecordingCorrupt(LostbeatError):
@@ -86,6 +103,11 @@ class RecordingCorrupt(LostbeatError):
         super().__init__(f"{where}: {message}")
         self.path = path
         self.line_no = line_no
+        self.message = message
+
+    def __reduce__(self) -> tuple[object, ...]:
+        kw = {"path": self.path, "line_no": self.line_no}
+        return (_rebuild, (type(self), (self.message,), kw))
 
 
 class AgentError(LostbeatError):
@@ -99,6 +121,9 @@ class ProcessGone(AgentError):
         super().__init__(f"process {pid} is gone")
         self.pid = pid
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), (self.pid,), {}))
+
 
 class AccessDenied(AgentError):
     """The kernel refused to show a process."""
@@ -106,3 +131,7 @@ class AccessDenied(AgentError):
     def __init__(self, pid: int, what: str = "") -> None:
         super().__init__(f"access to process {pid} denied{': ' + what if what else ''}")
         self.pid = pid
+        self.what = what
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), (self.pid, self.what), {}))

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from lostbeat.analyzer.facts import HostFacts, crash_signals, merge_processes, merge_summaries
 from lostbeat.analyzer.findings import Finding
 from lostbeat.analyzer.history import build_history
-from lostbeat.analyzer.parsers import PARSERS
+from lostbeat.analyzer.parsers import PARSERS, ParserInput
 from lostbeat.analyzer.parsers.coredumps import CoredumpInventory, parse_coredumps
 from lostbeat.analyzer.parsers.esx_conf import EsxConf
 from lostbeat.analyzer.parsers.meminfo import MemInfo
@@ -144,7 +144,7 @@ def _parse_recording(members: Sequence[Member], parsed: _Parsed, *, strict: bool
 
 
 _PARSE: dict[str, Callable[..., Any]] = {
-    p.artifact: p.parse for p in PARSERS if p.artifact not in ("coredumps", "recording")
+    p.artifact: p.parse for p in PARSERS if p.takes is ParserInput.LINES
 }
 
 

@@ -1,15 +1,58 @@
 """vmksummary - ``var/log/vmksummary*`` (ESX 3.x/4.x Service Console)
 
-STUB: types fixed; parse function to be written.
+``/etc/cron.hourly/vmkheartbeat`` logs one ``hb: vmk loaded`` line a minute after each
+hour; ``vmkhalt`` and ``logger`` add boot, reboot, halt and crash lines (KB 1009016,
+KB 1019238). Heartbeat fields, in order: COS uptime (s), VMkernel uptime (s), running
+VMs, VMkernel build, VMM build, COS swap used (bytes), then up to three top memory
+consumers as ``<name>-<KB>`` with the name cut to 8 characters (``vmware-h``).
+
+The swap field is kept as written, in bytes: KB 1019238's ESX 4.0 example shows ``356``,
+which may be kB (open question, reference §1.2). A token is split on its last ``-``.
+Lines of other programs are skipped; a ``logger``/``vmkhalt`` line that cannot be read
+is kept in ``problems`` and the rest of the file still counts. The ESXi 5.x
+``vmksummary.log`` (``heartbeat: up 0d17h24m17s, ...``) is a different artifact.
+
+Sample data (KB 1019238, a crash: no ``Rebooting`` line before ``Starting``)::
+
+    Sep 1 02:01:09 vsphere5 logger: (1251788469) hb: vmk loaded, 3597562.98, 3597450.113, 13,
+    164009, 164009, 356, vmware-h-79976, vpxa-54148, sfcbd-12600
+    Sep 1 04:26:35 vsphere5 vmkhalt: (1251797195) Starting system...
+    Sep 1 04:26:46 vsphere5 logger: (1251797206) VMkernel error
+    Sep 1 04:27:41 vsphere5 logger: (1251797261) loaded VMkernel
+
+Examples:
+    >>> summary = parse_vmksummary([
+    ...     "Nov 13 03:01:35 esxhostname logger: (1258099291) hb: vmk loaded, 11795301.25, "
+    ...     "11795288.970, 73, 153875, 153875, 567468032, VMap-583524, vmware-h-82812",
+    ...     "Nov 13 07:13:58 esxhostname vmkhalt: (1258114439) Starting system\u2026",
+    ... ], path="var/log/vmksummary")
+    >>> hb = summary.lines[0]
+    >>> hb.vms, hb.vmk_build, hb.swap_used_bytes, hb.top[0]
+    (73, 153875, 567468032, Consumer(token='VMap', kb=583524))
+    >>> summary.lines[1].kind, summary.lines[1].epoch
+    (<LineKind.STARTING: 'starting'>, 1258114439)
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from lostbeat.analyzer.findings import Evidence
+from lostbeat.analyzer.parsers._lines import head, require_lines, to_float, to_int
+from lostbeat.errors import ParseError
+
+__all__ = [
+    "Consumer",
+    "LineKind",
+    "SummaryLine",
+    "VmkSummary",
+    "looks_like_vmksummary",
+    "parse_vmksummary",
+]
 
 
 class LineKind(StrEnum):
@@ -47,7 +90,133 @@ class SummaryLine:
 @dataclass(frozen=True, slots=True)
 class VmkSummary:
     lines: tuple[SummaryLine, ...]  # in file order
+    problems: tuple[ParseError, ...] = ()  # logger/vmkhalt lines that could not be read
+
+
+_A = re.ASCII
+_LINE = re.compile(
+    r"\s*(?P<stamp>[A-Z][a-z]{2} {1,2}[0-9]{1,2} [0-9]{2}:[0-9]{2}:[0-9]{2})"
+    r" (?P<host>\S+) (?P<tag>logger|vmkhalt)(?:\[[0-9]+\])?: \((?P<epoch>[0-9]{1,12})\)"
+    r"\s*(?P<text>.*)",
+    _A,
+)
+_SNIFF = re.compile(
+    r"^\s*[A-Z][a-z]{2} {1,2}[0-9]{1,2} [0-9:]{8} \S+ (?:logger|vmkhalt)(?:\[[0-9]+\])?:"
+    r" \([0-9]+\) (?:hb: vmk|Starting system|Rebooting system|Halting system|loaded VMkernel"
+    r"|VMkernel error)",
+    re.MULTILINE | _A,
+)
+_HEARTBEAT = "hb: vmk loaded"
+_EVENTS = (
+    ("Rebooting system", LineKind.REBOOTING),
+    ("Halting system", LineKind.HALTING),
+    ("Starting system", LineKind.STARTING),
+    ("VMkernel error", LineKind.VMKERNEL_ERROR),
+    ("loaded VMkernel", LineKind.LOADED_VMKERNEL),
+)
+_EXPECTED_LINE = "expected '<Mon> <day> <hh:mm:ss> <host> logger|vmkhalt: (<epoch>) <event>'"
+_EXPECTED_HB = (
+    "expected 'hb: vmk loaded, <cos uptime>, <vmk uptime>, <vms>, <vmk build>, <vmm build>,"
+    " <swap bytes>[, <name>-<KB>...]'"
+)
+
+
+class _Heartbeat(NamedTuple):
+    cos_uptime_s: float
+    vmk_uptime_s: float
+    vms: int
+    vmk_build: int
+    vmm_build: int
+    swap_used_bytes: int
+    top: tuple[Consumer, ...]
+
+
+def _heartbeat(rest: str) -> _Heartbeat | None:
+    """The fields after ``hb: vmk loaded``, or None if malformed."""
+    # The KB page ends its examples with "..." or "\u2026"; a real line has neither.
+    parts = [p.strip() for p in rest.strip().rstrip(".\u2026").split(",")]
+    if parts and not parts[0]:
+        parts = parts[1:]
+    while parts and not parts[-1]:
+        parts.pop()
+    if len(parts) < 6:
+        return None
+    cos, vmk = to_float(parts[0]), to_float(parts[1])
+    vms, vmk_build, vmm_build, swap = (to_int(p) for p in parts[2:6])
+    if cos is None or vmk is None or vms is None or swap is None:
+        return None
+    if vmk_build is None or vmm_build is None:
+        return None
+    top: list[Consumer] = []
+    for token in parts[6:]:
+        # names contain "-" ("vmware-h-82812"): the KB value follows the last one
+        name, dash, kb = token.rpartition("-")
+        kb_value = to_int(kb)
+        if not dash or not name or kb_value is None:
+            return None
+        top.append(Consumer(token=name, kb=kb_value))
+    return _Heartbeat(cos, vmk, vms, vmk_build, vmm_build, swap, tuple(top))
+
+
+def _looks_like_record(text: str) -> bool:
+    return "hb: vmk" in text or "vmkhalt" in text
+
+
+def looks_like_vmksummary(text: str) -> bool:
+    """Whether ``text`` (a file's start) has vmksummary heartbeat or boot lines."""
+    return _SNIFF.search(head(text)) is not None
 
 
 def parse_vmksummary(lines: Iterable[str], *, path: str) -> VmkSummary:
-    raise NotImplementedError
+    """Read every heartbeat and boot/stop line of a vmksummary file.
+
+    Args:
+        lines: the file's lines, with or without newlines.
+        path: the file's path in the bundle, for evidence and errors.
+
+    Raises:
+        ArtifactMissing: no non-blank line.
+        ParseError: not a single vmksummary line; the first unreadable one if all were.
+    """
+    numbered = require_lines(lines, artifact="vmksummary", path=path)
+    out: list[SummaryLine] = []
+    problems: list[ParseError] = []
+    for line_no, text in numbered:
+        m = _LINE.match(text)
+        if m is None:
+            if _looks_like_record(text):
+                problems.append(ParseError(_EXPECTED_LINE, path=path, line_no=line_no, line=text))
+            continue
+        event = m["text"]
+        epoch, stamp, host = int(m["epoch"]), m["stamp"], m["host"]
+        evidence = Evidence(path, line_no, text)
+        if not event.startswith(_HEARTBEAT):
+            kind = next((k for prefix, k in _EVENTS if event.startswith(prefix)), LineKind.OTHER)
+            out.append(SummaryLine(kind, epoch, stamp, host, evidence))
+            continue
+        hb = _heartbeat(event[len(_HEARTBEAT) :])
+        if hb is None:
+            problems.append(ParseError(_EXPECTED_HB, path=path, line_no=line_no, line=text))
+            continue
+        out.append(
+            SummaryLine(
+                LineKind.HEARTBEAT,
+                epoch,
+                stamp,
+                host,
+                evidence,
+                cos_uptime_s=hb.cos_uptime_s,
+                vmk_uptime_s=hb.vmk_uptime_s,
+                vms=hb.vms,
+                vmk_build=hb.vmk_build,
+                vmm_build=hb.vmm_build,
+                swap_used_bytes=hb.swap_used_bytes,
+                top=hb.top,
+            )
+        )
+    if not out:
+        if problems:
+            raise problems[0]
+        line_no, text = numbered[0]
+        raise ParseError(_EXPECTED_LINE, path=path, line_no=line_no, line=text)
+    return VmkSummary(lines=tuple(out), problems=tuple(problems))

@@ -1,0 +1,108 @@
+"""Line helpers shared by the parsers (not a parser itself).
+
+Numbering, blank-line skipping, the ``D:HH:MM:SS.mmm`` uptime format and number
+conversions that never raise: a parser decides itself what a bad number means.
+
+Examples:
+    >>> list(active_lines(["a\\n", "  \\n", "b\\r\\n"]))
+    [(1, 'a'), (3, 'b')]
+    >>> parse_uptime("42:14:03:58.308")
+    3679438.308
+    >>> to_int("12x") is None
+    True
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from lostbeat.errors import ArtifactMissing
+
+__all__ = [
+    "SNIFF_CHARS",
+    "active_lines",
+    "head",
+    "parse_uptime",
+    "require_lines",
+    "strip_newline",
+    "to_float",
+    "to_int",
+]
+
+SNIFF_CHARS = 65536
+"""How much of a file the ``looks_like_*`` sniffers read."""
+
+_UPTIME = re.compile(r"([0-9]{1,7}):([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:\.([0-9]{1,9}))?")
+_INT = re.compile(r"[0-9]{1,18}")
+_FLOAT = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,12})?")
+
+
+def strip_newline(line: str) -> str:
+    """The line without its trailing newline (``\\n``, ``\\r\\n`` or ``\\r``)."""
+    return line.rstrip("\r\n")
+
+
+def active_lines(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
+    """Number lines from 1 and drop the blank ones.
+
+    Args:
+        lines: the file's lines, with or without their newlines. A single ``str`` is
+            split into lines rather than iterated character by character.
+
+    Returns:
+        ``(line_no, text)`` pairs; ``text`` is the line stripped of its newline only.
+    """
+    if isinstance(lines, str):
+        lines = lines.splitlines()
+    for line_no, line in enumerate(lines, 1):
+        text = line.rstrip("\r\n")
+        if text.strip():
+            yield line_no, text
+
+
+def require_lines(lines: Iterable[str], *, artifact: str, path: str) -> list[tuple[int, str]]:
+    """:func:`active_lines` as a list.
+
+    Raises:
+        ArtifactMissing: when there is not a single non-blank line.
+    """
+    numbered = list(active_lines(lines))
+    if not numbered:
+        raise ArtifactMissing(artifact, path=path)
+    return numbered
+
+
+def head(text: str) -> str:
+    """The part of ``text`` a sniffer looks at."""
+    return text[:SNIFF_CHARS]
+
+
+def parse_uptime(text: str) -> float | None:
+    """Seconds from a VMkernel uptime ``D:HH:MM:SS.mmm``; None when it is not one.
+
+    The sum is done in integers and divided once, so the result is the float nearest
+    to the decimal value (``42:14:03:58.308`` gives exactly ``3679438.308``).
+    """
+    m = _UPTIME.fullmatch(text.strip())
+    if m is None:
+        return None
+    days, hours, minutes, seconds = (int(g) for g in m.groups()[:4])
+    frac: str | None = m[5]
+    whole = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    if not frac:
+        return float(whole)
+    scale: int = 10 ** len(frac)
+    return (whole * scale + int(frac)) / scale
+
+
+def to_int(text: str) -> int | None:
+    """An ASCII decimal integer, or None (no signs, no Unicode digits, no huge values)."""
+    text = text.strip()
+    return int(text) if _INT.fullmatch(text) else None
+
+
+def to_float(text: str) -> float | None:
+    """An ASCII decimal ``123`` or ``123.45``, or None (no exponent, nan or inf)."""
+    text = text.strip()
+    return float(text) if _FLOAT.fullmatch(text) else None

@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lostbeat.analyzer.parsers.psod import looks_like_psod, parse_psod
+from lostbeat.analyzer.parsers.vmkernel_log import SignalKind, looks_like_vmkernel_log
+from lostbeat.errors import ArtifactMissing, ParseError
+
+DATA = Path(__file__).parent / "data"
+K = SignalKind
+
+
+def parse_file(name: str):
+    with open(DATA / name, encoding="utf-8") as f:
+        return parse_psod(f, path=name)
+
+
+def test_kb308590_screen_verbatim():
+    screen = parse_file("kb308590-psod.txt")
+    assert screen.build == 123630
+    assert screen.message == "Lost heartbeat"
+    assert screen.vmk_uptime_s == 3679438.308
+    assert len(screen.cpus) == 16
+    assert screen.cpus[0] == "0:1024/console"
+    assert "12:1237/Worker#0:" in screen.cpus
+    assert screen.cpus[-1] == "15:1170/mks:VMGHI"
+    assert screen.panicked_cpu == 0
+    assert [(e.line_no, e.text.strip()) for e in screen.evidence] == [
+        (1, "VMware ESX Server [Releasebuild-123630]"),
+        (2, "Lost heartbeat"),
+    ]
+    assert [s.kind for s in screen.signals] == [
+        K.BLUESCREEN,
+        K.HB_ALERT,
+        K.HB_ALERT,
+        K.COS_ERROR,
+        K.COREDUMP,
+    ]
+    bluescreen, first_hb = screen.signals[:2]
+    assert bluescreen.message == "Lost heartbeat" and bluescreen.uptime_s is None
+    assert (first_hb.comm, first_hb.pid, first_hb.t, first_hb.to) == ("vmnixhbd", 20, 29, 30)
+    assert first_hb.evidence.line_no == 14
+
+
+def test_kb308590_cos_core_screen():
+    screen = parse_file("kb308590-psod-cos-core.txt")
+    assert screen.build == 123630
+    assert screen.message == "Dumping console os core. This may take up to an hour."
+    assert screen.signals == () and screen.cpus == ()
+
+
+def test_kb1009607_excerpt_without_header():
+    screen = parse_file("kb1009607-psod.txt")
+    assert screen.build is None and screen.message is None
+    assert [s.kind for s in screen.signals] == [K.HB_ALERT, K.COS_ERROR]
+    assert screen.signals[0].comm == "cimserver"
+    assert screen.signals[0].pid == 3588
+
+
+def test_cos_oops_screen():
+    screen = parse_psod(
+        [
+            "VMware ESX Server [Releasebuild-64607]",
+            "Oops",
+            "frame=0x1f4fa34 ip=0xc014b306 cr2=0x0 cr3=0x34401000 cr4=0x6f0",
+            "*0:1024/console 1:1025/idle1",
+            "@BlueScreen: Oops",
+            "0:00:10:12.345 cpu0:1024)Host: 4781: COS Error: Oops",
+        ],
+        path="psod.txt",
+    )
+    assert (screen.build, screen.message, screen.panicked_cpu) == (64607, "Oops", 0)
+    assert [s.kind for s in screen.signals] == [
+        K.COS_OOPS,
+        K.BLUESCREEN,
+        K.COS_OOPS,
+        K.COS_ERROR,
+        K.COS_OOPS,
+    ]
+
+
+LOCKUP = "PCPU 1 locked up. Failed to ack TLB invalidate."
+NOT_IMPL = "NOT_IMPLEMENTED /build/mts/release/bora-84374/bora/vmkernel/main/util.c:83"
+PF = "#PF Exception(14) in world 4110:helper1-1 ip 0x41800c4b7c3e"
+
+
+@pytest.mark.parametrize(
+    ("lines", "build", "message", "kind"),
+    [
+        (["VMware ESX Server [Releasebuild-123630]", LOCKUP], 123630, LOCKUP, K.PCPU_LOCKUP),
+        (
+            ["  VMware ESX 4.0.0 [Releasebuild-208167]", "  COS Panic: Int3 @ mp_register_ioapic"],
+            208167,
+            "COS Panic: Int3 @ mp_register_ioapic",
+            K.COS_PANIC,
+        ),
+        (["VMware ESX Server [Releasebuild-84374]", NOT_IMPL], 84374, NOT_IMPL, K.NOT_IMPLEMENTED),
+        (["ip=0x41800c4b7c3e", f"@BlueScreen: {PF}"], None, PF, K.PF_EXCEPTION),
+    ],
+)
+def test_look_alike_screens(lines, build, message, kind):
+    screen = parse_psod(lines, path="psod.txt")
+    assert (screen.build, screen.message) == (build, message)
+    assert kind in [s.kind for s in screen.signals]
+    assert K.HB_ALERT not in [s.kind for s in screen.signals]
+
+
+def test_message_falls_back_to_bluescreen_when_line_two_is_registers():
+    screen = parse_psod(
+        ["VMware ESX Server [Releasebuild-1]", "frame=0x1 ip=0x2", "@BlueScreen: Lost heartbeat"],
+        path="psod.txt",
+    )
+    assert screen.message == "Lost heartbeat"
+    assert [e.line_no for e in screen.evidence] == [1, 3]
+
+
+@pytest.mark.parametrize("lines", [[], ["\n", "    \n"]])
+def test_empty_is_missing(lines):
+    with pytest.raises(ArtifactMissing) as err:
+        parse_psod(lines, path="psod.txt")
+    assert err.value.artifact == "psod"
+
+
+def test_not_a_screen():
+    with pytest.raises(ParseError) as err:
+        parse_psod(["", "", "MemTotal: 5 kB", "Lost heartbeat"], path="notes.txt")
+    assert err.value.line_no == 3
+    assert str(err.value).startswith("notes.txt:3: expected a purple screen")
+
+
+def test_sniffer_and_precedence_over_vmkernel_log():
+    text = (DATA / "kb308590-psod.txt").read_text()
+    assert looks_like_psod(text) and looks_like_vmkernel_log(text)
+    assert looks_like_psod("@BlueScreen: Oops")
+    assert not looks_like_psod((DATA / "kb308590-vmksummary.txt").read_text())
+
+
+_FRAGMENTS = st.sampled_from(
+    [
+        "VMware ESX Server [Releasebuild-",
+        "]",
+        "@BlueScreen: ",
+        "VMK uptime: 42:14:03:58.308",
+        "*0:1024/console ",
+        "1:1367/vmware-vm",
+        "42:14:02:29.347 cpu0:1024)VMNIX: ALERT: HB: 365: Lost heartbeat (comm=x",
+        "pid=3 t=1 to=30 clt=1).",
+        "frame=0x1",
+        "Starting coredump to disk",
+        "9" * 40,
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(st.lists(st.lists(st.one_of(_FRAGMENTS, st.text(max_size=10)), max_size=5).map("".join)))
+def test_arbitrary_text_raises_only_parse_errors(lines):
+    try:
+        screen = parse_psod(lines, path="x")
+    except (ParseError, ArtifactMissing):
+        return
+    assert all(e.path == "x" for e in screen.evidence)

@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lostbeat.analyzer.parsers import vmkernel_log
+from lostbeat.analyzer.parsers.vmkernel_log import (
+    SignalKind,
+    looks_like_vmkernel_log,
+    parse_vmkernel_log,
+)
+from lostbeat.errors import ArtifactMissing, ParseError
+
+DATA = Path(__file__).parent / "data"
+K = SignalKind
+
+
+def kinds(log):
+    return [s.kind for s in log.signals]
+
+
+def test_kb308590_screen_log_lines_from_file():
+    with open(DATA / "kb308590-psod.txt", encoding="utf-8") as f:
+        log = parse_vmkernel_log(f, path="var/log/vmkernel")
+    assert kinds(log) == [K.BLUESCREEN, K.HB_ALERT, K.HB_ALERT, K.COS_ERROR, K.COREDUMP]
+    first, second = log.signals[1:3]
+    assert (first.comm, first.pid, first.t, first.to, first.clt) == ("vmnixhbd", 20, 29, 30, 1)
+    assert first.uptime_s == 3679349.347
+    assert first.message == "Lost heartbeat"
+    assert first.evidence.line_no == 14
+    assert first.evidence.text.startswith("    42:14:02:29.347 cpu0:1024)VMNIX: ALERT: HB: 365:")
+    assert (second.comm, second.pid, second.t) == ("VMap", 9173, 30)
+    cos_error = log.signals[3]
+    assert cos_error.message == "Lost heartbeat"
+    assert cos_error.uptime_s == 3679409.508
+    assert (
+        log.signals[4].target == "/volumes/4533e089-1dfcdd21-f1d3-001a140ebdca/cos-core-esxhostname"
+    )
+    assert log.last_uptime_s == 3679409.517
+
+
+def test_kb1009607_wrapped_alert_is_joined():
+    with open(DATA / "kb1009607-psod.txt", encoding="utf-8") as f:
+        log = parse_vmkernel_log(f, path="vmkernel-log.1")
+    assert kinds(log) == [K.HB_ALERT, K.COS_ERROR]
+    hb = log.signals[0]
+    assert (hb.comm, hb.pid, hb.t, hb.to, hb.clt) == ("cimserver", 3588, 30, 30, 1)
+    assert hb.evidence.line_no == 1
+    assert hb.evidence.text.endswith("(comm=cimserver pid=3588 t=30 to=30 clt=1).")
+    assert log.signals[1].evidence.line_no == 3
+    assert log.last_uptime_s == 8 * 3600 + 4 * 60 + 55.818
+
+
+def test_syslog_prefix_and_other_source_line_numbers():
+    log = parse_vmkernel_log(
+        [
+            "Nov 13 03:01:35 esx1 vmkernel: 1:02:03:04.500 cpu2:1024)VMNIX: ALERT: HB: 412: "
+            "Lost heartbeat (comm=snmpd pid=77 t=12 to=30 clt=1).\r\n",
+            "Nov 13 03:01:36 esx1 vmkernel: 1:02:03:05.000 cpu2:1024)Host: 5012: COS Error: Oops\n",
+        ],
+        path="var/log/vmkernel",
+    )
+    assert kinds(log) == [K.HB_ALERT, K.COS_ERROR, K.COS_OOPS]
+    assert log.signals[0].uptime_s == 93784.5
+    assert log.signals[0].comm == "snmpd" and log.signals[0].t == 12
+    assert log.signals[0].evidence.text.endswith("clt=1).")
+    assert log.signals[1].message == "Oops"
+
+
+def test_pcpu_heartbeat_is_not_a_lost_heartbeat():
+    log = parse_vmkernel_log(
+        [
+            "5:01:00:00.000 cpu3:1045)WARNING: Heartbeat: 961: PCPU 3 didn't have a heartbeat "
+            "for 8 seconds. *may* be locked up",
+        ],
+        path="var/log/vmkwarning",
+    )
+    assert kinds(log) == [K.PCPU_HEARTBEAT]
+    assert log.signals[0].cpu == 3
+    assert log.signals[0].message.startswith("PCPU 3 didn't have a heartbeat for 8 seconds")
+
+
+INT3 = "Int3 @ mp_register_ioapic"
+NOT_IMPL = "NOT_IMPLEMENTED /build/mts/release/bora-84374/bora/vmkernel/main/util.c:83"
+CASES = [
+    ("@BlueScreen: #PF Exception(14) in world 4110", [K.BLUESCREEN, K.PF_EXCEPTION], None),
+    ("#PF Exception 14 in world 1", [K.PF_EXCEPTION], None),
+    ("PCPU 1 locked up. Failed to ack TLB invalidate.", [K.PCPU_LOCKUP], ("cpu", 1)),
+    (NOT_IMPL, [K.NOT_IMPLEMENTED], ("message", NOT_IMPL)),
+    ("COS Panic: Int3 @ mp_register_ioapic", [K.COS_PANIC], ("message", INT3)),
+    ("Host: 4781: COS Error: CosPanic", [K.COS_ERROR, K.COS_PANIC], None),
+    ("<4>Oops: 0002", [K.COS_OOPS], ("message", "Oops: 0002")),
+    ("Dump: 354: Dumping core to '/vmfs/x/core'", [K.COREDUMP], ("target", "/vmfs/x/core")),
+    ("Heartbeat: PCPU 0 is fine, Oopsie-free", [], None),
+    ("VMNIX: heartbeat received", [], None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("message", "expected", "field"), CASES)
+def test_every_signal_kind(message, expected, field):
+    text = f"0:00:02:00.250 cpu1:1024){message}"
+    log = parse_vmkernel_log(["0:00:00:00.001 cpu0:0)boot", text], path="var/log/vmkernel")
+    assert kinds(log) == expected
+    assert all(s.uptime_s == 120.25 for s in log.signals)
+    if field is not None:
+        assert getattr(log.signals[-1], field[0]) == field[1]
+    assert all(s.evidence.line_no == 2 for s in log.signals)
+
+
+def test_free_form_lines_are_ignored_and_last_uptime_skips_them():
+    log = parse_vmkernel_log(
+        ["some banner", "0:00:00:01.250 cpu0:1024)Init: 1: ok", "trailing free text", "   "],
+        path="var/log/vmkernel",
+    )
+    assert log.signals == ()
+    assert log.last_uptime_s == 1.25
+
+
+def test_wrapped_alert_across_a_batch_boundary():
+    filler = ["0:00:00:01.000 cpu0:1024)Init: 1: ok"] * (vmkernel_log._BATCH - 1)
+    alert = "0:08:04:55.679 cpu0:1024)VMNIX: ALERT: HB: 365: Lost heartbeat (comm=x y"
+    log = parse_vmkernel_log([*filler, alert, "pid=5 t=30 to=30 clt=1)."], path="var/log/vmkernel")
+    (hb,) = log.signals
+    assert (hb.comm, hb.pid, hb.t) == ("x y", 5, 30)
+    assert hb.evidence.line_no == vmkernel_log._BATCH
+
+
+def test_unwrapped_pending_alert_is_still_reported():
+    log = parse_vmkernel_log(
+        ["0:01:00:00.000 cpu0:1024)VMNIX: ALERT: HB: 365: Lost heartbeat (comm=cimserver", "next"],
+        path="var/log/vmkernel",
+    )
+    (hb,) = log.signals
+    assert hb.comm == "cimserver" and hb.pid is None and hb.t is None
+
+
+def test_whole_text_as_one_string():
+    text = (DATA / "kb1009607-psod.txt").read_text()
+    assert kinds(parse_vmkernel_log(text, path="p")) == [K.HB_ALERT, K.COS_ERROR]
+
+
+@pytest.mark.parametrize("lines", [[], ["", "   \n"]])
+def test_empty_is_missing(lines):
+    with pytest.raises(ArtifactMissing) as err:
+        parse_vmkernel_log(lines, path="var/log/vmkernel")
+    assert err.value.artifact == "vmkernel_log"
+
+
+def test_not_a_vmkernel_log():
+    with pytest.raises(ParseError) as err:
+        parse_vmkernel_log(["", "MemTotal: 1 kB", "Lost heartbeat"], path="var/log/vmkernel")
+    assert err.value.line_no == 2
+    assert str(err.value).startswith("var/log/vmkernel:2: expected vmkernel log lines")
+    assert "MemTotal: 1 kB" in str(err.value)
+
+
+def test_line_prefilter_matches_the_batch_keywords():
+    for keyword in vmkernel_log._KEYWORDS:
+        assert vmkernel_log._is_candidate(f"x {keyword} y"), keyword
+    assert not vmkernel_log._is_candidate("0:00:00:01.000 cpu0:1024)Init: 1: ok")
+
+
+def test_sniffer():
+    assert looks_like_vmkernel_log((DATA / "kb1009607-psod.txt").read_text())
+    assert not looks_like_vmkernel_log((DATA / "kb308590-vmksummary.txt").read_text())
+
+
+_FRAGMENTS = st.sampled_from(
+    [
+        "42:14:02:29.347 cpu0:1024)",
+        "VMNIX: ALERT: HB: 365: Lost heartbeat (comm=",
+        "pid=",
+        " t=99999999999999999999999",
+        " to=30 clt=1).",
+        "Host: 4781: COS Error: ",
+        "@BlueScreen: ",
+        "Oops",
+        "COS Panic",
+        "Heartbeat: 961: PCPU 3 didn't have a heartbeat",
+        "PCPU 1 locked up",
+        "#PF Exception(",
+        "NOT_IMPLEMENTED ",
+        "Dump: 354: Dumping core to '",
+        "9" * 40,
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(st.lists(st.lists(st.one_of(_FRAGMENTS, st.text(max_size=10)), max_size=5).map("".join)))
+def test_arbitrary_text_raises_only_parse_errors(lines):
+    try:
+        log = parse_vmkernel_log(lines, path="x")
+    except (ParseError, ArtifactMissing):
+        return
+    assert all(1 <= s.evidence.line_no <= len(lines) for s in log.signals)
