@@ -17,6 +17,7 @@ from lostbeat.analyzer.facts import HostFacts, crash_signals, merge_processes, m
 from lostbeat.analyzer.findings import Finding
 from lostbeat.analyzer.history import build_history
 from lostbeat.analyzer.parsers import PARSERS, ParserInput
+from lostbeat.analyzer.parsers.capture import LinuxScreen
 from lostbeat.analyzer.parsers.coredumps import CoredumpInventory, parse_coredumps
 from lostbeat.analyzer.parsers.esx_conf import EsxConf
 from lostbeat.analyzer.parsers.meminfo import MemInfo
@@ -68,6 +69,7 @@ class _Parsed:
     tables: list[ProcessTable] = field(default_factory=list)
     tops: list[TopSnapshot] = field(default_factory=list)
     recordings: list[Recording] = field(default_factory=list)
+    captures: list[LinuxScreen] = field(default_factory=list)
     records: list[InputRecord] = field(default_factory=list)
 
 
@@ -80,6 +82,7 @@ _SLOTS: dict[type, str] = {
     VersionInfo: "versions",
     ProcessTable: "tables",
     TopSnapshot: "tops",
+    LinuxScreen: "captures",
 }
 
 
@@ -162,6 +165,7 @@ def _facts(parsed: _Parsed, host: str | None, names: Iterable[str]) -> HostFacts
         top=top,
         coredumps=parse_coredumps(names),
         recording=parsed.recordings[0] if parsed.recordings else None,
+        captures=tuple(parsed.captures),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from lostbeat.analyzer.parsers.capture import LinuxScreen
 from lostbeat.analyzer.parsers.coredumps import CoredumpInventory
 from lostbeat.analyzer.parsers.esx_conf import EsxConf
 from lostbeat.analyzer.parsers.meminfo import MemInfo
@@ -41,6 +42,21 @@ class HostFacts:
     coredumps: CoredumpInventory = CoredumpInventory((), ())
     recording: Recording | None = None
     """lostbeat's own per-process history, when the inputs hold a recording."""
+    captures: tuple[LinuxScreen, ...] = ()
+    """Screens of ``lostbeat monitor`` captures: a Linux lost heartbeat."""
+
+    @property
+    def domain_kb(self) -> float | None:
+        """Memory of the watched domain: the cgroup limit of a capture, else the console's
+        MemTotal, else the recorded host's."""
+        for cap in self.captures:
+            if cap.limit_bytes:
+                return cap.limit_bytes / 1024.0
+        if self.meminfo is not None and self.meminfo.total:
+            return self.meminfo.total / 1024.0
+        rec = self.recording
+        totals = [p.mem_total for p in rec.system if p.mem_total] if rec is not None else []
+        return totals[-1] / 1024.0 if totals else None
 
 
 def _rotation(path: str) -> int:

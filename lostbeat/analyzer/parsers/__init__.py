@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from lostbeat.analyzer.parsers._lines import active_lines
+from lostbeat.analyzer.parsers.capture import looks_like_capture, parse_capture
 from lostbeat.analyzer.parsers.coredumps import parse_coredumps
 from lostbeat.analyzer.parsers.esx_conf import looks_like_esx_conf, parse_esx_conf
 from lostbeat.analyzer.parsers.meminfo import looks_like_meminfo, parse_meminfo
@@ -127,6 +128,12 @@ PARSERS: tuple[Parser, ...] = (
         parse_coredumps,
         "bundle member names -> CoredumpInventory (VMkernel zdumps, COS cores)",
         takes=ParserInput.NAMES,
+    ),
+    Parser(
+        "capture",
+        parse_capture,
+        "lostbeat monitor screen.txt -> LinuxScreen (loss time, alert, cgroup, top consumers)",
+        looks_like_capture,
     ),
     Parser(
         "recording",

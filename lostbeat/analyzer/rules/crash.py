@@ -110,9 +110,45 @@ def _crash_uptime(facts: HostFacts, crash_signals: list[Signal]) -> float | None
     return max(cos) if cos else None
 
 
-@rule("crash", artifacts=("psod", "vmkernel_log", "vmksummary", "version"))
+def _linux_crash(facts: HostFacts) -> CrashJudgement:
+    """A lostbeat monitor capture: a lost heartbeat declared at a known time."""
+    cap = min(facts.captures, key=lambda c: c.declared_at or float("inf"))
+    stopped = cap.declared_at - cap.t if cap.declared_at is not None and cap.t is not None else None
+    crash = Crash(
+        type=CrashType.LOST_HEARTBEAT,
+        message="Lost heartbeat",
+        release=f"Linux {cap.kernel}",
+        crashed_at=cap.declared_at,
+        heartbeat_stopped_at=stopped,
+        uptime_s=cap.uptime_s,
+        alert_comm=cap.comm,
+        evidence=cap.evidence,
+    )
+    detail = (
+        f"lostbeat monitor on {cap.host} declared the heartbeat of {cap.comm} "
+        f"(pid {cap.pid}) lost after {cap.t} s (timeout {cap.to:g} s)"
+        if cap.t is not None and cap.to is not None
+        else "lostbeat monitor capture"
+    )
+    return CrashJudgement(
+        crash,
+        (
+            Finding(
+                "crash.lost_heartbeat",
+                Severity.CRITICAL,
+                "Lost heartbeat: the watched domain stopped answering",
+                detail,
+                cap.evidence,
+            ),
+        ),
+    )
+
+
+@rule("crash", artifacts=("psod", "vmkernel_log", "vmksummary", "version", "capture"))
 def judge_crash(facts: HostFacts, timeline: Timeline) -> CrashJudgement:
     """Classify the crash and place it in time."""
+    if facts.captures and not facts.screens and not facts.signals:
+        return _linux_crash(facts)
     kind, signals = _classify(facts, timeline)
     build, hint = _build(facts, timeline)
     release = release_of(build, version=hint)

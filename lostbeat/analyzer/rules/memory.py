@@ -46,6 +46,8 @@ def judge_memory(facts: HostFacts, timeline: Timeline) -> MemoryJudgement:
     last = lines[-1] if lines else None
     mem_total = facts.meminfo.total if facts.meminfo else None
     swap_total = facts.meminfo.swap_total if facts.meminfo else None
+    if last is None and facts.captures:
+        return _from_capture(facts)
     if last is None:
         return MemoryJudgement(
             Memory(mem_total_bytes=mem_total, swap_total_bytes=swap_total), None, ()
@@ -85,6 +87,46 @@ def judge_memory(facts: HostFacts, timeline: Timeline) -> MemoryJudgement:
         ram_danger_at=ram_danger_at,
     )
     return MemoryJudgement(memory, last, tuple(_findings(memory, last, facts)))
+
+
+def _from_capture(facts: HostFacts) -> MemoryJudgement:
+    """Memory as the monitor's screen showed it when it declared the loss."""
+    cap = facts.captures[0]
+    domain = facts.domain_kb
+    top = max(cap.top, key=lambda p: (p.rss_kb or 0) + (p.swap_kb or 0)) if cap.top else None
+    top_kb = (top.rss_kb or 0) + (top.swap_kb or 0) if top else None
+    swap_used = cap.swap_used_kb * 1024 if cap.swap_used_kb is not None else None
+    swap_total = cap.swap_total_kb * 1024 if cap.swap_total_kb is not None else None
+    memory = Memory(
+        at=cap.declared_at,
+        swap_used_bytes=swap_used,
+        swap_total_bytes=swap_total,
+        swap_used_percent=_pct(swap_used, swap_total),
+        mem_total_bytes=int(domain * 1024) if domain else None,
+        top_process=top.comm if top else None,
+        top_process_kb=top_kb,
+        top_process_ram_percent=_pct(top_kb, domain),
+    )
+    detail = (
+        f"top consumer {top.comm} {top_kb / 1024:.0f} MB = "
+        f"{memory.top_process_ram_percent or 0:.0f} % of the watched domain"
+        if top and top_kb is not None
+        else "no consumer listed"
+    )
+    evidence = cap.evidence + ((top.evidence,) if top else ())
+    return MemoryJudgement(
+        memory,
+        None,
+        (
+            Finding(
+                "memory.capture",
+                Severity.WARNING,
+                "Memory when the loss was declared",
+                detail,
+                evidence,
+            ),
+        ),
+    )
 
 
 def _findings(memory: Memory, last: SummaryLine, facts: HostFacts) -> list[Finding]:

@@ -139,22 +139,18 @@ def find_leak(
 
 
 def _capacity_kb(facts: HostFacts) -> float | None:
+    """RAM plus swap of the watched domain (a capture's cgroup has no swap of its own)."""
+    domain = facts.domain_kb
+    if domain is None:
+        return None
+    if facts.captures and facts.captures[0].limit_bytes:
+        return domain
     info = facts.meminfo
     if info is not None and info.total is not None:
-        return (info.total + (info.swap_total or 0)) / 1024.0
+        return domain + (info.swap_total or 0) / 1024.0
     rec = facts.recording
     last = rec.system[-1] if rec is not None and rec.system else None
-    if last is not None and last.mem_total is not None:
-        return (last.mem_total + (last.swap_total or 0)) / 1024.0
-    return None
-
-
-def _mem_total_kb(facts: HostFacts) -> float | None:
-    if facts.meminfo is not None and facts.meminfo.total:
-        return facts.meminfo.total / 1024.0
-    rec = facts.recording
-    totals = [p.mem_total for p in rec.system if p.mem_total] if rec is not None else []
-    return totals[-1] / 1024.0 if totals else None
+    return domain + ((last.swap_total or 0) / 1024.0 if last is not None else 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,8 +181,12 @@ class _Window:
 def _window(facts: HostFacts, timeline: Timeline, crash: Crash) -> _Window:
     rec = facts.recording
     if rec is not None and rec.processes:
-        until = crash.heartbeat_stopped_at if crash.heartbeat_stopped_at else None
+        until = crash.crashed_at
         fine = fine_series(rec, until=until)
+        if facts.captures:
+            # the capture lists the watched domain's processes: judge only those
+            members = {p.comm[:15] for cap in facts.captures for p in cap.top}
+            fine = tuple(f for f in fine if f.name[:15] in members) or fine
         if fine:
             series: dict[str, list[tuple[float, float]]] = {}
             names: dict[str, str] = {}
@@ -260,12 +260,31 @@ def _swap_rising(lines: Sequence[SummaryLine]) -> bool:
     return trend is not None and trend.slope_kb_per_h > 0 and trend.tau >= MIN_TAU
 
 
+def _value_at(points: Sequence[tuple[float, float]], when: float) -> float:
+    before = [kb for t, kb in points if t <= when]
+    return before[-1] if before else 0.0
+
+
 def _pressure(facts: HostFacts, window: _Window) -> tuple[float | None, float | None]:
-    """Swap used and the top three's share of RAM at the window's end, in percent."""
+    """Swap used and how full the domain was before the end, in percent.
+
+    For the hourly record that is the last summary (an hour or less before the crash). For
+    fine samples it is the domain's fill four fifths into the window: a domain that hung is
+    always full at the very end, so only fullness well before it tells contention.
+    """
     info = facts.meminfo
     rec = facts.recording
-    if window.fine and rec is not None and rec.system:
-        p = rec.system[-1]
+    if window.fine and window.end is not None:
+        start = min(pts[0][0] for pts in window.series.values())
+        when = start + 0.8 * (window.end - start)
+        domain = facts.domain_kb
+        if facts.captures and domain:
+            used = sum(_value_at(pts, when) for pts in window.series.values())
+            return None, 100.0 * used / domain
+        points = [p for p in rec.system if p.epoch <= when] if rec is not None else []
+        if not points:
+            return None, None
+        p = points[-1]
         swap = (
             100.0 * p.swap_used / p.swap_total if p.swap_used is not None and p.swap_total else None
         )
@@ -322,7 +341,7 @@ def _ongoing(leaks: Sequence[Leak], window: _Window) -> Finding:
 def judge_root_cause(facts: HostFacts, timeline: Timeline, crash: Crash) -> RootCauseJudgement:
     """Leak, spike, contention, inconclusive or not a memory crash."""
     window = _window(facts, timeline, crash)
-    mem_total_kb = _mem_total_kb(facts)
+    mem_total_kb = facts.domain_kb
     leaks = [
         leak
         for key, pts in window.series.items()
