@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-__all__ = ["Trend", "fit", "undo_restarts"]
+__all__ = ["MAX_FIT_POINTS", "Trend", "fit", "suffix_starts", "undo_restarts"]
 
 RESTART_DROP = 0.4
 """A fall to below (1 - RESTART_DROP) of the previous value is a restart, not noise."""
@@ -79,10 +79,17 @@ def undo_restarts(
     return tuple(out), restarts
 
 
+MAX_FIT_POINTS = 240
+"""Longer series are thinned evenly before fitting: Theil-Sen's pairwise slopes grow as n²."""
+
+
 def fit(points: Sequence[tuple[float, float]]) -> Trend | None:
     """Theil-Sen slope and Kendall's tau of ``points``; ``None`` under 3 points or no span."""
     if len(points) < 3:
         return None
+    if len(points) > MAX_FIT_POINTS:
+        step = len(points) / MAX_FIT_POINTS
+        points = [points[int(i * step)] for i in range(MAX_FIT_POINTS - 1)] + [points[-1]]
     t = np.array([p[0] for p in points], dtype=float)
     y = np.array([p[1] for p in points], dtype=float)
     if t[-1] <= t[0]:
@@ -106,3 +113,28 @@ def fit(points: Sequence[tuple[float, float]]) -> Trend | None:
         first_kb=float(y[0]),
         last_kb=float(y[-1]),
     )
+
+
+def suffix_starts(times: Sequence[float], *, min_points: int) -> list[int]:
+    """Candidate starts of a growth that began somewhere in the series.
+
+    A leak often starts long after the boot: fitting the whole boot would dilute it. The
+    candidates are the whole series and suffixes covering the last 2^(k/2) spans of the
+    typical step (a geometric grid: the true start is at most ~41 % away from one of them).
+    """
+    n = len(times)
+    if n < min_points:
+        return []
+    steps = sorted(b - a for a, b in zip(times, times[1:], strict=False))
+    step = steps[len(steps) // 2] if steps else 1.0
+    starts = {0}
+    k = 0
+    while True:
+        span = step * 2 ** (k / 2) * min_points
+        first = next((i for i, t in enumerate(times) if t >= times[-1] - span), 0)
+        if first == 0:
+            break
+        if n - first >= min_points:
+            starts.add(first)
+        k += 1
+    return sorted(starts)

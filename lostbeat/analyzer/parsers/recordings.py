@@ -30,10 +30,13 @@ Examples:
     [(0.0, 100, 0), (20.0, 100, 0), (30.0, 200, 0), (40.0, 300, 0)]
     >>> rec.processes[0].key.label, len(rec.system)
     ('leaky[7]', 5)
+    >>> [rec.processes[0].at(p.epoch).rss_kb for p in rec.system]  # every sample, held
+    [100, 100, 100, 200, 300]
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -92,6 +95,14 @@ class ProcessHistory:
     def peak_kb(self) -> int:
         """Largest RSS + swap seen."""
         return max(((p.rss_kb or 0) + (p.swap_kb or 0) for p in self.points), default=0)
+
+    def at(self, epoch: float) -> Point | None:
+        """The values the process held at ``epoch``: its last point at or before it
+        (exact at every raw sample), or ``None`` outside its recorded life."""
+        points = self.points
+        if not points or not points[0].epoch <= epoch <= points[-1].epoch:
+            return None
+        return points[bisect_right(points, epoch, key=lambda p: p.epoch) - 1]
 
 
 @dataclass(frozen=True, slots=True)

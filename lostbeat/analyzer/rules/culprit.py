@@ -23,6 +23,8 @@ from lostbeat.analyzer.rules.timeline import Timeline
 
 __all__ = ["Resolution", "resolve_culprit", "resolve_token"]
 
+COMM_LEN = 15
+"""Linux keeps a process name (comm) to 15 characters."""
 _INTERPRETERS = ("java", "perl", "python", "python2", "python3", "sh", "bash", "mono")
 
 
@@ -81,6 +83,12 @@ def resolve_token(token: str, facts: HostFacts) -> Resolution:
             best = matches.get(entry.name)
             if best is None or (entry.vsz_kb or 0) > (best.vsz_kb or 0):
                 matches[entry.name] = entry
+    # pstree and top show the kernel's comm, cut to 15 characters: the same process as ps's
+    # full name ("vmware-webAcces" is "vmware-webAccess")
+    for short in [n for n in matches if len(n) == COMM_LEN]:
+        longer = [n for n in matches if len(n) > COMM_LEN and n.startswith(short)]
+        if longer:
+            del matches[short]
     if len(matches) == 1:
         name, entry = next(iter(matches.items()))
         how = f"named {name} in {entry.evidence.path}"

@@ -24,7 +24,7 @@ from lostbeat.analyzer.parsers.vmksummary import SummaryLine
 from lostbeat.analyzer.result import CauseKind, Crash, CrashType, RootCause
 from lostbeat.analyzer.rules import rule
 from lostbeat.analyzer.rules.timeline import Timeline
-from lostbeat.analyzer.trend import Trend, fit, undo_restarts
+from lostbeat.analyzer.trend import Trend, fit, suffix_starts, undo_restarts
 
 __all__ = ["Leak", "RootCauseJudgement", "judge_root_cause", "series_by_token"]
 
@@ -42,7 +42,9 @@ MIN_GROWTH_OF_RAM = 0.04
 """A leak must add at least this share of MemTotal over the window..."""
 MIN_GROWTH_RELATIVE = 0.25
 """...or grow by this share of its own size."""
-CONTENTION_SWAP = 50.0
+CONTENTION_SWAP = 75.0
+"""Swap use at the last summary past which a static console counts as contended: near the
+80 % danger line, where the console had no room left to absorb an hour's growth."""
 CONTENTION_RAM = 60.0
 _NOT_MEMORY = (CrashType.COS_OOPS, CrashType.COS_PANIC, CrashType.VMKERNEL)
 
@@ -121,21 +123,33 @@ def find_leak(
     """The leak in one token's series, or None."""
     if len(points) < MIN_POINTS:
         return None
-    raw = fit(points)
-    if raw is not None and _big_enough(raw, mem_total_kb, min_span_s) and not _one_jump(points):
-        return Leak(token, raw, 0, tuple(points))
+    # a leak with restarts: judged over every cycle once the drops are undone
     adjusted, restarts = undo_restarts(points)
-    if restarts == 0:
+    if restarts:
+        adj = fit(adjusted)
+        if (
+            adj is not None
+            and _big_enough(adj, mem_total_kb, min_span_s)
+            and _runs_rise(points, adjusted)
+            and not _one_jump(adjusted)
+        ):
+            return Leak(token, adj, restarts, tuple(points))
+    # a leak that began somewhere in the boot: the best-growing suffix
+    best: Trend | None = None
+    for start in suffix_starts([t for t, _ in points], min_points=MIN_POINTS):
+        tail = points[start:]
+        trend = fit(tail)
+        if (
+            trend is not None
+            and _big_enough(trend, mem_total_kb, min_span_s)
+            and not _one_jump(tail)
+            and (best is None or trend.tau > best.tau + 0.02)
+        ):
+            best = trend
+    if best is None:
         return None
-    adj = fit(adjusted)
-    if (
-        adj is not None
-        and _big_enough(adj, mem_total_kb, min_span_s)
-        and _runs_rise(points, adjusted)
-        and not _one_jump(adjusted)
-    ):
-        return Leak(token, adj, restarts, tuple(points))
-    return None
+    first = next(i for i, (t, _) in enumerate(points) if t >= best.start)
+    return Leak(token, best, 0, tuple(points[first:]))
 
 
 def _capacity_kb(facts: HostFacts) -> float | None:
@@ -396,7 +410,7 @@ def judge_root_cause(facts: HostFacts, timeline: Timeline, crash: Crash) -> Root
         )
         title = f"Memory spike in {name}"
     elif (swap is not None and swap >= CONTENTION_SWAP) or (
-        (swap is None or swap == 0.0) and ram is not None and ram >= CONTENTION_RAM
+        swap is None and ram is not None and ram >= CONTENTION_RAM
     ):
         cause = RootCause(
             CauseKind.CONTENTION,

@@ -52,3 +52,16 @@ def test_resolve_culprit_names_the_root_cause_and_the_others(make):
     assert resolved.others == ("naviagent",)
     assert resolutions[1].origin is Origin.THIRD_PARTY
     assert findings[0].id == "culprit.origin"
+
+
+def test_comm_cut_to_15_characters_is_the_same_process(make):
+    procs = (
+        make.ps("vmware-webAcces"),
+        make.ps("vmware-webAccess", vsz=70_000),
+        make.ps("dsm_om_connsvc3"),
+        make.ps("dsm_om_connsvc32d"),
+    )
+    facts = make.facts(processes=procs)
+    assert resolve_token("vmware-w", facts).name == "vmware-webAccess"
+    r = resolve_token("dsm_om_c", facts)
+    assert (r.name, r.origin) == ("dsm_om_connsvc32d", Origin.THIRD_PARTY)

@@ -90,7 +90,7 @@ def test_high_static_usage_is_contention(make):
     lines = make.series(
         48,
         {"vmware-h": steady(180_000), "cmahealt": steady(170_000), "vpxa": steady(150_000)},
-        swap=lambda h, rng: int(0.7 * 554168 * 1024),
+        swap=lambda h, rng: int(0.9 * 554168 * 1024),
     )
     cause = _cause(make, lines, meminfo=make.meminfo(272 * 1024, 554168)).root_cause
     assert cause.kind is CauseKind.CONTENTION
@@ -108,3 +108,13 @@ def test_other_crashes_are_not_memory_but_an_ongoing_leak_is_still_reported(make
     judged = _cause(make, lines, crash=Crash(kind))
     assert judged.root_cause.kind is CauseKind.NOT_MEMORY
     assert [f.id for f in judged.findings] == ["root_cause.ongoing_leak"]
+
+
+def test_two_thirds_of_swap_in_use_but_static_is_not_yet_contention(make):
+    # with a third of swap left at the last summary, exhaustion needed a spike within the hour
+    lines = make.series(
+        48,
+        {"vmware-h": steady(80_000), "vpxa": steady(40_000)},
+        swap=lambda h, rng: int(0.66 * 554168 * 1024),
+    )
+    assert _cause(make, lines).root_cause.kind is CauseKind.SPIKE
