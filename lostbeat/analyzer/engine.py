@@ -113,6 +113,8 @@ def _parse_member(member: Member, parsed: _Parsed, *, strict: bool) -> None:
     getattr(parsed, _SLOTS[type(value)]).append(value)
     problems = getattr(value, "problems", ())
     reason = f"{len(problems)} malformed line(s), first: {problems[0]}" if problems else ""
+    if member.note:
+        reason = f"{member.note}; {reason}" if reason else member.note
     if problems and strict:
         raise problems[0]
     parsed.records.append(InputRecord(member.path, InputStatus.READ, member.artifact, reason))

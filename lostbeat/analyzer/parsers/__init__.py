@@ -13,7 +13,7 @@ has vmkernel log lines, so try the entries in ``PARSERS`` order: ``psod`` comes 
 
 Examples:
     >>> [p.artifact for p in PARSERS][:3]
-    ['psod', 'vmksummary', 'vmkernel_log']
+    ['capture', 'psod', 'vmksummary']
     >>> next(p.artifact for p in PARSERS if p.looks_like and p.looks_like("MemTotal: 1 kB"))
     'meminfo'
 """
@@ -69,6 +69,13 @@ class Parser:
 
 
 PARSERS: tuple[Parser, ...] = (
+    # the monitor's screen also says "@BlueScreen:": its sniffer must be asked before psod's
+    Parser(
+        "capture",
+        parse_capture,
+        "lostbeat monitor screen.txt -> LinuxScreen (loss time, alert, cgroup, top consumers)",
+        looks_like_capture,
+    ),
     Parser(
         "psod",
         parse_psod,
@@ -128,12 +135,6 @@ PARSERS: tuple[Parser, ...] = (
         parse_coredumps,
         "bundle member names -> CoredumpInventory (VMkernel zdumps, COS cores)",
         takes=ParserInput.NAMES,
-    ),
-    Parser(
-        "capture",
-        parse_capture,
-        "lostbeat monitor screen.txt -> LinuxScreen (loss time, alert, cgroup, top consumers)",
-        looks_like_capture,
     ),
     Parser(
         "recording",

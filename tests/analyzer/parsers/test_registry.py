@@ -7,22 +7,10 @@ from pathlib import Path
 import pytest
 
 import lostbeat.analyzer.parsers as parsers
+from lostbeat.analyzer.artifacts import ARTIFACTS
 from lostbeat.analyzer.parsers import PARSERS, ParserInput, active_lines, parser_for
 
 DATA = Path(__file__).parent / "data"
-ARTIFACTS = {
-    "vmksummary",
-    "vmkernel_log",
-    "psod",
-    "meminfo",
-    "esx_conf",
-    "version",
-    "ps",
-    "pstree",
-    "top",
-    "coredumps",
-    "recording",
-}
 PACKAGE = Path(parsers.__file__).parent
 SAMPLES = {
     "psod": (DATA / "kb308590-psod.txt").read_text(),
