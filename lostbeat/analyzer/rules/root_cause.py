@@ -230,7 +230,7 @@ def _leak_cause(leaks: list[Leak], facts: HostFacts, window: _Window, crash: Cra
         others = sum(kb for key, kb in window.last_top() if key != main.token)
         room = max(capacity - others - last_kb, 0.0)
         exhaustion_at = last_t + 3600.0 * room / trend.slope_kb_per_h
-        hours = round((exhaustion_at - last_t) / 3600.0, 2)
+        hours = round((exhaustion_at - trend.start) / 3600.0, 2)
     confidence = 0.6
     confidence += 0.15 if trend.tau >= 0.8 else 0.0
     confidence += 0.1 if _swap_rising(window.lines) else 0.0
