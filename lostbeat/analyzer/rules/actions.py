@@ -67,10 +67,18 @@ _CORE = (
 )
 
 
-def _leak_steps(cause: RootCause, known: tuple[KnownIssueMatch, ...]) -> list[Action]:
+def _leak_steps(
+    cause: RootCause, known: tuple[KnownIssueMatch, ...], others: tuple[Origin, ...]
+) -> list[Action]:
+    """Steps for the culprit; a second leaker shipped by VMware also calls for support."""
     name = cause.process or cause.token or "the process"
     if cause.origin is Origin.THIRD_PARTY:
-        return [Action(None, _THIRD_PARTY.format(name=name))]
+        steps = [Action(None, _THIRD_PARTY.format(name=name))]
+        vmware = [n for n, o in zip(cause.others, others, strict=False) if o is Origin.VMWARE]
+        if vmware:
+            who = "a VMware component"
+            steps.append(Action(ENGAGE, _ENGAGE_LEAK.format(name=vmware[0], who=who)))
+        return steps
     steps = [] if known else [Action(None, _DISABLE.format(name=name))]
     who = "a VMware component" if cause.origin is Origin.VMWARE else "of unknown origin"
     steps.append(Action(ENGAGE, _ENGAGE_LEAK.format(name=name, who=who)))
@@ -79,12 +87,17 @@ def _leak_steps(cause: RootCause, known: tuple[KnownIssueMatch, ...]) -> list[Ac
 
 @rule("actions", artifacts=())
 def plan_actions(
-    crash: Crash, cause: RootCause, known: tuple[KnownIssueMatch, ...], cores: Coredumps
+    crash: Crash,
+    cause: RootCause,
+    known: tuple[KnownIssueMatch, ...],
+    cores: Coredumps,
+    others: tuple[Origin, ...] = (),
 ) -> tuple[Action, ...]:
-    """The action plan of KB 308590 for this verdict."""
+    """The action plan of KB 308590 for this verdict; ``others`` are the other leakers'
+    origins, in the order of ``cause.others``."""
     steps = [Action(k.kb, f"Known issue: {k.title}. Workaround: {k.workaround}") for k in known]
     if cause.kind is CauseKind.LEAK:
-        steps.extend(_leak_steps(cause, known))
+        steps.extend(_leak_steps(cause, known, others))
     elif cause.kind is CauseKind.CONTENTION:
         steps.append(Action(RAISE_MEMORY, _RAISE))
     elif cause.kind in (CauseKind.SPIKE, CauseKind.INCONCLUSIVE):

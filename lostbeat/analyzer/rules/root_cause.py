@@ -42,6 +42,8 @@ MIN_GROWTH_OF_RAM = 0.04
 """A leak must add at least this share of MemTotal over the window..."""
 MIN_GROWTH_RELATIVE = 0.25
 """...or grow by this share of its own size."""
+MIN_OWN_GROWTH = 0.10
+"""Whatever the console's size, a leak adds at least a tenth to the process's own size."""
 CONTENTION_SWAP = 75.0
 """Swap use at the last summary past which a static console counts as contended: near the
 80 % danger line, where the console had no room left to absorb an hour's growth."""
@@ -85,9 +87,12 @@ def _big_enough(trend: Trend, mem_total_kb: float | None, min_span_s: float) -> 
     if trend.tau < MIN_TAU or trend.p_value > MAX_P:
         return False
     growth = trend.growth_kb
+    own = growth / trend.first_kb if trend.first_kb > 0 else float("inf")
+    if own < MIN_OWN_GROWTH:
+        return False  # a large process drifting a few percent is noise, not a leak
     if mem_total_kb and growth >= MIN_GROWTH_OF_RAM * mem_total_kb:
         return True
-    return trend.first_kb > 0 and growth >= MIN_GROWTH_RELATIVE * trend.first_kb
+    return own >= MIN_GROWTH_RELATIVE
 
 
 def _runs_rise(

@@ -87,3 +87,11 @@ def test_known_issue_comes_first_with_its_workaround():
     actions = plan_actions(LOST, cause, known, VALID)
     assert actions[0].kb == "1009607" and "restart daily" in actions[0].text
     assert kbs(actions) == ["1009607", "653"]
+
+
+def test_a_vmware_second_leaker_beside_a_third_party_culprit_calls_for_support():
+    cause = RootCause(
+        CauseKind.LEAK, process="naviagent", origin=Origin.THIRD_PARTY, others=("vmware-hostd",)
+    )
+    assert kbs(plan_actions(LOST, cause, (), VALID, (Origin.VMWARE,))) == ["653"]
+    assert kbs(plan_actions(LOST, cause, (), VALID, (Origin.THIRD_PARTY,))) == []

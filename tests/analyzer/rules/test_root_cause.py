@@ -118,3 +118,17 @@ def test_two_thirds_of_swap_in_use_but_static_is_not_yet_contention(make):
         swap=lambda h, rng: int(0.66 * 554168 * 1024),
     )
     assert _cause(make, lines).root_cause.kind is CauseKind.SPIKE
+
+
+def test_a_large_process_drifting_a_few_percent_is_not_a_leak(make):
+    # a 314 MB JVM on a 300 MB console gaining 1.5 MB/h for 10 h: 5 % of its size
+    lines = make.series(
+        30,
+        {
+            "dsm_om_c": lambda h, r: 314_000 + (1_500 * (h - 20) if h > 20 else 0),
+            "vmware-h": steady(70_000),
+        },
+        swap=lambda h, rng: int(0.9 * 554168 * 1024),
+    )
+    cause = _cause(make, lines, meminfo=make.meminfo(300 * 1024, 554168)).root_cause
+    assert cause.kind is CauseKind.CONTENTION

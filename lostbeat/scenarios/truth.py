@@ -1,0 +1,98 @@
+"""The answer key of an incident, derived from what was simulated, never from the files.
+
+Conventions (shared with the analyzer):
+
+* no crash -> ``not_memory``, no culprit, no action; a crash that is not a lost heartbeat ->
+  ``not_memory`` and KB 1004250 (interpreting a purple screen);
+* a lost heartbeat with fewer than 6 hourly lines in its boot -> ``inconclusive``;
+* spike and inconclusive -> KB 1006797 (collect top in batch mode) and KB 653 (engage support);
+  contention -> KB 1003501 (more COS RAM or swap);
+* a leak by a VMware process -> KB 653; by a third party -> no KB (remove or disable the
+  agent, per the support policy); with two leakers, each one's action;
+* KB 1032962 whenever a crash happened and Misc.CosCorefile is not a ``/vmfs/volumes/`` path;
+* KB 1009607 when cimserver leaks on a build where the Pegasus leak applies (3.5 U2-U5).
+"""
+
+from __future__ import annotations
+
+from lostbeat.scenarios.catalog import PROCS
+from lostbeat.scenarios.model import CauseKind, CrashType, Origin, Truth
+from lostbeat.scenarios.simulate import Timeline
+from lostbeat.scenarios.spec import End, Load, Spec
+
+__all__ = ["MIN_HOURS", "truth_of"]
+
+MIN_HOURS = 6
+"""Fewer hourly lines than this in the crashed boot: too little history to judge."""
+
+_CRASH = {
+    End.LOST_HEARTBEAT: CrashType.LOST_HEARTBEAT,
+    End.COS_OOPS: CrashType.COS_OOPS,
+    End.COS_PANIC: CrashType.COS_PANIC,
+    End.VMKERNEL: CrashType.VMKERNEL,
+    End.REBOOT: CrashType.NONE,
+    End.HALT: CrashType.NONE,
+}
+_KIND = {
+    Load.LEAK: CauseKind.LEAK,
+    Load.SPIKE: CauseKind.SPIKE,
+    Load.CONTENTION: CauseKind.CONTENTION,
+}
+
+
+def hours_before_crash(tl: Timeline) -> int:
+    """Hourly lines between the crashed boot's start and the crash."""
+    assert tl.crash_at is not None
+    count = 0
+    for line in tl.lines:
+        if line.epoch >= tl.crash_at:
+            break
+        count = 0 if line.kind == "starting" else count + (line.kind == "hb")
+    return count
+
+
+def truth_of(scenario: str, seed: int, spec: Spec, tl: Timeline) -> Truth:
+    """The ground truth of ``spec`` as it played out in ``tl``."""
+    host = spec.host
+    crash = _CRASH[spec.end]
+    kind = CauseKind.NOT_MEMORY
+    if crash is CrashType.LOST_HEARTBEAT:
+        kind = CauseKind.INCONCLUSIVE
+        if hours_before_crash(tl) >= MIN_HOURS:
+            kind = _KIND.get(spec.load, CauseKind.INCONCLUSIVE)
+    culprits = tuple(g.proc for g in spec.growths) if kind is CauseKind.LEAK else ()
+    origins = [PROCS[c].origin for c in culprits]
+    known: tuple[str, ...] = ()
+    if "cimserver" in culprits and host.build.pegasus_leak:
+        known = ("1009607",)
+    actions: set[str] = set(known)
+    if crash is CrashType.NONE:
+        pass
+    elif crash is not CrashType.LOST_HEARTBEAT:
+        actions.add("1004250")
+    elif kind in (CauseKind.SPIKE, CauseKind.INCONCLUSIVE):
+        actions |= {"1006797", "653"}
+    elif kind is CauseKind.CONTENTION:
+        actions.add("1003501")
+    elif Origin.VMWARE in origins:
+        actions.add("653")
+    if crash is not CrashType.NONE and not host.core_file.valid:
+        actions.add("1032962")
+    return Truth(
+        scenario=scenario,
+        seed=seed,
+        crash_type=crash,
+        root_cause_kind=kind,
+        culprit=culprits[0] if culprits else None,
+        culprits=culprits,
+        origin=origins[0] if origins else None,
+        known_issues=known,
+        action_kbs=tuple(sorted(actions)),
+        build=host.build.number,
+        release=host.build.release,
+        cos_ram_mb=host.cos_ram_mb,
+        swap_mb=host.swap_mb,
+        cos_core_file_valid=host.core_file.valid,
+        host=host.name,
+        crashed_at=None if tl.crash_at is None else float(tl.crash_at),
+    )

@@ -1,0 +1,32 @@
+"""Generated incidents shared by the scenario tests: every scenario, two seeds each."""
+
+from __future__ import annotations
+
+import pytest
+
+from lostbeat.scenarios import SCENARIOS, GeneratedCase, generate
+
+SEEDS = (1, 2)
+
+
+@pytest.fixture(scope="session")
+def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int], GeneratedCase]:
+    root = tmp_path_factory.mktemp("scenarios")
+    return {
+        (name, seed): generate(name, root / f"{name}-{seed}", seed=seed)
+        for name in SCENARIOS
+        for seed in SEEDS
+    }
+
+
+@pytest.fixture(scope="session")
+def article(tmp_path_factory: pytest.TempPathFactory) -> GeneratedCase:
+    return generate("vmware-leak", tmp_path_factory.mktemp("article"), seed=0)
+
+
+def case_ids() -> list[tuple[str, int]]:
+    return [(name, seed) for name in SCENARIOS for seed in SEEDS]
+
+
+def case_id(key: tuple[str, int]) -> str:
+    return f"{key[0]}-{key[1]}"
