@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from lostbeat.analyzer.parsers.recordings import Recording
+from lostbeat.analyzer.parsers.recordings import ProcessHistory, Recording
 
-__all__ = ["MAX_POINTS", "FineSeries", "fine_series", "swap_series"]
+__all__ = ["MAX_POINTS", "FineSeries", "fine_series", "sample_times", "swap_series"]
 
 MAX_POINTS = 240
 
@@ -29,39 +29,68 @@ class FineSeries:
 
 
 def _bucket(rec: Recording, start: float, end: float) -> float:
-    step = max((end - start) / MAX_POINTS, rec.interval_s or 1.0)
-    return step
+    return max((end - start) / MAX_POINTS, rec.interval_s or 1.0)
+
+
+def _peaks(hist: ProcessHistory, start: float, end: float, step: float) -> dict[int, float]:
+    """The process's largest RSS + swap in each bucket it lived in.
+
+    A recording keeps a point only where a value changed (and at each run's ends), so a
+    process holds its value between its points: every bucket it spans gets that value.
+    """
+    pts = [p for p in hist.points if start <= p.epoch <= end]
+    held = hist.at(start)
+    if held is not None and (not pts or pts[0].epoch > start):
+        pts.insert(0, held._replace(epoch=start))
+    count = int((end - start) // step) + 1
+    peaks: dict[int, float] = {}
+    for i, a in enumerate(pts):
+        kb = float((a.rss_kb or 0) + (a.swap_kb or 0))
+        last = a.epoch if i + 1 == len(pts) else max(a.epoch, pts[i + 1].epoch - 1e-9)
+        for k in range(
+            int((a.epoch - start) // step), min(count - 1, int((last - start) // step)) + 1
+        ):
+            peaks[k] = max(peaks.get(k, 0.0), kb)
+    return peaks
+
+
+def sample_times(rec: Recording, *, until: float | None = None) -> list[float]:
+    """The epochs at which the recorder sampled (its system series), up to ``until``."""
+    return [p.epoch for p in rec.system if until is None or p.epoch <= until]
 
 
 def fine_series(
     rec: Recording, *, since: float | None = None, until: float | None = None
 ) -> tuple[FineSeries, ...]:
     """One series per (name, command line), between ``since`` and ``until``."""
-    points = [
-        (hist, p)
-        for hist in rec.processes
-        for p in hist.points
-        if (since is None or p.epoch >= since) and (until is None or p.epoch <= until)
-    ]
-    if not points:
-        return ()
-    start = min(p.epoch for _, p in points)
-    end = max(p.epoch for _, p in points)
-    step = _bucket(rec, start, end)
-    # program -> bucket -> pid -> max KB
-    table: dict[tuple[str, str], dict[int, dict[int, float]]] = defaultdict(
-        lambda: defaultdict(dict)
-    )
-    for hist, p in points:
-        kb = float((p.rss_kb or 0) + (p.swap_kb or 0))
-        slot = table[(hist.key.name, hist.key.cmdline)][int((p.epoch - start) // step)]
-        slot[hist.key.pid] = max(slot.get(hist.key.pid, 0.0), kb)
-    out = []
-    for (name, cmdline), buckets in table.items():
-        series = tuple(
-            (start + b * step, sum(pids.values())) for b, pids in sorted(buckets.items())
+    times = [t for t in sample_times(rec, until=until) if since is None or t >= since]
+    if not times:
+        times = sorted(
+            p.epoch
+            for h in rec.processes
+            for p in h.points
+            if (since is None or p.epoch >= since) and (until is None or p.epoch <= until)
         )
-        out.append(FineSeries(name[:8], name, cmdline, series))
+    if not times:
+        return ()
+    start, end = times[0], times[-1]
+    step = _bucket(rec, start, end)
+    # program -> bucket -> KB summed over the program's processes
+    table: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    for hist in rec.processes:
+        slot = table[(hist.key.name, hist.key.cmdline)]
+        for k, kb in _peaks(hist, start, end, step).items():
+            slot[k] = slot.get(k, 0.0) + kb
+    out = [
+        FineSeries(
+            name[:8],
+            name,
+            cmdline,
+            tuple((start + k * step, kb) for k, kb in sorted(buckets.items())),
+        )
+        for (name, cmdline), buckets in table.items()
+        if buckets
+    ]
     return tuple(sorted(out, key=lambda s: (-max(kb for _, kb in s.points), s.name)))
 
 

@@ -689,3 +689,26 @@ def test_gzip_is_told_by_content_not_name(tmp_path: Path) -> None:
         collected = source.collect()
         assert {m.path: m.data for m in collected.members} == expected
         assert collected.records == ()
+
+
+def test_a_recording_folder_reads_each_day_once_at_its_finest(tmp_path):
+    rec = tmp_path / "rec"
+    for rel in (
+        "raw/2024-05-01.jsonl",
+        "minute/2024-05-01.jsonl.gz",
+        "hour/2024-05-01.jsonl.gz",
+        "hour/2024-04-30.jsonl.gz",
+    ):
+        (rec / rel).parent.mkdir(parents=True, exist_ok=True)
+        (rec / rel).write_bytes(b"x\n")
+    (rec / "lostbeat-recording.json").write_text("{}")
+    (rec / "vmksummary").write_text("")
+    got = DirSource(rec).collect()
+    read = sorted(m.path for m in got.members)
+    assert read == [
+        "hour/2024-04-30.jsonl.gz",
+        "lostbeat-recording.json",
+        "raw/2024-05-01.jsonl",
+        "vmksummary",
+    ]
+    assert {"minute/2024-05-01.jsonl.gz", "hour/2024-05-01.jsonl.gz"} <= set(got.names)

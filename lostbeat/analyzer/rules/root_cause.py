@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from lostbeat.analyzer.facts import HostFacts
 from lostbeat.analyzer.findings import Finding, Severity
-from lostbeat.analyzer.fine import fine_series
+from lostbeat.analyzer.fine import fine_series, sample_times
 from lostbeat.analyzer.parsers.vmksummary import SummaryLine
 from lostbeat.analyzer.result import CauseKind, Crash, CrashType, RootCause
 from lostbeat.analyzer.rules import rule
@@ -212,7 +212,7 @@ def _window(facts: HostFacts, timeline: Timeline, crash: Crash) -> _Window:
             for item in fine:
                 key = item.name if item.name not in series else f"{item.name} {item.cmdline}"
                 series[key], names[key] = list(item.points), item.name
-            steps = max(len(pts) for pts in series.values())
+            steps = len(sample_times(rec, until=until))
             last = max(pts[-1][0] for pts in series.values())
             interval = rec.interval_s or 10.0
             return _Window(series, names, steps, MIN_FINE_STEPS * interval, True, (), last)

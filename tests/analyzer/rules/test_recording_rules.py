@@ -92,3 +92,19 @@ def test_restarted_leaker_with_new_pids_is_one_program(make):
     _, _, judged = judge(make, rec, Crash(CrashType.LOST_HEARTBEAT))
     assert judged.root_cause.kind is CauseKind.LEAK
     assert judged.root_cause.process == "agent"
+
+
+def test_processes_hold_their_value_between_points(make):
+    # four steady 500 MB workers of one program; only one of them ever changes (by 3 KB):
+    # the others have points only at their ends, yet the program's sum stays flat
+    def worker(pid: int, changes: bool) -> ProcessHistory:
+        key = ProcessKey("postgres", "postgres: worker", pid, T0 - 100)
+        pts = [Point(T0, 512_000, 0)]
+        if changes:
+            pts += [Point(T0 + 29, 512_000, 0), Point(T0 + 30, 512_003, 0)]
+        pts.append(Point(T0 + 59, 512_003 if changes else 512_000, 0))
+        return ProcessHistory(key, 1, 0, tuple(pts))
+
+    rec = recording(*(worker(40 + i, i == 0) for i in range(4)), proc("nginx", 11, steady(30_000)))
+    _, _, judged = judge(make, rec)
+    assert judged.root_cause.kind is CauseKind.NOT_MEMORY

@@ -1,0 +1,105 @@
+"""One sample of every process's memory: raw counters in, a :class:`Snapshot` out.
+
+Each sample reads ``/proc/PID/stat`` (RSS, size, threads, CPU ticks, state) of every user
+process, and ``VmSwap`` from ``/proc/PID/status`` when the host has swap configured (on a
+host without swap a process's swap is exactly 0, and the read is saved). The command
+line and owner are read once per process, the first time it is seen, and kept while it
+lives: a process is known by its pid and start time, so a reused pid is a new process.
+
+Examples:
+    >>> import pathlib, tempfile
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "stat").write_text("cpu 0\\nbtime 1700000000\\n")
+    >>> _ = (root / "meminfo").write_text("MemTotal: 1000 kB\\nSwapTotal: 0 kB\\nSwapFree: 0 kB\\n")
+    >>> (root / "7").mkdir()
+    >>> _ = (root / "7" / "stat").write_text(
+    ...     "7 (leaky) S 1 7 7 0 -1 0 0 0 0 0 5 5 0 0 20 0 1 0 250 8192000 100 0")
+    >>> _ = (root / "7" / "cmdline").write_bytes(b"leaky\\0--fast\\0")
+    >>> snap = Sampler(ProcFS(root), clock=lambda: 1700000100.0).sample()
+    >>> identity, sample = snap.procs[0]
+    >>> identity.key.cmdline, identity.key.start, sample.rss_kb == 100 * ProcFS(root).page_kb
+    ('leaky --fast', 1700000002.5, True)
+    >>> sample.swap_kb, snap.system.mem_total
+    (0, 1024000)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from lostbeat.errors import AgentError
+from lostbeat.recorder._procfs import ProcFS
+from lostbeat.recording.schema import Identity, ProcessKey, ProcSample, Snapshot
+
+__all__ = ["Sampler"]
+
+
+class Sampler:
+    """Takes snapshots of one host's processes."""
+
+    def __init__(
+        self,
+        procfs: ProcFS | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        read_swap: bool | None = None,
+    ) -> None:
+        """
+        Args:
+            procfs: where to read; the real ``/proc`` by default.
+            clock: wall clock for the sample times.
+            read_swap: read each process's swap; ``None`` reads it only when the host
+                has swap configured (``SwapTotal`` above 0, or unknown).
+
+        Raises:
+            AgentError: ``/proc/stat`` has no ``btime`` (not a procfs).
+        """
+        self.procfs = procfs or ProcFS()
+        self._clock = clock
+        self._read_swap = read_swap
+        boot = self.procfs.boot_time()
+        if boot is None:
+            raise AgentError(f"{self.procfs.root}/stat: expected a 'btime' line (is it procfs?)")
+        self.boot_time = boot
+        self._known: dict[tuple[int, int], Identity] = {}
+
+    def sample(self) -> Snapshot:
+        procfs = self.procfs
+        ts = self._clock()
+        system = procfs.meminfo()
+        no_swap = system.swap_total == 0
+        read_swap = self._read_swap if self._read_swap is not None else not no_swap
+        known, seen = self._known, {}
+        boot, hz = self.boot_time, procfs.clock_ticks
+        rows = []
+        for proc in procfs.scan(read_swap=read_swap):
+            stat = proc.stat
+            ref = (proc.pid, stat.start_ticks)
+            identity = known.get(ref)
+            if identity is None:
+                key = ProcessKey(
+                    name=stat.comm,
+                    cmdline=procfs.cmdline(proc.pid) or "",
+                    pid=proc.pid,
+                    start=round(boot + stat.start_ticks / hz, 2),
+                )
+                identity = Identity(key, ppid=stat.ppid, uid=procfs.uid(proc.pid))
+            seen[ref] = identity
+            # Without swap configured a process's swap is known to be 0, not unknown.
+            swap = proc.swap_kb if read_swap else (0 if no_swap else None)
+            rows.append(
+                (
+                    identity,
+                    ProcSample(
+                        rss_kb=stat.rss_kb,
+                        swap_kb=swap,
+                        vsz_kb=stat.vsz_kb,
+                        threads=stat.threads,
+                        cpu_ticks=stat.cpu_ticks,
+                        state=stat.state,
+                    ),
+                )
+            )
+        self._known = seen
+        return Snapshot(ts=ts, boot_time=boot, system=system, procs=tuple(rows))
