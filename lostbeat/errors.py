@@ -10,7 +10,9 @@
     ├── RecordingCorrupt     bad CRC or schema in the recording store
     └── AgentError           the live side (heartbeat, monitor, recorder)
         ├── ProcessGone      the process exited while we looked at it
-        └── AccessDenied     the kernel refused to show a process
+        ├── AccessDenied     the kernel refused to show a process
+        ├── MonitorUnavailable  no monitor answers on the heartbeat socket
+        └── HeartbeatRefused    the monitor refused this client (uid, too many clients)
 
 Every error renders as one line that names the file (and line) and what was expected.
 """
@@ -21,8 +23,10 @@ __all__ = [
     "AccessDenied",
     "AgentError",
     "ArtifactMissing",
+    "HeartbeatRefused",
     "InputError",
     "LostbeatError",
+    "MonitorUnavailable",
     "ParseError",
     "ProcessGone",
     "RecordingCorrupt",
@@ -135,3 +139,19 @@ class AccessDenied(AgentError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (_rebuild, (type(self), (self.pid, self.what), {}))
+
+
+class MonitorUnavailable(AgentError):
+    """No monitor answers on the socket, or the connection to it broke."""
+
+
+class HeartbeatRefused(AgentError):
+    """The monitor refused this client: ``reason`` is ``uid-not-allowed`` or
+    ``too-many-clients``."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), (str(self),), {"reason": self.reason}))

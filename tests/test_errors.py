@@ -9,7 +9,9 @@ import pytest
 from lostbeat.errors import (
     AccessDenied,
     ArtifactMissing,
+    HeartbeatRefused,
     InputError,
+    MonitorUnavailable,
     ParseError,
     ProcessGone,
     RecordingCorrupt,
@@ -24,6 +26,8 @@ ERRORS = [
     ParseError("expected 'Key: value kB'", path="proc/meminfo", line_no=3, line="bad"),
     RecordingCorrupt("bad CRC", path="raw/2026-11-25.jsonl", line_no=7),
     ProcessGone(42),
+    HeartbeatRefused("refused", reason="uid-not-allowed"),
+    MonitorUnavailable("no monitor on /run/lostbeat.sock"),
     AccessDenied(42, "smaps"),
 ]
 
