@@ -24,7 +24,7 @@ from lostbeat.analyzer.result import (
     Origin,
     RootCause,
 )
-from lostbeat.analyzer.rules import rule
+from lostbeat.analyzer.rules._rule import rule
 
 __all__ = ["plan_actions"]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from lostbeat.analyzer.facts import HostFacts
 from lostbeat.analyzer.findings import Evidence, Finding, Severity
 from lostbeat.analyzer.result import Coredumps, Crash, CrashType
-from lostbeat.analyzer.rules import rule
+from lostbeat.analyzer.rules._rule import rule
 
 __all__ = ["CoredumpJudgement", "judge_coredumps"]
 

@@ -17,7 +17,7 @@ from lostbeat.analyzer.facts import HostFacts
 from lostbeat.analyzer.findings import Evidence, Finding, Severity
 from lostbeat.analyzer.parsers.vmkernel_log import Signal, SignalKind
 from lostbeat.analyzer.result import Crash, CrashType
-from lostbeat.analyzer.rules import rule
+from lostbeat.analyzer.rules._rule import rule
 from lostbeat.analyzer.rules.timeline import Timeline
 
 __all__ = ["CrashJudgement", "judge_crash"]

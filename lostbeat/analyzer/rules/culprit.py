@@ -18,7 +18,7 @@ from lostbeat.analyzer.findings import Evidence, Finding, Severity
 from lostbeat.analyzer.parsers.processes import ProcessEntry
 from lostbeat.analyzer.parsers.vmksummary import LineKind
 from lostbeat.analyzer.result import Origin, RootCause
-from lostbeat.analyzer.rules import rule
+from lostbeat.analyzer.rules._rule import rule
 from lostbeat.analyzer.rules.timeline import Timeline
 
 __all__ = ["Resolution", "resolve_culprit", "resolve_token"]

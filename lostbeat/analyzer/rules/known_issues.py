@@ -14,7 +14,7 @@ from lostbeat.analyzer.facts import HostFacts
 from lostbeat.analyzer.findings import Finding, Severity
 from lostbeat.analyzer.parsers.vmksummary import LineKind
 from lostbeat.analyzer.result import Crash, CrashType, KnownIssueMatch, RootCause
-from lostbeat.analyzer.rules import rule
+from lostbeat.analyzer.rules._rule import rule
 
 __all__ = ["KNOWN_ISSUES", "KnownIssue", "match_known_issues"]
 

@@ -14,7 +14,7 @@ from lostbeat.analyzer.facts import HostFacts
 from lostbeat.analyzer.findings import Evidence, Finding, Severity
 from lostbeat.analyzer.parsers.vmksummary import SummaryLine
 from lostbeat.analyzer.result import Memory
-from lostbeat.analyzer.rules import rule
+from lostbeat.analyzer.rules._rule import rule
 from lostbeat.analyzer.rules.timeline import Timeline
 
 __all__ = ["RAM_DANGER", "SWAP_DANGER", "MemoryJudgement", "judge_memory"]

@@ -22,7 +22,7 @@ from lostbeat.analyzer.findings import Finding, Severity
 from lostbeat.analyzer.fine import fine_series, sample_times
 from lostbeat.analyzer.parsers.vmksummary import SummaryLine
 from lostbeat.analyzer.result import CauseKind, Crash, CrashType, RootCause
-from lostbeat.analyzer.rules import rule
+from lostbeat.analyzer.rules._rule import rule
 from lostbeat.analyzer.rules.timeline import Timeline
 from lostbeat.analyzer.trend import Trend, fit, suffix_starts, undo_restarts
 

@@ -14,7 +14,7 @@ from lostbeat.analyzer.facts import HostFacts
 from lostbeat.analyzer.findings import Finding, Severity
 from lostbeat.analyzer.parsers.vmksummary import LineKind, SummaryLine
 from lostbeat.analyzer.result import TimelineEvent
-from lostbeat.analyzer.rules import rule
+from lostbeat.analyzer.rules._rule import rule
 
 __all__ = ["Boot", "BootEnd", "Timeline", "judge_timeline"]
 

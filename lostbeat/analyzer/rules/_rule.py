@@ -1,0 +1,37 @@
+"""The ``Rule`` record and the ``@rule`` decorator that attaches it (metadata only)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+__all__ = ["Rule", "rule", "rule_of"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    artifacts: tuple[str, ...]
+    doc: str
+    module: str
+
+
+def rule(rule_id: str, *, artifacts: tuple[str, ...]) -> Callable[[F], F]:
+    """Attach a ``Rule`` record to a rule function; nothing is registered anywhere."""
+
+    def wrap(fn: F) -> F:
+        fn.__lostbeat_rule__ = Rule(  # type: ignore[attr-defined]
+            rule_id, artifacts, (fn.__doc__ or "").strip(), fn.__module__
+        )
+        return fn
+
+    return wrap
+
+
+def rule_of(fn: Callable[..., Any]) -> Rule:
+    """The record ``@rule`` attached to ``fn``."""
+    record: Rule = fn.__lostbeat_rule__  # type: ignore[attr-defined]
+    return record
