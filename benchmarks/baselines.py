@@ -7,11 +7,13 @@ claim nothing about the crash type, origin, known issues or actions.
 
 (a) ``largest``: the largest process in the last summary line before the last boot is the
     culprit, and the cause is a leak. This is what reading the KB's example by eye does.
-(b) ``slope``: a least-squares line per process over that boot's hourly values, with fixed
-    thresholds as a Prometheus ``predict_linear`` alert has them: a process leaks if it grows
-    more than 1 MB/h and its fitted line reaches MemTotal within 24 h (without meminfo, the
-    slope alone decides). The steepest such process is the culprit; with none, the cause is
-    contention if swap was more than half used at the last line, else a spike.
+(b) ``slope``: a least-squares line per process over the last 6 hours of that boot's hourly
+    values, with fixed thresholds, as a Prometheus ``predict_linear`` alert has them (the
+    common "will fill in 24 hours" rule fits a ``[6h]`` range and looks 24 h ahead): a process
+    leaks if it grows more than 1 MB/h and its fitted line reaches MemTotal within 24 h
+    (without meminfo, the slope alone decides). The steepest such process is the culprit;
+    with none, the cause is contention if swap was more than half used at the last line,
+    else a spike.
 
 Tokens are cut to 8 characters; both baselines name the first process in ``ps`` whose name
 starts with the token, or keep the token when none does.
@@ -34,6 +36,7 @@ __all__ = ["BaselineInputs", "Guess", "largest", "read_inputs", "slope"]
 
 SLOPE_KB_H = 1024.0
 HORIZON_H = 24.0
+WINDOW_H = 6.0
 SWAP_CONTENTION = 0.5
 _SUMMARY = re.compile(r"(^|/)var/log/vmksummary(\.\d+)?(\.gz)?$")
 _PS = re.compile(r"(^|/)tmp/ps\.\d+\.txt$")
@@ -119,8 +122,11 @@ def _fit(points: list[tuple[float, float]]) -> tuple[float, float]:
 def slope(inputs: BaselineInputs) -> Guess:
     """Baseline (b): least-squares slope per process with fixed thresholds."""
     series: dict[str, list[tuple[float, float]]] = {}
+    last = max(((line.epoch or 0) / 3600.0 for line in inputs.boot), default=0.0)
     for line in inputs.boot:
         hour = (line.epoch or 0) / 3600.0
+        if hour < last - WINDOW_H:
+            continue
         for c in line.top:
             series.setdefault(c.token, []).append((hour, float(c.kb)))
     steepest: tuple[float, str] | None = None

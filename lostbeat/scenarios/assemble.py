@@ -193,8 +193,9 @@ def assemble(spec: Spec, tl: Timeline, rng: random.Random) -> Assembled:
         running, host=host, at=tl.collected, up_s=tl.collected - tl.cos_boot, used_kb=used, rng=rng
     ).encode()
     files[f"tmp/rpm.{pid}.txt"] = noise.rpm_list(
-        rng, family=host.build.family, vendor=host.vendor
-    ).encode()
+        rng, family=host.build.family, vendor=host.vendor,
+        extra=tuple(p.package for p in host.procs if p.package),
+    ).encode()  # fmt: skip
     files[f"tmp/vm-support.{pid}.log"] = (
         f"VMware ESX Support Script 1.30\nPreparing files: {date}\n"
         "NOTE: All cores archived from /root into /root/old_cores.\n"

@@ -28,6 +28,7 @@ __all__ = [
     "EMC",
     "HOST_NAMES",
     "HP",
+    "JAVA_AGENT",
     "PROCS",
     "SYSTEM",
     "TIME_ZONES",
@@ -58,6 +59,8 @@ class Proc:
     user: str = "root"
     kernel: bool = False
     """A kernel thread: ``[name]`` in ps, no memory, never in the summary."""
+    package: str | None = None
+    """Its ``rpm -qa`` line when no vendor's package list brings it."""
 
     @property
     def token(self) -> str:
@@ -172,6 +175,18 @@ EMC = (
         (9000, 35000),
         resident=0.7,
     ),
+)
+
+# [BACKGROUND - unverified] a Java management agent, the "third party software with a large
+# memory footprint" of KB 308590; §7 lists ``java`` as a name only ``ps`` can resolve. Its
+# path, options and package are plausible, not sourced.
+JAVA_AGENT = Proc(
+    "java",
+    "/opt/ibm/director/jre/bin/java -Xms64m -Xmx256m -jar /opt/ibm/director/lib/twgagent.jar",
+    Origin.THIRD_PARTY,
+    (150000, 350000),
+    0.3,
+    package="IBMDirectorAgent-5.20.3-1",
 )
 
 WEB_WATCHDOG = _v(

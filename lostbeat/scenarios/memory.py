@@ -6,16 +6,22 @@ swap are both spent the Service Console stalls, ``vmnixhbd`` can no longer get a
 minutes later the VMkernel declares the lost heartbeat (KB 308590). The leak of a leak scenario
 is sized so that this happens at the spec's end time, which keeps every figure in the bundle
 consistent with every other.
+
+Steady processes may carry a habit (``spec.Behaviour``: a daily cycle, a warm-up, a GC
+sawtooth, a drift) whose swing counts as real memory at the process's resident share. When a
+leak must end under a large static consumer (``Spec.outsize``) the leak is sized first and the
+rest of the load set to match, provided the leak still fills at least a third of the swap.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, replace
 
 from lostbeat.scenarios.catalog import Proc
 from lostbeat.scenarios.host import Host
-from lostbeat.scenarios.spec import HOUR, Growth, Load, Spec
+from lostbeat.scenarios.spec import HOUR, Behaviour, Growth, Load, Pattern, Spec
 
 __all__ = ["Inst", "Model", "calibrate", "instances"]
 
@@ -25,8 +31,12 @@ class Inst:
     proc: Proc
     base: int
     sigma: float
+    resident: float
     growth: int = -1  # index into spec.growths, -1 none
     noise: float = 0.0
+    habit: Behaviour | None = None
+    swing: float = 0.0
+    """The habit's part of the last size drawn (KB)."""
 
 
 _ARTICLE_BASES = {"vmware-hostd": 82900, "webAccess": 27300, "VMap": 41000}
@@ -42,20 +52,31 @@ def instances(host: Host, rng: random.Random, spec: Spec) -> list[Inst]:
                 base = int(base * 0.75) + 260 * host.vms
             if spec.article:  # KB 308590: hostd ~83 MB, webAccess ~27 MB, next to VMap
                 base = _ARTICLE_BASES.get(proc.name, min(base, 26000))
-            out.append(Inst(proc, base, rng.uniform(0.002, 0.02)))
+            out.append(Inst(proc, base, rng.uniform(0.002, 0.02), proc.resident))
     for i, g in enumerate(spec.growths):
         inst = next(x for x in out if x.proc.name == g.proc and x.growth < 0)
         inst.growth = i
+    for b in spec.behaviours:
+        inst = next(x for x in out if x.proc.name == b.proc and x.growth < 0 and not x.habit)
+        inst.habit = b
+        inst.base = inst.base if b.size_kb is None else b.size_kb
+        inst.resident = inst.resident if b.resident is None else b.resident
     return out
 
 
 def _daemons_kb(insts: list[Inst]) -> int:
     """Real memory the processes need at their normal sizes."""
-    return sum(int(x.base * x.proc.resident) for x in insts)
+    return sum(int(x.base * x.resident) for x in insts)
 
 
 def _static_kb(host: Host, insts: list[Inst]) -> int:
-    return host.kernel_kb + host.vms * host.vm_cost_kb + _daemons_kb(insts)
+    """Real memory in use at the end but for the leaks (a drift has reached its top)."""
+    drift = sum(
+        int(x.base * x.habit.amount * x.resident)
+        for x in insts
+        if x.habit is not None and x.habit.pattern is Pattern.DRIFT
+    )
+    return host.kernel_kb + host.vms * host.vm_cost_kb + _daemons_kb(insts) + drift
 
 
 def _load_host(host: Host, insts: list[Inst], target_kb: int) -> Host:
@@ -87,16 +108,74 @@ def calibrate(spec: Spec, insts: list[Inst], rng: random.Random) -> tuple[Host, 
             amount = 586196 + 2672 * (spec.end_at - 1258102905) // HOUR - _leaker_base(insts)
             host = _load_host(host, insts, int(cap * 1.004) - amount)
             return host, [amount]
+        fill = rng.uniform(1.0, 1.03)
+        fitted = _under_large(spec, host, insts, fill) if spec.outsize else None
+        if fitted is not None:
+            return fitted
         host = _load_host(host, insts, _target_kb(host, spec.pressure))
-        total = int(cap * rng.uniform(1.0, 1.03)) - _static_kb(host, insts)
+        total = int(cap * fill) - _static_kb(host, insts)
         return host, [int(total * g.share) for g in spec.growths]
     host = _load_host(host, insts, _target_kb(host, spec.pressure))
     room = max(0, int(cap * 0.75) - _static_kb(host, insts))
     return host, [int(room * g.share) for g in spec.growths]
 
 
+MIN_LEAK_OF_SWAP = 0.35
+"""A leak sized under a large consumer still fills at least this share of the swap: the
+console was not already contended before it began."""
+LARGE_MAX_KB = 360 * 1024
+
+
+def _under_large(
+    spec: Spec, host: Host, insts: list[Inst], fill: float
+) -> tuple[Host, list[int]] | None:
+    """The leak sized so that the primary leaker ends ``spec.outsize`` times smaller than the
+    large static consumer, and the rest of the load set to match; None when this console
+    cannot hold such a leak (its swap is too large for the consumer, or its static load too
+    high), in which case the leak is sized as usual."""
+    large = next((x for x in insts if x.habit and x.habit.pattern is Pattern.STATIC), None)
+    if large is None:
+        return None
+    leaker = next(x for x in insts if x.growth == 0)
+    share = spec.growths[0].share
+    least = max(64 * 1024, int(MIN_LEAK_OF_SWAP * host.swap_total_kb))
+    need = int((leaker.base + least * share) * spec.outsize)
+    if need > LARGE_MAX_KB:
+        return None
+    large.base = max(large.base, need)
+    total = int((large.base / spec.outsize - leaker.base) / share)
+    cap = host.capacity_kb
+    host = _load_host(host, insts, int(cap * fill) - total)
+    total = int(cap * fill) - _static_kb(host, insts)  # the VM load is coarse: what is left
+    if total < least or leaker.base + total * share >= large.base:
+        return None
+    return host, [int(total * g.share) for g in spec.growths]
+
+
 def _leaker_base(insts: list[Inst]) -> int:
     return next(x.base for x in insts if x.growth == 0)
+
+
+def _swing_kb(x: Inst, t: int, *, start: int, phase: str, end: int, tz_min: int) -> float:
+    """The habit's part of ``x``'s size at ``t`` (KB): at most 0, but for a drift."""
+    h = x.habit
+    if h is None:
+        return 0.0
+    size = x.base * h.amount
+    if h.pattern is Pattern.DAILY:
+        hour = ((t + tz_min * 60) / HOUR - h.phase_h) % 24.0
+        return -size * (1.0 - math.cos(2.0 * math.pi * hour / 24.0)) / 2.0
+    if h.pattern is Pattern.WARMUP:
+        since = (t - start) / HOUR
+        if h.phase_h and since >= h.phase_h:  # restarted mid-boot: warming up again
+            since -= h.phase_h
+        return -size * max(0.0, 1.0 - since / h.period_h) ** 2
+    if h.pattern is Pattern.GC:
+        return -size * (1.0 - (((t - start) / HOUR + h.phase_h) / h.period_h) % 1.0)
+    if h.pattern is Pattern.DRIFT and phase == "grow":
+        left = max(0.0, (end - t) / (h.period_h * HOUR))
+        return size * (1.0 - left) if left < 1.0 else 0.0
+    return 0.0
 
 
 def _growth_kb(g: Growth, amount: int, end: int, start: int, t: int) -> int:
@@ -139,6 +218,10 @@ class Model:
                 continue
             x.noise = 0.85 * x.noise + (draw() - 0.5) * x.sigma * 1.7  # AR(1), sd ~ sigma
             kb = x.base * (1.0 + x.noise)
+            if x.habit is not None:
+                x.swing = _swing_kb(x, t, start=start, phase=phase, end=self.spec.end_at,
+                                    tz_min=self.host.tz_min)  # fmt: skip
+                kb += x.swing
             if x.growth >= 0 and phase != "flat":
                 g = self.spec.growths[x.growth]
                 amount = self.amounts[x.growth]
@@ -152,9 +235,9 @@ class Model:
     def swap_kb(self, rng: random.Random, t: int, sizes: list[int], *, start: int, vms: int) -> int:
         """Swap in use at ``t`` (KB), given the sizes and the running VMs."""
         host = self.host
-        demand = host.kernel_kb + vms * host.vm_cost_kb + self.static
+        demand = float(host.kernel_kb + vms * host.vm_cost_kb + self.static)
         for x, kb in zip(self.insts, sizes, strict=True):
-            demand += kb - x.base
+            demand += kb - x.base - x.swing * (1.0 - x.resident)  # a habit's swing is partly real
         floor = self.floor * min(1.0, (t - start) / 86400)
         used = max(demand - host.ram_room_kb, floor) * rng.uniform(0.995, 1.005)
         return max(0, min(host.swap_total_kb, int(used)))

@@ -145,9 +145,11 @@ def hostd_log(rng: random.Random, *, tz_min: int, start: int, stop: int, datasto
     return "".join(f"{x}\n" for x in rows)
 
 
-def rpm_list(rng: random.Random, *, family: str, vendor: str | None) -> str:
+def rpm_list(
+    rng: random.Random, *, family: str, vendor: str | None, extra: tuple[str, ...] = ()
+) -> str:
     """``rpm -qa`` (tmp/rpm.<pid>.txt): VMware's packages tell VMware's daemons from a
-    vendor's (§7)."""
+    vendor's (§7); ``extra`` adds other agents' packages."""
     v = "3.5.0" if family == "3.5" else f"{family}.0"
     pkgs = [
         f"VMware-esx-{v}-{rng.randint(60000, 99999)}",
@@ -170,6 +172,7 @@ def rpm_list(rng: random.Random, *, family: str, vendor: str | None) -> str:
         pkgs += ["srvadmin-omacore-5.5.0-364", "srvadmin-deng-5.5.0-364", "srvadmin-iws-5.5.0-364"]
     elif vendor == "EMC":
         pkgs += ["naviagentcli-6.26.5.0.95-1"]
+    pkgs += extra
     rng.shuffle(pkgs)
     return "".join(f"{p}\n" for p in pkgs)
 

@@ -25,6 +25,7 @@ from lostbeat.scenarios.catalog import BUILDS, PROCS
 from lostbeat.scenarios.host import Host, invalid_core_file, sample_host
 from lostbeat.scenarios.model import Origin
 from lostbeat.scenarios.spec import End, Growth, Load, Spec
+from lostbeat.scenarios.variation import vary_contention, vary_leak, vary_spike
 
 __all__ = ["BUILDERS", "SCENARIOS"]
 
@@ -57,6 +58,7 @@ def _usual_load(rng: random.Random, host: Host, *, cap: float = 0.35) -> float:
 
 
 def _leak_hours(rng: random.Random, low: float = 18.0, high: float = 700.0) -> float:
+    """Log-uniform between ``low`` and ``high`` hours (as leak lengths and uptimes spread)."""
     return float(low * (high / low) ** rng.random())
 
 
@@ -111,11 +113,12 @@ def _common(
 
 def _leak_spec(rng: random.Random, host: Host, proc: str) -> Spec:
     hours = _leak_hours(rng)
-    return _common(
+    spec = _common(
         rng, host, End.LOST_HEARTBEAT, Load.LEAK,
         growths=(_growth(rng, proc, hours=hours),),
         boot_h=rng.uniform(hours * 0.8, hours + 2400) if hours > 30 else rng.uniform(40, 2400),
     )  # fmt: skip
+    return vary_leak(rng, spec)
 
 
 def _vmware_leak(rng: random.Random, seed: int) -> Spec:
@@ -180,7 +183,8 @@ def _sawtooth(rng: random.Random, seed: int) -> Spec:
     spec = _common(rng, host, End.LOST_HEARTBEAT, Load.LEAK, growths=(growth,),
                    boot_h=final + sum(cycles) + rng.uniform(6, 400))  # fmt: skip
     # the logs still hold at least the last restart
-    return replace(spec, retained_h=max(spec.retained_h, final + cycles[-1] + 12))
+    spec = replace(spec, retained_h=max(spec.retained_h, final + cycles[-1] + 12))
+    return vary_leak(rng, spec)
 
 
 def _two_leakers(rng: random.Random, seed: int) -> Spec:
@@ -196,17 +200,20 @@ def _two_leakers(rng: random.Random, seed: int) -> Spec:
         Growth(first, share, hours=hours),
         Growth(second, 1 - share, hours=hours * rng.uniform(1.0, 1.6)),
     )
-    return _common(rng, host, End.LOST_HEARTBEAT, Load.LEAK, growths=growths,
+    spec = _common(rng, host, End.LOST_HEARTBEAT, Load.LEAK, growths=growths,
                    boot_h=hours * 1.6 + rng.uniform(6, 900))  # fmt: skip
+    return vary_leak(rng, spec)
 
 
 def _spike(rng: random.Random, seed: int) -> Spec:
     host = sample_host(rng)
-    load = _usual_load(rng, host, cap=0.65)
+    # swap use at the last summary anywhere from none to 70 % (66 % before noise and drift)
+    load = -rng.uniform(0.05, 0.5) if rng.random() < 0.2 else rng.uniform(0.0, 0.66)
     spec = _common(rng, host, End.LOST_HEARTBEAT, Load.SPIKE, pressure=load,
                    boot_h=rng.uniform(14, 2400))  # fmt: skip
     minute = (spec.end_at + host.tz_min * 60) // 60 % 60
-    return replace(spec, end_at=spec.end_at + (rng.randint(6, 56) - minute) * 60)
+    spec = replace(spec, end_at=spec.end_at + (rng.randint(6, 56) - minute) * 60)
+    return vary_spike(rng, spec)
 
 
 def _contention(rng: random.Random, seed: int) -> Spec:
@@ -214,8 +221,9 @@ def _contention(rng: random.Random, seed: int) -> Spec:
                        vms=(20, 90))  # fmt: skip
     swap = rng.choice((544, 544, 600, 800))  # a big swap partition is not what contends
     host = replace(host, swap_mb=swap, swap_total_kb=swap * 1024 - 4 * rng.randint(0, 60))
-    return _common(rng, host, End.LOST_HEARTBEAT, Load.CONTENTION,
-                   pressure=rng.uniform(0.86, 0.98), boot_h=rng.uniform(30, 1500))  # fmt: skip
+    spec = _common(rng, host, End.LOST_HEARTBEAT, Load.CONTENTION,
+                   pressure=rng.uniform(0.86, 0.98), boot_h=_leak_hours(rng, 30, 1500))  # fmt: skip
+    return vary_contention(rng, spec)
 
 
 def _no_core_file(rng: random.Random, seed: int) -> Spec:
@@ -284,8 +292,10 @@ SCENARIO_TABLE: tuple[tuple[str, str, Builder], ...] = (
      _sawtooth),
     ("two-leakers", "two processes leak at once; the primary leaks more, and faster",
      _two_leakers),
-    ("spike", "flat hourly record, memory exhausted within the last hour", _spike),
-    ("contention", "small console, static high use spread over many consumers", _contention),
+    ("spike", "no steady growth in the hourly record (cycles, a short drift at most), memory "
+     "exhausted within the last hour", _spike),
+    ("contention", "small console, high use spread over many consumers that cycle but never "
+     "grow", _contention),
     ("no-core-file", "a leak on a host whose Misc.CosCorefile is unset, empty or not on VMFS",
      _no_core_file),
     ("cos-oops", "Service Console kernel Oops: a crash, not a lost heartbeat", _cos_oops),

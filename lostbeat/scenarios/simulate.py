@@ -165,7 +165,7 @@ def _running(
 ) -> list[Running]:
     """The processes of ``boot`` with ``sizes``, and one ``vmware-vmx`` per running VM."""
     out = [
-        Running(x.proc, boot.pids[id(x)], kb, int(min(kb, x.base * x.proc.resident + kb - x.base)),
+        Running(x.proc, boot.pids[id(x)], kb, int(min(kb, x.base * x.resident + kb - x.base)),
                 boot.start)
         for x, kb in zip(model.insts, sizes, strict=True)
     ]  # fmt: skip

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from lostbeat.scenarios.host import Host
 
-__all__ = ["HOUR", "End", "Growth", "Load", "Spec"]
+__all__ = ["HOUR", "Behaviour", "End", "Growth", "Load", "Pattern", "Spec"]
 
 HOUR = 3600
 
@@ -52,6 +52,39 @@ class Growth:
     """Sawtooth: lengths of the earlier cycles, oldest first, each ended by a restart."""
 
 
+class Pattern(StrEnum):
+    """How a process that does not leak moves in the hourly record."""
+
+    STATIC = "static"
+    """Flat but for the usual noise (a large, stable consumer)."""
+    DAILY = "daily"
+    """A daily cycle, highest at ``phase_h`` local time (business hours, a nightly backup)."""
+    WARMUP = "warmup"
+    """Grows for ``period_h`` hours after each start, then stays (caches filling); restarted
+    and warming up again ``phase_h`` hours into the boot when that is not 0."""
+    GC = "gc"
+    """A JVM heap: fills over ``period_h`` hours, falls back at each full collection."""
+    DRIFT = "drift"
+    """Rises over the last ``period_h`` hours before the end of the incident's boot only."""
+
+
+@dataclass(frozen=True, slots=True)
+class Behaviour:
+    """How one steady (non-leaking) process varies; it never grows steadily over the boot."""
+
+    proc: str
+    pattern: Pattern
+    amount: float = 0.0
+    """The swing as a share of the process's size: the cycle's depth, the warm-up's growth
+    or the drift's rise."""
+    period_h: float = 24.0
+    phase_h: float = 0.0
+    size_kb: int | None = None
+    """Normal size replacing the catalog's draw (a large consumer); None keeps the draw."""
+    resident: float | None = None
+    """Share of the size that is real memory; None keeps the catalog's."""
+
+
 @dataclass(frozen=True, slots=True)
 class Spec:
     """What happens on the host, before any of it is written down."""
@@ -65,6 +98,10 @@ class Spec:
     boot_h: float
     """Length of the last boot before the end."""
     growths: tuple[Growth, ...] = ()
+    behaviours: tuple[Behaviour, ...] = ()
+    outsize: float = 0.0
+    """Leak: the first large ``STATIC`` consumer ends this many times the size of the primary
+    leaker at the end (the leak is sized to fit under it); 0 leaves the sizes as drawn."""
     pressure: float = 0.2
     """Load of everything but the growths: swap in use at the end as a share of SwapTotal;
     below 0, RAM not even full (-0.3: 70 % of the RAM room in use)."""

@@ -23,6 +23,7 @@ from lostbeat.analyzer.fine import fine_series, sample_times
 from lostbeat.analyzer.parsers.vmksummary import SummaryLine
 from lostbeat.analyzer.result import CauseKind, Crash, CrashType, RootCause
 from lostbeat.analyzer.rules._rule import rule
+from lostbeat.analyzer.rules.memory import SWAP_DANGER
 from lostbeat.analyzer.rules.timeline import Timeline
 from lostbeat.analyzer.trend import Trend, fit, suffix_starts, undo_restarts
 
@@ -42,6 +43,11 @@ MIN_GROWTH_OF_RAM = 0.04
 """A leak must add at least this share of MemTotal over the window..."""
 MIN_GROWTH_RELATIVE = 0.25
 """...or grow by this share of its own size."""
+NEW_HIGH = 0.05
+"""How far above its earlier peak a growing suffix must end to be a leak."""
+MAX_FILL_H = 24.0
+"""A leak that brought the console down could fill the swap left at the last summary within
+this many hours; growth slower than that is a drift, and the crash needed a spike."""
 MIN_OWN_GROWTH = 0.10
 """Whatever the console's size, a leak adds at least a tenth to the process's own size."""
 CONTENTION_SWAP = 75.0
@@ -118,6 +124,15 @@ def _one_jump(points: Sequence[tuple[float, float]]) -> bool:
     return rise > 0 and max(steps) > MAX_STEP_SHARE * rise
 
 
+def _new_high(before: Sequence[tuple[float, float]], tail: Sequence[tuple[float, float]]) -> bool:
+    """A leak ends above anything the process held before it began; the rising half of a
+    daily cycle only climbs back to the peaks of earlier days."""
+    if not before:
+        return True
+    last = sorted(kb for _, kb in tail[-3:])[len(tail[-3:]) // 2]
+    return last >= (1.0 + NEW_HIGH) * max(kb for _, kb in before)
+
+
 def find_leak(
     token: str,
     points: Sequence[tuple[float, float]],
@@ -148,6 +163,7 @@ def find_leak(
             trend is not None
             and _big_enough(trend, mem_total_kb, min_span_s)
             and not _one_jump(tail)
+            and _new_high(points[:start], tail)
             and (best is None or trend.tau > best.tau + 0.02)
         ):
             best = trend
@@ -224,7 +240,6 @@ def _window(facts: HostFacts, timeline: Timeline, crash: Crash) -> _Window:
 
 
 def _leak_cause(leaks: list[Leak], facts: HostFacts, window: _Window, crash: Crash) -> RootCause:
-    leaks.sort(key=lambda lk: lk.trend.growth_kb, reverse=True)
     main = leaks[0]
     trend = main.trend
     last_t, last_kb = main.points[-1]
@@ -343,8 +358,29 @@ def _jump(window: _Window, mem_total_kb: float | None) -> tuple[str, float, floa
     return best
 
 
+def _can_exhaust(leaks: Sequence[Leak], facts: HostFacts, window: _Window) -> bool:
+    """Did the growth bring the console to the edge (swap past its danger line), or could it,
+    at its pace, have used up the swap still free at the last summary within MAX_FILL_H?
+    Unknown swap (or a recording) gives the growth the benefit."""
+    info = facts.meminfo
+    last = window.lines[-1] if window.lines else None
+    if (
+        window.fine
+        or info is None
+        or not info.swap_total
+        or last is None
+        or last.swap_used_bytes is None
+    ):
+        return True
+    if 100.0 * last.swap_used_bytes / info.swap_total >= SWAP_DANGER:
+        return True  # the growth had already brought the console to the edge
+    free_kb = max(info.swap_total - last.swap_used_bytes, 0) / 1024.0
+    rate = sum(max(lk.trend.slope_kb_per_h, 0.0) for lk in leaks)
+    return rate > 0 and free_kb / rate <= MAX_FILL_H
+
+
 def _ongoing(leaks: Sequence[Leak], window: _Window) -> Finding:
-    lk = max(leaks, key=lambda x: x.trend.growth_kb)
+    lk = leaks[0]
     name = window.names.get(lk.token, lk.token)
     evidence = tuple(ln.evidence for ln in window.lines if any(c.token == lk.token for c in ln.top))
     return Finding(
@@ -366,13 +402,17 @@ def judge_root_cause(facts: HostFacts, timeline: Timeline, crash: Crash) -> Root
         for key, pts in window.series.items()
         if (leak := find_leak(key, pts, mem_total_kb, min_span_s=window.min_span_s)) is not None
     ]
-    leaks.sort(key=lambda x: -x.trend.growth_kb)
+    # several leakers: the fastest is the culprit (spans differ, so totals would mislead)
+    leaks.sort(key=lambda x: -x.trend.slope_kb_per_h)
     if crash.type in _NOT_MEMORY or (crash.type is CrashType.NONE and not window.fine):
         what = "no crash" if crash.type is CrashType.NONE else f"a {crash.type.value} crash"
         cause = RootCause(
             CauseKind.NOT_MEMORY, confidence=0.9, explanation=f"{what}, not a lost heartbeat"
         )
         return RootCauseJudgement(cause, tuple(leaks), (_ongoing(leaks, window),) if leaks else ())
+    drifts: list[Leak] = []
+    if leaks and not _can_exhaust(leaks, facts, window):
+        leaks, drifts = [], leaks
     if window.samples < (MIN_FINE_STEPS if window.fine else MIN_LINES):
         cause = RootCause(
             CauseKind.INCONCLUSIVE,
@@ -447,4 +487,18 @@ def judge_root_cause(facts: HostFacts, timeline: Timeline, crash: Crash) -> Root
     finding = Finding(
         f"root_cause.{cause.kind.value}", Severity.CRITICAL, title, cause.explanation, last_ev
     )
-    return RootCauseJudgement(cause, (), (finding,))
+    return RootCauseJudgement(cause, (), (finding, *(_drift(d, window) for d in drifts)))
+
+
+def _drift(leak: Leak, window: _Window) -> Finding:
+    """A process that grew in the last hours, too slowly to have exhausted the console."""
+    name = window.names.get(leak.token, leak.token)
+    t = leak.trend
+    share = 100.0 * (t.last_kb - t.first_kb) / t.first_kb if t.first_kb else 0.0
+    return Finding(
+        "root_cause.drift",
+        Severity.INFO,
+        f"{name} grew {share:.0f} % in {_span(t)}, too slowly to exhaust the console",
+        f"{t.slope_kb_per_h / 1024:.1f} MB/h could not have used the swap still free at the "
+        f"last summary within {MAX_FILL_H:.0f} h; watch it, but it did not cause this crash",
+    )

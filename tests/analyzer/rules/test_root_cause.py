@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from lostbeat.analyzer.result import CauseKind, Crash, CrashType
@@ -32,7 +34,7 @@ def test_steady_leak_with_noise_and_gaps_is_a_leak(make):
             "webAcces": steady(27_000),
             "vpxa": steady(20_000),
         },
-        swap=lambda h, rng: 4096 * 1000 * h,
+        swap=lambda h, rng: 4096 * 1900 * h,
     )
     judged = _cause(make, lines)
     cause = judged.root_cause
@@ -49,7 +51,12 @@ def test_sawtooth_restarts_are_still_a_leak(make):
     def hostd(h, rng):
         return 60_000 + 5_000 * (h % 20) + rng.uniform(-1500, 1500)  # restarted every 20 h
 
-    lines = make.series(70, {"vmware-h": hostd, "vpxa": steady(30_000), "webAcces": steady(25_000)})
+    # the leak kept swap near full (90 %) at the last summary
+    lines = make.series(
+        70,
+        {"vmware-h": hostd, "vpxa": steady(30_000), "webAcces": steady(25_000)},
+        swap=lambda h, rng: int(0.9 * 554168 * 1024 * h / 69),
+    )
     cause = _cause(make, lines).root_cause
     assert cause.kind is CauseKind.LEAK
     assert cause.token == "vmware-h"
@@ -80,10 +87,39 @@ def test_two_leakers_primary_is_the_larger_growth(make):
             "vmware-h": lambda h, r: 80_000 + 3_000 * h,
             "vpxa": steady(20_000),
         },
+        swap=lambda h, rng: 4096 * 2800 * h,
     )
     cause = _cause(make, lines).root_cause
     assert cause.kind is CauseKind.LEAK
     assert (cause.token, cause.others) == ("cimserve", ("vmware-h",))
+
+
+def test_growth_too_slow_to_fill_free_swap_is_a_drift_not_the_cause(make):
+    # webAccess gains 15 % over the last 6 h while two thirds of swap are still free
+    def webaccess(h, rng):
+        return 250_000 * (1 + 0.025 * max(0, h - 42))
+
+    lines = make.series(
+        48,
+        {"webAcces": webaccess, "vmware-h": steady(80_000)},
+        swap=lambda h, rng: int(0.3 * 554168 * 1024),
+    )
+    judged = _cause(make, lines)
+    assert judged.root_cause.kind is CauseKind.SPIKE
+    assert [f.id for f in judged.findings] == ["root_cause.spike", "root_cause.drift"]
+
+
+def test_the_rising_half_of_a_daily_cycle_is_not_a_leak(make):
+    def cyclic(h, rng):
+        return 200_000 * (1 + 0.2 * math.sin(2 * math.pi * h / 24))
+
+    # 102 h: the record ends near a daily peak, after twelve hours of rise
+    lines = make.series(
+        102,
+        {"vpxa": cyclic, "vmware-h": steady(80_000)},
+        swap=lambda h, rng: int(0.95 * 554168 * 1024),
+    )
+    assert _cause(make, lines).root_cause.kind is CauseKind.CONTENTION
 
 
 def test_high_static_usage_is_contention(make):
