@@ -9,6 +9,7 @@ recorded, never followed or written.
 
 from __future__ import annotations
 
+import re
 from typing import BinaryIO
 
 from lostbeat.analyzer._collect import (
@@ -22,6 +23,7 @@ from lostbeat.analyzer._collect import (
 )
 from lostbeat.errors import InputError
 
+_DECIMAL = re.compile(r"[0-9]{1,20}")
 _CHUNK = 4 * MiB  # tar bytes per step: big enough that per-call overhead vanishes
 _IN_CHUNK = 1 * MiB  # compressed bytes per read
 _REPORT_EVERY = 4 * MiB  # progress callback interval, in compressed bytes
@@ -218,7 +220,8 @@ def _walk(stream: _Stream, col: _Collector) -> None:
         name = pax.get("path") or long_name or name
         link = pax.get("linkpath") or long_link or _text(block[157:257])
         if "size" in pax:
-            size = int(pax["size"]) if pax["size"].isdigit() else size
+            # ASCII digits only: str.isdigit() also accepts "²", which int() refuses
+            size = int(pax["size"]) if _DECIMAL.fullmatch(pax["size"]) else size
             padded = -(-size // _BLOCK) * _BLOCK
         long_name = long_link = ""
         pax = {}

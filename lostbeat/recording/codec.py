@@ -86,7 +86,7 @@ def unframe(line: bytes) -> dict[str, Any]:
         raise BadLine("CRC mismatch")
     try:
         record = json.loads(payload)
-    except ValueError as err:
+    except (ValueError, RecursionError) as err:  # RecursionError: nesting deeper than Python's
         raise BadLine(f"bad JSON: {err}") from err
     if not isinstance(record, dict) or not isinstance(record.get("t"), str):
         raise BadLine("expected a JSON object with a 't' field")

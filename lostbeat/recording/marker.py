@@ -49,7 +49,7 @@ def read_marker(data: bytes, *, path: str) -> Marker:
     """
     try:
         doc = json.loads(data)
-    except ValueError as err:
+    except (ValueError, RecursionError) as err:  # RecursionError: nesting deeper than Python's
         line_no = getattr(err, "lineno", None)
         raise ParseError("expected a JSON object", path=path, line_no=line_no) from err
     if not isinstance(doc, dict):
@@ -79,7 +79,10 @@ def read_marker(data: bytes, *, path: str) -> Marker:
 
 def _number(value: object) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond any float: not a time or an interval
+            return None
     return None
 
 

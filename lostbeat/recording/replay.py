@@ -56,7 +56,7 @@ class ProcessTable:
 def _reader(shard: ShardFile) -> ShardReader:
     try:
         data = inflate(shard.path.read_bytes())
-    except (OSError, EOFError) as err:
+    except (OSError, ValueError) as err:
         raise RecordingCorrupt(f"cannot read shard: {err}", path=str(shard.path)) from err
     return ShardReader(data, path=str(shard.path))
 

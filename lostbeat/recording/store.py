@@ -133,18 +133,37 @@ def finest_per_day(paths: Iterable[str]) -> list[str]:
     return [best[day][2] for day in sorted(best)]
 
 
-def inflate(data: bytes) -> bytes:
-    """The shard's lines: gzip data is inflated, anything else returned as is.
+MAX_INFLATED = 512 * 2**20
+"""A shard inflates to far less (a day of raw samples is ~10 MB); past this it is a bomb."""
+
+
+def inflate(data: bytes, *, limit: int = MAX_INFLATED) -> bytes:
+    """The shard's lines: gzip data is inflated (at most ``limit`` bytes), anything else
+    returned as is.
 
     Raises:
-        OSError, EOFError: a damaged gzip stream.
+        ValueError: a damaged gzip stream, or one that inflates past ``limit``.
     """
     if data[:2] != b"\x1f\x8b":
         return data
-    from isal import igzip  # imported here: the recorder needs it once a day at most
+    from isal import isal_zlib  # imported here: the recorder needs it once a day at most
 
-    decompress = cast(Callable[[bytes], bytes], igzip.decompress)
-    return decompress(data)
+    out = bytearray()
+    rest = data
+    try:
+        while rest:
+            inflater = isal_zlib.decompressobj(31)  # 31: a gzip header and trailer
+            out += inflater.decompress(rest, limit + 1 - len(out))
+            if len(out) > limit:
+                raise ValueError(f"inflates past {limit} bytes")
+            if not inflater.eof:
+                if inflater.unconsumed_tail:
+                    raise ValueError(f"inflates past {limit} bytes")
+                raise ValueError("truncated gzip stream")
+            rest = inflater.unused_data  # a further gzip member, as `cat a.gz b.gz` makes
+    except cast(type[Exception], isal_zlib.error) as err:  # not an OSError, unlike zlib's
+        raise ValueError(f"damaged gzip stream: {err}") from err
+    return bytes(out)
 
 
 def list_shards(directory: Path) -> list[ShardFile]:

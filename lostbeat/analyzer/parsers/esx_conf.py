@@ -58,7 +58,7 @@ class EsxConf:
         return None
 
 
-_ENTRY = re.compile(r"\s*(/[^=\s]+)\s*=\s*(.*?)\s*")
+_KEY = re.compile(r"/[^=\s]+")
 _SNIFF = re.compile(r'^/[^=\s]+ = (?:"[^"\n]*"|[^\s"]+)\s*$', re.MULTILINE)
 _EXPECTED = "expected '/key/path = \"value\"' (esx.conf)"
 
@@ -90,10 +90,12 @@ def parse_esx_conf(lines: Iterable[str], *, path: str) -> EsxConf:
     for line_no, text in numbered:
         if text.lstrip().startswith("#"):
             continue
-        m = _ENTRY.fullmatch(text)
-        if m is None:
+        # split, not one regex: a lazy value before trailing blanks is quadratic on long lines
+        key, sep, value = text.partition("=")
+        key = key.strip()
+        if not sep or _KEY.fullmatch(key) is None:
             raise ParseError(_EXPECTED, path=path, line_no=line_no, line=text)
-        entries.append(ConfEntry(m[1], _unquote(m[2]), Evidence(path, line_no, text)))
+        entries.append(ConfEntry(key, _unquote(value.strip()), Evidence(path, line_no, text)))
     if not entries:
         line_no, text = numbered[0]
         raise ParseError(_EXPECTED, path=path, line_no=line_no, line=text)

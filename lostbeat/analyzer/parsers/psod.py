@@ -60,7 +60,8 @@ class PsodScreen:
 
 
 _A = re.ASCII
-_HEADER = re.compile(r"VMware ESX.*\[Releasebuild-([0-9]+)\]", _A)
+# [^\[]*, not .*: a line repeating "VMware ESX" must not be rescanned to its end each time
+_HEADER = re.compile(r"VMware ESX[^\[\n]*\[Releasebuild-([0-9]+)\]", _A)
 _BLUESCREEN = re.compile(r"@BlueScreen:\s*(.*\S)", _A)
 _UPTIME = re.compile(r"VMK uptime:\s*([0-9]+:[0-9]+:[0-9]+:[0-9]+(?:\.[0-9]+)?)", _A)
 _WORLD = re.compile(r"\*?[0-9]+:[0-9]+/\S*", _A)

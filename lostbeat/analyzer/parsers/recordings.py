@@ -258,12 +258,17 @@ def parse_recording(files: Sequence[tuple[str, bytes]], *, path: str) -> Recordi
     )
 
 
+MAX_RATIO = 200
+"""A shard inflates to a few times its size (JSON lines compress ~4x); far past that it is a
+bomb, say a shard gzipped twice, which the source inflated once under its own guard."""
+
+
 def _read_shard(
     name: str, data: bytes, series: _Series, problems: list[Problem]
 ) -> tuple[Coverage, list[Segment]] | None:
     """Feed one shard's frames into ``series``; ``None`` if it held no usable frame."""
     try:
-        lines = inflate(data)
+        lines = inflate(data, limit=max(MAX_RATIO * len(data), 2**20))
     except (OSError, EOFError, ValueError) as err:
         problems.append(Problem(name, None, f"cannot inflate: {err}"))
         return None

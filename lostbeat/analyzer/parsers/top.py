@@ -68,7 +68,8 @@ _SNIFF = re.compile(
     r"^\s*(?:top\s*-\s*)?[0-9]{1,2}:[0-9]{2}:[0-9]{2}\s+up\b.*\bload averages?:", re.M | _A
 )
 _MEMORY = re.compile(r"\s*(?:([KMGT]iB)\s+)?(Mem|Swap)\s*:(.*)", _A)
-_AMOUNT = re.compile(r"([0-9]+(?:\.[0-9]+)?)([kKmMgG]?)[\s,]+(total|av|used)\b", _A)
+# (?<![0-9.]): a number starts only once, so a long run of digits is scanned once, not n times
+_AMOUNT = re.compile(r"(?<![0-9.])([0-9]+(?:\.[0-9]+)?)([kKmMgG]?)[\s,]+(total|av|used)\b", _A)
 _SCALE = {"": 1, "k": 1, "K": 1, "m": 1024, "M": 1024, "g": 1024**2, "G": 1024**2}
 _UNIT = {None: 1, "KiB": 1, "MiB": 1024, "GiB": 1024**2, "TiB": 1024**3}
 _SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)([kKmMgGtT]?)", _A)

@@ -117,7 +117,8 @@ _STAMP = re.compile(
 _BLUESCREEN = re.compile(r"@BlueScreen:\s*(.*)$", _A)
 _COS_ERROR = re.compile(r"COS Error:\s*(.*)$", _A)
 _HB = re.compile(r"\bHB:(?:\s*[0-9]+:)?\s*Lost heartbeat\b(.*)$", _A)
-_COMM = re.compile(r"\bcomm=(.*?)(?=\s+[a-z]+=|\)|$)", _A)
+_COMM_END = re.compile(r"\s[a-z]+=|\)", _A)
+"""Where ``comm=``'s value ends: the next ``key=`` field or the closing parenthesis."""
 _FIELDS = {name: re.compile(rf"\b{name}=([0-9]+)", _A) for name in ("pid", "t", "to", "clt")}
 _PCPU_HB = re.compile(r"Heartbeat:(?:\s*[0-9]+:)?\s*(PCPU ([0-9]+) didn't have a heartbeat.*)$", _A)
 _PCPU_LOCKUP = re.compile(r"(PCPU ([0-9]+) locked up.*)$", _A)
@@ -149,6 +150,19 @@ def line_uptime(text: str) -> float | None:
     return parse_uptime(m[1]) if m else None
 
 
+def _comm(fields: str) -> str | None:
+    """``comm=``'s value (it may hold blanks). Searched for its end rather than matched
+    lazily, which costs quadratic time on a long line."""
+    at = fields.find("comm=")
+    while at > 0 and (fields[at - 1].isalnum() or fields[at - 1] == "_"):
+        at = fields.find("comm=", at + 1)
+    if at < 0:
+        return None
+    rest = fields[at + 5 :]
+    end = _COMM_END.search(rest)
+    return (rest[: end.start()] if end else rest).strip() or None
+
+
 def _rest(m: re.Match[str] | None) -> str | None:
     return (m[1].strip() or None) if m else None
 
@@ -166,7 +180,7 @@ def classify(line_no: int, raw: str, *, path: str) -> list[Signal]:
     if m := _HB.search(text):
         # t=/to= read as minutes: to=30 is KB 308590's 30-minute timeout (DERIVED, §2.2)
         fields = {k: to_int(f[1]) if (f := rx.search(m[1])) else None for k, rx in _FIELDS.items()}
-        comm = _rest(_COMM.search(m[1]))
+        comm = _comm(m[1])
         out.append(
             Signal(
                 SignalKind.HB_ALERT,
