@@ -253,8 +253,11 @@ def analyze_collected(
     cores_j = guard("coredumps", lambda: judge_coredumps(facts, crash), None)
     cores = cores_j.coredumps if cores_j else Coredumps()
     other_origins = tuple(r.origin for r in resolutions[1:])
+    linux = bool(facts.captures) or facts.recording is not None
     actions = guard(
-        "actions", lambda: plan_actions(crash, cause, known, cores, other_origins), no_actions
+        "actions",
+        lambda: plan_actions(crash, cause, known, cores, other_origins, linux=linux),
+        no_actions,
     )
     names_by_token = {r.token: r.name for r in resolutions}
     leak = cause_j.leaks[0] if cause_j.leaks and cause.kind is CauseKind.LEAK else None

@@ -149,9 +149,18 @@ def percent(value: float | None) -> str:
 
 
 def hours(value: float | None) -> str:
-    """A duration in hours, in hours below three days and in days above."""
+    """A duration in hours, in hours below three days and in days above; a recording's
+    short durations in minutes or seconds.
+
+    >>> hours(0.004), hours(0.5), hours(5.25), hours(100)
+    ('14 s', '30 min', '5.2 h', '4.2 days')
+    """
     if value is None or not math.isfinite(value):
         return _UNKNOWN
+    if 0 <= value < 1 / 60:
+        return f"{value * 3600:.0f} s"
+    if 0 <= value < 1:
+        return f"{value * 60:.0f} min"
     if value < 72:
         return f"{value:.1f} h" if value < 10 else f"{value:.0f} h"
     return f"{value / 24:.1f} days"

@@ -189,3 +189,31 @@ def test_clean_history_is_no_crash(tmp_path: Path) -> None:
     assert result.crash.type.value == "none"
     assert result.root_cause.kind.value == "not_memory"
     assert result.actions == ()
+
+
+def test_a_linux_capture_lists_its_cores_and_plans_without_vmware(tmp_path: Path) -> None:
+    capture = tmp_path / "lost-heartbeat-web1-20261125T190102Z"
+    (capture / "cores").mkdir(parents=True)
+    (capture / "screen.txt").write_text(
+        "lostbeat 0.1.0 [Linux 6.1.0 x86_64] host=web1\nLost heartbeat\n"
+        "@BlueScreen: Lost heartbeat (comm=lostbeat-hbd pid=42 t=5 to=5 clt=1)\n"
+        "Declared: 2026-11-25T19:01:02.000Z\n"
+        "Cgroup: v1 /sim usage=268435456 limit=268435456 under_oom=1\n"
+        "Top consumers (cgroup /sim):\n"
+        "     PID COMM             S     RSS_KB    SWAP_KB  GROWTH_KB WCHAN\n"
+        "    4300 leaker           D     240000          0     +20480 -\n"
+    )
+    (capture / "cores" / "core.leaker.4300").write_bytes(b"\x7fELF")
+    result = analyze([capture])
+    assert result.crash.type.value == "lost_heartbeat"
+    assert result.crash.release == "Linux 6.1.0"
+    assert result.coredumps.cos == (
+        f"{capture.name}/cores/core.leaker.4300",
+    ) or result.coredumps.cos == ("cores/core.leaker.4300",)
+    assert {f.id for f in result.findings} & {
+        "coredumps.vmkernel_missing",
+        "coredumps.cos_missing",
+    } == set()
+    assert all("VMware" not in a.text and a.kb is None for a in result.actions)
+    assert result.memory.top_process == "leaker"
+    assert result.memory.top_process_ram_percent == 91.6  # 240000 of 262144 kB

@@ -42,6 +42,7 @@ __all__ = ["CoredumpInventory", "is_cos_core", "is_vmkernel_zdump", "parse_cored
 class CoredumpInventory:
     vmkernel: tuple[str, ...]  # bundle paths of VMkernel zdumps
     cos: tuple[str, ...]  # bundle paths of COS cores
+    captured: tuple[str, ...] = ()  # cores a lostbeat monitor capture took (cores/core.*)
 
 
 # Folders (as path-part tuples) where the dumps are put or archived (reference §5).
@@ -79,6 +80,7 @@ def parse_coredumps(names: Iterable[str]) -> CoredumpInventory:
     """
     vmkernel: set[str] = set()
     cos: set[str] = set()
+    captured: set[str] = set()
     seen = False
     for raw in names:
         name = raw.strip().removeprefix("./").lstrip("/")
@@ -87,6 +89,9 @@ def parse_coredumps(names: Iterable[str]) -> CoredumpInventory:
         seen = True
         parts = name.split("/")
         base = parts[-1]
+        if len(parts) >= 2 and parts[-2] == "cores" and base.startswith("core."):
+            captured.add(name)  # lostbeat monitor: cores/core.<comm>.<pid> (docs/agent.md)
+            continue
         if not base or not _in_core_dir(parts):
             continue  # a folder entry, or a file somewhere else
         if is_vmkernel_zdump(base):
@@ -95,4 +100,6 @@ def parse_coredumps(names: Iterable[str]) -> CoredumpInventory:
             cos.add(name)
     if not seen:
         raise ArtifactMissing("coredumps")
-    return CoredumpInventory(vmkernel=tuple(sorted(vmkernel)), cos=tuple(sorted(cos)))
+    return CoredumpInventory(
+        vmkernel=tuple(sorted(vmkernel)), cos=tuple(sorted(cos)), captured=tuple(sorted(captured))
+    )

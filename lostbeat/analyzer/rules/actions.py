@@ -67,6 +67,32 @@ _CORE = (
 )
 
 
+_LINUX_LEAK = (
+    "{name} leaks memory: restart or disable it until it is fixed, and report the leak to its "
+    "maintainers with the capture's core dump; a larger memory limit would only delay the "
+    "next loss"
+)
+_LINUX_RAISE = (
+    "Memory use is static but high: raise the watched domain's memory limit, or move a "
+    "consumer out of it"
+)
+_LINUX_SPIKE = (
+    "Memory ran out at once: find what {name} allocated (the capture's core and /proc state "
+    "show it), and record at a shorter interval (lostbeat record --interval) to see the next one"
+)
+
+
+def _linux_steps(cause: RootCause) -> tuple[Action, ...]:
+    name = cause.process or cause.token or "the process"
+    if cause.kind is CauseKind.LEAK:
+        return (Action(None, _LINUX_LEAK.format(name=name)),)
+    if cause.kind is CauseKind.CONTENTION:
+        return (Action(None, _LINUX_RAISE),)
+    if cause.kind in (CauseKind.SPIKE, CauseKind.INCONCLUSIVE):
+        return (Action(None, _LINUX_SPIKE.format(name=name)),)
+    return ()
+
+
 def _leak_steps(
     cause: RootCause, known: tuple[KnownIssueMatch, ...], others: tuple[Origin, ...]
 ) -> list[Action]:
@@ -92,9 +118,14 @@ def plan_actions(
     known: tuple[KnownIssueMatch, ...],
     cores: Coredumps,
     others: tuple[Origin, ...] = (),
+    *,
+    linux: bool = False,
 ) -> tuple[Action, ...]:
     """The action plan of KB 308590 for this verdict; ``others`` are the other leakers'
-    origins, in the order of ``cause.others``."""
+    origins, in the order of ``cause.others``. ``linux``: the incident is a lostbeat
+    capture or recording, where the same steps apply without VMware's KBs."""
+    if linux:
+        return _linux_steps(cause)
     steps = [Action(k.kb, f"Known issue: {k.title}. Workaround: {k.workaround}") for k in known]
     if cause.kind is CauseKind.LEAK:
         steps.extend(_leak_steps(cause, known, others))

@@ -32,6 +32,8 @@ class CoredumpJudgement:
 def judge_coredumps(facts: HostFacts, crash: Crash) -> CoredumpJudgement:
     """Which cores are there, in which location, and is the COS core file set validly."""
     inv = facts.coredumps
+    if facts.captures:
+        return _linux(facts)
     entry = None
     if facts.esx_conf is not None:
         entry = next((e for k in _KEYS if (e := facts.esx_conf.get(k)) is not None), None)
@@ -102,3 +104,24 @@ def judge_coredumps(facts: HostFacts, crash: Crash) -> CoredumpJudgement:
             )
         )
     return CoredumpJudgement(cores, tuple(findings))
+
+
+def _linux(facts: HostFacts) -> CoredumpJudgement:
+    """A lostbeat monitor capture: the cores it took of the watched domain's processes stand
+    where an ESX bundle has its COS core; there is no VMkernel dump nor core-file setting."""
+    cores = facts.coredumps.captured
+    if cores:
+        finding = Finding(
+            "coredumps.captured",
+            Severity.INFO,
+            f"The capture holds {len(cores)} core dump(s) of the top consumers",
+            ", ".join(cores),
+        )
+    else:
+        finding = Finding(
+            "coredumps.captured_missing",
+            Severity.WARNING,
+            "The capture holds no core dump",
+            "its manifest.json says why each attempt failed",
+        )
+    return CoredumpJudgement(Coredumps(cos=cores), (finding,))
