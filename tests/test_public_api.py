@@ -18,6 +18,13 @@ MODULES = [
     "lostbeat.analyzer.trend",
     "lostbeat.analyzer.catalog",
     "lostbeat.analyzer.builds",
+    "lostbeat.fleet.discover",
+    "lostbeat.fleet.model",
+    "lostbeat.fleet.runner",
+    "lostbeat.fleet.store",
+    "lostbeat.fleet.rollup",
+    "lostbeat.fleet.summary",
+    "lostbeat.heartbeat",
 ]
 
 

@@ -117,11 +117,13 @@ def _runs_rise(
     return len(fits) >= 1 and len(rising) * 2 > len(fits)
 
 
-def _one_jump(points: Sequence[tuple[float, float]]) -> bool:
-    """True when a single step holds most of the series' rise: a jump, not a leak."""
+def _one_jump(points: Sequence[tuple[float, float]], *, span: int = 1) -> bool:
+    """True when ``span`` consecutive steps hold most of the series' rise: a jump, not a
+    leak. Fine samples use JUMP_STEPS, since a sample may catch an allocation half-made."""
     steps = [b[1] - a[1] for a, b in zip(points, points[1:], strict=False)]
     rise = sum(st for st in steps if st > 0)
-    return rise > 0 and max(steps) > MAX_STEP_SHARE * rise
+    burst = max(sum(steps[i : i + span]) for i in range(max(len(steps) - span + 1, 1)))
+    return rise > 0 and burst > MAX_STEP_SHARE * rise
 
 
 def _new_high(before: Sequence[tuple[float, float]], tail: Sequence[tuple[float, float]]) -> bool:
@@ -139,6 +141,7 @@ def find_leak(
     mem_total_kb: float | None,
     *,
     min_span_s: float = MIN_SPAN_S,
+    jump_span: int = 1,
 ) -> Leak | None:
     """The leak in one token's series, or None."""
     if len(points) < MIN_POINTS:
@@ -151,7 +154,7 @@ def find_leak(
             adj is not None
             and _big_enough(adj, mem_total_kb, min_span_s)
             and _runs_rise(points, adjusted)
-            and not _one_jump(adjusted)
+            and not _one_jump(adjusted, span=jump_span)
         ):
             return Leak(token, adj, restarts, tuple(points))
     # a leak that began somewhere in the boot: the best-growing suffix
@@ -162,7 +165,7 @@ def find_leak(
         if (
             trend is not None
             and _big_enough(trend, mem_total_kb, min_span_s)
-            and not _one_jump(tail)
+            and not _one_jump(tail, span=jump_span)
             and _new_high(points[:start], tail)
             and (best is None or trend.tau > best.tau + 0.02)
         ):
@@ -344,17 +347,23 @@ def _pressure(facts: HostFacts, window: _Window) -> tuple[float | None, float | 
     return swap, ram
 
 
+JUMP_STEPS = 3
+"""A jump is a rise within this many samples: an allocation caught half-made by a sample
+shows as two steps, and must still count as one jump."""
+
+
 def _jump(window: _Window, mem_total_kb: float | None) -> tuple[str, float, float] | None:
-    """In fine samples, the biggest single rise of one program: (key, KB, when)."""
+    """In fine samples, the biggest sudden rise of one program: (key, KB, when)."""
     if not window.fine:
         return None
     floor = max(32 * 1024.0, 0.01 * (mem_total_kb or 0.0))
     best: tuple[str, float, float] | None = None
     for key, pts in window.series.items():
-        for a, b in zip(pts, pts[1:], strict=False):
-            rise = b[1] - a[1]
-            if rise >= floor and rise >= 0.5 * a[1] and (best is None or rise > best[1]):
-                best = (key, rise, b[0])
+        for i in range(1, len(pts)):
+            low = min(kb for _, kb in pts[max(0, i - JUMP_STEPS) : i])
+            rise = pts[i][1] - low
+            if rise >= floor and rise >= 0.5 * low and (best is None or rise > best[1]):
+                best = (key, rise, pts[i][0])
     return best
 
 
@@ -400,7 +409,16 @@ def judge_root_cause(facts: HostFacts, timeline: Timeline, crash: Crash) -> Root
     leaks = [
         leak
         for key, pts in window.series.items()
-        if (leak := find_leak(key, pts, mem_total_kb, min_span_s=window.min_span_s)) is not None
+        if (
+            leak := find_leak(
+                key,
+                pts,
+                mem_total_kb,
+                min_span_s=window.min_span_s,
+                jump_span=JUMP_STEPS if window.fine else 1,
+            )
+        )
+        is not None
     ]
     # several leakers: the fastest is the culprit (spans differ, so totals would mislead)
     leaks.sort(key=lambda x: -x.trend.slope_kb_per_h)

@@ -108,3 +108,13 @@ def test_processes_hold_their_value_between_points(make):
     rec = recording(*(worker(40 + i, i == 0) for i in range(4)), proc("nginx", 11, steady(30_000)))
     _, _, judged = judge(make, rec)
     assert judged.root_cause.kind is CauseKind.NOT_MEMORY
+
+
+def test_a_jump_caught_half_made_by_a_sample_is_one_jump(make):
+    # 400 MB allocated across two samples: 200 MB steps are each under 1 % of a 24 GB host
+    jumper = [40_000.0] * 30 + [40_000.0 + 204_800] + [40_000.0 + 409_600] * 29
+    rec = recording(proc("loader", 21, jumper), proc("nginx", 11, steady(30_000)))
+    _, _, judged = judge(make, rec)
+    assert judged.root_cause.kind is CauseKind.SPIKE
+    assert judged.root_cause.process == "loader"
+    assert "jumped by 400 MB" in judged.root_cause.explanation

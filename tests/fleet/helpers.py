@@ -1,0 +1,96 @@
+"""Fleet fixtures: results built from real analyses, and a folder of generated incidents."""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import replace
+from pathlib import Path
+
+from lostbeat.analyzer.result import AnalysisResult, CauseKind, KnownIssueMatch, Origin
+from lostbeat.fleet.discover import Incident
+from lostbeat.fleet.model import BundleResult, compact_document, verdict_of
+from lostbeat.fleet.runner import analyze_incident
+from lostbeat.report.example import example_result
+
+
+def bundle_result(result: AnalysisResult, key: str, *, duration_s: float = 0.5) -> BundleResult:
+    """What a worker returns for ``result`` analysed from ``key``."""
+    return BundleResult(
+        key=key,
+        paths=(key,),
+        host=result.host,
+        ok=True,
+        error=None,
+        document=compact_document(result),
+        verdict=verdict_of(result),
+        duration_s=duration_s,
+    )
+
+
+def leak_on(host: str, *, process: str = "VMap", shift_h: float = 0.0) -> AnalysisResult:
+    """The documented leak (KB 308590's VMap), moved to ``host`` and ``shift_h`` hours."""
+    base = example_result()
+    cause = base.root_cause
+    assert cause.exhaustion_at is not None
+    return replace(
+        base,
+        host=host,
+        root_cause=replace(
+            cause, process=process, exhaustion_at=cause.exhaustion_at + 3600.0 * shift_h
+        ),
+    )
+
+
+def spike_on(host: str) -> AnalysisResult:
+    base = example_result()
+    return replace(
+        base,
+        host=host,
+        root_cause=replace(
+            base.root_cause,
+            kind=CauseKind.SPIKE,
+            process="cimserver",
+            origin=Origin.VMWARE,
+            exhaustion_at=None,
+            hours_to_exhaustion=None,
+        ),
+        known_issues=(KnownIssueMatch("1009607", "Pegasus (cimserver) memory leaks", "stop it"),),
+    )
+
+
+# (scenario, seed): a VMware leak (KB 308590's VMap), cimserver on ESX 3.5 (known issue
+# KB 1009607) and a spike within the hour; three hosts.
+FIXTURE_CASES = (("vmware-leak", 0), ("cimserver-35", 2), ("spike", 0))
+
+
+def make_fleet(root: Path) -> Path:
+    """Generated incidents in case folders, plus one broken archive; truth kept aside."""
+    from lostbeat.scenarios import generate
+
+    cases = root / "cases"
+    for name, seed in FIXTURE_CASES:
+        case = generate(name, cases / name, seed=seed)
+        case.truth_path.rename(root / f"{name}.truth.json")
+    broken = cases / "broken" / "esx-2010-01-01--00.00.1.tgz"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(random.Random(7).randbytes(4096))
+    return cases
+
+
+def crash_on_spike(incident: Incident) -> BundleResult:
+    """A task whose worker dies, for real, on the spike incident."""
+    if "/spike/" in incident.key:
+        os._exit(9)
+    return analyze_incident(incident)
+
+
+def raise_on_spike(incident: Incident) -> BundleResult:
+    if "/spike/" in incident.key:
+        raise RuntimeError("task bug")
+    return analyze_incident(incident)
+
+
+def comparable(results: list[BundleResult]) -> list[tuple[object, ...]]:
+    """Everything but the duration."""
+    return [(r.key, r.paths, r.host, r.ok, r.error, r.document, r.verdict) for r in results]
