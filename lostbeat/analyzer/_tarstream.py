@@ -184,6 +184,9 @@ def _walk(stream: _Stream, col: _Collector) -> None:
     while True:
         block = stream.take(_BLOCK)
         if len(block) < _BLOCK:
+            if block and not col.started:
+                what = "gzip data is not a" if stream.gunzip else "not a gzip or"
+                raise InputError(f"{what} tar archive ({len(block)} bytes)", path=col.label)
             if block:
                 raise _Broken("archive ends inside a tar header")
             if not col.started:

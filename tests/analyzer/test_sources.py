@@ -712,3 +712,11 @@ def test_a_recording_folder_reads_each_day_once_at_its_finest(tmp_path):
         "vmksummary",
     ]
     assert {"minute/2024-05-01.jsonl.gz", "hour/2024-05-01.jsonl.gz"} <= set(got.names)
+
+
+def test_a_short_text_file_named_tgz_is_not_an_archive(tmp_path):
+    bad = tmp_path / "broken.tgz"
+    bad.write_text("garbage\n")
+    with pytest.raises(InputError) as err:
+        open_source(bad).collect()
+    assert str(err.value) == f"{bad}: not a gzip or tar archive (8 bytes)"
