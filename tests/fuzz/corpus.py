@@ -1,0 +1,160 @@
+"""Seed samples for the fuzzers, all real: the KB quotations in tests/analyzer/parsers/data,
+the members of bundles made by ``lostbeat.scenarios.generate``, a screen rendered by the
+monitor's own renderer, and a recording written by the recorder's own store.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from lostbeat.agent.cgroup import CgroupMemory, CgroupVersion, Hierarchy, MemoryCgroup
+from lostbeat.agent.clients import ClientState, ClientView
+from lostbeat.agent.consumers import Consumer
+from lostbeat.agent.screen import CpuTask, Screen, TopRow, render
+from lostbeat.analyzer.artifacts import sniff_kind
+from lostbeat.analyzer.sources import open_source
+from lostbeat.recording.marker import open_directory
+from lostbeat.recording.schema import Identity, ProcessKey, ProcSample, Snapshot, SystemSample
+from lostbeat.recording.store import Store
+from lostbeat.scenarios import generate
+
+KB_DATA = Path(__file__).resolve().parents[1] / "analyzer" / "parsers" / "data"
+SCENARIOS = ("vmware-leak", "cimserver-35", "cos-oops", "vmkernel-psod", "clean-halt")
+"""A lost heartbeat with a PSOD, a known issue, a COS oops, a VMkernel PSOD, no crash."""
+
+
+@dataclass(frozen=True)
+class Corpus:
+    texts: dict[str, list[bytes]]  # artifact -> sample files
+    names: list[list[str]]  # member names of each generated bundle
+    recording: list[tuple[str, bytes]]  # a recording folder's files
+    bundles: list[bytes]  # generated .tgz bundles, whole
+    tars: list[bytes]  # small tar archives: generated members cut short, and hostile ones
+
+
+def screen_text(host: str = "web1") -> bytes:
+    """A monitor screen, as ``lostbeat.agent.screen.render`` writes it."""
+    client = ClientView(1, "lostbeat-hbd", 4242, 0, ClientState.LOST, 1.0, 5.0, 5.4, 17, ())
+    group = MemoryCgroup(Hierarchy(CgroupVersion.V1, Path("/sys/fs/cgroup/memory")), "/sim")
+    top = (
+        TopRow(Consumer(4300, "leaker", "D", 0, 1, 240000, 0, 20480), "mem_cgroup_oom_synchronize"),
+        TopRow(Consumer(4242, "lostbeat-hbd", "D", 0, 1, 12000, 0, None), None),
+    )
+    screen = Screen(
+        version="0.1.0",
+        kernel="6.1.0-28-amd64",
+        machine="x86_64",
+        host=host,
+        lost=(client,),
+        declared_utc="2026-11-25T19:01:02.123Z",
+        uptime=751.042,
+        monitor_cpu=0,
+        cpus=(CpuTask(0, 812, "lostbeat"), CpuTask(1, None, "idle1")),
+        loadavg="0.5 0.4 0.3",
+        meminfo="MemTotal: 24601184 kB\nMemAvailable: 23000000 kB\nSwapTotal: 1048576 kB\n"
+        "SwapFree: 1048000 kB\n",
+        pressure=(("memory", "some avg10=0.00"),),
+        cgroup=group,
+        cgroup_memory=CgroupMemory(268000000, 268435456, True, True, 3, 0),
+        scope="cgroup /sim",
+        top=top,
+        alerts=("0:00:12:26.000 cpu0:812)HB: late",),
+        clients=(client,),
+        capture_dir="/var/lib/lostbeat/x",
+    )
+    return render(screen).encode()
+
+
+def recording_files(folder: Path) -> list[tuple[str, bytes]]:
+    """A day and a bit at 15-minute samples: the marker, a compressed raw day, its minute
+    and hour shards and the open raw shard, as the recorder writes them."""
+    t0 = 1_714_521_600.0  # 2024-05-01 00:00 UTC
+    open_directory(folder, host="esx1", interval_s=900.0, now=t0)  # the marker
+    store = Store(folder, host="esx1", interval_s=900.0, clock=lambda: t0, fsync_every_s=1e9)
+    leak = Identity(ProcessKey("leaky", "leaky --serve", 7, t0 - 50), ppid=1, uid=0)
+    flat = Identity(ProcessKey("sshd", "/usr/sbin/sshd -D", 9, t0 - 900), ppid=1, uid=0)
+    ts = t0
+    while ts < t0 + 86400 + 4 * 900:
+        step = int((ts - t0) // 900)
+        procs = ((leak, ProcSample(1000 + 40 * step, step % 3)), (flat, ProcSample(5000, None)))
+        store.append(Snapshot(ts, t0 - 3600, SystemSample(8 << 30, 4 << 30, 1 << 30, 0), procs))
+        ts += 900.0
+    store.close()
+    return sorted(
+        (p.relative_to(folder).as_posix(), p.read_bytes()) for p in folder.rglob("*") if p.is_file()
+    )
+
+
+def _small_tar(members: list[tuple[str, bytes]], *, fmt: int) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=fmt) as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime = len(data), 1_300_000_000
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def hostile_tars() -> list[bytes]:
+    """Archives with every kind of member a bundle must never follow or write."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        top = "vm-support-esx1-2010-03-16--12.51.4711/"
+        for name, kind, link in (
+            (top, tarfile.DIRTYPE, ""),
+            (top + "var/log/vmkernel", tarfile.SYMTYPE, "/etc/shadow"),
+            (top + "proc/meminfo", tarfile.LNKTYPE, "../../../etc/passwd"),
+            (top + "dev/sda", tarfile.BLKTYPE, ""),
+            (top + "dev/zero", tarfile.CHRTYPE, ""),
+            (top + "tmp/fifo", tarfile.FIFOTYPE, ""),
+            ("/etc/cron.d/evil", tarfile.REGTYPE, ""),
+            (top + "../../escape", tarfile.REGTYPE, ""),
+            (top + "var/log/" + "x" * 300, tarfile.REGTYPE, ""),
+        ):
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = kind, link
+            data = b"MemTotal: 1 kB\n" if kind == tarfile.REGTYPE else b""
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    pax = io.BytesIO()
+    with tarfile.open(fileobj=pax, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        data = b"SwapTotal: 5 kB\n"
+        info = tarfile.TarInfo("vm-support-h-2010-01-01--00.00.1/proc/meminfo")
+        info.size = len(data)
+        # explicit pax records, as some archivers write them: a size, a path, a comment
+        info.pax_headers = {"size": str(len(data)), "path": info.name, "comment": "é 123"}
+        tar.addfile(info, io.BytesIO(data))
+    return [out.getvalue(), pax.getvalue()]
+
+
+def build(workdir: Path) -> Corpus:
+    texts: dict[str, list[bytes]] = defaultdict(list)
+    for path in sorted(KB_DATA.glob("kb*.txt")):
+        data = path.read_bytes()
+        kind = sniff_kind(data.decode("utf-8", "replace"))
+        if kind is not None:
+            texts[kind].append(data)
+    texts["capture"].append(screen_text())
+    names: list[list[str]] = []
+    bundles: list[bytes] = []
+    tars: list[bytes] = []
+    for i, scenario in enumerate(SCENARIOS):
+        case = generate(scenario, workdir / scenario, seed=7)
+        bundles.append(case.bundle.read_bytes())
+        for extra in case.extras:
+            texts["psod"].append(extra.read_bytes())
+        collected = open_source(case.bundle).collect()
+        names.append(list(collected.names))
+        for member in collected.members:
+            if member.data:
+                texts[member.artifact].append(member.data)
+        cut = [(f"vm-support-esx{i}-2010-03-16--12.51.4711/{m.path}", m.data[:1200])
+               for m in collected.members]  # fmt: skip
+        tars.append(_small_tar(cut, fmt=tarfile.GNU_FORMAT if i % 2 else tarfile.PAX_FORMAT))
+    tars.extend(hostile_tars())
+    recording = recording_files(workdir / "recording")
+    return Corpus(dict(texts), names, recording, bundles, tars)
