@@ -394,7 +394,13 @@ def write_private(path: Path, data: bytes | str) -> int:
         while view:
             view = view[os.write(fd, view) :]
         os.fsync(fd)
-    finally:
+    except OSError:
+        # a full disk: leave no partial file behind, and give its space back to the
+        # manifest that says what the capture holds
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        raise
+    else:
         os.close(fd)
     return len(raw)
 

@@ -247,6 +247,7 @@ class CoreDumper:
         out = os.open(
             path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
         )
+        written = False
         try:
             os.write(out, head)
             unreadable, finished = 0, True
@@ -265,9 +266,12 @@ class CoreDumper:
             end = max((s.offset + s.filesz for s in placed), default=len(head))
             os.ftruncate(out, max(end, len(head)))  # unreadable pages stay zero (a hole)
             os.fsync(out)
+            written = True
         finally:
             os.close(out)
             os.close(mem)
+            if not written:  # a full disk: no partial core, and its space back to the manifest
+                path.unlink(missing_ok=True)
         return os.stat(path).st_size, unreadable, left_out, finished
 
 

@@ -83,6 +83,8 @@ def check_no_false_completeness(datastore: Path) -> list[dict[str, object]]:
                 assert (folder / entry["path"]).stat().st_size == entry["size"], entry
             else:
                 assert entry["size"] is None and entry["note"], entry
+                # a write the disk cut short leaves no partial file behind
+                assert not (folder / entry["path"]).exists(), entry
         assert body["complete"] is all(f["status"] == "ok" for f in files), body
         manifests.append(body)
     return manifests
