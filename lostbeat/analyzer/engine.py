@@ -8,6 +8,7 @@ re-raises it instead.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -95,7 +96,8 @@ def _parse_member(member: Member, parsed: _Parsed, *, strict: bool) -> None:
             )
         )
         return
-    lines = member.data.decode("utf-8", errors="replace").splitlines()
+    # decoded a line at a time: a 64 MiB log never exists as one str plus a list of lines
+    lines = io.TextIOWrapper(io.BytesIO(member.data), encoding="utf-8", errors="replace")
     try:
         value = parser(lines, path=member.path)
     except ArtifactMissing as err:
