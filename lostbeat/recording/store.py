@@ -187,7 +187,11 @@ class _AtomicGzip:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path, self._tmp = path, path.with_name(f".{path.name}.tmp")
-        self._raw = open(self._tmp, "wb")  # noqa: SIM115 - closed in commit/abort
+        # 0640 like the open shard (writer.py): a recording names every process and its
+        # command line, so it is not for every local user, whatever the umask
+        fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o640)
+        os.fchmod(fd, 0o640)
+        self._raw = os.fdopen(fd, "wb")
         self._gz = gzip.GzipFile(fileobj=self._raw, mode="wb", compresslevel=4, mtime=0)
 
     def write(self, data: bytes) -> None:

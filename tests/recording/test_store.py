@@ -6,6 +6,7 @@ The clock is injected: days pass in a moment, never by waiting.
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 
 from lostbeat.recording.reader import ShardReader
@@ -132,3 +133,18 @@ def test_retention_options_shorten_every_tier() -> None:
         5 << 20,
     )
     assert Retention.from_options(retention_s=3600, max_bytes=None).keep_s(Tier.RAW) == 3600
+
+
+def test_every_shard_is_private_to_its_group_whatever_the_umask(tmp_path: Path, kit) -> None:
+    old = os.umask(0)
+    try:
+        store = Store(tmp_path, host="h", fsync_every_s=DAY, interval_s=60.0, clock=lambda: T0)
+        _record(store, kit, T0, T0 + DAY + 120, 60.0)
+        store.close()
+    finally:
+        os.umask(old)
+    modes = {
+        p.relative_to(tmp_path).as_posix(): p.stat().st_mode & 0o777
+        for p in tmp_path.rglob("*.jsonl*")
+    }
+    assert modes and set(modes.values()) == {0o640}, modes
