@@ -167,10 +167,18 @@ def _facts(parsed: _Parsed, host: str | None, names: Iterable[str]) -> HostFacts
         versions=tuple(parsed.versions),
         processes=merge_processes(parsed.tables, top),
         top=top,
-        coredumps=parse_coredumps(names),
+        coredumps=_coredumps(names),
         recording=parsed.recordings[0] if parsed.recordings else None,
         captures=tuple(parsed.captures),
     )
+
+
+def _coredumps(names: Iterable[str]) -> CoredumpInventory:
+    """The cores among the member names; none when there are no names at all."""
+    try:
+        return parse_coredumps(names)
+    except ArtifactMissing:
+        return CoredumpInventory((), ())
 
 
 class _Guard:

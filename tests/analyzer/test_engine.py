@@ -217,3 +217,13 @@ def test_a_linux_capture_lists_its_cores_and_plans_without_vmware(tmp_path: Path
     assert all("VMware" not in a.text and a.kb is None for a in result.actions)
     assert result.memory.top_process == "leaker"
     assert result.memory.top_process_ram_percent == 91.6  # 240000 of 262144 kB
+
+
+def test_members_without_any_listed_name_are_still_analysed() -> None:
+    from lostbeat.analyzer.engine import analyze_collected
+    from lostbeat.analyzer.sources import Collected, Member
+
+    screen = Member("psod.txt", "psod", SCREEN.encode())
+    result = analyze_collected([Collected((screen,), (), (), None)])
+    assert result.crash.type.value == "lost_heartbeat"
+    assert result.errors == ()
