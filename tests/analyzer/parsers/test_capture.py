@@ -3,54 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lostbeat.agent.cgroup import CgroupMemory, CgroupVersion, Hierarchy, MemoryCgroup
-from lostbeat.agent.clients import ClientState, ClientView
-from lostbeat.agent.consumers import Consumer
-from lostbeat.agent.screen import CpuTask, Screen, TopRow, render
 from lostbeat.analyzer.parsers.capture import looks_like_capture, parse_capture
 from lostbeat.errors import ArtifactMissing, ParseError
-
-
-def screen_text() -> str:
-    client = ClientView(1, "lostbeat-hbd", 4242, 0, ClientState.LOST, 1.0, 5.0, 5.4, 17, ())
-    group = MemoryCgroup(Hierarchy(CgroupVersion.V1, Path("/sys/fs/cgroup/memory")), "/sim")
-    top = (
-        TopRow(Consumer(4300, "leaker", "D", 0, 1, 240000, 0, 20480), "mem_cgroup_oom_synchronize"),
-        TopRow(Consumer(4242, "lostbeat-hbd", "D", 0, 1, 12000, 0, None), None),
-    )
-    screen = Screen(
-        version="0.1.0",
-        kernel="6.1.0-28-amd64",
-        machine="x86_64",
-        host="web1",
-        lost=(client,),
-        declared_utc="2026-11-25T19:01:02.123Z",
-        uptime=751.042,
-        monitor_cpu=0,
-        cpus=(CpuTask(0, 812, "lostbeat"), CpuTask(1, None, "idle1")),
-        loadavg="0.5 0.4 0.3",
-        meminfo="MemTotal: 24601184 kB\nMemFree: 22000000 kB\nMemAvailable: 23000000 kB\n"
-        "SwapTotal: 1048576 kB\nSwapFree: 1048000 kB\n",
-        pressure=(("memory", "some avg10=0.00"),),
-        cgroup=group,
-        cgroup_memory=CgroupMemory(268000000, 268435456, True, True, 3, 0),
-        scope="cgroup /sim",
-        top=top,
-        alerts=("0:00:12:26.000 cpu0:812)HB: late",),
-        clients=(client,),
-        capture_dir="/var/lib/lostbeat/x",
-    )
-    return render(screen)
+from tests.fuzz.corpus import screen_text
 
 
 def test_reads_the_monitors_own_screen():
-    text = screen_text()
+    text = screen_text().decode()  # rendered by the agent's own lostbeat.agent.screen
     assert looks_like_capture(text)
     s = parse_capture(text.splitlines(), path="cap/screen.txt")
     assert (s.host, s.kernel, s.comm, s.pid, s.t, s.to) == (
