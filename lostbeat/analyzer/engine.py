@@ -98,19 +98,14 @@ def _parse_member(member: Member, parsed: _Parsed, *, strict: bool) -> None:
         return
     # decoded a line at a time: a 64 MiB log never exists as one str plus a list of lines
     lines = io.TextIOWrapper(io.BytesIO(member.data), encoding="utf-8", errors="replace")
-    try:
-        value = parser(lines, path=member.path)
-    except ArtifactMissing as err:
-        parsed.records.append(
-            InputRecord(member.path, InputStatus.SKIPPED, member.artifact, str(err))
-        )
-        return
-    except LostbeatError as err:
-        if strict:
-            raise
-        parsed.records.append(
-            InputRecord(member.path, InputStatus.BROKEN, member.artifact, str(err))
-        )
+    value = _guarded(
+        lambda: parser(lines, path=member.path),
+        parsed,
+        path=member.path,
+        artifact=member.artifact,
+        strict=strict,
+    )
+    if value is None:
         return
     getattr(parsed, _SLOTS[type(value)]).append(value)
     problems = getattr(value, "problems", ())
@@ -122,6 +117,22 @@ def _parse_member(member: Member, parsed: _Parsed, *, strict: bool) -> None:
     parsed.records.append(InputRecord(member.path, InputStatus.READ, member.artifact, reason))
 
 
+def _guarded(
+    parse: Callable[[], T], parsed: _Parsed, *, path: str, artifact: str, strict: bool
+) -> T | None:
+    """Run one parser: a missing artifact is skipped, a malformed one recorded as broken (or
+    raised, when ``strict``); ``None`` in both cases."""
+    try:
+        return parse()
+    except ArtifactMissing as err:
+        parsed.records.append(InputRecord(path, InputStatus.SKIPPED, artifact, str(err)))
+    except LostbeatError as err:
+        if strict:
+            raise
+        parsed.records.append(InputRecord(path, InputStatus.BROKEN, artifact, str(err)))
+    return None
+
+
 def _is_summary_log(path: str) -> bool:
     return path.rsplit("/", 1)[-1].startswith("vmksummary")
 
@@ -129,15 +140,14 @@ def _is_summary_log(path: str) -> bool:
 def _parse_recording(members: Sequence[Member], parsed: _Parsed, *, strict: bool) -> None:
     files = [(m.path, m.data) for m in members if not _is_summary_log(m.path)]
     where = members[0].path.rsplit("/", 1)[0] if "/" in members[0].path else "."
-    try:
-        recording = parse_recording(files, path=where)
-    except ArtifactMissing as err:
-        parsed.records.append(InputRecord(where, InputStatus.SKIPPED, "recording", str(err)))
-        return
-    except LostbeatError as err:
-        if strict:
-            raise
-        parsed.records.append(InputRecord(where, InputStatus.BROKEN, "recording", str(err)))
+    recording = _guarded(
+        lambda: parse_recording(files, path=where),
+        parsed,
+        path=where,
+        artifact="recording",
+        strict=strict,
+    )
+    if recording is None:
         return
     if recording.problems and strict:
         raise RecordingCorrupt(str(recording.problems[0]), path=where)

@@ -46,6 +46,16 @@ class HostFacts:
     """Screens of ``lostbeat monitor`` captures: a Linux lost heartbeat."""
 
     @property
+    def product_line(self) -> tuple[int, int] | None:
+        """(major, minor) of the first version file that names one: "3.5.0" -> (3, 5).
+        It tells a 3.5 patch build from a 4.0 one where the build numbers overlap."""
+        for info in self.versions:
+            parts = (info.version or "").split(".")
+            if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
+                return int(parts[0]), int(parts[1])
+        return None
+
+    @property
     def domain_kb(self) -> float | None:
         """Memory of the watched domain: the cgroup limit of a capture, else the console's
         MemTotal, else the recorded host's."""

@@ -18,7 +18,8 @@ from lostbeat.analyzer.rules._rule import rule
 
 __all__ = ["CoredumpJudgement", "judge_coredumps"]
 
-_KEYS = ("/adv/Misc/CosCorefile", "/adv/Misc/CosCoreFile")
+KEY = "/adv/Misc/CosCorefile"
+"""Either spelling: ``EsxConf.get`` compares keys case-insensitively."""
 VMFS_PREFIX = "/vmfs/volumes/"
 
 
@@ -36,7 +37,7 @@ def judge_coredumps(facts: HostFacts, crash: Crash) -> CoredumpJudgement:
         return _linux(facts)
     entry = None
     if facts.esx_conf is not None:
-        entry = next((e for k in _KEYS if (e := facts.esx_conf.get(k)) is not None), None)
+        entry = facts.esx_conf.get(KEY)
     value = entry.value.strip() if entry is not None else None
     valid: bool | None
     if facts.esx_conf is None:

@@ -81,25 +81,18 @@ def _classify(facts: HostFacts, timeline: Timeline) -> tuple[CrashType, list[Sig
     return CrashType.UNKNOWN, []
 
 
-def _build(facts: HostFacts, timeline: Timeline) -> tuple[int | None, tuple[int, int] | None]:
-    version = next((v for v in facts.versions if v.version), None)
-    hint: tuple[int, int] | None = None
-    if version is not None and version.version:
-        parts = version.version.split(".")
-        if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
-            hint = (int(parts[0]), int(parts[1]))
+def _build(facts: HostFacts, timeline: Timeline) -> int | None:
+    """The build of the crashed host: the screen's, else the last hourly line's, else the
+    version files' (written after the reboot, so possibly a newer build)."""
     for screen in facts.screens:
         if screen.build is not None:
-            return screen.build, hint
+            return screen.build
     incident = timeline.incident
     if incident is not None:
         for line in reversed(incident.lines):
             if line.vmk_build is not None:
-                return line.vmk_build, hint
-    for v in facts.versions:
-        if v.build is not None:
-            return v.build, hint
-    return None, hint
+                return line.vmk_build
+    return next((v.build for v in facts.versions if v.build is not None), None)
 
 
 def _crash_uptime(facts: HostFacts, crash_signals: list[Signal]) -> float | None:
@@ -150,8 +143,8 @@ def judge_crash(facts: HostFacts, timeline: Timeline) -> CrashJudgement:
     if facts.captures and not facts.screens and not facts.signals:
         return _linux_crash(facts)
     kind, signals = _classify(facts, timeline)
-    build, hint = _build(facts, timeline)
-    release = release_of(build, version=hint)
+    build = _build(facts, timeline)
+    release = release_of(build, version=facts.product_line)
     incident = timeline.incident
     last = incident.lines[-1] if incident and incident.lines else None
     uptime = _crash_uptime(facts, signals)

@@ -1,8 +1,7 @@
 """Known issues, as data: adding one means adding a row to KNOWN_ISSUES.
 
 A row matches when the crash is of its kind, the release is within its range, and its process
-is the culprit or one of the leakers (or, for ``comm_hint``, the process the HB alert names
-while that process is also among the top consumers).
+is the culprit or one of the leakers.
 """
 
 from __future__ import annotations
@@ -64,14 +63,7 @@ def match_known_issues(
     facts: HostFacts, crash: Crash, cause: RootCause
 ) -> tuple[tuple[KnownIssueMatch, ...], tuple[Finding, ...]]:
     """Match the crash, the release and the culprit against KNOWN_ISSUES."""
-    version = next((v for v in facts.versions if v.version), None)
-    hint = None
-    if version is not None and version.version:
-        major, _, rest = version.version.partition(".")
-        minor = rest.split(".", 1)[0]
-        if major.isdigit() and minor.isdigit():
-            hint = (int(major), int(minor))
-    release = release_of(crash.build, version=hint)
+    release = release_of(crash.build, version=facts.product_line)
     matches: list[KnownIssueMatch] = []
     findings: list[Finding] = []
     blamed = {n for n in (cause.process, *cause.others) if n}
