@@ -35,6 +35,7 @@ __all__ = [
     "Leak",
     "can_exhaust",
     "exhaustion_at",
+    "fill_window_h",
     "find_leak",
     "find_leaks",
     "one_jump",
@@ -189,14 +190,28 @@ def exhaustion_at(leak: Leak, *, room_kb: float) -> float | None:
 
 
 def can_exhaust(
-    leaks: Sequence[Leak], *, swap_used_percent: float | None, swap_free_kb: float | None
+    leaks: Sequence[Leak],
+    *,
+    swap_used_percent: float | None,
+    swap_free_kb: float | None,
+    within_h: float = MAX_FILL_H,
 ) -> bool:
     """Did the growth bring the domain to its edge (swap past SWAP_EDGE), or could it, at
-    its pace, have used up the swap still free at the last point within MAX_FILL_H? Unknown
-    swap gives the growth the benefit of the doubt."""
+    its pace, have used up the swap still free at the last point within ``within_h`` hours
+    (the time to the crash, or MAX_FILL_H when the crash is not placed in time)? Unknown swap
+    gives the growth the benefit of the doubt."""
     if swap_used_percent is None or swap_free_kb is None:
         return True
     if swap_used_percent >= SWAP_EDGE:
         return True
     rate = sum(max(lk.trend.slope_kb_per_h, 0.0) for lk in leaks)
-    return rate > 0 and swap_free_kb / rate <= MAX_FILL_H
+    return rate > 0 and swap_free_kb / rate <= within_h
+
+
+def fill_window_h(last_point: float | None, end: float | None, resolution_s: float) -> float:
+    """The hours a leak had to fill the domain: from the last record to the end, with room
+    for the rate's error (half as much again) and one record's resolution; MAX_FILL_H when
+    the end is not placed in time."""
+    if last_point is None or end is None or end < last_point:
+        return MAX_FILL_H
+    return 1.5 * (end - last_point) / 3600.0 + resolution_s / 3600.0

@@ -19,7 +19,14 @@ from dataclasses import dataclass
 
 from lostbeat.analyzer.facts import Facts, Measure, MemoryHistory, Series
 from lostbeat.analyzer.findings import Finding, Severity
-from lostbeat.analyzer.leaks import MAX_FILL_H, Leak, can_exhaust, exhaustion_at, find_leaks
+from lostbeat.analyzer.leaks import (
+    MAX_FILL_H,
+    Leak,
+    can_exhaust,
+    exhaustion_at,
+    fill_window_h,
+    find_leaks,
+)
 from lostbeat.analyzer.result import CauseKind, CrashClass, CrashType, RootCause
 from lostbeat.analyzer.rules._rule import rule
 from lostbeat.analyzer.trend import Trend, fit
@@ -195,13 +202,16 @@ def _not_full(facts: Facts, leaks: list[Leak]) -> tuple[list[Leak], list[Finding
     """Leaks that could not have brought the domain down become drifts."""
     hist = facts.history
     pressure = hist.pressure
+    end = facts.crash.crashed_at if facts.crash.type is not CrashType.NONE else None
+    within = fill_window_h(hist.end, end, hist.sampling.resolution_s)
     if leaks and not can_exhaust(
-        leaks, swap_used_percent=pressure.swap_used_percent, swap_free_kb=pressure.swap_free_kb
+        leaks,
+        swap_used_percent=pressure.swap_used_percent,
+        swap_free_kb=pressure.swap_free_kb,
+        within_h=within,
     ):
-        why = (
-            f"could not have used the swap still free at the last {facts.platform.record} "
-            f"within {MAX_FILL_H:.0f} h"
-        )
+        when = "by the crash" if within < MAX_FILL_H else f"within {MAX_FILL_H:.0f} h"
+        why = f"could not have used the swap still free at the last {facts.platform.record} {when}"
         return [], [_drift(lk, facts, why) for lk in leaks]
     late = [lk for lk in leaks if _late(lk, facts)]
     why = "would have filled the domain only well after the end"
@@ -280,8 +290,8 @@ def _static_cause(facts: Facts) -> tuple[RootCause, tuple[Finding, ...]]:
             CauseKind.CONTENTION,
             confidence=0.7,
             explanation=(
-                f"no process grows, yet {words.domain} was full before the end ({used}; "
-                f"largest {top}): static contention"
+                f"no process grows enough to have filled it, yet {words.domain} was full "
+                f"before the end ({used}; largest {top}): static contention"
             ),
         )
         title = "Memory contention: usage high and static"
@@ -298,7 +308,7 @@ def _static_cause(facts: Facts) -> tuple[RootCause, tuple[Finding, ...]]:
             CauseKind.SPIKE,
             confidence=0.6 if swap is not None else 0.5,
             explanation=(
-                f"no growth in {hist.samples} {hist.sampling.unit} and {words.domain} was not "
+                f"no leak in {hist.samples} {hist.sampling.unit} and {words.domain} was not "
                 f"full at the last one ({used}): memory ran out after the last {words.record}, "
                 "faster than the records could show"
             ),
