@@ -30,11 +30,12 @@ from pathlib import Path
 from lostbeat import __version__
 from lostbeat.agent import cgroup as cg
 from lostbeat.agent import screen
-from lostbeat.agent._linux import Procfs, fsync_dir, make_private_dir, write_private
+from lostbeat.agent._linux import fsync_dir, make_private_dir, write_private
 from lostbeat.agent.bounded import BoundedRunner, Outcome, StepStatus, T
 from lostbeat.agent.clients import ClientView
 from lostbeat.agent.consumers import Consumer, Sampler
 from lostbeat.agent.coredump import CoreAttempt, CoreDumper
+from lostbeat.procfs import Procfs
 
 SCHEMA = "lostbeat.capture/1"
 PROC_FILES = (

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from lostbeat import __version__
 from lostbeat.agent import cgroup as cg
-from lostbeat.agent._linux import Procfs, boottime, current_cpu, peer_credentials, set_comm
+from lostbeat.agent._linux import boottime, current_cpu, peer_credentials, set_comm
 from lostbeat.agent.actions import Action, ActionKind, run_action
 from lostbeat.agent.alerts import AlertLog, HbFields
 from lostbeat.agent.capture import CaptureConfig, Capturer, Incident
@@ -46,6 +46,7 @@ from lostbeat.agent.protocol import (
 )
 from lostbeat.agent.sdnotify import Notifier
 from lostbeat.errors import AgentError, InputError, ParseError
+from lostbeat.procfs import Procfs
 
 BURST = 32
 MAX_BAD = 16

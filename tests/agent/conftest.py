@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from lostbeat.agent import cgroup as cg
-from lostbeat.agent._linux import Procfs
+from lostbeat.procfs import Procfs
 
 PYTHON = sys.executable
 

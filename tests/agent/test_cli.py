@@ -79,7 +79,7 @@ def test_actions_parse_and_a_command_sees_the_capture(tmp_path: Path) -> None:
     action = parse_action(f"command:sh -c 'echo $LOSTBEAT_CAPTURE $LOSTBEAT_CLIENT > {out}'")
     capture = CaptureResult(tmp_path / "cap", tmp_path / "cap" / "manifest.json", (), (), (), True)
     lost = ClientView(1, "hbd", 42, 0, ClientState.LOST, 1.0, 5.0, 5.0, 3, ())
-    from lostbeat.agent._linux import Procfs
+    from lostbeat.procfs import Procfs
 
     said = run_action(action, capture, lost, procfs=Procfs(), timeout=10, keepalive=lambda: None)
     assert said == "command: sh exited with 0"
