@@ -8,8 +8,9 @@
 * relative imports (``from . import x``, ``from ..rules import y``) are resolved against the
   importing module's package, as the import system does;
 * ``importlib.import_module("lostbeat.x")`` (also ``import_module(".x", package="lostbeat")``)
-  and ``__import__("lostbeat.x")`` with a literal string; an f-string counts for its literal
-  head (``f"lostbeat.commands.{name}"`` loads a module of ``lostbeat.commands``).
+  and ``__import__("lostbeat.x")`` with a literal string; an f-string loads any module under
+  its literal head (``f"lostbeat.commands.{name}"`` gives ``lostbeat.commands.*``, which only
+  a unit that may import all of ``lostbeat.commands`` may do).
 
 Imports inside functions and under ``if TYPE_CHECKING:`` count like any other.
 
@@ -45,7 +46,7 @@ TOP = "lostbeat"
 class Import:
     """One import of one module: the module it loads, and where it is written."""
 
-    target: str  # "lostbeat.analyzer.result", "os", "rich.console"
+    target: str  # "lostbeat.analyzer.result", "os", "rich.console"; "lostbeat.commands.*"
     line: int
 
 
@@ -105,14 +106,14 @@ def _absolute(package: str, name: str, level: int) -> str:
 
 
 def _literal_head(node: ast.expr) -> str | None:
-    """A string literal, or the literal head of an f-string cut to whole dotted names."""
+    """A string literal; for an f-string, its literal head cut to whole dotted names + ``.*``."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     if isinstance(node, ast.JoinedStr) and node.values:
         first = node.values[0]
         if isinstance(first, ast.Constant) and isinstance(first.value, str):
             head = first.value
-            return head[: head.rfind(".")] if "." in head.lstrip(".") else None
+            return head[: head.rfind(".")] + ".*" if "." in head.lstrip(".") else None
     return None
 
 
@@ -160,9 +161,9 @@ def imports_of(path: Path, root: Path) -> list[Import]:
             base = _absolute(package, node.module or "", node.level)
             if not base:
                 continue
-            for alias in node.names:
-                sub = f"{base}.{alias.name}"
-                found.append(Import(sub if _is_module(root, sub) else base, node.lineno))
+            targets = {f"{base}.{a.name}" for a in node.names}
+            targets = {t if _is_module(root, t) else base for t in targets}
+            found += [Import(target, node.lineno) for target in sorted(targets)]
         elif isinstance(node, ast.Call) and (target := _dynamic(node, package)):
             found.append(Import(target, node.lineno))
     return found
@@ -196,6 +197,11 @@ def violations(
         ]
         for imp in imports_of(path, root):
             if imp.target.split(".")[0] != root.name or imp.target == root.name:
+                continue
+            if imp.target.endswith(".*"):  # any module under the head: all of it allowed?
+                ok = any(imp.target[:-2] == p or imp.target.startswith(p + ".") for p in may)
+                if not ok:
+                    found.append(Violation(where, imp.line, imp.target, unit, None))
                 continue
             if not _within(imp.target, may):
                 found.append(Violation(where, imp.line, imp.target, unit, None))

@@ -71,7 +71,7 @@ FORBIDDEN = {"lostbeat.analyzer.rules": ("lostbeat.analyzer.platforms",)}
 RULES_NEUTRAL = {
     "lostbeat.analyzer.rules": ("lostbeat.analyzer.platforms", "lostbeat.analyzer.parsers")
 }
-PLATFORM_WORDS = frozenset({"linux", "esx", "esxi", "vmware", "platform", "platforms"})
+PLATFORM_WORDS = frozenset({"linux", "esx", "esxi", "platform", "platforms"})
 PLATFORM_ATTRIBUTES = frozenset({"captures", "capture", "recording", "recordings", "fine"})
 
 # The protected monitor runs on the standard library only: the agent, and the layers below
@@ -154,7 +154,8 @@ PLANTED: list[tuple[str, str, str]] = [
         "import_module('.engine', package='lostbeat.analyzer')",
         "lostbeat.analyzer.engine",
     ),
-    ("errors.py", "importlib.import_module(f'lostbeat.report.{name}')", "lostbeat.report"),
+    ("errors.py", "importlib.import_module(f'lostbeat.report.{name}')", "lostbeat.report.*"),
+    ("recorder/summary.py", "__import__(f'lostbeat.{name}')", "lostbeat.*"),
     (
         "scenarios/bundle.py",
         "if TYPE_CHECKING:\n    from lostbeat.analyzer.parsers.psod import PsodScreen",
