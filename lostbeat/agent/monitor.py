@@ -14,12 +14,10 @@ packets is dropped after :data:`MAX_BAD`.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import selectors
 import signal
 import socket
-import stat
 import sys
 import time
 from dataclasses import dataclass, field
@@ -33,6 +31,7 @@ from lostbeat.agent.alerts import AlertLog, HbFields
 from lostbeat.agent.capture import CaptureConfig, Capturer, Incident
 from lostbeat.agent.clients import ClientTable, ClientView, Event, EventKind
 from lostbeat.agent.consumers import Sampler
+from lostbeat.agent.listener import listen, refuse
 from lostbeat.agent.protect import protect
 from lostbeat.agent.protocol import (
     MAX_MESSAGE,
@@ -40,7 +39,6 @@ from lostbeat.agent.protocol import (
     Beat,
     Bye,
     Hello,
-    Refused,
     decode,
     encode,
 )
@@ -116,41 +114,10 @@ class Monitor:
             + (f" (moved out of {guard.cgroup_before})" if guard.moved else "")
             + "".join(f"; {e}" for e in (guard.mlock_error, guard.oom_error) if e),
         )
-        return watched, self._listen()
-
-    def _listen(self) -> socket.socket:
-        path = self.config.socket
-        if path.exists() or path.is_symlink():
-            if not stat.S_ISSOCK(path.lstat().st_mode):
-                raise InputError("exists and is not a socket", path=str(path))
-            probe = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-            try:
-                probe.connect(str(path))
-            except OSError:
-                path.unlink()  # a stale socket from a monitor that died
-            else:
-                raise InputError("another monitor is listening on this socket", path=str(path))
-            finally:
-                probe.close()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
-        old = os.umask(0o177)
-        try:
-            sock.bind(str(path))
-        except OSError as err:
-            sock.close()
-            raise InputError(f"cannot bind: {err.strerror}", path=str(path)) from err
-        finally:
-            os.umask(old)
-        try:
-            if self.config.socket_gid is not None:
-                os.chown(path, -1, self.config.socket_gid)
-            os.chmod(path, self.config.socket_mode)
-        except OSError as err:
-            sock.close()
-            raise InputError(f"cannot set owner or mode: {err.strerror}", path=str(path)) from err
-        sock.listen(64)
-        sock.setblocking(False)
-        return sock
+        listener = listen(
+            self.config.socket, mode=self.config.socket_mode, gid=self.config.socket_gid
+        )
+        return watched, listener
 
     def stop(self, *_: object) -> None:
         """Ask :meth:`serve` to return (a signal handler)."""
@@ -237,7 +204,7 @@ class Monitor:
             conn.setblocking(False)
             cred = peer_credentials(conn)
             if cred.uid not in self.config.allow_uids:
-                self._refuse(conn, "uid-not-allowed")
+                refuse(conn, "uid-not-allowed")
                 self.log.limited(
                     "uid", "HB", f"refused pid={cred.pid} uid={cred.uid}: uid not allowed", now=now
                 )
@@ -247,7 +214,7 @@ class Monitor:
             except AgentError:
                 starttime = None
             if self.table.open(conn.fileno(), cred, starttime=starttime, now=now) is None:
-                self._refuse(conn, "too-many-clients")
+                refuse(conn, "too-many-clients")
                 self.log.limited(
                     "full",
                     "HB",
@@ -258,14 +225,6 @@ class Monitor:
                 continue
             self._conns[conn.fileno()] = conn
             selector.register(conn, selectors.EVENT_READ, conn.fileno())
-
-    @staticmethod
-    def _refuse(conn: socket.socket, reason: str) -> None:
-        with contextlib.suppress(OSError):
-            conn.send(encode(Refused(reason)))
-            for _ in range(4):  # closing with unread packets would reset the connection
-                conn.recv(MAX_MESSAGE)
-        conn.close()
 
     def _read(self, conn: socket.socket, selector: selectors.BaseSelector) -> None:
         fd = conn.fileno()
