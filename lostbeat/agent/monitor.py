@@ -14,6 +14,7 @@ packets is dropped after :data:`MAX_BAD`.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import selectors
 import signal
@@ -31,6 +32,7 @@ from lostbeat.agent.alerts import AlertLog, HbFields
 from lostbeat.agent.capture import CaptureConfig, Capturer, Incident
 from lostbeat.agent.clients import ClientTable, ClientView, Event, EventKind
 from lostbeat.agent.consumers import Sampler
+from lostbeat.agent.datastore import open_datastore
 from lostbeat.agent.listener import listen, refuse
 from lostbeat.agent.protect import protect
 from lostbeat.agent.protocol import (
@@ -88,7 +90,7 @@ class Monitor:
         self._last_capture: float | None = None
         self.captures = 0
 
-    def _prepare(self) -> tuple[cg.MemoryCgroup | None, socket.socket]:
+    def _prepare(self) -> tuple[cg.MemoryCgroup | None, Path, socket.socket]:
         watched = None
         if self.config.cgroup is not None:
             hierarchy = cg.memory_hierarchy(self.procfs)
@@ -97,15 +99,7 @@ class Monitor:
                     "no memory cgroup controller on this host", path=self.config.cgroup
                 )
             watched = cg.resolve(self.config.cgroup, hierarchy)
-        datastore = self.config.datastore
-        try:
-            datastore.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError as err:
-            raise InputError(
-                f"cannot create the datastore: {err.strerror}", path=str(datastore)
-            ) from err
-        if not os.access(datastore, os.W_OK | os.X_OK) or not datastore.is_dir():
-            raise InputError("expected a writable directory for the datastore", path=str(datastore))
+        datastore = open_datastore(self.config.datastore, uid=os.geteuid())
         guard = protect(procfs=self.procfs, watched=watched, lock_memory=self.config.lock_memory)
         self.log.line(
             "Monitor",
@@ -117,7 +111,7 @@ class Monitor:
         listener = listen(
             self.config.socket, mode=self.config.socket_mode, gid=self.config.socket_gid
         )
-        return watched, listener
+        return watched, datastore, listener
 
     def stop(self, *_: object) -> None:
         """Ask :meth:`serve` to return (a signal handler)."""
@@ -131,13 +125,13 @@ class Monitor:
             # a stalled reader of our log (journald short of memory) must not stall the
             # monitor: a line that cannot be written now is dropped, and kept in the ring
             os.set_blocking(sys.stderr.fileno(), False)
-        watched, listener = self._prepare()
+        watched, datastore, listener = self._prepare()
         scope = (lambda: cg.member_pids(watched)) if watched else self.procfs.pids
         sampler = Sampler(self.procfs, scope=scope, exclude=frozenset({os.getpid()}))
-        capture_config = self.config.capture or CaptureConfig(datastore=self.config.datastore)
+        capture_config = self.config.capture or CaptureConfig(datastore=datastore)
         self.capturer = Capturer(
             procfs=self.procfs,
-            config=capture_config,
+            config=dataclasses.replace(capture_config, datastore=datastore),
             sampler=sampler,
             cgroup=watched,
             keepalive=self._keepalive,
@@ -152,7 +146,7 @@ class Monitor:
             "Monitor",
             f"lostbeat {__version__} listening on {self.config.socket} timeout="
             f"{self.config.timeout:g} allow_uids={uids} scope="
-            f"{'host' if watched is None else watched.path} datastore={self.config.datastore}",
+            f"{'host' if watched is None else watched.path} datastore={datastore}",
         )
         self.notifier.ready(f"watching {self.config.socket}")
         try:
