@@ -6,10 +6,13 @@ rest), then checks every deadline on the monotonic clock. A client whose last be
 than its timeout is declared lost, the capture is written and fsync'ed, and only then does
 the action run.
 
-Bounded by construction: at most ``max_clients`` connections (one more is refused), at
+Bounded by construction: at most ``max_clients`` connections (one more is refused), shared
+so that no allowed uid can crowd out root or another uid (``lostbeat.agent.clients``), at
 most 16 beats of history per client, one fixed receive buffer, a fixed-size log ring, one
-log line per second per kind of complaint, and a connection that keeps sending malformed
-packets is dropped after :data:`MAX_BAD`.
+log line per second per kind of complaint, the lines about one uid's clients held to a
+burst and then one a second (root's excepted), and a connection that keeps sending
+malformed packets is dropped after :data:`MAX_BAD`. ``--min-capture-interval`` applies per
+uid, so that another uid's loss does not use up the capture of root's.
 """
 
 from __future__ import annotations
@@ -28,9 +31,9 @@ from lostbeat import __version__
 from lostbeat.agent import cgroup as cg
 from lostbeat.agent._linux import Procfs, boottime, current_cpu, peer_credentials, set_comm
 from lostbeat.agent.actions import Action, ActionKind, run_action
-from lostbeat.agent.alerts import AlertLog, HbFields
+from lostbeat.agent.alerts import AlertLog
 from lostbeat.agent.capture import CaptureConfig, Capturer, Incident
-from lostbeat.agent.clients import ClientTable, ClientView, Event, EventKind
+from lostbeat.agent.clients import ClientTable, ClientView, Event, EventKind, Refusal
 from lostbeat.agent.consumers import Sampler
 from lostbeat.agent.datastore import open_datastore
 from lostbeat.agent.listener import listen, refuse
@@ -65,6 +68,7 @@ class MonitorConfig:
     socket_mode: int = 0o600
     socket_gid: int | None = None
     max_clients: int = 128
+    max_clients_per_uid: int | None = None  # None: an equal share (lostbeat.agent.clients)
     capture: CaptureConfig | None = None
     sample_interval: float = 10.0
     min_capture_interval: float = 300.0
@@ -82,12 +86,17 @@ class Monitor:
         self.procfs = Procfs(config.procfs_root)
         self.log = AlertLog(uptime=boottime, cpu=current_cpu, pid=os.getpid())
         self.notifier = notifier or Notifier(None)
-        self.table = ClientTable(max_clients=config.max_clients, default_timeout=config.timeout)
+        self.table = ClientTable(
+            max_clients=config.max_clients,
+            default_timeout=config.timeout,
+            allowed=config.allow_uids,
+            per_uid=config.max_clients_per_uid,
+        )
         self._conns: dict[int, socket.socket] = {}
         self._buffer = bytearray(MAX_MESSAGE + 1)
         self._stop = False
         self._last_ping = self._last_sample = 0.0
-        self._last_capture: float | None = None
+        self._last_capture: dict[int, float] = {}  # uid -> when a loss of its was captured
         self.captures = 0
 
     def _prepare(self) -> tuple[cg.MemoryCgroup | None, Path, socket.socket]:
@@ -207,13 +216,20 @@ class Monitor:
                 starttime: int | None = self.procfs.stat(cred.pid).starttime
             except AgentError:
                 starttime = None
-            if self.table.open(conn.fileno(), cred, starttime=starttime, now=now) is None:
-                refuse(conn, "too-many-clients")
+            taken = self.table.open(conn.fileno(), cred, starttime=starttime, now=now)
+            if isinstance(taken, Refusal):
+                refuse(conn, taken)
+                free = self.config.max_clients - len(self.table)
+                why = (
+                    f"uid {cred.uid} holds {self.table.per_uid} clients, its share"
+                    if taken is Refusal.QUOTA
+                    else f"{len(self.table)} clients already"
+                    + (f", {free} kept for root and uids that hold none" if free else "")
+                )
                 self.log.limited(
-                    "full",
+                    taken.name.lower(),
                     "HB",
-                    f"refused pid={cred.pid} uid={cred.uid}: "
-                    f"{self.config.max_clients} clients already",
+                    f"refused pid={cred.pid} uid={cred.uid}: {why}",
                     now=now,
                 )
                 continue
@@ -291,19 +307,7 @@ class Monitor:
             self._report(event)
 
     def _report(self, event: Event) -> None:
-        c = event.client
-        fields = HbFields(c.name, c.pid, c.since, c.timeout, c.clt).render()
-        text = {
-            EventKind.REGISTERED: f"Client registered {fields} uid={c.uid} interval={c.interval:g}",
-            EventKind.DEREGISTERED: f"Client deregistered {fields}",
-            EventKind.LATE: f"Lost heartbeat {fields}",
-            EventKind.LOST: f"Lost heartbeat {fields}",
-            EventKind.RESUMED: f"Heartbeat resumed {fields}",
-            EventKind.GONE: f"Client gone {fields}: process exited, not a hang",
-        }[event.kind]
-        self.log.line("HB", text)
-        if event.kind is EventKind.LOST:
-            self.log.line("Host", f"Error: Lost heartbeat {fields}")
+        self.log.report(event, now=time.monotonic())
 
     def _deadlines(self, now: float, selector: selectors.BaseSelector) -> None:
         lost: list[ClientView] = []
@@ -320,16 +324,20 @@ class Monitor:
             self._declare(tuple(lost), now)
 
     def _declare(self, lost: tuple[ClientView, ...], now: float) -> None:
-        first = lost[0]
-        since = None if self._last_capture is None else now - self._last_capture
-        if since is not None and since < self.config.min_capture_interval:
-            self.log.line(
+        # a loss is captured unless every uid among the lost had one captured lately
+        since = max(now - self._last_capture.get(c.uid, -1e18) for c in lost)
+        if since < self.config.min_capture_interval:
+            self.log.limited(
+                "nocapture",
                 "Dump",
                 f"no capture: the last one was {since:.0f} s ago (--min-capture-interval "
                 f"{self.config.min_capture_interval:g}); no action",
+                now=now,
             )
             return
-        self._last_capture = now
+        lost = tuple(sorted(lost, key=lambda c: c.uid != 0))  # root's first, if any
+        first = lost[0]
+        self._last_capture.update((c.uid, now) for c in lost)
         incident = Incident(
             lost=lost,
             clients=self.table.views(now),
