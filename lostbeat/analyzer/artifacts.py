@@ -39,8 +39,7 @@ __all__ = [
     "top_folder",
 ]
 
-RECORDING_MARKER = MARKER_NAME
-"""The file that marks a folder as a lostbeat recording store."""
+RECORDING_MARKER = MARKER_NAME  # the file that marks a folder as a lostbeat recording store
 
 ARTIFACTS: dict[str, Artifact] = artifact_table()
 """Every platform profile's artifacts (``analyzer/platforms/``), merged."""
