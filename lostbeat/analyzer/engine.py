@@ -282,7 +282,7 @@ def judge(
         inputs=tuple(records),
         history=history or History(),
         errors=tuple(guard.errors),
-        platform=facts.platform,
+        platform=facts.words,
     )
 
 
@@ -307,7 +307,7 @@ def _no_facts(parsed: Parsed) -> Facts:
     """What is left when a profile failed on the inputs: an unknown crash, no history."""
     unknown = Sampling(3600.0, 1, 0.0, 1, False, Measure.VIRTUAL, "points")
     return Facts(
-        platform=Platform(),
+        words=Platform(),
         crash=Crash(CrashType.UNKNOWN),
         history=MemoryHistory(unknown),
         host=parsed.host,

@@ -331,7 +331,8 @@ class PlanBook:
 class Facts:
     """One incident, as every rule sees it."""
 
-    platform: Platform
+    words: Platform
+    """The platform's words: its memory domain, heartbeat daemon and records."""
     crash: Crash
     history: MemoryHistory
     host: str | None = None

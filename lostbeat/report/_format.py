@@ -124,9 +124,11 @@ def crash_label(result: AnalysisResult) -> str:
 def _crash_line(result: AnalysisResult) -> str:
     crash = result.crash
     parts = [crash_label(result)]
-    if crash.build is not None or crash.release:
-        build = f"build {crash.build}" if crash.build is not None else "build unknown"
+    if crash.build is not None:
+        build = f"build {crash.build}"
         parts.append(f"{build} ({clean(crash.release)})" if crash.release else build)
+    elif crash.release:
+        parts.append(clean(crash.release))
     if crash.crashed_at is not None:
         parts.append(f"at {when(crash.crashed_at)}")
     if crash.vms_affected is not None:

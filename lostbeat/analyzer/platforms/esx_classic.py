@@ -149,7 +149,7 @@ class EsxClassic:
         view = read_esx(parsed)
         conf = parsed.conf[0] if parsed.conf else None
         return Facts(
-            platform=Platform(
+            words=Platform(
                 name=self.name,
                 label="ESX 3.x/4.x (Service Console)",
                 domain="the Service Console",

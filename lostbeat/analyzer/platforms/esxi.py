@@ -63,7 +63,7 @@ class Esxi:
     def facts(self, parsed: Parsed) -> Facts:
         view = read_esx(parsed)
         return Facts(
-            platform=Platform(
+            words=Platform(
                 name=self.name,
                 label="ESXi 5.x-8.x",
                 domain="the ESXi host",

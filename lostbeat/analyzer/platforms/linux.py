@@ -316,7 +316,7 @@ class Linux:
         lines = merge_summaries(parsed.summaries)
         boots = tuple(b.boot for b in split_boots(lines))
         return Facts(
-            platform=Platform(
+            words=Platform(
                 name=self.name,
                 label="Linux",
                 domain=f"the watched cgroup {where.cgroup}"

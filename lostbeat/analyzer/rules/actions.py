@@ -36,12 +36,19 @@ def _step(action: Action | None, **names: str) -> list[Action]:
     return [Action(action.kb, action.text.format(**names))] if action is not None else []
 
 
+def _name(cause: RootCause) -> str:
+    """The culprit as a plan names it: with its pid where one was recorded, so that one of
+    three python3 processes is the one to act on."""
+    name = cause.process or cause.token or "the process"
+    return f"{name} (pid {cause.pid})" if cause.pid is not None else name
+
+
 def _leak_steps(
     facts: Facts, cause: RootCause, known: Sequence[KnownIssueMatch], others: Sequence[Origin]
 ) -> list[Action]:
     """Steps for the culprit; a second leaker shipped by the vendor also calls for support."""
     book = facts.plan
-    name = cause.process or cause.token or "the process"
+    name = _name(cause)
     if cause.origin is Origin.THIRD_PARTY:
         steps = _step(book.remove_third_party, name=name)
         vendor = [n for n, o in zip(cause.others, others, strict=False) if o is Origin.VMWARE]
@@ -63,7 +70,7 @@ def plan_actions(
     """The plan for this verdict; ``others`` are the other leakers' origins, in the order of
     ``cause.others``."""
     book, crash = facts.plan, facts.crash
-    name = cause.process or cause.token or "the process"
+    name = _name(cause)
     steps = [Action(k.kb, f"Known issue: {k.title}. Workaround: {k.workaround}") for k in known]
     if cause.kind is CauseKind.LEAK:
         steps.extend(_leak_steps(facts, cause, known, others))

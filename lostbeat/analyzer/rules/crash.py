@@ -54,7 +54,7 @@ def judge_crash(facts: Facts) -> tuple[Finding, ...]:
         Finding(
             f"crash.{crash.type.value}",
             severity,
-            _title(crash.type, facts.platform.domain),
+            _title(crash.type, facts.words.domain),
             "; ".join(detail),
             crash.evidence,
         ),

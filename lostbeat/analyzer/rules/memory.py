@@ -77,7 +77,8 @@ def judge_memory(facts: Facts) -> MemoryJudgement:
     evidence = hist.last_evidence + dom.evidence
     if top is not None and top[0].evidence:
         evidence += (top[0].evidence[-1],)
-    return MemoryJudgement(memory, (_finding(memory, facts, evidence),))
+    unique = tuple(dict.fromkeys(evidence))  # the same line shown once
+    return MemoryJudgement(memory, (_finding(memory, facts, unique),))
 
 
 def _finding(memory: Memory, facts: Facts, evidence: tuple[Evidence, ...]) -> Finding:
@@ -95,7 +96,7 @@ def _finding(memory: Memory, facts: Facts, evidence: tuple[Evidence, ...]) -> Fi
     if memory.top_process and memory.top_process_kb is not None:
         share = (
             f" = {percent(memory.top_process_ram_percent)} of {size_bytes(memory.mem_total_bytes)}"
-            f" of {facts.platform.domain}"
+            f" of {facts.words.domain}"
             if memory.top_process_ram_percent is not None and memory.mem_total_bytes
             else ""
         )
@@ -103,7 +104,7 @@ def _finding(memory: Memory, facts: Facts, evidence: tuple[Evidence, ...]) -> Fi
     high = (memory.swap_used_percent or 0) >= SWAP_DANGER or (
         memory.top_process_ram_percent or 0
     ) >= RAM_DANGER
-    record = facts.platform.record
+    record = facts.words.record
     return Finding(
         "memory.last_summary",
         Severity.WARNING if high else Severity.INFO,

@@ -132,8 +132,8 @@ def _leak_cause(leaks: Sequence[Leak], facts: Facts) -> RootCause:
     )
     if exhaustion is None and share is not None:
         explanation += (
-            f"; at the last {facts.platform.record} it held {size_kb(held)}, "
-            f"{percent(share)} of {facts.platform.domain}'s {size_kb(size)}"
+            f"; at the last {facts.words.record} it held {size_kb(held)}, "
+            f"{percent(share)} of {facts.words.domain}'s {size_kb(size)}"
         )
     others = _series(hist)
     return RootCause(
@@ -193,7 +193,7 @@ def _drift(leak: Leak, facts: Facts, why: str) -> Finding:
         "root_cause.drift",
         Severity.INFO,
         f"{series.name or series.token} grew {share:.0f} % in {_span(t)}, too slowly to exhaust "
-        f"{facts.platform.domain}",
+        f"{facts.words.domain}",
         f"{rate_kb_h(t.slope_kb_per_h)} {why}; watch it, but it did not cause this crash",
     )
 
@@ -211,7 +211,7 @@ def _not_full(facts: Facts, leaks: list[Leak]) -> tuple[list[Leak], list[Finding
         within_h=within,
     ):
         when = "by the crash" if within < MAX_FILL_H else f"within {MAX_FILL_H:.0f} h"
-        why = f"could not have used the swap still free at the last {facts.platform.record} {when}"
+        why = f"could not have used the swap still free at the last {facts.words.record} {when}"
         return [], [_drift(lk, facts, why) for lk in leaks]
     late = [lk for lk in leaks if _late(lk, facts)]
     why = "would have filled the domain only well after the end"
@@ -261,7 +261,7 @@ def judge_root_cause(facts: Facts) -> RootCauseJudgement:
 
 def _static_cause(facts: Facts) -> tuple[RootCause, tuple[Finding, ...]]:
     """Nothing leaked: a jump, contention, no crash at all, or a spike the records missed."""
-    hist, crash, words = facts.history, facts.crash, facts.platform
+    hist, crash, words = facts.history, facts.crash, facts.words
     pressure = hist.pressure
     swap, ram = pressure.swap_used_percent, pressure.ram_used_percent
     names = _series(hist)
