@@ -1,0 +1,257 @@
+"""Line framing for Linux logs: whatever carried a line, its time, its sender and its message.
+
+Every container of docs/reference/linux-logs.md §1 is taken off here, so that the kernel-log
+and userspace-killer classifiers see only the message: raw ``dmesg`` (``[  123.456789]``, and
+the vendor ``[  240.]``), ``dmesg -T``, journalctl ``short``, ``short-precise``, ``short-iso``
+(precise or not), ``short-monotonic`` and ``json``, syslog files (RHEL ``messages`` with or
+without a host, Debian ``kern.log`` keeping the kernel's stamp), the ``kernel:`` prefix alone,
+syslogd's wall broadcast, serial consoles (a prompt before the stamp, padding), pstore's
+``<N>`` level, an editor's line numbers and mail quoting (``> ``). journalctl ``export`` is
+multi-line and is assembled by :func:`frames` itself.
+
+A wall-clock time is an epoch only where the line says the year (ISO, JSON, export,
+``dmesg -T``, nohang's log); a syslog stamp without a year is kept as text (``clock``) and
+the epoch is ``None``: a guessed year would be a wrong date in the verdict.
+
+Examples:
+    >>> f = frame("Nov 03 08:06:47.252691 localhost kernel: systemd-journal invoked oom-killer")
+    >>> (f.ident, f.clock, f.text)
+    ('kernel', 'Nov 03 08:06:47.252691', 'systemd-journal invoked oom-killer')
+    >>> f = frame("May 15 23:13:51 host kernel: [  778.978329] Out of memory: Killed process 1")
+    >>> (f.mono, f.text)
+    (778.978329, 'Out of memory: Killed process 1')
+    >>> frame("nas3 login: [86185.341902] ------------[ cut here ]------------").mono
+    86185.341902
+    >>> frame("2026-05-28T12:24:00.184235+00:00 vm-1 kernel:  kthread+0xef/0x120").at
+    1779971040.184235
+    >>> frame("Oct 07 19:16:10 <hostname> earlyoom[26328]: process exited").ident
+    'earlyoom'
+    >>> frame("Aug 11 16:28:11 kernel: Out of memory: Kill process 3080").ident
+    'kernel'
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from calendar import timegm
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+__all__ = ["Frame", "frame", "frames"]
+
+KERNEL = "kernel"
+
+_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+
+# docs/reference/linux-logs.md §1, one pattern per container
+_QUOTE = re.compile(r"^(?:> ?)+")  # mail archive (032)
+_LINE_NO = re.compile(r"^\s*\d{1,9} +(?=\[)")  # an editor's line numbers (056)
+_LEVEL = re.compile(r"^<\d{1,3}>")  # pstore / raw kmsg level
+_MONO = re.compile(r"\[\s*(\d{1,10})\.(\d{0,9})\] ?")  # dmesg, kern.log, consoles
+_PROMPT = re.compile(r"^.{0,120}?[#$>:] (?=\[\s*\d{1,10}\.\d{0,9}\])")  # "/ # [", "login: ["
+_DMESG_T = re.compile(
+    r"^\[(?:[A-Z][a-z]{2}) ([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4})\] ?"
+)
+_ISO = re.compile(
+    r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?"
+    r"(Z|[+-]\d\d:?\d\d)?(?::? |$)"
+)
+_SYSLOG = re.compile(r"^([^\W\d_]{3,5})\.? {1,2}(\d{1,2}) (\d\d:\d\d:\d\d(?:\.\d{1,9})?)(?::? |$)")
+_SENDER = re.compile(r"^(?:([^\s:\[\]]+) )?([^\s\[\]:]{1,64})(?:\[(\d{1,10})\])?: ?")
+_SELF_SENDER = re.compile(r"^([\w.@-]{1,64})\[(\d{1,10})\]: ")  # short-monotonic
+_WALL = re.compile(r"^Message from syslogd@")
+_KERNEL_PREFIX = re.compile(r"^ ?kernel: ?")
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One log line without its container."""
+
+    line_no: int
+    text: str
+    """The message, right-stripped."""
+    ident: str | None = None
+    """Who logged it (``kernel``, ``earlyoom``, ``systemd-oomd``...); ``None`` where the
+    container does not say (raw dmesg, a console, a killer's own stdout)."""
+    at: float | None = None
+    """Wall-clock epoch, where the line gives the year (UTC when no zone is given)."""
+    clock: str | None = None
+    """The wall-clock stamp as written, when there is one."""
+    mono: float | None = None
+    """Seconds since boot, from a dmesg-style stamp."""
+    pid: int | None = None
+
+    @property
+    def kernelish(self) -> bool:
+        """Sent by the kernel, or by nobody named (a raw or bare kernel log)."""
+        return self.ident is None or self.ident == KERNEL
+
+
+def _zone(text: str | None) -> int:
+    if not text or text == "Z":
+        return 0
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    return sign * (int(digits[:2]) * 3600 + int(digits[2:4]) * 60)
+
+
+def _iso(m: re.Match[str]) -> float:
+    year, mon, day, hh, mm, ss = (int(g) for g in m.groups()[:6])
+    frac = m[7] or ""
+    whole = timegm((year, mon, day, hh, mm, ss, 0, 0, 0)) - _zone(m[8])
+    return whole + (int(frac) / 10 ** len(frac) if frac else 0.0)
+
+
+def _mono(m: re.Match[str]) -> float:
+    frac = m[2] or ""
+    return int(m[1]) + (int(frac) / 10 ** len(frac) if frac else 0.0)
+
+
+def _sender(rest: str, fields: dict[str, object]) -> str:
+    """Take ``[host] ident[pid]: `` off a syslog or journal line; the message is returned."""
+    s = _SENDER.match(rest)
+    if s is None:
+        return rest
+    fields["ident"] = s[2]
+    fields["pid"] = int(s[3]) if s[3] else None
+    return rest[s.end() :]
+
+
+def _unwrap(line: str) -> str:
+    line = _QUOTE.sub("", line, count=1) if line.startswith(">") else line
+    if line[:1] == "<":
+        line = _LEVEL.sub("", line, count=1)
+    if line[:1] == " " or line[:1].isdigit():
+        m = _LINE_NO.match(line)
+        if m is not None:
+            line = line[m.end() :]
+    return line
+
+
+def frame(line: str, line_no: int = 0) -> Frame | None:
+    """The frame of one text line; ``None`` for a line that carries no message (blank, or
+    syslogd's wall header)."""
+    line = _unwrap(line.rstrip())
+    if not line.strip() or _WALL.match(line):
+        return None
+    if line[:1] == "{":
+        return _json(line, line_no) or Frame(line_no, line)
+    fields: dict[str, object] = {}
+    rest = line
+    if (m := _ISO.match(rest)) is not None:
+        fields["at"], fields["clock"] = _iso(m), m[0].rstrip(": ")
+        rest = rest[m.end() :]
+        if m[0].endswith(" ") and not m[0].endswith(": "):
+            rest = _sender(rest, fields)
+    elif (m := _DMESG_T.match(rest)) is not None:
+        mon = _MONTHS.get(m[1].lower())
+        fields["clock"] = m[0].strip(" []")
+        if mon is not None:
+            hh, mm, ss = int(m[3]), int(m[4]), int(m[5])
+            fields["at"] = float(timegm((int(m[6]), mon, int(m[2]), hh, mm, ss, 0, 0, 0)))
+        rest = rest[m.end() :]
+    elif (m := _SYSLOG.match(rest)) is not None and not rest.startswith("kernel:"):
+        fields["clock"] = m[0].rstrip(": ")
+        rest = rest[m.end() :]
+        if not m[0].endswith(": "):
+            rest = _sender(rest, fields)
+    elif (k := _KERNEL_PREFIX.match(rest)) is not None:
+        fields["ident"] = KERNEL
+        rest = rest[k.end() :]
+    ident = fields.get("ident")
+    if ident is None or ident == KERNEL:
+        if rest[:1] != "[" and (p := _PROMPT.match(rest)) is not None:
+            rest = rest[p.end() :]
+        if rest[:1] == "[" and (s := _MONO.match(rest)) is not None:
+            fields["mono"] = _mono(s)
+            rest = rest[s.end() :]
+            if ident is None and (own := _SELF_SENDER.match(rest)) is not None:
+                fields["ident"], fields["pid"] = own[1], int(own[2])
+                rest = rest[own.end() :]
+    return Frame(line_no, rest.rstrip(), **fields)  # type: ignore[arg-type]
+
+
+def _json(line: str, line_no: int) -> Frame | None:
+    """One ``journalctl -o json`` entry."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(entry, dict) or "MESSAGE" not in entry:
+        return None
+    return _entry(entry, line_no)
+
+
+def _entry(entry: dict[str, object], line_no: int) -> Frame:
+    message = entry.get("MESSAGE")
+    if isinstance(message, list):  # journald writes a non-UTF-8 message as a byte array
+        message = bytes(b for b in message if isinstance(b, int) and 0 <= b < 256).decode(
+            "utf-8", "replace"
+        )
+    text = str(message or "")
+    transport = entry.get("_TRANSPORT")
+    ident = KERNEL if transport == "kernel" else entry.get("SYSLOG_IDENTIFIER") or entry.get("_COMM")
+    stamp = entry.get("__REALTIME_TIMESTAMP")
+    at = int(stamp) / 1e6 if isinstance(stamp, str) and stamp.isascii() and stamp.isdigit() else None
+    pid = entry.get("_PID")
+    mono = _MONO.match(text) if ident == KERNEL else None
+    if mono is not None:
+        text = text[mono.end() :]
+    return Frame(
+        line_no,
+        text.rstrip(),
+        str(ident) if ident else None,
+        at,
+        None,
+        _mono(mono) if mono is not None else None,
+        int(pid) if isinstance(pid, str) and pid.isascii() and pid.isdigit() else None,
+    )
+
+
+_EXPORT_KEPT = ("MESSAGE=", "__REALTIME_TIMESTAMP=", "_TRANSPORT=", "SYSLOG_IDENTIFIER=", "_PID=")
+_EXPORT_BINARY = re.compile(r"^_{0,2}[A-Z0-9][A-Z0-9_]{0,63}$")
+
+
+def frames(lines: Iterable[str]) -> Iterator[Frame]:
+    """Every frame of a log, numbered from 1; ``journalctl -o export`` entries (fields, one a
+    line, an empty line between entries) are assembled into one frame each.
+
+    A binary export field (a name alone, then a 64-bit length and the bytes) is read as the
+    text after its length: a message with a newline keeps its first line.
+    """
+    entry: dict[str, object] = {}
+    start = 0
+    in_entry = False
+    binary: str | None = None
+    for line_no, raw in enumerate(lines, 1):
+        line = raw.rstrip("\r\n")
+        if binary is not None:
+            entry[binary] = line[8:]
+            binary = None
+            continue
+        if in_entry or line.startswith(("__CURSOR=", "__REALTIME_TIMESTAMP=")):
+            if not in_entry:
+                in_entry, start = True, line_no
+            if not line:
+                if "MESSAGE" in entry:
+                    yield _entry(entry, start)
+                entry, in_entry = {}, False
+                continue
+            if line.startswith(_EXPORT_KEPT):
+                key, _, value = line.partition("=")
+                entry[key] = value
+                continue
+            if "=" in line:
+                continue  # a field not needed
+            if _EXPORT_BINARY.match(line):
+                binary = line
+                continue
+            if "MESSAGE" in entry:  # not an export field: the entry ended unterminated
+                yield _entry(entry, start)
+            entry, in_entry = {}, False
+        f = frame(line, line_no)
+        if f is not None:
+            yield f
+    if "MESSAGE" in entry:
+        yield _entry(entry, start)

@@ -1,0 +1,127 @@
+"""A Linux host's own log: dmesg, journalctl, syslog, a console, a killer's output -> HostLog.
+
+Each line is framed (``_frames``: whatever container carried it), then read by the kernel
+report scanner (``kernel_report``), the userspace killers' reader (``killers``) and
+Kubernetes' (``kubectl``). What is kept is bounded by count: :data:`MAX_INCIDENTS` incidents
+(the newest; the older ones are counted) and :data:`MAX_PROBLEMS` malformed lines, each
+skipped and counted, never fatal.
+
+Sample data (raw ``dmesg``)::
+
+    [ 6120.052092] INFO: task bitcoind:2138 blocked for more than 120 seconds.
+    [ 6120.052110]       Not tainted 4.2.0tmem-tmem #1
+
+Examples:
+    >>> log = parse_host_log([
+    ...     "[ 6120.052092] INFO: task bitcoind:2138 blocked for more than 120 seconds.",
+    ...     "[ 6120.052110]       Not tainted 4.2.0tmem-tmem #1",
+    ... ], path="dmesg")
+    >>> (log.incidents[0].type.value, log.incidents[0].victim, log.release)
+    ('hung_task', 'bitcoind', '4.2.0tmem-tmem')
+    >>> looks_like_host_log("Apr 20 09:12:57 vps001 kernel: mysqld invoked oom-killer: x")
+    True
+    >>> looks_like_host_log("MemTotal: 1 kB")
+    False
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from lostbeat.analyzer.parsers._frames import frames
+from lostbeat.analyzer.parsers._lines import head
+from lostbeat.analyzer.parsers.kernel_report import Incident, Scanner, release_of
+from lostbeat.analyzer.parsers.killers import Killers
+from lostbeat.analyzer.parsers.kubectl import Kube
+from lostbeat.errors import ArtifactMissing, ParseError
+
+__all__ = ["MAX_INCIDENTS", "HostLog", "looks_like_host_log", "parse_host_log"]
+
+MAX_INCIDENTS = 1000
+"""Incidents kept per log (the newest); the older ones are counted in ``incidents_more``."""
+MAX_PROBLEMS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class HostLog:
+    """The incidents of one Linux log, oldest first."""
+
+    path: str
+    incidents: tuple[Incident, ...]
+    incidents_more: int = 0
+    """Older incidents not kept."""
+    release: str | None = None
+    """The kernel release the log's reports name."""
+    lines: int = 0
+    mem_total_kb: int | None = None
+    """The host's memory, where a killer's log says it."""
+    problems: tuple[ParseError, ...] = ()
+    problems_more: int = 0
+
+
+# A log's markers (docs/reference/linux-logs.md §1-§6): its containers, or the words of an
+# incident; a file with none of them is not a Linux log.
+_CONTAINERS = re.compile(
+    r"^(?:(?:> ?)?[^\W\d_]{3,5}\.? {1,2}\d{1,2} \d\d:\d\d:\d\d\S* (?:\S+ )?kernel: "
+    r"|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\S* \S+ kernel: "
+    r"|\[\s*\d{1,10}\.\d{0,9}\] |\[[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}\] "
+    r"|kernel: |__CURSOR=|\{ ?\"__CURSOR\")",
+    re.MULTILINE,
+)
+_WORDS = re.compile(
+    r"invoked oom-killer|Out of memory|Killed process \d|blocked for more than \d|soft lockup"
+    r"|hard LOCKUP|Hard LOCKUP|detected (?:expedited )?stalls? on|Kernel panic - not syncing"
+    r"|earlyoom|mem avail: +\d+ of|systemd-oomd|highest badness|OOMKilled|SystemOOM"
+)
+
+
+def looks_like_host_log(text: str) -> bool:
+    """Whether ``text`` (a file's start) is a Linux log: kernel lines in a known container,
+    or the words of a kernel or killer incident."""
+    start = head(text)
+    return _CONTAINERS.search(start) is not None or _WORDS.search(start) is not None
+
+
+def parse_host_log(lines: Iterable[str], *, path: str) -> HostLog:
+    """Read every incident of a Linux log.
+
+    Raises:
+        ArtifactMissing: the log has no line.
+    """
+    scanner, killers, kube = Scanner(), Killers(), Kube()
+    count = 0
+    release: str | None = None
+    for f in frames(lines):
+        count += 1
+        if f.kernelish:
+            scanner.feed(f)
+            if release is None and f.text.startswith("Linux version "):
+                release = f.text.split()[2]
+        killers.feed(f)
+        kube.feed(f)
+    if count == 0:
+        raise ArtifactMissing("host_log", path=path)
+    found = sorted(
+        [*scanner.finish(), *killers.finish(), *kube.finish()], key=lambda i: i.line_no
+    )
+    kept = deque(found, maxlen=MAX_INCIDENTS)
+    problems = [
+        ParseError(what, path=path, line_no=n) for n, what in scanner.problems[:MAX_PROBLEMS]
+    ]
+    return HostLog(
+        path=path,
+        incidents=tuple(kept),
+        incidents_more=len(found) - len(kept),
+        release=scanner.release or release or _release_in(found),
+        lines=count,
+        mem_total_kb=killers.mem_total_kb,
+        problems=tuple(problems),
+        problems_more=max(0, len(scanner.problems) - MAX_PROBLEMS),
+    )
+
+
+def _release_in(found: list[Incident]) -> str | None:
+    return next((r for i in found if (r := release_of(i.text))), None)

@@ -1,0 +1,463 @@
+"""Kernel incident reports: each headline line and the report that follows it, as typed events.
+
+The forms are those of docs/reference/linux-logs.md §2-§5, each from the kernel source that
+prints it: the OOM report (``mm/oom_kill.c``: ``dump_header``, ``dump_tasks``,
+``oom_kill_process``/``__oom_kill_process``, ``out_of_memory``), the memory cgroup's
+(``mm/memcontrol.c``: ``mem_cgroup_print_oom_meminfo``), hung tasks (``kernel/hung_task.c``:
+``check_hung_task``), soft and hard lockups (``kernel/watchdog.c``, ``watchdog_hld.c``), RCU
+stalls (``kernel/rcu/tree_stall.h``) and panics (``kernel/panic.c``). A headline opens an
+event; the lines after it (task table, stack, ``CPU:`` line, memcg usage) fill it until the
+next headline. Only kernel lines are read (:attr:`Frame.kernelish`).
+
+Examples:
+    >>> from lostbeat.analyzer.parsers._frames import frame
+    >>> s = Scanner()
+    >>> for n, line in enumerate([
+    ...     "[ 13.9] mem invoked oom-killer: gfp_mask=0x14200ca, order=0, oom_score_adj=0",
+    ...     "[ 13.9] [ pid ]   uid  tgid total_vm      rss nr_ptes swapents oom_score_adj name",
+    ...     "[ 13.9] [   93]     0    93   200000   190000     400        0             0 mem",
+    ...     "[ 13.9] Memory cgroup out of memory: Kill process 93 (mem) score 999 or sacrifice child",
+    ... ], 1):
+    ...     s.feed(frame(line, n))
+    >>> [(i.type.value, i.victim, i.tasks[0].rss_kb) for i in s.finish()]
+    [('cgroup_oom', 'mem', 760000)]
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field, replace
+
+from lostbeat.analyzer.parsers._frames import Frame
+from lostbeat.analyzer.result import CrashType
+
+__all__ = ["MAX_STACK", "MAX_TASKS", "Incident", "Scanner", "Task", "release_of"]
+
+MAX_TASKS = 2000
+"""Task-table rows kept per OOM report (the largest by memory); the rest are counted."""
+MAX_KEPT = 1000
+"""Incidents a scanner keeps (the newest); ``seen`` counts them all."""
+MAX_STACK = 64
+"""Stack functions kept per report."""
+PAGE_KB = 4
+"""The task table counts pages: 4 KiB on x86 and most arm64 builds (docs/reference/
+linux-logs.md §2; derived, a 16 or 64 KiB kernel would scale every row alike)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One row of an OOM report's task table (``dump_tasks``), sizes in KB."""
+
+    pid: int
+    name: str
+    rss_kb: int
+    swap_kb: int | None = None
+    oom_score_adj: int | None = None
+    uid: int | None = None
+
+    @property
+    def total_kb(self) -> int:
+        """Resident plus swapped out: what the task held."""
+        return self.rss_kb + (self.swap_kb or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """One incident as the log shows it."""
+
+    type: CrashType
+    line_no: int
+    text: str
+    """The headline, as logged."""
+    killer: str | None = None
+    """``kernel``, ``earlyoom``, ``systemd-oomd``, ``nohang``, ``kubelet``; ``None`` for a hang."""
+    victim: str | None = None
+    pid: int | None = None
+    victim_kb: int | None = None
+    """What the victim held (its RSS when killed), where the log says."""
+    at: float | None = None
+    clock: str | None = None
+    mono: float | None = None
+    trigger: str | None = None
+    """The task that invoked the OOM killer."""
+    memcg: str | None = None
+    """The memory cgroup whose limit was hit, where named."""
+    tasks: tuple[Task, ...] = ()
+    tasks_more: int = 0
+    """Rows of the task table not kept (:data:`MAX_TASKS`)."""
+    reason: str | None = None
+    """A panic's reason; a hang's seconds; a killer's stated trigger."""
+    stack: tuple[str, ...] = ()
+    modules: tuple[str, ...] = ()
+    """Modules named in the report's stack frames (and its ``Workqueue:`` line), first first."""
+    foreign: tuple[str, ...] = ()
+    """Out-of-tree or proprietary modules the report's ``Modules linked in:`` list flags
+    (``xt_ratelimit(O)``: ``kernel/module`` prints the module's taint letters)."""
+    cpuset: str | None = None
+    """The allocating task's cpuset (3.x-4.x ``NAME cpuset=X mems_allowed=Y`` line)."""
+    memory: bool = False
+    """The report itself shows memory exhaustion (reclaim on the stack, nothing to kill)."""
+    mem_total_kb: int | None = None
+    """The memory the killer measured against, where it says."""
+    lines: tuple[int, ...] = ()
+    """Line numbers of the report's lines kept as evidence."""
+
+
+_OOM_TRIGGER = re.compile(r"^(?P<comm>.+?) invoked oom-killer: (?P<rest>.*)$")
+_ADJ = re.compile(r"(?:oom_score_adj|oom_adj|oomkilladj)=(-?\d+)")
+_SELECT = re.compile(
+    r"^(?P<memcg>Memory cgroup out of memory|Out of memory)(?: \([^)]*\))?: "
+    r"Kill(?:ed)? process (?P<pid>\d+) \((?P<name>.*?)\)(?= score| total-vm|,|$)"
+)
+_KILLED = re.compile(
+    r"^Killed process (?P<pid>\d+)(?:, UID \d+,)? \((?P<name>.*?)\)(?=[ ,]|$)(?P<rest>.*)$"
+)
+_RSS = re.compile(r"\b(?:anon|file|shmem)-rss:(\d+)kB")
+_OOM_KILL = re.compile(r"^oom-kill:(.*)$")
+_NO_KILLABLE = "Out of memory and no killable processes"
+_MEMCG_LINES = re.compile(r"^(?:memory: usage \d+kB, limit \d+kB|Memory cgroup stats for |Task in )")
+_MEMCG_STACK = ("mem_cgroup_out_of_memory", "mem_cgroup_oom", "try_charge")
+_TASK_HEADER = re.compile(r"^\[\s*pid\s*\]\s+(.*)$")
+_TASK_ROW = re.compile(r"^\[\s*(\d+)\]\s+(.*)$")
+_HUNG = re.compile(r"^INFO: task (?P<name>.+):(?P<pid>\d+) blocked for more than (?P<s>\d+) sec")
+_HUNG_HINT = "hung_task_timeout_secs\" disables this message"
+_TASK_STATE = re.compile(r"^task:(?P<name>.+?)\s+state:D\b.*?\bpid:\s*(?P<pid>\d+)")
+_OLD_STATE = re.compile(r"^(?P<name>\S.*?)\s+D\s+(?:[0-9a-f]{8,16}\s+)?\d+\s+(?P<pid>\d+)\s+\d+ 0x")
+_SOFT = re.compile(r"BUG: soft lockup - CPU#(?P<cpu>\d+) stuck for (?P<s>\d+)s! \[(?P<comm>.+)\]")
+_HARD = re.compile(r"(?:Watchdog detected hard LOCKUP on cpu (\d+)|Watchdog CPU:(\d+) Hard LOCKUP)")
+_RCU = re.compile(r"(?:^|: )INFO: rcu_\w+ (?:self-)?detected (?:expedited )?stalls? on ")
+_PANIC = re.compile(r"^Kernel panic - not syncing:? ?(?P<reason>.*?)\s*$")
+_CPUSET = re.compile(r"^.+? cpuset=(\S+) mems_allowed=")
+_CONTAINER = re.compile(r"\b[0-9a-f]{64}\b|docker|kubepods|libpod|crio|containerd")
+_FOREIGN = re.compile(r"(\w+)\([A-Z]*[OP][A-Z]*\)")
+_WORKQUEUE = re.compile(r"^Workqueue: \S+ \S+ \[(\w+)\]")
+_CPU = re.compile(r"^CPU: \d+ (?:UID: \d+ )?PID: (\d+) Comm: (.+?) (?:Kdump: \S+ )?(?:Not tainted|Tainted)")
+_RELEASE = re.compile(r"\b(\d+\.\d+[\w.+~-]*)\s+#\d")
+_FRAME = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+(?:\s+\[([\w-]+)\])?")
+_ARM_FRAME = re.compile(r"\] \(([A-Za-z_][\w.]*)\) from \[")
+RECLAIM = frozenset(
+    # mm/vmscan.c and mm/page_alloc.c: a task in these is reclaiming memory for itself
+    "try_to_free_pages do_try_to_free_pages __alloc_pages_direct_reclaim __perform_reclaim "
+    "shrink_node shrink_zone shrink_zones balance_pgdat kswapd throttle_direct_reclaim "
+    "out_of_memory __alloc_pages_may_oom mem_cgroup_out_of_memory".split()
+)
+
+
+def release_of(text: str) -> str | None:
+    """The kernel release in a ``CPU:``/``Tainted:``/``Pid:`` line, if it names one."""
+    m = _RELEASE.search(text) if ("ainted" in text or "Comm:" in text) else None
+    return m[1] if m else None
+
+
+@dataclass
+class _Open:
+    """The event being filled."""
+
+    event: Incident
+    header: list[str] | None = None
+    tasks: list[Task] = field(default_factory=list)
+    more: int = 0
+    stack: list[str] = field(default_factory=list)
+    modules: list[str] = field(default_factory=list)
+    killed: bool = False
+    selected: bool = False
+    memcg: bool = False
+    decided: bool = False  # the report says global or memcg (constraint line, stack)
+    nokill: bool = False
+    foreign: list[str] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+
+
+class Scanner:
+    """Reads kernel frames in order; :meth:`finish` gives the incidents found.
+
+    ``problems`` lists ``(line_no, what)`` for report lines that do not parse (a task-table
+    row without its numbers, a kill line without its pid): each is skipped and counted.
+    """
+
+    def __init__(self) -> None:
+        self.incidents: deque[Incident] = deque(maxlen=MAX_KEPT)
+        self.seen = 0
+        self.open: _Open | None = None
+        self.problems: list[tuple[int, str]] = []
+        self.release: str | None = None
+        self.comm: str | None = None  # the task of the last CPU: line
+
+    def _start(self, f: Frame, kind: CrashType, **fields: object) -> _Open:
+        self._close()
+        ev = Incident(kind, f.line_no, f.text, at=f.at, clock=f.clock, mono=f.mono, **fields)  # type: ignore[arg-type]
+        self.open = _Open(ev, lines=[f.line_no])
+        return self.open
+
+    def _close(self) -> None:
+        op, self.open = self.open, None
+        if op is None:
+            return
+        ev = op.event
+        memory = ev.memory or any(fn in RECLAIM for fn in op.stack)
+        kind = ev.type
+        container = not op.decided and ev.cpuset is not None and bool(_CONTAINER.search(ev.cpuset))
+        if kind is CrashType.OOM_KILL and (op.memcg or ev.memcg is not None or container):
+            # a container's cpuset (its 64-hex id) and nothing else said: its limit (030)
+            kind = CrashType.CGROUP_OOM
+        victim = ev.victim
+        if victim is None and kind in (CrashType.OOM_KILL, CrashType.CGROUP_OOM) and not op.nokill:
+            victim = ev.trigger  # a report cut before its kill line: the allocating task
+        tasks = sorted(op.tasks, key=lambda t: -t.total_kb)
+        self.seen += 1
+        self.incidents.append(
+            replace(
+                ev,
+                type=kind,
+                victim=victim,
+                tasks=tuple(tasks),
+                tasks_more=op.more,
+                stack=tuple(op.stack),
+                modules=tuple(dict.fromkeys(op.modules)),
+                foreign=tuple(dict.fromkeys(op.foreign)),
+                memory=memory or ev.memory,
+                lines=tuple(op.lines[:MAX_STACK]),
+            )
+        )
+
+    def finish(self) -> list[Incident]:
+        self._close()
+        return list(self.incidents)
+
+    def feed(self, f: Frame) -> None:
+        text = f.text
+        if not text or not f.kernelish:
+            return
+        if self._headline(f, text):
+            return
+        if self.open is not None:
+            self._continue(self.open, f, text)
+
+    # -- headlines ----------------------------------------------------------------------
+
+    def _headline(self, f: Frame, text: str) -> bool:  # noqa: C901 - one branch per form
+        if (m := _PANIC.search(text)) is not None and not text.startswith("---[ end"):
+            self._panic(f, m["reason"])
+            return True
+        if (m := _OOM_TRIGGER.match(text)) is not None:
+            adj = _ADJ.search(m["rest"])
+            self._start(f, CrashType.OOM_KILL, killer="kernel", trigger=m["comm"],
+                        reason=f"oom_score_adj={adj[1]}" if adj else None)  # fmt: skip
+            return True
+        if (m := _SELECT.match(text)) is not None:
+            self._select(f, m)
+            return True
+        if (m := _KILLED.match(text)) is not None:
+            self._killed(f, m)
+            return True
+        if text.startswith(_NO_KILLABLE):
+            op = self.open
+            if op is None or op.event.type is not CrashType.OOM_KILL or op.killed:
+                op = self._start(f, CrashType.OOM_KILL, killer="kernel")
+            op.event, op.nokill = replace(op.event, memory=True), True
+            op.lines.append(f.line_no)
+            return True
+        if _MEMCG_LINES.match(text) and (self.open is None or self.open.killed):
+            op = self._start(f, CrashType.OOM_KILL, killer="kernel", trigger=self.comm)
+            op.memcg = op.decided = True  # a report whose headline was not kept (029)
+            return True
+        if (m := _HUNG.match(text)) is not None:
+            self._start(f, CrashType.HUNG_TASK, victim=m["name"], pid=int(m["pid"]),
+                        reason=f"blocked for more than {m['s']} seconds")  # fmt: skip
+            return True
+        if (m := _SOFT.search(text)) is not None:
+            comm, _, pid = m["comm"].rpartition(":")
+            self._start(f, CrashType.SOFT_LOCKUP, victim=comm or m["comm"],
+                        pid=int(pid) if pid.isdigit() else None,
+                        reason=f"CPU#{m['cpu']} stuck for {m['s']}s")  # fmt: skip
+            return True
+        if _HARD.search(text) is not None:
+            op = self.open
+            if op is not None and op.event.type is CrashType.HARD_LOCKUP and op.event.text == text:
+                return False  # said twice in one report
+            self._start(f, CrashType.HARD_LOCKUP)
+            return True
+        if _RCU.search(text) is not None:
+            op = self.open
+            same = op is not None and op.event.type is CrashType.RCU_STALL
+            if same and _near(op.event, f):  # type: ignore[union-attr]
+                return False  # the other CPUs of the same stall
+            self._start(f, CrashType.RCU_STALL)
+            return True
+        if _HUNG_HINT in text and (self.open is None or self.open.event.type is not CrashType.HUNG_TASK):
+            self._start(f, CrashType.HUNG_TASK)  # a paste that starts after the INFO line
+            return True
+        return False
+
+    def _select(self, f: Frame, m: re.Match[str]) -> None:
+        op = self.open
+        if op is None or op.event.type is not CrashType.OOM_KILL or op.killed or op.selected:
+            op = self._start(f, CrashType.OOM_KILL, killer="kernel")
+        op.selected = True
+        op.memcg = op.memcg or m["memcg"].startswith("Memory cgroup")
+        op.event = replace(op.event, victim=m["name"], pid=int(m["pid"]), killer="kernel")
+        op.lines.append(f.line_no)
+        kb = _rss(text := f.text)
+        if kb is not None and text.startswith(m[0]):
+            self._kill_done(op, kb)
+
+    def _killed(self, f: Frame, m: re.Match[str]) -> None:
+        op = self.open
+        if op is None or op.event.type is not CrashType.OOM_KILL or op.killed:
+            op = self._start(f, CrashType.OOM_KILL, killer="kernel")
+        op.event = replace(op.event, victim=m["name"], pid=int(m["pid"]), killer="kernel")
+        op.lines.append(f.line_no)
+        self._kill_done(op, _rss(m["rest"]))
+
+    def _kill_done(self, op: _Open, kb: int | None) -> None:
+        op.killed = True
+        op.event = replace(op.event, victim_kb=kb)
+        self._close()
+
+    def _panic(self, f: Frame, reason: str) -> None:
+        prior = self.open.event if self.open is not None else None
+        self._close()
+        before = self.incidents[-1] if self.incidents else prior
+        memory = any(w in reason for w in ("Out of memory", "out of memory", "deadlocked on memory"))
+        victim = pid = None
+        escalated = ("hung_task", "softlockup", "hard LOCKUP", "Hard LOCKUP")
+        if before is not None and any(w in reason for w in escalated):
+            victim, pid, memory = before.victim, before.pid, memory or before.memory
+        elif before is not None and before.memory and (before.line_no >= f.line_no - 200):
+            memory = memory or before.type in (CrashType.OOM_KILL, CrashType.CGROUP_OOM)
+        self._start(f, CrashType.KERNEL_PANIC, victim=victim, pid=pid, reason=reason, memory=memory)
+        if before is not None and victim is not None:
+            assert self.open is not None
+            self.open.modules.extend(before.modules)
+            self.open.stack.extend(before.stack)
+
+    # -- continuation lines -----------------------------------------------------------------
+
+    def _continue(self, op: _Open, f: Frame, text: str) -> None:
+        ev = op.event
+        if ev.type is CrashType.OOM_KILL and self._oom_line(op, f, text):
+            return
+        if ev.type is CrashType.HUNG_TASK and ev.victim is None:
+            m = _TASK_STATE.match(text) or _OLD_STATE.match(text)
+            if m is not None:
+                op.event = replace(ev, victim=m["name"], pid=int(m["pid"]))
+                return
+        if (c := _CPU.match(text)) is not None or text.startswith(("Pid: ", "Not tainted", "Tainted")):
+            self.release = release_of(text) or self.release
+            self.comm = c[2] if c is not None else self.comm
+            if c is not None and ev.victim is None and ev.type is CrashType.HARD_LOCKUP:
+                op.event = replace(ev, victim=c[2], pid=int(c[1]))
+            return
+        if text.startswith("Modules linked in:"):
+            op.foreign.extend(_FOREIGN.findall(text))
+            return
+        if text.startswith("Workqueue:") and (w := _WORKQUEUE.search(text)) is not None:
+            op.modules.append(w[1])
+            return
+        if len(op.stack) < MAX_STACK and ("+0x" in text or ") from [" in text):
+            for fm in _FRAME.finditer(text):
+                op.stack.append(fm[1])
+                if fm[2]:
+                    op.modules.append(fm[2])
+            if (arm := _ARM_FRAME.search(text)) is not None:
+                op.stack.append(arm[1])
+
+    def _oom_line(self, op: _Open, f: Frame, text: str) -> bool:
+        if text[:1] == "[":
+            if (h := _TASK_HEADER.match(text)) is not None:
+                op.header = h[1].split()
+                return True
+            if (r := _TASK_ROW.match(text)) is not None:
+                self._row(op, f, int(r[1]), r[2])
+                return True
+        if (cs := _CPUSET.match(text)) is not None:
+            op.event = replace(op.event, cpuset=cs[1])
+            return True
+        if "__alloc_pages_slowpath" in text or "global_oom" in text:
+            op.decided = True
+        if (k := _OOM_KILL.match(text)) is not None:
+            fields = dict(p.partition("=")[::2] for p in k[1].split(","))
+            memcg = fields.get("oom_memcg") if fields.get("constraint") == "CONSTRAINT_MEMCG" else None
+            victim, pid = fields.get("task"), fields.get("pid", "")
+            op.memcg, op.decided = op.memcg or memcg is not None, True
+            op.event = replace(op.event, memcg=memcg, victim=victim or op.event.victim,
+                               pid=int(pid) if pid.isdigit() else op.event.pid)  # fmt: skip
+            op.lines.append(f.line_no)
+            return True
+        if _MEMCG_LINES.match(text):
+            op.memcg = op.decided = True
+            op.lines.append(f.line_no)
+            return True
+        if any(fn in text for fn in _MEMCG_STACK):
+            op.memcg = op.decided = True
+        return False
+
+    def _row(self, op: _Open, f: Frame, pid: int, rest: str) -> None:
+        cols = (op.header or [])[:-1] or None
+        words = rest.split()
+        n = len(cols) if cols else _numbers(words)
+        if n == 0 or len(words) <= n or not all(_int(w) is not None for w in words[:n]):
+            self.problems.append((f.line_no, "task-table row without its numbers"))
+            return
+        names = cols or _GUESS.get(n)
+        if names is None:
+            self.problems.append((f.line_no, f"task-table row of {n} numbers, no header"))
+            return
+        values = dict(zip(names, (int(w) for w in words[:n]), strict=False))
+        name = rest.split(None, n)[n]
+        swap = values.get("swapents")
+        task = Task(
+            pid,
+            name,
+            values.get("rss", 0) * PAGE_KB,
+            swap * PAGE_KB if swap is not None else None,
+            values.get("oom_score_adj"),
+            values.get("uid"),
+        )
+        if len(op.tasks) < MAX_TASKS:
+            op.tasks.append(task)
+            return
+        op.more += 1
+        low = min(range(len(op.tasks)), key=lambda i: op.tasks[i].total_kb)
+        if op.tasks[low].total_kb < task.total_kb:
+            op.tasks[low] = task
+
+
+# a table pasted without its header: the columns by the count of numbers (docs §2, task table)
+_GUESS = {
+    6: ["uid", "tgid", "total_vm", "rss", "cpu", "oom_adj"],
+    7: ["uid", "tgid", "total_vm", "rss", "nr_ptes", "swapents", "oom_score_adj"],
+    8: ["uid", "tgid", "total_vm", "rss", "nr_ptes", "nr_pmds", "swapents", "oom_score_adj"],
+    10: ["uid", "tgid", "total_vm", "rss", "rss_anon", "rss_file", "rss_shmem",
+         "pgtables_bytes", "swapents", "oom_score_adj"],
+}  # fmt: skip
+
+
+def _int(word: str) -> int | None:
+    body = word[1:] if word[:1] == "-" else word
+    return int(word) if body.isascii() and body.isdigit() else None
+
+
+def _numbers(words: list[str]) -> int:
+    """How many leading words are numbers, the last word (the name) excepted."""
+    n = 0
+    for w in words[:-1]:
+        if _int(w) is None:
+            break
+        n += 1
+    return n
+
+
+def _rss(text: str) -> int | None:
+    found = _RSS.findall(text)
+    return sum(int(v) for v in found) if found else None
+
+
+def _near(ev: Incident, f: Frame) -> bool:
+    """Within the same second, or no time to tell: the same stall seen from another CPU."""
+    if ev.mono is not None and f.mono is not None:
+        return abs(f.mono - ev.mono) < 1.0
+    if ev.at is not None and f.at is not None:
+        return abs(f.at - ev.at) < 1.0
+    return ev.clock == f.clock and f.line_no - ev.line_no < 40

@@ -1,0 +1,75 @@
+"""What Kubernetes says of an OOM kill: ``kubectl get pods``, ``describe pod|node``, events, YAML.
+
+Forms from docs/reference/linux-logs.md §6: a container killed at its own memory limit shows
+``OOMKilled`` (the STATUS column of ``get pods``, ``Reason: OOMKilled`` in ``describe pod``,
+``reason: OOMKilled`` in ``-o yaml``; Kubernetes' ``pkg/kubelet`` sets the reason from the
+runtime's ``OOMKilled`` flag), a memory cgroup OOM; a node-wide one is the kubelet's
+``SystemOOM`` event (``pkg/kubelet/oom/oom_watcher_linux.go``: ``System OOM encountered``,
+later with ``, victim process: NAME, pid: N``). The kernel did the kill either way; the
+killer is ``kubelet`` because only Kubernetes' report shows it.
+
+Examples:
+    >>> from lostbeat.analyzer.parsers._frames import frame
+    >>> k = Kube()
+    >>> k.feed(frame("NAME          READY   STATUS      RESTARTS   AGE", 1))
+    >>> k.feed(frame("web-7f9c-x2   0/1     OOMKilled   1 (96s ago)   4m", 2))
+    >>> [(i.type.value, i.victim) for i in k.finish()]
+    [('cgroup_oom', 'web-7f9c-x2')]
+"""
+
+from __future__ import annotations
+
+import re
+
+from lostbeat.analyzer.parsers._frames import Frame
+from lostbeat.analyzer.parsers.kernel_report import Incident
+from lostbeat.analyzer.result import CrashType
+
+__all__ = ["Kube"]
+
+_GET_HEADER = re.compile(r"^(?:NAMESPACE\s+)?NAME\s+READY\s+STATUS\s+RESTARTS\b")
+_NAME = re.compile(r"^(?:Name|  name|- name):\s+(\S+)\s*$")
+_REASON = re.compile(r"^\s*[Rr]eason:\s+OOMKilled\s*$")
+_SYSTEM_OOM = re.compile(
+    r"\bSystemOOM\b.*System OOM encountered(?:, victim process: (?P<name>.+?), pid: (?P<pid>\d+))?"
+)
+
+
+class Kube:
+    """Reads frames of kubectl output; :meth:`finish` gives Kubernetes' OOM incidents."""
+
+    def __init__(self) -> None:
+        self.incidents: list[Incident] = []
+        self.status_col: int | None = None
+        self.name: str | None = None  # the object described, or the last name in YAML
+
+    def _add(self, f: Frame, kind: CrashType, victim: str | None, pid: int | None) -> None:
+        self.incidents.append(
+            Incident(kind, f.line_no, f.text, "kubelet", victim, pid, at=f.at, clock=f.clock,
+                     memory=True, lines=(f.line_no,))  # fmt: skip
+        )
+
+    def feed(self, f: Frame) -> None:
+        text = f.text
+        if _GET_HEADER.match(text):
+            self.status_col = text.split().index("STATUS")
+            return
+        if self.status_col is not None:
+            words = text.split()
+            if len(words) > self.status_col and words[self.status_col] == "OOMKilled":
+                name = words[1] if text.startswith(("NAMESPACE",)) else words[0]
+                self._add(f, CrashType.CGROUP_OOM, name, None)
+                return
+        if (m := _NAME.match(text)) is not None:
+            if self.name is None or text.startswith(("  name", "- name")):
+                self.name = m[1]
+            return
+        if _REASON.match(text):
+            self._add(f, CrashType.CGROUP_OOM, self.name, None)
+            return
+        if (m := _SYSTEM_OOM.search(text)) is not None:
+            pid = m["pid"]
+            self._add(f, CrashType.OOM_KILL, m["name"], int(pid) if pid else None)
+
+    def finish(self) -> list[Incident]:
+        return self.incidents
