@@ -15,7 +15,7 @@ Examples:
     'vmkernel_log'
     >>> match("root/old_cores/cos-core-esx01.4711.core.gz")
     'coredumps'
-    >>> match("var/log/messages") is None
+    >>> match("var/log/boot.log") is None
     True
     >>> host_of("vm-support-esx01-2010-03-16--12.51.4711")
     'esx01'

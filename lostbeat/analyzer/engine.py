@@ -22,6 +22,7 @@ from lostbeat.analyzer.parsers import PARSERS, ParserInput
 from lostbeat.analyzer.parsers.capture import LinuxScreen
 from lostbeat.analyzer.parsers.coredumps import CoredumpInventory, parse_coredumps
 from lostbeat.analyzer.parsers.esx_conf import EsxConf
+from lostbeat.analyzer.parsers.host_log import HostLog
 from lostbeat.analyzer.parsers.meminfo import MemInfo
 from lostbeat.analyzer.parsers.processes import ProcessTable
 from lostbeat.analyzer.parsers.procfiles import ProcFile
@@ -82,6 +83,7 @@ _SLOTS: dict[type, str] = {
     TopSnapshot: "tops",
     LinuxScreen: "captures",
     ProcFile: "proc_files",
+    HostLog: "host_logs",
 }
 
 
@@ -283,14 +285,22 @@ def judge(
         history=history or History(),
         errors=tuple(guard.errors),
         platform=facts.words,
+        incidents=facts.incidents,
+        incidents_more=facts.incidents_more,
     )
 
 
 def analyze_collected(
-    collected: Sequence[Collected], *, strict: bool = False, records: Sequence[InputRecord] = ()
+    collected: Sequence[Collected],
+    *,
+    strict: bool = False,
+    records: Sequence[InputRecord] = (),
+    at: str | None = None,
 ) -> AnalysisResult:
-    """Analyse members already collected from one host's sources."""
+    """Analyse members already collected from one host's sources (the incident nearest
+    ``at``, where the evidence shows several)."""
     run = _Run(records=list(records))
+    run.parsed.at = at
     _collect(collected, run, strict=strict)
     run.parsed.host = next((c.host for c in collected if c.host), None)
     run.parsed.cores = _coredumps(n for c in collected for n in c.names)
@@ -320,6 +330,7 @@ def analyze(
     strict: bool = False,
     kind: str | None = None,
     progress: Progress | None = None,
+    at: str | None = None,
 ) -> AnalysisResult:
     """Analyse the inputs of one host and one incident.
 
@@ -342,4 +353,4 @@ def analyze(
             records.append(InputRecord(os.fspath(path), InputStatus.BROKEN, None, err.reason))
     if not collected:
         raise failures[0]
-    return analyze_collected(collected, strict=strict, records=records)
+    return analyze_collected(collected, strict=strict, records=records, at=at)

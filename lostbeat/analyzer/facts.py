@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from lostbeat.analyzer.findings import Evidence
-from lostbeat.analyzer.result import Action, Crash, CrashType, Origin, Platform, TimelineEvent
+from lostbeat.analyzer.result import (
+    Action,
+    Crash,
+    CrashType,
+    Incident,
+    Origin,
+    Platform,
+    TimelineEvent,
+)
 
 __all__ = [
     "Boot",
@@ -26,6 +34,7 @@ __all__ = [
     "Domain",
     "DumpSet",
     "Facts",
+    "Grower",
     "MemoryHistory",
     "KnownIssue",
     "Measure",
@@ -328,6 +337,24 @@ class PlanBook:
 
 
 @dataclass(frozen=True, slots=True)
+class Grower:
+    """The consumer the crash's own evidence shows using the memory, where no history can:
+    the largest in an OOM report's task table, the one that grew between successive reports,
+    a victim that held most of the memory, or one a killer chose by its usage."""
+
+    name: str
+    pid: int | None = None
+    kb: float | None = None
+    share_percent: float | None = None
+    """``kb`` as a share of the domain's memory, where known."""
+    grew_kb: float | None = None
+    """How much it grew between the first and the last report that list it."""
+    how: str = ""
+    """How the evidence shows it, in one sentence."""
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     """One incident, as every rule sees it."""
 
@@ -350,3 +377,7 @@ class Facts:
     plan: PlanBook = field(default_factory=PlanBook)
     release: ReleaseInfo | None = None
     """The release of the crashed host, where its build or version says."""
+    incidents: tuple[Incident, ...] = ()
+    """Every incident of the evidence when there are several; ``crash`` is the chosen one."""
+    incidents_more: int = 0
+    grower: Grower | None = None

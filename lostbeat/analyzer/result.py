@@ -16,12 +16,14 @@ __all__ = [
     "Action",
     "AnalysisResult",
     "CauseKind",
+    "Consumer",
     "Coredumps",
     "Crash",
     "CrashClass",
     "CrashType",
     "DumpList",
     "History",
+    "Incident",
     "InputRecord",
     "InputStatus",
     "KnownIssueMatch",
@@ -124,6 +126,18 @@ class Platform:
 
 
 @dataclass(frozen=True, slots=True)
+class Consumer:
+    """One process as the crash's own report ranks it (an OOM report's task table, a killer's
+    victim size): what it held, in KB, when memory ran out."""
+
+    name: str
+    pid: int | None = None
+    kb: int | None = None
+    """Resident plus swapped out, where the report says both."""
+    oom_score_adj: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Crash:
     type: CrashType
     message: str | None = None
@@ -153,11 +167,40 @@ class Crash:
     suspect_module: str | None = None
     """The first module in the backtrace that is not the kernel's core."""
     suspect_vendor: str | None = None
+    victim_pid: int | None = None
+    victim_was_grower: bool | None = None
+    """Whether the victim was the consumer that used the memory (``False``: a bystander);
+    ``None`` when the evidence cannot say."""
+    top_consumers: tuple[Consumer, ...] = ()
+    """The largest consumers when memory ran out, largest first (the article's "top
+    consumers" line), as the crash's own report gives them."""
+    top_consumers_more: int = 0
+    """Processes of that report not listed."""
 
     def __post_init__(self) -> None:
         if self.class_ is CrashClass.UNKNOWN:
             # a crash given only its type takes the class that type always has
             object.__setattr__(self, "class_", _TYPE_CLASS.get(self.type, CrashClass.UNKNOWN))
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """One of several incidents the evidence shows (each OOM kill, hang, lockup, stall or
+    panic of a log); the verdict is on the last one, or the one asked for."""
+
+    type: CrashType
+    at: float | None = None
+    when: str | None = None
+    """The time as the log wrote it (a syslog stamp without its year, ``[  243.565482]``
+    seconds since boot)."""
+    killer: str | None = None
+    victim: str | None = None
+    victim_pid: int | None = None
+    victim_kb: int | None = None
+    class_: CrashClass = field(default=CrashClass.UNKNOWN, metadata={"json": "class"})
+    evidence: Evidence | None = None
+    chosen: bool = False
+    """The incident the verdict is on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,4 +339,9 @@ class AnalysisResult:
     errors: tuple[str, ...] = ()
     """One line per parser or rule that failed; the analysis went on without it."""
     platform: Platform = field(default_factory=Platform)
+    incidents: tuple[Incident, ...] = ()
+    """Every incident the evidence shows, oldest first, when it shows more than one kind
+    of event or more than one of a kind."""
+    incidents_more: int = 0
+    """Older incidents not listed."""
     schema: str = SCHEMA

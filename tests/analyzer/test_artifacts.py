@@ -49,7 +49,8 @@ PATHS = [
     ("proc/4300/cgroup", "proc_file"),
     ("lost-heartbeat-web1-20261125T190102Z/proc/4300/cmdline", "proc_file"),
     # neighbours that must not match
-    ("var/log/messages", None),
+    ("var/log/messages", "host_log"),
+    ("var/log/boot.log", None),
     ("var/log/vmkernel.d/x", None),  # * never crosses a folder
     ("var/log/vmware/hostd.log", None),
     ("proc/meminfo.bak/x", None),
@@ -87,10 +88,11 @@ def test_table_shape() -> None:
         "coredumps",
         "capture",
         "proc_file",
+        "host_log",
         "recording",
     ]
     assert [n for n, a in ARTIFACTS.items() if not a.content] == ["coredumps"]
-    assert [n for n, a in ARTIFACTS.items() if a.tail] == ["vmksummary", "vmkernel_log"]
+    assert [n for n, a in ARTIFACTS.items() if a.tail] == ["vmksummary", "vmkernel_log", "host_log"]
     assert [n for n, a in ARTIFACTS.items() if not a.many] == ["meminfo", "esx_conf"]
     assert all(a.doc and a.patterns for a in ARTIFACTS.values())
 
@@ -208,6 +210,7 @@ SAMPLES = {
         "  PID USER      PR  NI  VIRT  RES  SHR S %CPU %MEM    TIME+  COMMAND\n"
         " 3588 root      15   0  572m 351m 2000 S  1.2 45.1  12:01.00 cimserver\n"
     ),
+    "host_log": "[ 7063.247407] Memory cgroup out of memory: Killed process 63214 (uwsgi)\n",
 }
 
 

@@ -96,7 +96,7 @@ def article_files() -> dict[str, bytes]:
         "tmp/vmware.4711.txt": b"VMware ESX Server 3.5.0 build-153875\n",
         "root/vmkernel-zdump-111309.07.13.1": b"\x00zdump" * 100,
         "root/old_cores/cos-core-esx.2.core.gz": gzip.compress(b"core"),
-        "var/log/messages": b"Nov 13 07:20:00 esxhostname sshd[1]: unrelated\n" * 50,
+        "var/log/secure": b"Nov 13 07:20:00 esxhostname sshd[1]: unrelated\n" * 50,
     }
 
 

@@ -60,7 +60,7 @@ BUNDLE = {
     "var/log/vmksummary.d/vmksummary.2": VMKSUMMARY,
     "var/log/vmkernel": VMKERNEL,
     "var/log/vmkernel.2.gz": gzip.compress(VMKERNEL) + gzip.compress(VMKERNEL),  # two members
-    "var/log/messages": b"Nov 13 03:01:35 esx01 sshd[1]: unrelated\n",
+    "var/log/secure": b"Nov 13 03:01:35 esx01 sshd[1]: unrelated\n",
     "proc/meminfo": MEMINFO,
     "etc/vmware/esx.conf": b'/adv/Misc/PsodOnCosPanic = "1"\n',
     "tmp/vmware.4711.txt": b"VMware ESX Server 3.5.0 build-153875\n",
@@ -274,7 +274,7 @@ def test_dir_source_never_follows_links(tmp_path: Path) -> None:
 
 def _broken_bundle(tmp_path: Path) -> bytes:
     files = dict(BUNDLE)
-    files["var/log/messages"] = os.urandom(2 * MiB)  # incompressible: the cut lands in it
+    files["var/log/secure"] = os.urandom(2 * MiB)  # incompressible: the cut lands in it
     files["proc/meminfo"] = MEMINFO
     return write_tar(tmp_path / "full.tgz", files).read_bytes()
 
@@ -289,7 +289,7 @@ def test_truncated_gzip_keeps_what_came_before(tmp_path: Path) -> None:
     (record,) = collected.records
     assert record.status is InputStatus.BROKEN and record.path == str(tmp_path / "cut.tgz")
     assert record.reason.startswith("gzip stream truncated at compressed byte")
-    assert "'var/log/messages'" in record.reason
+    assert "'var/log/secure'" in record.reason
 
 
 def test_corrupt_gzip_keeps_what_came_before(tmp_path: Path) -> None:
@@ -383,7 +383,7 @@ def _peak(run: object) -> int:
 
 def test_gzip_bomb_archive_stops_at_the_cap(tmp_path: Path) -> None:
     bomb = tmp_path / "bomb.tgz"
-    bomb.write_bytes(_zeros_tar_gz("var/log/messages", 256 * MiB))
+    bomb.write_bytes(_zeros_tar_gz("var/log/secure", 256 * MiB))
     assert bomb.stat().st_size < 512 * 1024
     results: list[Collected] = []
     limits = Limits(inflated_bytes=32 * MiB)
@@ -397,7 +397,7 @@ def test_gzip_bomb_archive_stops_at_the_cap(tmp_path: Path) -> None:
 
 def test_gzip_bomb_archive_stops_on_ratio(tmp_path: Path) -> None:
     bomb = tmp_path / "bomb.tgz"
-    bomb.write_bytes(_zeros_tar_gz("var/log/messages", 256 * MiB))
+    bomb.write_bytes(_zeros_tar_gz("var/log/secure", 256 * MiB))
     limits = Limits(ratio_after=8 * MiB, max_ratio=200)
     (record,) = TarSource(bomb, limits=limits).collect().records
     assert "stopped after inflating 12.0 MiB: gzip bomb" in record.reason
@@ -468,7 +468,7 @@ def test_kept_bytes_budget(tmp_path: Path) -> None:
 
 
 def test_progress_is_called_up_to_the_total(tmp_path: Path) -> None:
-    archive = write_tar(tmp_path / "a.tgz", {**BUNDLE, "var/log/messages": os.urandom(9 * MiB)})
+    archive = write_tar(tmp_path / "a.tgz", {**BUNDLE, "var/log/secure": os.urandom(9 * MiB)})
     calls: list[tuple[int, int | None]] = []
     TarSource(archive).collect(progress=lambda done, total: calls.append((done, total)))
     size = archive.stat().st_size

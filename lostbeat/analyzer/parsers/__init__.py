@@ -28,6 +28,7 @@ from lostbeat.analyzer.parsers._lines import active_lines
 from lostbeat.analyzer.parsers.capture import looks_like_capture, parse_capture
 from lostbeat.analyzer.parsers.coredumps import parse_coredumps
 from lostbeat.analyzer.parsers.esx_conf import looks_like_esx_conf, parse_esx_conf
+from lostbeat.analyzer.parsers.host_log import looks_like_host_log, parse_host_log
 from lostbeat.analyzer.parsers.meminfo import looks_like_meminfo, parse_meminfo
 from lostbeat.analyzer.parsers.processes import (
     looks_like_ps,
@@ -130,6 +131,14 @@ PARSERS: tuple[Parser, ...] = (
         parse_top,
         "tmp/top.*.txt (top -b) -> TopSnapshot (memory header, last iteration's processes)",
         looks_like_top,
+    ),
+    # last among the sniffers: an ESX Service Console's logs have Linux kernel lines too
+    Parser(
+        "host_log",
+        parse_host_log,
+        "Linux dmesg, journalctl, syslog, console, earlyoom/systemd-oomd/nohang or kubectl "
+        "output -> HostLog (each OOM kill, hang, lockup, stall and panic, with its report)",
+        looks_like_host_log,
     ),
     Parser(
         "proc_file",

@@ -42,7 +42,12 @@ __all__ = ["Frame", "frame", "frames"]
 
 KERNEL = "kernel"
 
-_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
+    )
+}
 
 # docs/reference/linux-logs.md §1, one pattern per container
 _QUOTE = re.compile(r"^(?:> ?)+")  # mail archive (032)
@@ -191,9 +196,13 @@ def _entry(entry: dict[str, object], line_no: int) -> Frame:
         )
     text = str(message or "")
     transport = entry.get("_TRANSPORT")
-    ident = KERNEL if transport == "kernel" else entry.get("SYSLOG_IDENTIFIER") or entry.get("_COMM")
+    ident = (
+        KERNEL if transport == "kernel" else entry.get("SYSLOG_IDENTIFIER") or entry.get("_COMM")
+    )
     stamp = entry.get("__REALTIME_TIMESTAMP")
-    at = int(stamp) / 1e6 if isinstance(stamp, str) and stamp.isascii() and stamp.isdigit() else None
+    at = (
+        int(stamp) / 1e6 if isinstance(stamp, str) and stamp.isascii() and stamp.isdigit() else None
+    )
     pid = entry.get("_PID")
     mono = _MONO.match(text) if ident == KERNEL else None
     if mono is not None:

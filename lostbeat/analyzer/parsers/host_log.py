@@ -1,8 +1,8 @@
 """A Linux host's own log: dmesg, journalctl, syslog, a console, a killer's output -> HostLog.
 
 Each line is framed (``_frames``: whatever container carried it), then read by the kernel
-report scanner (``kernel_report``), the userspace killers' reader (``killers``) and
-Kubernetes' (``kubectl``). What is kept is bounded by count: :data:`MAX_INCIDENTS` incidents
+report scanner (``_kernel_report``), the userspace killers' reader (``_killers``) and
+Kubernetes' (``_kubectl``). What is kept is bounded by count: :data:`MAX_INCIDENTS` incidents
 (the newest; the older ones are counted) and :data:`MAX_PROBLEMS` malformed lines, each
 skipped and counted, never fatal.
 
@@ -31,14 +31,14 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from lostbeat.analyzer.parsers._frames import frames
+from lostbeat.analyzer.parsers._frames import Frame, frames
+from lostbeat.analyzer.parsers._kernel_report import Incident, Scanner, release_of
+from lostbeat.analyzer.parsers._killers import Killers
+from lostbeat.analyzer.parsers._kubectl import Kube
 from lostbeat.analyzer.parsers._lines import head
-from lostbeat.analyzer.parsers.kernel_report import Incident, Scanner, release_of
-from lostbeat.analyzer.parsers.killers import Killers
-from lostbeat.analyzer.parsers.kubectl import Kube
 from lostbeat.errors import ArtifactMissing, ParseError
 
-__all__ = ["MAX_INCIDENTS", "HostLog", "looks_like_host_log", "parse_host_log"]
+__all__ = ["MAX_INCIDENTS", "HostLog", "host_log_of", "looks_like_host_log", "parse_host_log"]
 
 MAX_INCIDENTS = 1000
 """Incidents kept per log (the newest); the older ones are counted in ``incidents_more``."""
@@ -91,10 +91,20 @@ def parse_host_log(lines: Iterable[str], *, path: str) -> HostLog:
     Raises:
         ArtifactMissing: the log has no line.
     """
+    return host_log_of(frames(lines), path=path)
+
+
+def host_log_of(framed: Iterable[Frame], *, path: str) -> HostLog:
+    """The incidents of frames already taken off their containers (a recording's kernel
+    records come so).
+
+    Raises:
+        ArtifactMissing: there is no frame.
+    """
     scanner, killers, kube = Scanner(), Killers(), Kube()
     count = 0
     release: str | None = None
-    for f in frames(lines):
+    for f in framed:
         count += 1
         if f.kernelish:
             scanner.feed(f)
@@ -104,9 +114,7 @@ def parse_host_log(lines: Iterable[str], *, path: str) -> HostLog:
         kube.feed(f)
     if count == 0:
         raise ArtifactMissing("host_log", path=path)
-    found = sorted(
-        [*scanner.finish(), *killers.finish(), *kube.finish()], key=lambda i: i.line_no
-    )
+    found = sorted([*scanner.finish(), *killers.finish(), *kube.finish()], key=lambda i: i.line_no)
     kept = deque(found, maxlen=MAX_INCIDENTS)
     problems = [
         ParseError(what, path=path, line_no=n) for n, what in scanner.problems[:MAX_PROBLEMS]
@@ -114,7 +122,7 @@ def parse_host_log(lines: Iterable[str], *, path: str) -> HostLog:
     return HostLog(
         path=path,
         incidents=tuple(kept),
-        incidents_more=len(found) - len(kept),
+        incidents_more=len(found) - len(kept) + scanner.seen - len(scanner.incidents),
         release=scanner.release or release or _release_in(found),
         lines=count,
         mem_total_kb=killers.mem_total_kb,

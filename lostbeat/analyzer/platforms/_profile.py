@@ -14,6 +14,7 @@ from lostbeat.analyzer.facts import Facts
 from lostbeat.analyzer.parsers.capture import LinuxScreen
 from lostbeat.analyzer.parsers.coredumps import CoredumpInventory
 from lostbeat.analyzer.parsers.esx_conf import EsxConf
+from lostbeat.analyzer.parsers.host_log import HostLog
 from lostbeat.analyzer.parsers.meminfo import MemInfo
 from lostbeat.analyzer.parsers.processes import ProcessTable
 from lostbeat.analyzer.parsers.procfiles import ProcFile
@@ -69,6 +70,10 @@ class Parsed:
     proc_files: list[ProcFile] = field(default_factory=list)
     """Command lines and cgroups of processes (a capture's /proc state)."""
     cores: CoredumpInventory = field(default_factory=lambda: CoredumpInventory((), ()))
+    host_logs: list[HostLog] = field(default_factory=list)
+    """A Linux host's own logs (dmesg, journal, syslog, killers' and Kubernetes' output)."""
+    at: str | None = None
+    """The incident asked for (``lostbeat analyze --at``); the last one when ``None``."""
 
 
 class Profile(Protocol):

@@ -1,4 +1,5 @@
-"""Linux: a memory cgroup (or the whole host) watched by lostbeat's monitor and recorder.
+"""Linux: a memory cgroup (or the whole host) watched by lostbeat's monitor and recorder, or
+a host's own evidence (its kernel log, journal, syslog, a sosreport; ``_linux_host``).
 
 The ESX design made real on Linux (docs/agent.md): ``lostbeat hbd`` heartbeats from inside
 the watched cgroup while it can get a page; ``lostbeat monitor``, outside it, declares the loss
@@ -28,6 +29,7 @@ from lostbeat.analyzer.fine import fine_series, sample_times, swap_series
 from lostbeat.analyzer.parsers.capture import LinuxScreen
 from lostbeat.analyzer.parsers.procfiles import ProcFile
 from lostbeat.analyzer.parsers.recordings import Recording
+from lostbeat.analyzer.platforms._linux_host import HostView, read_host, recording_log
 from lostbeat.analyzer.platforms._profile import Artifact, Parsed
 from lostbeat.analyzer.platforms._summary import events, merge_summaries, split_boots
 from lostbeat.analyzer.result import Action, Crash, CrashClass, CrashType, Platform
@@ -64,6 +66,32 @@ ARTIFACTS: dict[str, Artifact] = {
         doc="a process's command line and cgroup, as /proc showed them",
         by_path=True,
     ),
+    "host_log": Artifact(
+        (
+            "var/log/messages",  # linux-logs.md §8: a sosreport or a copy of /var/log
+            "var/log/messages[-.]*",  # §8: rotations (messages-20240101, .1, .gz)
+            "var/log/kern.log",  # §8
+            "var/log/kern.log.*",  # §8
+            "var/log/syslog",  # §8
+            "var/log/syslog.*",  # §8
+            "var/log/dmesg",  # §8: the boot's kernel log some distributions keep
+            "var/log/dmesg.*",  # §8
+            "sos_commands/kernel/dmesg*",  # §8: the kernel plugin's dmesg run
+            "sos_commands/general/dmesg*",  # §8: sos 1.x-2.x's dmesg_now
+            "sos_commands/logs/journalctl_*",  # §8: the logs plugin's journal runs
+        ),
+        many=True,
+        content=True,
+        doc="a Linux kernel log, journal or syslog file",
+        tail=True,
+    ),
+    "ps": Artifact(
+        # linux-logs.md §8: the process plugin's ps runs
+        ("sos_commands/process/ps_auxwww", "sos_commands/process/ps_auxfwww"),
+        many=True,
+        content=True,
+        doc="ps -auxwww output",
+    ),
     "recording": Artifact(
         # lostbeat's own store; a directory source reports every file beside the marker
         (f"**/{MARKER_NAME}",),
@@ -96,6 +124,39 @@ PLAN = PlanBook(
         "Memory ran out at once: find what {name} allocated (the capture's core and /proc state "
         "show it), and record at a shorter interval (lostbeat record --interval) to see the "
         "next one",
+    ),
+)
+
+
+HOST_PLAN = PlanBook(
+    disable_leaker=Action(
+        None,
+        "{name} grew until memory ran out: fix it, or cap it (systemd MemoryMax=, its "
+        "container's memory limit) so that it alone is killed; a larger limit would only "
+        "delay the next kill",
+    ),
+    remove_third_party=Action(
+        None,
+        "{name} grew until memory ran out: fix it, or cap it (systemd MemoryMax=, its "
+        "container's memory limit) so that it alone is killed",
+    ),
+    raise_memory=Action(
+        None,
+        "Memory use was high and static: raise the limit that was hit (MemoryMax=, the "
+        "container's limit, the host's RAM) or move a consumer away; give what must survive "
+        "OOMScoreAdjust=-900 (oom_score_adj)",
+    ),
+    record_finer=Action(
+        None,
+        "{name} used the memory that ran out: fix it or cap it (MemoryMax=, its container's "
+        "limit), or raise the limit that was hit; give what must survive OOMScoreAdjust=-900 "
+        "(oom_score_adj); run lostbeat record so that the next incident has a history",
+    ),
+    interpret=Action(
+        None,
+        "Not memory: read the kernel report's stack for the module, device or server the task "
+        "waited on, and report it to that driver's maintainers or the distribution; enable "
+        "kdump to keep a vmcore of the next one",
     ),
 )
 
@@ -275,20 +336,33 @@ class Linux:
     artifacts: dict[str, Artifact] = ARTIFACTS
 
     def recognise(self, parsed: Parsed) -> int:
-        """lostbeat's own captures and recordings are Linux's, whatever else is given."""
-        return 30 if parsed.captures or parsed.recordings else 0
+        """lostbeat's own captures and recordings are Linux's, whatever else is given; a Linux
+        log is, unless an ESX artifact says the host was ESX (a Service Console's logs)."""
+        if parsed.captures or parsed.recordings:
+            return 30
+        if parsed.host_logs:
+            esx = parsed.summaries or parsed.screens or parsed.logs or parsed.conf
+            return 5 if esx or parsed.versions else 15
+        return 0
 
     def facts(self, parsed: Parsed) -> Facts:
         caps = parsed.captures
         rec = parsed.recordings[0] if parsed.recordings else None
-        crash = _crash(caps)
+        logs = [*parsed.host_logs, *(log for r in parsed.recordings if (log := recording_log(r)))]
+        view: HostView | None = read_host(parsed, logs, at=parsed.at) if logs or not rec else None
+        crash = _crash(caps) if caps or view is None else view.crash
         procs = _proc_files(parsed)
         domain = _domain(caps, rec)
+        if view is not None and not caps and not rec:
+            domain = view.domain
         if rec is not None and rec.processes:
             series = _recorded(rec, caps, crash.crashed_at, procs)
             samples = len(sample_times(rec, until=crash.crashed_at))
             sampling = _fine(rec.interval_s or 10.0)
             swap = swap_series(rec)
+        elif view is not None and not caps:
+            series, samples = view.history.series, view.history.samples
+            sampling, swap = view.history.sampling, ()
         else:
             series = _captured(caps, procs)
             samples = 1 if series else 0
@@ -303,7 +377,7 @@ class Linux:
             end=end,
             swap=swap,
             pressure=_pressure(series, rec, domain, end) if end is not None else Pressure(),
-            last_evidence=last_ev,
+            last_evidence=last_ev or (view.history.last_evidence if view else ()),
         )
         plot = (
             MemoryHistory(sampling, _recorded(rec, caps, None, procs), swap=swap)
@@ -345,7 +419,10 @@ class Linux:
                     advice="its manifest.json says why each attempt failed",
                 ),
             ),
-            plan=PLAN,
+            plan=PLAN if caps or (rec is not None and view is None) else HOST_PLAN,
+            incidents=view.incidents if view else (),
+            incidents_more=view.incidents_more if view else 0,
+            grower=view.grower if view else None,
         )
 
 

@@ -8,7 +8,10 @@
   its danger line, or the consumers holding most of the memory): plain contention.
 - ``spike``: a sudden rise the history shows, or nothing grows and the domain was not full
   at the last record: exhaustion came faster than the records could show (KB 308590).
-- ``inconclusive``: fewer samples than the history needs (``Sampling.min_samples``).
+- ``inconclusive``: fewer samples than the history needs (``Sampling.min_samples``), unless
+  the crash's own evidence names the consumer (``Facts.grower``: an OOM report's task table,
+  a victim holding most of the memory): then a ``leak`` when it grew across the reports, else
+  a ``spike``, with that consumer.
 - ``not_memory``: the crash is not a memory fault (or there was no crash).
 """
 
@@ -237,6 +240,8 @@ def judge_root_cause(facts: Facts) -> RootCauseJudgement:
         ongoing = (_ongoing(leaks[0], facts),) if leaks else ()
         return RootCauseJudgement(cause, tuple(leaks), ongoing)
     leaks, drifts = _not_full(facts, leaks)
+    if hist.samples < sampling.min_samples and facts.grower is not None:
+        return _named(facts, drifts)
     if hist.samples < sampling.min_samples:
         cause = RootCause(
             CauseKind.INCONCLUSIVE,
@@ -257,6 +262,31 @@ def judge_root_cause(facts: Facts) -> RootCauseJudgement:
         return RootCauseJudgement(cause, tuple(leaks), (finding, *drifts))
     cause, found = _static_cause(facts)
     return RootCauseJudgement(cause, (), (*found, *drifts))
+
+
+def _named(facts: Facts, drifts: Sequence[Finding]) -> RootCauseJudgement:
+    """The consumer the crash's evidence names, where the history is too short to judge."""
+    g = facts.grower
+    assert g is not None
+    kind = CauseKind.LEAK if g.grew_kb else CauseKind.SPIKE
+    cause = RootCause(
+        kind,
+        process=g.name,
+        token=g.name,
+        confidence=0.6,
+        explanation=f"{g.how}; no memory history before the end to show how it got there",
+        pid=g.pid,
+        held_kb=g.kb,
+        held_percent=g.share_percent,
+    )
+    finding = Finding(
+        f"root_cause.{kind.value}",
+        Severity.CRITICAL,
+        f"{g.name} used the memory that ran out",
+        cause.explanation,
+        g.evidence,
+    )
+    return RootCauseJudgement(cause, (), (finding, *drifts))
 
 
 def _static_cause(facts: Facts) -> tuple[RootCause, tuple[Finding, ...]]:

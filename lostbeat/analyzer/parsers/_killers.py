@@ -26,7 +26,7 @@ import re
 from dataclasses import replace
 
 from lostbeat.analyzer.parsers._frames import Frame
-from lostbeat.analyzer.parsers.kernel_report import Incident
+from lostbeat.analyzer.parsers._kernel_report import Incident
 from lostbeat.analyzer.result import CrashType
 
 __all__ = ["Killers"]
@@ -45,7 +45,9 @@ _EARLYOOM = (
     # 2016: "Killing process 106631 kworker/27:0-events"
     re.compile(r"^Killing process (?P<pid>\d+) (?P<name>\S.*)$"),
 )
-_CUE = re.compile(r"^(?:low memory! at or below SIG\w+ limits|Out of memory! avail|Low Memory! At or below)")
+_CUE = re.compile(
+    r"^(?:low memory! at or below SIG\w+ limits|Out of memory! avail|Low Memory! At or below)"
+)
 _MEM = re.compile(r"^mem (?:avail: +\d+ of|total:) +(\d+) MiB")
 _OOMD_KILLED = re.compile(r"^(?:Killed|Marked) (?P<path>/\S*) (?:due to|for killing)")
 _OOMD_PRESSURE = re.compile(r"^Memory pressure for (?P<path>/\S*) is ")
@@ -74,7 +76,9 @@ class Killers:
         self.nohang_cue = False
         self.earlyoom_cue: Frame | None = None  # "low memory!": earlyoom is about to kill
 
-    def _add(self, f: Frame, killer: str, victim: str | None, pid: int | None, kb: int | None) -> None:
+    def _add(
+        self, f: Frame, killer: str, victim: str | None, pid: int | None, kb: int | None
+    ) -> None:
         last = self.incidents[-1] if self.incidents else None
         if last is not None and last.killer == killer and (last.pid, last.victim) == (pid, victim):
             if kb is not None:
@@ -82,8 +86,21 @@ class Killers:
             return
         kind = CrashType.OOM_KILL
         self.incidents.append(
-            Incident(kind, f.line_no, f.text, killer, victim, pid, kb, f.at, f.clock, f.mono,
-                     mem_total_kb=self.mem_total_kb, memory=True, lines=(f.line_no,))  # fmt: skip
+            Incident(
+                kind,
+                f.line_no,
+                f.text,
+                killer,
+                victim,
+                pid,
+                kb,
+                f.at,
+                f.clock,
+                f.mono,
+                mem_total_kb=self.mem_total_kb,
+                memory=True,
+                lines=(f.line_no,),
+            )  # fmt: skip
         )
 
     def feed(self, f: Frame) -> None:

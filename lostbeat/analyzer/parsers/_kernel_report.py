@@ -16,7 +16,7 @@ Examples:
     ...     "[ 13.9] mem invoked oom-killer: gfp_mask=0x14200ca, order=0, oom_score_adj=0",
     ...     "[ 13.9] [ pid ]   uid  tgid total_vm      rss nr_ptes swapents oom_score_adj name",
     ...     "[ 13.9] [   93]     0    93   200000   190000     400        0             0 mem",
-    ...     "[ 13.9] Memory cgroup out of memory: Kill process 93 (mem) score 999 or sacrifice child",
+    ...     "[ 13.9] Memory cgroup out of memory: Kill process 93 (mem) score 9 or sacrifice child",
     ... ], 1):
     ...     s.feed(frame(line, n))
     >>> [(i.type.value, i.victim, i.tasks[0].rss_kb) for i in s.finish()]
@@ -107,7 +107,7 @@ class Incident:
 _OOM_TRIGGER = re.compile(r"^(?P<comm>.+?) invoked oom-killer: (?P<rest>.*)$")
 _ADJ = re.compile(r"(?:oom_score_adj|oom_adj|oomkilladj)=(-?\d+)")
 _SELECT = re.compile(
-    r"^(?P<memcg>Memory cgroup out of memory|Out of memory)(?: \([^)]*\))?: "
+    r"^(?P<memcg>Memory cgroup out of memory|Out of memory)(?: \((?P<how>[^)]*)\))?: "
     r"Kill(?:ed)? process (?P<pid>\d+) \((?P<name>.*?)\)(?= score| total-vm|,|$)"
 )
 _KILLED = re.compile(
@@ -116,12 +116,14 @@ _KILLED = re.compile(
 _RSS = re.compile(r"\b(?:anon|file|shmem)-rss:(\d+)kB")
 _OOM_KILL = re.compile(r"^oom-kill:(.*)$")
 _NO_KILLABLE = "Out of memory and no killable processes"
-_MEMCG_LINES = re.compile(r"^(?:memory: usage \d+kB, limit \d+kB|Memory cgroup stats for |Task in )")
+_MEMCG_LINES = re.compile(
+    r"^(?:memory: usage \d+kB, limit \d+kB|Memory cgroup stats for |Task in )"
+)
 _MEMCG_STACK = ("mem_cgroup_out_of_memory", "mem_cgroup_oom", "try_charge")
 _TASK_HEADER = re.compile(r"^\[\s*pid\s*\]\s+(.*)$")
 _TASK_ROW = re.compile(r"^\[\s*(\d+)\]\s+(.*)$")
 _HUNG = re.compile(r"^INFO: task (?P<name>.+):(?P<pid>\d+) blocked for more than (?P<s>\d+) sec")
-_HUNG_HINT = "hung_task_timeout_secs\" disables this message"
+_HUNG_HINT = 'hung_task_timeout_secs" disables this message'
 _TASK_STATE = re.compile(r"^task:(?P<name>.+?)\s+state:D\b.*?\bpid:\s*(?P<pid>\d+)")
 _OLD_STATE = re.compile(r"^(?P<name>\S.*?)\s+D\s+(?:[0-9a-f]{8,16}\s+)?\d+\s+(?P<pid>\d+)\s+\d+ 0x")
 _SOFT = re.compile(r"BUG: soft lockup - CPU#(?P<cpu>\d+) stuck for (?P<s>\d+)s! \[(?P<comm>.+)\]")
@@ -132,15 +134,29 @@ _CPUSET = re.compile(r"^.+? cpuset=(\S+) mems_allowed=")
 _CONTAINER = re.compile(r"\b[0-9a-f]{64}\b|docker|kubepods|libpod|crio|containerd")
 _FOREIGN = re.compile(r"(\w+)\([A-Z]*[OP][A-Z]*\)")
 _WORKQUEUE = re.compile(r"^Workqueue: \S+ \S+ \[(\w+)\]")
-_CPU = re.compile(r"^CPU: \d+ (?:UID: \d+ )?PID: (\d+) Comm: (.+?) (?:Kdump: \S+ )?(?:Not tainted|Tainted)")
+_CPU = re.compile(
+    r"^CPU: \d+ (?:UID: \d+ )?PID: (\d+) Comm: (.+?) (?:Kdump: \S+ )?(?:Not tainted|Tainted)"
+)
 _RELEASE = re.compile(r"\b(\d+\.\d+[\w.+~-]*)\s+#\d")
 _FRAME = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+(?:\s+\[([\w-]+)\])?")
 _ARM_FRAME = re.compile(r"\] \(([A-Za-z_][\w.]*)\) from \[")
 RECLAIM = frozenset(
     # mm/vmscan.c and mm/page_alloc.c: a task in these is reclaiming memory for itself
-    "try_to_free_pages do_try_to_free_pages __alloc_pages_direct_reclaim __perform_reclaim "
-    "shrink_node shrink_zone shrink_zones balance_pgdat kswapd throttle_direct_reclaim "
-    "out_of_memory __alloc_pages_may_oom mem_cgroup_out_of_memory".split()
+    [
+        "try_to_free_pages",
+        "do_try_to_free_pages",
+        "__alloc_pages_direct_reclaim",
+        "__perform_reclaim",
+        "shrink_node",
+        "shrink_zone",
+        "shrink_zones",
+        "balance_pgdat",
+        "kswapd",
+        "throttle_direct_reclaim",
+        "out_of_memory",
+        "__alloc_pages_may_oom",
+        "mem_cgroup_out_of_memory",
+    ]
 )
 
 
@@ -285,7 +301,9 @@ class Scanner:
                 return False  # the other CPUs of the same stall
             self._start(f, CrashType.RCU_STALL)
             return True
-        if _HUNG_HINT in text and (self.open is None or self.open.event.type is not CrashType.HUNG_TASK):
+        if _HUNG_HINT in text and (
+            self.open is None or self.open.event.type is not CrashType.HUNG_TASK
+        ):
             self._start(f, CrashType.HUNG_TASK)  # a paste that starts after the INFO line
             return True
         return False
@@ -297,6 +315,8 @@ class Scanner:
         op.selected = True
         op.memcg = op.memcg or m["memcg"].startswith("Memory cgroup")
         op.event = replace(op.event, victim=m["name"], pid=int(m["pid"]), killer="kernel")
+        if m["how"]:  # "(oom_kill_allocating_task)": vm.oom_kill_allocating_task chose it
+            op.event = replace(op.event, reason=m["how"])
         op.lines.append(f.line_no)
         kb = _rss(text := f.text)
         if kb is not None and text.startswith(m[0]):
@@ -319,7 +339,9 @@ class Scanner:
         prior = self.open.event if self.open is not None else None
         self._close()
         before = self.incidents[-1] if self.incidents else prior
-        memory = any(w in reason for w in ("Out of memory", "out of memory", "deadlocked on memory"))
+        memory = any(
+            w in reason for w in ("Out of memory", "out of memory", "deadlocked on memory")
+        )
         victim = pid = None
         escalated = ("hung_task", "softlockup", "hard LOCKUP", "Hard LOCKUP")
         if before is not None and any(w in reason for w in escalated):
@@ -343,7 +365,9 @@ class Scanner:
             if m is not None:
                 op.event = replace(ev, victim=m["name"], pid=int(m["pid"]))
                 return
-        if (c := _CPU.match(text)) is not None or text.startswith(("Pid: ", "Not tainted", "Tainted")):
+        if (c := _CPU.match(text)) is not None or text.startswith(
+            ("Pid: ", "Not tainted", "Tainted")
+        ):
             self.release = release_of(text) or self.release
             self.comm = c[2] if c is not None else self.comm
             if c is not None and ev.victim is None and ev.type is CrashType.HARD_LOCKUP:
@@ -378,7 +402,9 @@ class Scanner:
             op.decided = True
         if (k := _OOM_KILL.match(text)) is not None:
             fields = dict(p.partition("=")[::2] for p in k[1].split(","))
-            memcg = fields.get("oom_memcg") if fields.get("constraint") == "CONSTRAINT_MEMCG" else None
+            memcg = (
+                fields.get("oom_memcg") if fields.get("constraint") == "CONSTRAINT_MEMCG" else None
+            )
             victim, pid = fields.get("task"), fields.get("pid", "")
             op.memcg, op.decided = op.memcg or memcg is not None, True
             op.event = replace(op.event, memcg=memcg, victim=victim or op.event.victim,

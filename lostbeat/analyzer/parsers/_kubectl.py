@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 
 from lostbeat.analyzer.parsers._frames import Frame
-from lostbeat.analyzer.parsers.kernel_report import Incident
+from lostbeat.analyzer.parsers._kernel_report import Incident
 from lostbeat.analyzer.result import CrashType
 
 __all__ = ["Kube"]
@@ -45,8 +45,18 @@ class Kube:
 
     def _add(self, f: Frame, kind: CrashType, victim: str | None, pid: int | None) -> None:
         self.incidents.append(
-            Incident(kind, f.line_no, f.text, "kubelet", victim, pid, at=f.at, clock=f.clock,
-                     memory=True, lines=(f.line_no,))  # fmt: skip
+            Incident(
+                kind,
+                f.line_no,
+                f.text,
+                "kubelet",
+                victim,
+                pid,
+                at=f.at,
+                clock=f.clock,
+                memory=True,
+                lines=(f.line_no,),
+            )  # fmt: skip
         )
 
     def feed(self, f: Frame) -> None:

@@ -1,0 +1,151 @@
+"""The Linux profile's reading of a host's own evidence: its logs (and a recording's kernel
+records), sar, ps and meminfo, as the crash, the incidents, the grower and the history.
+
+The OOM reports' task tables are the history where there is no recording: one sample per
+report, each program's tasks summed, at the report's time (its line number where the log
+gives no time). Too few samples for a trend, the root cause falls back on the grower
+(``_linux_grower``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lostbeat.analyzer.facts import Domain, Grower, Measure, MemoryHistory, Sampling, Series
+from lostbeat.analyzer.findings import Evidence
+from lostbeat.analyzer.parsers._frames import KERNEL, Frame
+from lostbeat.analyzer.parsers.host_log import HostLog, host_log_of
+from lostbeat.analyzer.parsers.recordings import Recording
+from lostbeat.analyzer.platforms._linux_grower import find_grower
+from lostbeat.analyzer.platforms._linux_logs import (
+    Placed,
+    choose,
+    class_of,
+    consumers,
+    evidence_of,
+    merge,
+    summary,
+)
+from lostbeat.analyzer.platforms._profile import Parsed
+from lostbeat.analyzer.result import Crash, CrashClass, CrashType, Incident
+
+__all__ = ["HostView", "read_host", "recording_log"]
+
+MIN_REPORTS = 20
+"""OOM reports needed before their task tables are judged as a trend (as recording samples)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HostView:
+    """What a host's logs say."""
+
+    crash: Crash
+    incidents: tuple[Incident, ...]
+    incidents_more: int
+    grower: Grower | None
+    history: MemoryHistory
+    domain: Domain
+
+
+def recording_log(rec: Recording) -> HostLog | None:
+    """The kernel records a recording kept (``Recording.kernel``: epoch, priority, sequence
+    and the ``/dev/kmsg`` message), read by the same scanner as a log."""
+    records = getattr(rec, "kernel", ())
+    if not records:
+        return None
+    where = f"{rec.host or 'recording'}: kernel log"
+    frames = (
+        Frame(n, str(r.text).rstrip(), KERNEL, float(r.epoch)) for n, r in enumerate(records, 1)
+    )
+    return host_log_of(frames, path=where)
+
+
+def _when(p: Placed) -> float:
+    ev = p.event
+    return ev.at if ev.at is not None else ev.mono if ev.mono is not None else float(ev.line_no)
+
+
+def _history(placed: Sequence[Placed], chosen: int) -> MemoryHistory:
+    sampling = Sampling(
+        resolution_s=60.0,
+        min_samples=MIN_REPORTS,
+        min_span_s=MIN_REPORTS * 60.0,
+        jump_steps=1,
+        shows_jumps=False,
+        measure=Measure.RESIDENT,
+        unit="OOM reports",
+    )
+    tables = [p for p in placed[: chosen + 1] if p.event.tasks]
+    if not tables:
+        return MemoryHistory(sampling)
+    points: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    pids: dict[str, int] = {}
+    for p in tables:
+        at = _when(p)
+        sums: dict[str, float] = defaultdict(float)
+        for t in p.event.tasks:
+            sums[t.name] += t.total_kb
+            pids.setdefault(t.name, t.pid)
+        for name, kb in sums.items():
+            points[name].append((at, kb))
+    last = tables[-1]
+    series = tuple(
+        Series(name, name, tuple(pts), name, pids.get(name), evidence=(evidence_of(last),))
+        for name, pts in points.items()
+    )
+    return MemoryHistory(
+        sampling,
+        series,
+        samples=len(tables),
+        end=_when(last),
+        last_evidence=(evidence_of(last),),
+    )
+
+
+def _mem_total(parsed: Parsed, logs: Sequence[HostLog]) -> float | None:
+    for info in parsed.meminfo:
+        total = getattr(info, "mem_total", None) or getattr(info, "total", None)
+        if total:
+            return float(total) / 1024.0
+    return next((float(log.mem_total_kb) for log in logs if log.mem_total_kb), None)
+
+
+def read_host(parsed: Parsed, logs: Sequence[HostLog], *, at: str | None = None) -> HostView:
+    """The crash and the rest, from the logs given (and the recording's kernel records)."""
+    placed = merge(logs)
+    index = choose(placed, at)
+    total = _mem_total(parsed, logs)
+    domain = Domain(ram_kb=total)
+    history = _history(placed, index)
+    if index < 0:
+        crash = Crash(CrashType.NONE, class_=CrashClass.NONE)
+        return HostView(crash, (), 0, None, history, domain)
+    p = placed[index]
+    ev = p.event
+    grower, was_grower = find_grower(placed, index, total)
+    top, more = consumers(ev)
+    release = next((log.release for log in logs if log.release), None)
+    evidence = tuple(
+        Evidence(p.log.path, n, ev.text if n == ev.line_no else "") for n in ev.lines[:1]
+    )
+    crash = Crash(
+        type=ev.type,
+        message=ev.reason if ev.type is CrashType.KERNEL_PANIC else ev.text,
+        release=f"Linux {release}" if release else None,
+        crashed_at=ev.at,
+        uptime_s=ev.mono,
+        evidence=evidence or (evidence_of(p),),
+        class_=class_of(placed, index),
+        victim=ev.victim,
+        killer=ev.killer,
+        suspect_module=ev.modules[0] if ev.modules else None,
+        victim_pid=ev.pid,
+        victim_was_grower=was_grower,
+        top_consumers=top,
+        top_consumers_more=more,
+    )
+    incidents = summary(placed, index) if len(placed) > 1 else ()
+    dropped = sum(log.incidents_more for log in logs)
+    return HostView(crash, incidents, dropped, grower, history, domain)
