@@ -20,6 +20,7 @@ Usage::
     .venv/bin/python benchmarks/accuracy.py [--n 20] [--rounds 5] [--seed S] [--jobs 2]
         [--json FILE] [--scenarios a,b] [--misses 5] [--markdown FILE]
     .venv/bin/python benchmarks/accuracy.py --generate-only   # the generator's speed alone
+    .venv/bin/python benchmarks/accuracy.py --real    # the real corpora (real_linux.py)
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import baselines  # noqa: E402
+import real_linux  # noqa: E402
 
 from lostbeat.scenarios import SCENARIOS, generate  # noqa: E402
 
@@ -343,7 +345,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--generate-only", action="store_true", help="only time the generator, in one process"
     )
+    parser.add_argument(
+        "--real", action="store_true", help="score the real corpora (tests/corpus/real-*)"
+    )
     args = parser.parse_args(argv)
+    if args.real:
+        real_linux.report(real_linux.CORPUS)
+        return 0
     names = args.scenarios.split(",") if args.scenarios else list(SCENARIOS)
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:

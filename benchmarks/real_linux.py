@@ -1,0 +1,103 @@
+"""The real-Linux corpus scored: every case's files analysed as loose inputs, every key of its
+``expect`` compared with the JSON document (tests/corpus/real-linux/README.md).
+
+A case is right when every key is. ``benchmarks/accuracy.py --real`` prints the table;
+``tests/corpus/test_real_linux_corpus.py`` asserts it case by case.
+
+Usage::
+
+    .venv/bin/python benchmarks/real_linux.py [FOLDER]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lostbeat.analyzer.engine import analyze
+from lostbeat.report.jsonout import to_document
+
+CORPUS = Path(__file__).resolve().parent.parent / "tests" / "corpus" / "real-linux"
+TARGET = 0.95
+"""Share of cases entirely right (issue 17)."""
+
+
+def observed(doc: dict[str, Any], key: str) -> Any:
+    """The document's value for an ``expect`` key (``crash.type``, ``victim_was_grower``,
+    ``incidents``...)."""
+    if key == "incidents":
+        return max(len(doc.get("incidents") or ()), 1 if doc["crash"]["type"] != "none" else 0)
+    if key == "victim_was_grower":
+        return doc["crash"].get("victim_was_grower")
+    head, _, leaf = key.partition(".")
+    return doc[head][leaf]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseScore:
+    case: str
+    expect: dict[str, Any]
+    got: dict[str, Any]
+    seconds: float
+    misses: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+    @property
+    def right(self) -> bool:
+        return not self.misses
+
+
+def cases(folder: Path = CORPUS) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if (p / "case.json").is_file())
+
+
+def score_case(case: Path) -> CaseScore:
+    """Analyse one case's files as loose inputs and compare every expected key."""
+    expect = json.loads((case / "case.json").read_text(encoding="utf-8"))["expect"]
+    files = sorted(str(p) for p in case.iterdir() if p.is_file() and p.name != "case.json")
+    start = time.perf_counter()
+    doc = to_document(analyze(files))
+    seconds = time.perf_counter() - start
+    got = {key: observed(doc, key) for key in expect}
+    misses = {k: (v, got[k]) for k, v in expect.items() if got[k] != v}
+    return CaseScore(case.name, expect, got, seconds, misses)
+
+
+def score_folder(folder: Path = CORPUS) -> list[CaseScore]:
+    return [score_case(case) for case in cases(folder)]
+
+
+def report(folder: Path = CORPUS) -> float:
+    """Print the corpus's scores (cases right, then each key) and the cases missed; the
+    share of cases right."""
+    scores = score_folder(folder)
+    right = sum(s.right for s in scores)
+    share = right / max(len(scores), 1)
+    per_key: Counter[str] = Counter()
+    per_key_right: Counter[str] = Counter()
+    for s in scores:
+        for key in s.expect:
+            per_key[key] += 1
+            per_key_right[key] += key not in s.misses
+    mark = "meets" if share >= TARGET else "below"
+    print(f"real-linux ({folder}): {right}/{len(scores)} cases entirely right = "
+          f"{100 * share:.1f} % ({mark} the {100 * TARGET:.0f} % target)")  # fmt: skip
+    print(f"{'key':<20} {'right':>9}")
+    for key in sorted(per_key):
+        print(f"{key:<20} {per_key_right[key]:>4}/{per_key[key]:<4}")
+    for s in scores:
+        if not s.right:
+            wrong = ", ".join(f"{k}: want {w!r}, got {g!r}" for k, (w, g) in s.misses.items())
+            print(f"  miss {s.case}: {wrong}")
+    slow = max(scores, key=lambda s: s.seconds) if scores else None
+    if slow is not None:
+        print(f"slowest case {slow.case}: {1000 * slow.seconds:.0f} ms")
+    return share
+
+
+if __name__ == "__main__":
+    report(Path(sys.argv[1]) if len(sys.argv) > 1 else CORPUS)
