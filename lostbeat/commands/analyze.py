@@ -16,6 +16,7 @@ KINDS = (
     "ps",
     "pstree",
     "top",
+    "host_log",
 )
 
 
@@ -44,6 +45,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=KINDS,
         metavar="KIND",
         help=f"read loose files as this kind instead of sniffing: {', '.join(KINDS)}",
+    )
+    parser.add_argument(
+        "--at",
+        metavar="TIME",
+        help="where the evidence shows several incidents (a Linux log's OOM kills, hangs...), "
+        "judge the one nearest TIME: an ISO time (2024-05-01T12:00), seconds since boot "
+        "(12345.6) or a stamp as the log writes it (Apr 20 09:26); the last one by default",
     )
     parser.add_argument(
         "--html",
@@ -81,5 +89,5 @@ def run(args: argparse.Namespace) -> int:
     from lostbeat.report import terminal
 
     with terminal.progress(Console(stderr=True)) as tick:
-        result = analyze(args.paths, strict=args.strict, kind=args.kind, progress=tick)
+        result = analyze(args.paths, strict=args.strict, kind=args.kind, progress=tick, at=args.at)
     return emit(result, args)

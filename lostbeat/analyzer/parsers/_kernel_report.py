@@ -38,6 +38,8 @@ MAX_TASKS = 2000
 """Task-table rows kept per OOM report (the largest by memory); the rest are counted."""
 MAX_KEPT = 1000
 """Incidents a scanner keeps (the newest); ``seen`` counts them all."""
+MAX_LINES = 8
+"""Telling lines kept per report."""
 MAX_STACK = 64
 """Stack functions kept per report."""
 PAGE_KB = 4
@@ -100,8 +102,8 @@ class Incident:
     """The report itself shows memory exhaustion (reclaim on the stack, nothing to kill)."""
     mem_total_kb: int | None = None
     """The memory the killer measured against, where it says."""
-    lines: tuple[int, ...] = ()
-    """Line numbers of the report's lines kept as evidence."""
+    lines: tuple[tuple[int, str], ...] = ()
+    """The report's telling lines (headline, kill, constraint, memcg usage): number, text."""
 
 
 _OOM_TRIGGER = re.compile(r"^(?P<comm>.+?) invoked oom-killer: (?P<rest>.*)$")
@@ -182,7 +184,7 @@ class _Open:
     decided: bool = False  # the report says global or memcg (constraint line, stack)
     nokill: bool = False
     foreign: list[str] = field(default_factory=list)
-    lines: list[int] = field(default_factory=list)
+    lines: list[tuple[int, str]] = field(default_factory=list)
 
 
 class Scanner:
@@ -203,7 +205,7 @@ class Scanner:
     def _start(self, f: Frame, kind: CrashType, **fields: object) -> _Open:
         self._close()
         ev = Incident(kind, f.line_no, f.text, at=f.at, clock=f.clock, mono=f.mono, **fields)  # type: ignore[arg-type]
-        self.open = _Open(ev, lines=[f.line_no])
+        self.open = _Open(ev, lines=[(f.line_no, f.text)])
         return self.open
 
     def _close(self) -> None:
@@ -233,7 +235,7 @@ class Scanner:
                 modules=tuple(dict.fromkeys(op.modules)),
                 foreign=tuple(dict.fromkeys(op.foreign)),
                 memory=memory or ev.memory,
-                lines=tuple(op.lines[:MAX_STACK]),
+                lines=tuple(op.lines[:MAX_LINES]),
             )
         )
 
@@ -272,8 +274,16 @@ class Scanner:
             if op is None or op.event.type is not CrashType.OOM_KILL or op.killed:
                 op = self._start(f, CrashType.OOM_KILL, killer="kernel")
             op.event, op.nokill = replace(op.event, memory=True), True
-            op.lines.append(f.line_no)
+            op.lines.append((f.line_no, f.text))
             return True
+        op = self.open
+        table = text.startswith("Tasks state") or (
+            text[:1] == "[" and (_TASK_HEADER.match(text) or _TASK_ROW.match(text))
+        )
+        if table and (op is None or op.event.type is not CrashType.OOM_KILL or op.killed):
+            # a paste that starts inside the task table (020, 021): the report it belongs to
+            self._start(f, CrashType.OOM_KILL, killer="kernel", trigger=self.comm)
+            return False  # the line itself is read as the report's
         if _MEMCG_LINES.match(text) and (self.open is None or self.open.killed):
             op = self._start(f, CrashType.OOM_KILL, killer="kernel", trigger=self.comm)
             op.memcg = op.decided = True  # a report whose headline was not kept (029)
@@ -317,7 +327,7 @@ class Scanner:
         op.event = replace(op.event, victim=m["name"], pid=int(m["pid"]), killer="kernel")
         if m["how"]:  # "(oom_kill_allocating_task)": vm.oom_kill_allocating_task chose it
             op.event = replace(op.event, reason=m["how"])
-        op.lines.append(f.line_no)
+        op.lines.append((f.line_no, f.text))
         kb = _rss(text := f.text)
         if kb is not None and text.startswith(m[0]):
             self._kill_done(op, kb)
@@ -327,7 +337,7 @@ class Scanner:
         if op is None or op.event.type is not CrashType.OOM_KILL or op.killed:
             op = self._start(f, CrashType.OOM_KILL, killer="kernel")
         op.event = replace(op.event, victim=m["name"], pid=int(m["pid"]), killer="kernel")
-        op.lines.append(f.line_no)
+        op.lines.append((f.line_no, f.text))
         self._kill_done(op, _rss(m["rest"]))
 
     def _kill_done(self, op: _Open, kb: int | None) -> None:
@@ -409,11 +419,11 @@ class Scanner:
             op.memcg, op.decided = op.memcg or memcg is not None, True
             op.event = replace(op.event, memcg=memcg, victim=victim or op.event.victim,
                                pid=int(pid) if pid.isdigit() else op.event.pid)  # fmt: skip
-            op.lines.append(f.line_no)
+            op.lines.append((f.line_no, f.text))
             return True
         if _MEMCG_LINES.match(text):
             op.memcg = op.decided = True
-            op.lines.append(f.line_no)
+            op.lines.append((f.line_no, f.text))
             return True
         if any(fn in text for fn in _MEMCG_STACK):
             op.memcg = op.decided = True

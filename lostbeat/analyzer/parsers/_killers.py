@@ -99,7 +99,7 @@ class Killers:
                 f.mono,
                 mem_total_kb=self.mem_total_kb,
                 memory=True,
-                lines=(f.line_no,),
+                lines=((f.line_no, f.text),),
             )  # fmt: skip
         )
 

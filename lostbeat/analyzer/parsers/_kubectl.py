@@ -55,7 +55,7 @@ class Kube:
                 at=f.at,
                 clock=f.clock,
                 memory=True,
-                lines=(f.line_no,),
+                lines=((f.line_no, f.text),),
             )  # fmt: skip
         )
 

@@ -2,9 +2,9 @@
 records), sar, ps and meminfo, as the crash, the incidents, the grower and the history.
 
 The OOM reports' task tables are the history where there is no recording: one sample per
-report, each program's tasks summed, at the report's time (its line number where the log
-gives no time). Too few samples for a trend, the root cause falls back on the grower
-(``_linux_grower``).
+report, each program's tasks summed, at the report's time; where the log gives no wall-clock
+time there is no history (the grower is still read from the tables). With too few samples
+for a trend, the root cause falls back on the grower (``_linux_grower``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from lostbeat.analyzer.facts import Domain, Grower, Measure, MemoryHistory, Sampling, Series
 from lostbeat.analyzer.findings import Evidence
 from lostbeat.analyzer.parsers._frames import KERNEL, Frame
+from lostbeat.analyzer.parsers._kernel_report import Incident as Event
 from lostbeat.analyzer.parsers.host_log import HostLog, host_log_of
 from lostbeat.analyzer.parsers.recordings import Recording
 from lostbeat.analyzer.platforms._linux_grower import find_grower
@@ -30,6 +31,7 @@ from lostbeat.analyzer.platforms._linux_logs import (
 )
 from lostbeat.analyzer.platforms._profile import Parsed
 from lostbeat.analyzer.result import Crash, CrashClass, CrashType, Incident
+from lostbeat.analyzer.units import size_kb
 
 __all__ = ["HostView", "read_host", "recording_log"]
 
@@ -63,8 +65,7 @@ def recording_log(rec: Recording) -> HostLog | None:
 
 
 def _when(p: Placed) -> float:
-    ev = p.event
-    return ev.at if ev.at is not None else ev.mono if ev.mono is not None else float(ev.line_no)
+    return p.event.at or 0.0
 
 
 def _history(placed: Sequence[Placed], chosen: int) -> MemoryHistory:
@@ -78,7 +79,7 @@ def _history(placed: Sequence[Placed], chosen: int) -> MemoryHistory:
         unit="OOM reports",
     )
     tables = [p for p in placed[: chosen + 1] if p.event.tasks]
-    if not tables:
+    if not tables or any(p.event.at is None for p in tables):
         return MemoryHistory(sampling)
     points: dict[str, list[tuple[float, float]]] = defaultdict(list)
     pids: dict[str, int] = {}
@@ -104,6 +105,32 @@ def _history(placed: Sequence[Placed], chosen: int) -> MemoryHistory:
     )
 
 
+def _message(ev: Event, grower: Grower | None, was_grower: bool | None) -> str:
+    """The incident in one sentence: who did what to whom, and whether the victim was the
+    consumer."""
+    who = f"{ev.victim} (pid {ev.pid})" if ev.pid is not None else ev.victim or "a task"
+    killer = "the kernel" if ev.killer in (None, "kernel") else ev.killer
+    held = f", holding {size_kb(ev.victim_kb)}" if ev.victim_kb is not None else ""
+    if ev.type in (CrashType.OOM_KILL, CrashType.CGROUP_OOM):
+        where = f" in memory cgroup {ev.memcg}" if ev.memcg else ""
+        text = f"{killer} killed {who}{held}{where}"
+        if ev.victim is None:
+            text = f"{killer} found memory exhausted{where}: {ev.text}"
+        if was_grower is True:
+            text += "; it was the consumer that used the memory"
+        elif was_grower is False:
+            other = f" ({grower.name} used the memory)" if grower is not None else ""
+            text += f"; it was a bystander{other}"
+        return text
+    if ev.type is CrashType.KERNEL_PANIC:
+        return f"Kernel panic - not syncing: {ev.reason}" + (f" ({who})" if ev.victim else "")
+    if ev.type is CrashType.HUNG_TASK:
+        return f"{who} {ev.reason or 'blocked'}"
+    if ev.type is CrashType.SOFT_LOCKUP:
+        return f"{who} kept {ev.reason or 'a CPU'}"
+    return ev.text
+
+
 def _mem_total(parsed: Parsed, logs: Sequence[HostLog]) -> float | None:
     for info in parsed.meminfo:
         total = getattr(info, "mem_total", None) or getattr(info, "total", None)
@@ -127,12 +154,12 @@ def read_host(parsed: Parsed, logs: Sequence[HostLog], *, at: str | None = None)
     grower, was_grower = find_grower(placed, index, total)
     top, more = consumers(ev)
     release = next((log.release for log in logs if log.release), None)
-    evidence = tuple(
-        Evidence(p.log.path, n, ev.text if n == ev.line_no else "") for n in ev.lines[:1]
-    )
+    # the headline and the kill (or constraint) lines, the newest last
+    evidence = tuple(Evidence(p.log.path, n, text) for n, text in (ev.lines[:1] + ev.lines[-2:]))
+    evidence = tuple(dict.fromkeys(evidence))
     crash = Crash(
         type=ev.type,
-        message=ev.reason if ev.type is CrashType.KERNEL_PANIC else ev.text,
+        message=_message(ev, grower, was_grower),
         release=f"Linux {release}" if release else None,
         crashed_at=ev.at,
         uptime_s=ev.mono,

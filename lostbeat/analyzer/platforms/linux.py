@@ -148,9 +148,10 @@ HOST_PLAN = PlanBook(
     ),
     record_finer=Action(
         None,
-        "{name} used the memory that ran out: fix it or cap it (MemoryMax=, its container's "
-        "limit), or raise the limit that was hit; give what must survive OOMScoreAdjust=-900 "
-        "(oom_score_adj); run lostbeat record so that the next incident has a history",
+        "Fix or cap what used the memory ({name}: MemoryMax=, its container's limit), or "
+        "raise the limit that was hit; give what must survive OOMScoreAdjust=-900 "
+        "(oom_score_adj); run lostbeat record so that the next incident has a history of "
+        "every process",
     ),
     interpret=Action(
         None,
@@ -409,7 +410,9 @@ class Linux:
             plot=plot,
             boot_times=rec.boots if rec else (),
             processes=_processes(caps, procs),
-            dumps=(
+            dumps=()
+            if view is not None and not caps and not rec
+            else (
                 DumpSet(
                     "captured",
                     "core dumps of the top consumers",
