@@ -86,6 +86,8 @@ class _Broken(Exception):
 class _Gunzip:
     """Incremental gunzip with the bomb guard: concatenated members, zero padding."""
 
+    kind = "gzip"
+
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.inflater = isal_zlib.decompressobj(wbits=31)
@@ -124,16 +126,20 @@ class _Gunzip:
             eof = self.inflater.eof
             self.pending = self.inflater.unused_data if eof else self.inflater.unconsumed_tail
             if out:
-                self.out += len(out)
-                lim = self.limits
-                if self.out > lim.inflated_bytes or (
-                    self.out > lim.ratio_after and self.out > lim.max_ratio * self.used()
-                ):
-                    raise _Broken(f"stopped after inflating {_size(self.out)}: gzip bomb")
-                return out
+                return self._count(out)
             if len(self.pending) == left and not eof:
                 break  # no progress: wait for more input
         return b""
+
+    def _count(self, out: bytes) -> bytes:
+        """``out``, once counted against the bomb guard."""
+        self.out += len(out)
+        lim = self.limits
+        if self.out > lim.inflated_bytes or (
+            self.out > lim.ratio_after and self.out > lim.max_ratio * self.used()
+        ):
+            raise _Broken(f"stopped after inflating {_size(self.out)}: {self.kind} bomb")
+        return out
 
 
 class _Sink:

@@ -21,6 +21,7 @@ from lostbeat.analyzer._collect import (
     _Gunzip,
     _Sink,
 )
+from lostbeat.analyzer._unxz import _Unxz
 from lostbeat.errors import InputError
 
 _DECIMAL = re.compile(r"[0-9]{1,20}")
@@ -49,9 +50,11 @@ class _Stream:
     compressed position (for progress and the ratio guard) is exact.
     """
 
-    def __init__(self, fp: BinaryIO, *, gz: bool, total: int, limits: Limits) -> None:
+    def __init__(
+        self, fp: BinaryIO, *, gz: bool, total: int, limits: Limits, xz: bool = False
+    ) -> None:
         self.fp, self.total = fp, total
-        self.gunzip = _Gunzip(limits) if gz else None
+        self.gunzip = _Unxz(limits) if xz else _Gunzip(limits) if gz else None
         self.read = 0  # bytes read from the file
         self.buf, self.off = b"", 0
         self.offset = 0  # tar bytes produced so far
@@ -75,7 +78,7 @@ class _Stream:
             data = self._read(_IN_CHUNK)
             if not data:
                 if not self.gunzip.finished():
-                    raise _Broken("gzip stream truncated")
+                    raise _Broken(f"{self.gunzip.kind} stream truncated")
                 return b""
             self.read += len(data)
             self.gunzip.feed(data)
@@ -185,7 +188,7 @@ def _walk(stream: _Stream, col: _Collector) -> None:
         block = stream.take(_BLOCK)
         if len(block) < _BLOCK:
             if block and not col.started:
-                what = "gzip data is not a" if stream.gunzip else "not a gzip or"
+                what = f"{stream.gunzip.kind} data is not a" if stream.gunzip else "not a gzip or"
                 raise InputError(f"{what} tar archive ({len(block)} bytes)", path=col.label)
             if block:
                 raise _Broken("archive ends inside a tar header")
@@ -198,7 +201,7 @@ def _walk(stream: _Stream, col: _Collector) -> None:
             return
         if not _is_tar_header(block):
             if not col.started:
-                what = "gzip data is not a" if stream.gunzip else "not a gzip or"
+                what = f"{stream.gunzip.kind} data is not a" if stream.gunzip else "not a gzip or"
                 raise InputError(f"{what} tar archive (no valid tar header)", path=col.label)
             raise _Broken("bad tar header checksum", at=stream.position() - _BLOCK)
         col.started = True

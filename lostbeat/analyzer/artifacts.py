@@ -87,6 +87,8 @@ _TOP_DIRS = re.compile(
     r"vm-support-(?P<host>.+?)-\d{4}-\d{2}-\d{2}(?:--\d{2}\.\d{2}(?:\.\d{2})?)?\.\d+"
     # lostbeat/agent/capture.py: lost-heartbeat-<host>-<YYYYmmddTHHMMSSZ>
     r"|lost-heartbeat-(?P<lbhost>.+)-\d{8}T\d{6}Z"
+    # sos 4.x: sosreport-<host>[-<case>]-<YYYY-MM-DD>-<random>; 3.x: ...-<YYYYmmddHHMMSS>
+    r"|sosreport-(?P<soshost>.+?)-(?:\d{4}-\d{2}-\d{2}-[a-z0-9]+|\d{14})"
 )
 
 
@@ -103,7 +105,7 @@ def match(path: str) -> str | None:
 def host_of(top: str) -> str | None:
     """The host in a vm-support (or lostbeat capture) folder name, or ``None``."""
     found = _TOP_DIRS.fullmatch(top)
-    return (found.group("host") or found.group("lbhost")) if found else None
+    return (found["host"] or found["lbhost"] or found["soshost"]) if found else None
 
 
 def top_folder(first: str, *, is_dir: bool) -> str | None:

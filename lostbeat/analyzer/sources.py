@@ -47,6 +47,7 @@ from lostbeat.analyzer._collect import (
     _size,
 )
 from lostbeat.analyzer._tarstream import _CHUNK, _REPORT_EVERY, _is_tar_header, _Stream, _walk
+from lostbeat.analyzer._unxz import XZ_MAGIC, _Unxz
 from lostbeat.analyzer.artifacts import ARTIFACTS
 from lostbeat.analyzer.result import InputRecord, InputStatus
 from lostbeat.errors import InputError
@@ -65,7 +66,7 @@ __all__ = [
 ]
 
 _HEAD = 64 * 1024  # bytes of a loose file its kind is sniffed from
-_ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar")
+_ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar", ".tar.xz", ".txz")
 
 
 class BundleSource(Protocol):
@@ -99,22 +100,23 @@ class TarSource:
         col = _Collector(self.label, self.limits)
         with _open(self.path) as fp:
             total = os.fstat(fp.fileno()).st_size
-            gz = fp.read(2) == _GZIP_MAGIC
+            magic = fp.read(len(XZ_MAGIC))
+            gz, xz = magic[:2] == _GZIP_MAGIC, magic == XZ_MAGIC
             fp.seek(0)
             if total == 0:
                 raise InputError("empty file; expected a .tgz or .tar bundle", path=self.label)
-            stream = _Stream(fp, gz=gz, total=total, limits=self.limits)
+            stream = _Stream(fp, gz=gz, xz=xz, total=total, limits=self.limits)
             stream.progress = progress
             end = total
             try:
                 _walk(stream, col)
-                while gz and stream.pass_on(_CHUNK):
+                while (gz or xz) and stream.pass_on(_CHUNK):
                     pass  # read to the end so that the gzip CRC and length are checked
             except _Broken as err:
                 end = stream.compressed()
                 if not col.started:
                     raise InputError(str(err), path=self.label) from None
-                where = f" at compressed byte {end} of {total}" if gz else ""
+                where = f" at compressed byte {end} of {total}" if gz or xz else ""
                 at = stream.position() if err.at is None else err.at
                 reason = (
                     f"{err}{where} (tar offset {at}; last member {col.current!r}); "
@@ -281,9 +283,16 @@ class MemorySource:
 
 
 def _head(path: str) -> bytes:
-    """The first bytes of a file, inflated when it is gzip."""
+    """The first bytes of a file, inflated when it is gzip or xz."""
     with _open(path) as fp:
         raw = fp.read(_HEAD)
+    if raw[:6] == XZ_MAGIC:
+        unxz = _Unxz(Limits())
+        unxz.feed(raw)
+        try:
+            return unxz.pull(_HEAD)
+        except _Broken:
+            return b""
     if raw[:2] != _GZIP_MAGIC:
         return raw
     try:

@@ -59,10 +59,26 @@ def _same_kill(a: Event, b: Event) -> bool:
     return a.pid is not None and a.pid == b.pid and a.type in OOM and b.type in OOM
 
 
+def _key(ev: Event) -> tuple[object, ...]:
+    return (ev.type, ev.pid, ev.victim, ev.text)
+
+
 def merge(logs: Sequence[HostLog]) -> list[Placed]:
     """Every incident of the logs, in log order (and each log in time order), with a killer's
-    kill and the kernel's of the same process made one, the kernel's."""
-    placed = [Placed(e, log) for log in logs for e in log.incidents]
+    kill and the kernel's of the same process made one, the kernel's; the same report in two
+    logs (a sosreport's dmesg, journal and messages all hold the kernel's lines) is one, the
+    copy that gives the wall-clock time."""
+    placed: list[Placed] = []
+    first: dict[tuple[object, ...], int] = {}
+    for log in logs:
+        for e in log.incidents:
+            at = first.get(_key(e))
+            if at is not None and placed[at].log is not log:
+                if placed[at].event.at is None and e.at is not None:
+                    placed[at] = Placed(e, log)
+                continue
+            first.setdefault(_key(e), len(placed))
+            placed.append(Placed(e, log))
     if placed and all(p.event.at is not None for p in placed):
         placed.sort(key=lambda p: p.event.at or 0.0)
     out: list[Placed] = []
