@@ -247,6 +247,8 @@ class Scanner:
         text = f.text
         if not text or not f.kernelish:
             return
+        if text.lstrip().startswith(("CPU: ", "Pid: ", "Not tainted", "Tainted")):
+            self.release = release_of(text) or self.release
         if self._headline(f, text):
             return
         if self.open is not None:
@@ -277,11 +279,12 @@ class Scanner:
             op.lines.append((f.line_no, f.text))
             return True
         op = self.open
-        table = text.startswith("Tasks state") or (
+        table = text.startswith(("Tasks state", "oom-kill:")) or (
             text[:1] == "[" and (_TASK_HEADER.match(text) or _TASK_ROW.match(text))
         )
         if table and (op is None or op.event.type is not CrashType.OOM_KILL or op.killed):
-            # a paste that starts inside the task table (020, 021): the report it belongs to
+            # a paste that starts inside the report (020, 021), or a report whose headline
+            # was not kept: the report it belongs to
             self._start(f, CrashType.OOM_KILL, killer="kernel", trigger=self.comm)
             return False  # the line itself is read as the report's
         if _MEMCG_LINES.match(text) and (self.open is None or self.open.killed):
@@ -378,7 +381,6 @@ class Scanner:
         if (c := _CPU.match(text)) is not None or text.startswith(
             ("Pid: ", "Not tainted", "Tainted")
         ):
-            self.release = release_of(text) or self.release
             self.comm = c[2] if c is not None else self.comm
             if c is not None and ev.victim is None and ev.type is CrashType.HARD_LOCKUP:
                 op.event = replace(ev, victim=c[2], pid=int(c[1]))

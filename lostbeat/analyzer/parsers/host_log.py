@@ -74,7 +74,8 @@ _CONTAINERS = re.compile(
 _WORDS = re.compile(
     r"invoked oom-killer|Out of memory|Killed process \d|blocked for more than \d|soft lockup"
     r"|hard LOCKUP|Hard LOCKUP|detected (?:expedited )?stalls? on|Kernel panic - not syncing"
-    r"|earlyoom|mem avail: +\d+ of|systemd-oomd|highest badness|OOMKilled|SystemOOM"
+    r"|earlyoom|mem avail: +\d+ of|sending SIG\w+ to process \d|[Kk]illing process \d"
+    r"|systemd-oomd|highest badness|OOMKilled|SystemOOM"
 )
 
 
