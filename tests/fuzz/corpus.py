@@ -1,6 +1,7 @@
 """Seed samples for the fuzzers, all real: the KB quotations in tests/analyzer/parsers/data,
-the members of bundles made by ``lostbeat.scenarios.generate``, a screen rendered by the
-monitor's own renderer, and a recording written by the recorder's own store.
+the real-Linux corpus's logs, the members of bundles made by ``lostbeat.scenarios.generate``,
+a screen rendered by the monitor's own renderer, and a recording written by the recorder's
+own store.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from lostbeat.recording.store import Store
 from lostbeat.scenarios import generate
 
 KB_DATA = Path(__file__).resolve().parents[1] / "analyzer" / "parsers" / "data"
+REAL_LINUX = Path(__file__).resolve().parents[1] / "corpus" / "real-linux"
 SCENARIOS = ("vmware-leak", "cimserver-35", "cos-oops", "vmkernel-psod", "clean-halt")
 """A lost heartbeat with a PSOD, a known issue, a COS oops, a VMkernel PSOD, no crash."""
 
@@ -144,6 +146,10 @@ def build(workdir: Path) -> Corpus:
         b"python3\0/srv/app/leaky.py\0--workers\x004\0",
         b"0::/system.slice/leaky.service\n",
         b"12:memory:/lostbeat-sim\n1:name=systemd:/user.slice\n0::/\n",
+    ]
+    # Linux logs as people posted them: every container and report form of the real corpus
+    texts["host_log"] += [
+        p.read_bytes() for p in sorted(REAL_LINUX.glob("*/*")) if p.name != "case.json"
     ]
     names: list[list[str]] = []
     bundles: list[bytes] = []
