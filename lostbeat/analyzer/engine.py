@@ -28,6 +28,7 @@ from lostbeat.analyzer.parsers.processes import ProcessTable
 from lostbeat.analyzer.parsers.procfiles import ProcFile
 from lostbeat.analyzer.parsers.psod import PsodScreen
 from lostbeat.analyzer.parsers.recordings import parse_recording
+from lostbeat.analyzer.parsers.sar import SarLog
 from lostbeat.analyzer.parsers.top import TopSnapshot
 from lostbeat.analyzer.parsers.version import VersionInfo
 from lostbeat.analyzer.parsers.vmkernel_log import VmkernelLog
@@ -84,6 +85,7 @@ _SLOTS: dict[type, str] = {
     LinuxScreen: "captures",
     ProcFile: "proc_files",
     HostLog: "host_logs",
+    SarLog: "sars",
 }
 
 

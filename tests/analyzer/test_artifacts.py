@@ -48,8 +48,18 @@ PATHS = [
     ("proc/4300/cmdline", "proc_file"),
     ("proc/4300/cgroup", "proc_file"),
     ("lost-heartbeat-web1-20261125T190102Z/proc/4300/cmdline", "proc_file"),
-    # neighbours that must not match
+    # a sosreport (docs/reference/linux-logs.md §8)
     ("var/log/messages", "host_log"),
+    ("var/log/messages-20240501", "host_log"),
+    ("var/log/kern.log.2.gz", "host_log"),
+    ("sos_commands/kernel/dmesg", "host_log"),
+    ("sos_commands/logs/journalctl_--no-pager", "host_log"),
+    ("sos_commands/process/ps_auxwww", "ps"),
+    ("var/log/sa/sar01", "sar"),
+    ("sos_commands/sar/sar30", "sar"),
+    # neighbours that must not match
+    ("var/log/sa/sa01", None),  # binary
+    ("sos_commands/sar/sa01.xml", None),
     ("var/log/boot.log", None),
     ("var/log/vmkernel.d/x", None),  # * never crosses a folder
     ("var/log/vmware/hostd.log", None),
@@ -89,6 +99,7 @@ def test_table_shape() -> None:
         "capture",
         "proc_file",
         "host_log",
+        "sar",
         "recording",
     ]
     assert [n for n, a in ARTIFACTS.items() if not a.content] == ["coredumps"]
@@ -211,6 +222,7 @@ SAMPLES = {
         " 3588 root      15   0  572m 351m 2000 S  1.2 45.1  12:01.00 cimserver\n"
     ),
     "host_log": "[ 7063.247407] Memory cgroup out of memory: Killed process 63214 (uwsgi)\n",
+    "sar": "Linux 5.14.0-362.el9.x86_64 (web01) \t05/01/2024 \t_x86_64_\t(4 CPU)\n",
 }
 
 

@@ -39,6 +39,7 @@ from lostbeat.analyzer.parsers.processes import (
 from lostbeat.analyzer.parsers.procfiles import parse_proc_file
 from lostbeat.analyzer.parsers.psod import looks_like_psod, parse_psod
 from lostbeat.analyzer.parsers.recordings import parse_recording
+from lostbeat.analyzer.parsers.sar import looks_like_sar, parse_sar
 from lostbeat.analyzer.parsers.top import looks_like_top, parse_top
 from lostbeat.analyzer.parsers.version import looks_like_version, parse_version
 from lostbeat.analyzer.parsers.vmkernel_log import looks_like_vmkernel_log, parse_vmkernel_log
@@ -131,6 +132,12 @@ PARSERS: tuple[Parser, ...] = (
         parse_top,
         "tmp/top.*.txt (top -b) -> TopSnapshot (memory header, last iteration's processes)",
         looks_like_top,
+    ),
+    Parser(
+        "sar",
+        parse_sar,
+        "var/log/sa/sarDD, sos_commands/sar/sarDD (sar -A) -> SarLog (memory, swap, restarts)",
+        looks_like_sar,
     ),
     # last among the sniffers: an ESX Service Console's logs have Linux kernel lines too
     Parser(

@@ -30,81 +30,20 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 
 from lostbeat.analyzer.parsers._frames import Frame
+from lostbeat.analyzer.parsers._kernel_events import (
+    MAX_KEPT,
+    MAX_LINES,
+    MAX_STACK,
+    MAX_TASKS,
+    RECLAIM,
+    Incident,
+    Task,
+    release_of,
+    task_of,
+)
 from lostbeat.analyzer.result import CrashType
 
-__all__ = ["MAX_STACK", "MAX_TASKS", "Incident", "Scanner", "Task", "release_of"]
-
-MAX_TASKS = 2000
-"""Task-table rows kept per OOM report (the largest by memory); the rest are counted."""
-MAX_KEPT = 1000
-"""Incidents a scanner keeps (the newest); ``seen`` counts them all."""
-MAX_LINES = 8
-"""Telling lines kept per report."""
-MAX_STACK = 64
-"""Stack functions kept per report."""
-PAGE_KB = 4
-"""The task table counts pages: 4 KiB on x86 and most arm64 builds (docs/reference/
-linux-logs.md §2; derived, a 16 or 64 KiB kernel would scale every row alike)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Task:
-    """One row of an OOM report's task table (``dump_tasks``), sizes in KB."""
-
-    pid: int
-    name: str
-    rss_kb: int
-    swap_kb: int | None = None
-    oom_score_adj: int | None = None
-    uid: int | None = None
-
-    @property
-    def total_kb(self) -> int:
-        """Resident plus swapped out: what the task held."""
-        return self.rss_kb + (self.swap_kb or 0)
-
-
-@dataclass(frozen=True, slots=True)
-class Incident:
-    """One incident as the log shows it."""
-
-    type: CrashType
-    line_no: int
-    text: str
-    """The headline, as logged."""
-    killer: str | None = None
-    """``kernel``, ``earlyoom``, ``systemd-oomd``, ``nohang``, ``kubelet``; ``None`` for a hang."""
-    victim: str | None = None
-    pid: int | None = None
-    victim_kb: int | None = None
-    """What the victim held (its RSS when killed), where the log says."""
-    at: float | None = None
-    clock: str | None = None
-    mono: float | None = None
-    trigger: str | None = None
-    """The task that invoked the OOM killer."""
-    memcg: str | None = None
-    """The memory cgroup whose limit was hit, where named."""
-    tasks: tuple[Task, ...] = ()
-    tasks_more: int = 0
-    """Rows of the task table not kept (:data:`MAX_TASKS`)."""
-    reason: str | None = None
-    """A panic's reason; a hang's seconds; a killer's stated trigger."""
-    stack: tuple[str, ...] = ()
-    modules: tuple[str, ...] = ()
-    """Modules named in the report's stack frames (and its ``Workqueue:`` line), first first."""
-    foreign: tuple[str, ...] = ()
-    """Out-of-tree or proprietary modules the report's ``Modules linked in:`` list flags
-    (``xt_ratelimit(O)``: ``kernel/module`` prints the module's taint letters)."""
-    cpuset: str | None = None
-    """The allocating task's cpuset (3.x-4.x ``NAME cpuset=X mems_allowed=Y`` line)."""
-    memory: bool = False
-    """The report itself shows memory exhaustion (reclaim on the stack, nothing to kill)."""
-    mem_total_kb: int | None = None
-    """The memory the killer measured against, where it says."""
-    lines: tuple[tuple[int, str], ...] = ()
-    """The report's telling lines (headline, kill, constraint, memcg usage): number, text."""
-
+__all__ = ["MAX_TASKS", "RECLAIM", "Incident", "Scanner", "Task", "release_of"]
 
 _OOM_TRIGGER = re.compile(r"^(?P<comm>.+?) invoked oom-killer: (?P<rest>.*)$")
 _ADJ = re.compile(r"(?:oom_score_adj|oom_adj|oomkilladj)=(-?\d+)")
@@ -139,33 +78,8 @@ _WORKQUEUE = re.compile(r"^Workqueue: \S+ \S+ \[(\w+)\]")
 _CPU = re.compile(
     r"^CPU: \d+ (?:UID: \d+ )?PID: (\d+) Comm: (.+?) (?:Kdump: \S+ )?(?:Not tainted|Tainted)"
 )
-_RELEASE = re.compile(r"\b(\d+\.\d+[\w.+~-]*)\s+#\d")
 _FRAME = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+(?:\s+\[([\w-]+)\])?")
 _ARM_FRAME = re.compile(r"\] \(([A-Za-z_][\w.]*)\) from \[")
-RECLAIM = frozenset(
-    # mm/vmscan.c and mm/page_alloc.c: a task in these is reclaiming memory for itself
-    [
-        "try_to_free_pages",
-        "do_try_to_free_pages",
-        "__alloc_pages_direct_reclaim",
-        "__perform_reclaim",
-        "shrink_node",
-        "shrink_zone",
-        "shrink_zones",
-        "balance_pgdat",
-        "kswapd",
-        "throttle_direct_reclaim",
-        "out_of_memory",
-        "__alloc_pages_may_oom",
-        "mem_cgroup_out_of_memory",
-    ]
-)
-
-
-def release_of(text: str) -> str | None:
-    """The kernel release in a ``CPU:``/``Tainted:``/``Pid:`` line, if it names one."""
-    m = _RELEASE.search(text) if ("ainted" in text or "Comm:" in text) else None
-    return m[1] if m else None
 
 
 @dataclass
@@ -432,27 +346,10 @@ class Scanner:
         return False
 
     def _row(self, op: _Open, f: Frame, pid: int, rest: str) -> None:
-        cols = (op.header or [])[:-1] or None
-        words = rest.split()
-        n = len(cols) if cols else _numbers(words)
-        if n == 0 or len(words) <= n or not all(_int(w) is not None for w in words[:n]):
-            self.problems.append((f.line_no, "task-table row without its numbers"))
+        task = task_of(op.header, pid, rest)
+        if isinstance(task, str):
+            self.problems.append((f.line_no, task))
             return
-        names = cols or _GUESS.get(n)
-        if names is None:
-            self.problems.append((f.line_no, f"task-table row of {n} numbers, no header"))
-            return
-        values = dict(zip(names, (int(w) for w in words[:n]), strict=False))
-        name = rest.split(None, n)[n]
-        swap = values.get("swapents")
-        task = Task(
-            pid,
-            name,
-            values.get("rss", 0) * PAGE_KB,
-            swap * PAGE_KB if swap is not None else None,
-            values.get("oom_score_adj"),
-            values.get("uid"),
-        )
         if len(op.tasks) < MAX_TASKS:
             op.tasks.append(task)
             return
@@ -460,31 +357,6 @@ class Scanner:
         low = min(range(len(op.tasks)), key=lambda i: op.tasks[i].total_kb)
         if op.tasks[low].total_kb < task.total_kb:
             op.tasks[low] = task
-
-
-# a table pasted without its header: the columns by the count of numbers (docs §2, task table)
-_GUESS = {
-    6: ["uid", "tgid", "total_vm", "rss", "cpu", "oom_adj"],
-    7: ["uid", "tgid", "total_vm", "rss", "nr_ptes", "swapents", "oom_score_adj"],
-    8: ["uid", "tgid", "total_vm", "rss", "nr_ptes", "nr_pmds", "swapents", "oom_score_adj"],
-    10: ["uid", "tgid", "total_vm", "rss", "rss_anon", "rss_file", "rss_shmem",
-         "pgtables_bytes", "swapents", "oom_score_adj"],
-}  # fmt: skip
-
-
-def _int(word: str) -> int | None:
-    body = word[1:] if word[:1] == "-" else word
-    return int(word) if body.isascii() and body.isdigit() else None
-
-
-def _numbers(words: list[str]) -> int:
-    """How many leading words are numbers, the last word (the name) excepted."""
-    n = 0
-    for w in words[:-1]:
-        if _int(w) is None:
-            break
-        n += 1
-    return n
 
 
 def _rss(text: str) -> int | None:

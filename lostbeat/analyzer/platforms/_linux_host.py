@@ -11,9 +11,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from lostbeat.analyzer.facts import Domain, Grower, Measure, MemoryHistory, Sampling, Series
+from lostbeat.analyzer.facts import (
+    Domain,
+    Grower,
+    Measure,
+    MemoryHistory,
+    PlanBook,
+    Pressure,
+    Sampling,
+    Series,
+)
 from lostbeat.analyzer.findings import Evidence
 from lostbeat.analyzer.parsers._frames import KERNEL, Frame
 from lostbeat.analyzer.parsers._kernel_report import Incident as Event
@@ -29,11 +38,46 @@ from lostbeat.analyzer.platforms._linux_logs import (
     merge,
     summary,
 )
+from lostbeat.analyzer.platforms._linux_sar import read_sar
 from lostbeat.analyzer.platforms._profile import Parsed
-from lostbeat.analyzer.result import Crash, CrashClass, CrashType, Incident
+from lostbeat.analyzer.result import Action, Crash, CrashClass, CrashType, Incident
 from lostbeat.analyzer.units import size_kb
 
-__all__ = ["HostView", "read_host", "recording_log"]
+__all__ = ["HOST_PLAN", "HostView", "read_host", "recording_log"]
+
+HOST_PLAN = PlanBook(
+    disable_leaker=Action(
+        None,
+        "{name} grew until memory ran out: fix it, or cap it (systemd MemoryMax=, its "
+        "container's memory limit) so that it alone is killed; a larger limit would only "
+        "delay the next kill",
+    ),
+    remove_third_party=Action(
+        None,
+        "{name} grew until memory ran out: fix it, or cap it (systemd MemoryMax=, its "
+        "container's memory limit) so that it alone is killed",
+    ),
+    raise_memory=Action(
+        None,
+        "Memory use was high and static: raise the limit that was hit (MemoryMax=, the "
+        "container's limit, the host's RAM) or move a consumer away; give what must survive "
+        "OOMScoreAdjust=-900 (oom_score_adj)",
+    ),
+    record_finer=Action(
+        None,
+        "Fix or cap what used the memory ({name}: MemoryMax=, its container's limit), or "
+        "raise the limit that was hit; give what must survive OOMScoreAdjust=-900 "
+        "(oom_score_adj); run lostbeat record so that the next incident has a history of "
+        "every process",
+    ),
+    interpret=Action(
+        None,
+        "Not memory: read the kernel report's stack for the module, device or server the task "
+        "waited on, and report it to that driver's maintainers or the distribution; enable "
+        "kdump to keep a vmcore of the next one",
+    ),
+)
+
 
 MIN_REPORTS = 20
 """OOM reports needed before their task tables are judged as a trend (as recording samples)."""
@@ -49,6 +93,7 @@ class HostView:
     grower: Grower | None
     history: MemoryHistory
     domain: Domain
+    boots: tuple[float, ...] = ()
 
 
 def recording_log(rec: Recording) -> HostLog | None:
@@ -143,12 +188,17 @@ def read_host(parsed: Parsed, logs: Sequence[HostLog], *, at: str | None = None)
     """The crash and the rest, from the logs given (and the recording's kernel records)."""
     placed = merge(logs)
     index = choose(placed, at)
-    total = _mem_total(parsed, logs)
-    domain = Domain(ram_kb=total)
+    sar = read_sar(parsed.sars, placed[index].event.at if index >= 0 else None)
+    total = _mem_total(parsed, logs) or sar.ram_kb
+    domain = Domain(ram_kb=total, swap_total_kb=sar.swap_total_kb)
     history = _history(placed, index)
+    if sar.swap or sar.pressure != Pressure():
+        # sar's host-wide series: the swap plot, and the pressure before the end
+        end = history.end if history.end is not None else sar.end
+        history = replace(history, swap=sar.swap, pressure=sar.pressure, end=end)
     if index < 0:
         crash = Crash(CrashType.NONE, class_=CrashClass.NONE)
-        return HostView(crash, (), 0, None, history, domain)
+        return HostView(crash, (), 0, None, history, domain, sar.restarts)
     p = placed[index]
     ev = p.event
     grower, was_grower = find_grower(placed, index, total)
@@ -175,4 +225,4 @@ def read_host(parsed: Parsed, logs: Sequence[HostLog], *, at: str | None = None)
     )
     incidents = summary(placed, index) if len(placed) > 1 else ()
     dropped = sum(log.incidents_more for log in logs)
-    return HostView(crash, incidents, dropped, grower, history, domain)
+    return HostView(crash, incidents, dropped, grower, history, domain, sar.restarts)

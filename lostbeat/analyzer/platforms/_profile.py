@@ -20,6 +20,7 @@ from lostbeat.analyzer.parsers.processes import ProcessTable
 from lostbeat.analyzer.parsers.procfiles import ProcFile
 from lostbeat.analyzer.parsers.psod import PsodScreen
 from lostbeat.analyzer.parsers.recordings import Recording
+from lostbeat.analyzer.parsers.sar import SarLog
 from lostbeat.analyzer.parsers.top import TopSnapshot
 from lostbeat.analyzer.parsers.version import VersionInfo
 from lostbeat.analyzer.parsers.vmkernel_log import VmkernelLog
@@ -72,6 +73,8 @@ class Parsed:
     cores: CoredumpInventory = field(default_factory=lambda: CoredumpInventory((), ()))
     host_logs: list[HostLog] = field(default_factory=list)
     """A Linux host's own logs (dmesg, journal, syslog, killers' and Kubernetes' output)."""
+    sars: list[SarLog] = field(default_factory=list)
+    """sysstat's reports: a Linux host's memory and swap history."""
     at: str | None = None
     """The incident asked for (``lostbeat analyze --at``); the last one when ``None``."""
 

@@ -29,10 +29,11 @@ from lostbeat.analyzer.fine import fine_series, sample_times, swap_series
 from lostbeat.analyzer.parsers.capture import LinuxScreen
 from lostbeat.analyzer.parsers.procfiles import ProcFile
 from lostbeat.analyzer.parsers.recordings import Recording
-from lostbeat.analyzer.platforms._linux_host import HostView, read_host, recording_log
+from lostbeat.analyzer.platforms._linux_capture import capture_crash, proc_files, watched_domain
+from lostbeat.analyzer.platforms._linux_host import HOST_PLAN, HostView, read_host, recording_log
 from lostbeat.analyzer.platforms._profile import Artifact, Parsed
 from lostbeat.analyzer.platforms._summary import events, merge_summaries, split_boots
-from lostbeat.analyzer.result import Action, Crash, CrashClass, CrashType, Platform
+from lostbeat.analyzer.result import Action, Platform
 from lostbeat.recording.schema import MARKER_NAME
 
 __all__ = ["LINUX", "Linux"]
@@ -85,6 +86,16 @@ ARTIFACTS: dict[str, Artifact] = {
         doc="a Linux kernel log, journal or syslog file",
         tail=True,
     ),
+    "sar": Artifact(
+        (
+            "var/log/sa/sar[0-9]*",  # linux-logs.md §8: sysstat's own daily text report
+            "var/log/sysstat/sar[0-9]*",  # §8: Debian's sysstat folder
+            "sos_commands/sar/sar[0-9]*",  # §8: sos's sar -A -f saDD of the last week
+        ),
+        many=True,
+        content=True,
+        doc="sysstat's sar -A text report",
+    ),
     "ps": Artifact(
         # linux-logs.md §8: the process plugin's ps runs
         ("sos_commands/process/ps_auxwww", "sos_commands/process/ps_auxfwww"),
@@ -128,40 +139,6 @@ PLAN = PlanBook(
 )
 
 
-HOST_PLAN = PlanBook(
-    disable_leaker=Action(
-        None,
-        "{name} grew until memory ran out: fix it, or cap it (systemd MemoryMax=, its "
-        "container's memory limit) so that it alone is killed; a larger limit would only "
-        "delay the next kill",
-    ),
-    remove_third_party=Action(
-        None,
-        "{name} grew until memory ran out: fix it, or cap it (systemd MemoryMax=, its "
-        "container's memory limit) so that it alone is killed",
-    ),
-    raise_memory=Action(
-        None,
-        "Memory use was high and static: raise the limit that was hit (MemoryMax=, the "
-        "container's limit, the host's RAM) or move a consumer away; give what must survive "
-        "OOMScoreAdjust=-900 (oom_score_adj)",
-    ),
-    record_finer=Action(
-        None,
-        "Fix or cap what used the memory ({name}: MemoryMax=, its container's limit), or "
-        "raise the limit that was hit; give what must survive OOMScoreAdjust=-900 "
-        "(oom_score_adj); run lostbeat record so that the next incident has a history of "
-        "every process",
-    ),
-    interpret=Action(
-        None,
-        "Not memory: read the kernel report's stack for the module, device or server the task "
-        "waited on, and report it to that driver's maintainers or the distribution; enable "
-        "kdump to keep a vmcore of the next one",
-    ),
-)
-
-
 def _fine(interval: float) -> Sampling:
     return Sampling(
         resolution_s=interval,
@@ -172,72 +149,6 @@ def _fine(interval: float) -> Sampling:
         measure=Measure.RESIDENT,  # RSS plus swap, per process (lostbeat/recording/schema.py)
         unit="samples",
     )
-
-
-def _crash(caps: Sequence[LinuxScreen]) -> Crash:
-    """The capture that declared the first loss places it; without one, nothing was lost."""
-    if not caps:
-        return Crash(CrashType.NONE, class_=CrashClass.NONE)
-    cap = min(caps, key=lambda c: c.declared_at or float("inf"))
-    stopped = cap.declared_at - cap.t if cap.declared_at is not None and cap.t is not None else None
-    return Crash(
-        type=CrashType.LOST_HEARTBEAT,
-        message="Lost heartbeat",
-        release=f"Linux {cap.kernel}",
-        crashed_at=cap.declared_at,
-        heartbeat_stopped_at=stopped,
-        uptime_s=cap.uptime_s,
-        alert_comm=cap.comm,
-        evidence=cap.evidence,
-        class_=CrashClass.MEMORY_EXHAUSTION,
-    )
-
-
-def _proc_files(parsed: Parsed) -> dict[int, ProcFile]:
-    merged: dict[int, ProcFile] = {}
-    for item in parsed.proc_files:
-        have = merged.get(item.pid, ProcFile(item.pid))
-        merged[item.pid] = ProcFile(item.pid, item.cmdline or have.cmdline, item.unit or have.unit)
-    return merged
-
-
-FULL = 0.97
-"""A cgroup using this share of its limit is exhausted: the rest is rounding and the pages
-the kernel keeps back."""
-
-
-def _exhausted(cap: LinuxScreen) -> float | None:
-    """When the capture saw its cgroup exhausted: at the limit, or in its OOM state. The
-    heartbeat stopped because it could not get a page, so it stopped then at the latest."""
-    full = cap.under_oom or (
-        cap.usage_bytes is not None
-        and cap.limit_bytes is not None
-        and cap.usage_bytes >= FULL * cap.limit_bytes
-    )
-    if not full or cap.declared_at is None:
-        return None
-    return cap.declared_at - cap.t if cap.t is not None else cap.declared_at
-
-
-def _domain(caps: Sequence[LinuxScreen], rec: Recording | None) -> Domain:
-    for cap in caps:
-        if cap.limit_bytes:
-            return Domain(
-                ram_kb=cap.mem_total_kb,
-                swap_total_kb=cap.swap_total_kb,
-                limit_kb=cap.limit_bytes / 1024.0,
-                evidence=cap.evidence,
-                exhausted_at=_exhausted(cap),
-            )
-    if rec is not None and rec.system:
-        last = rec.system[-1]
-        return Domain(
-            ram_kb=last.mem_total / 1024.0 if last.mem_total else None,
-            swap_total_kb=last.swap_total / 1024.0 if last.swap_total is not None else None,
-        )
-    if caps:
-        return Domain(ram_kb=caps[0].mem_total_kb, swap_total_kb=caps[0].swap_total_kb)
-    return Domain()
 
 
 def _value_at(points: Sequence[tuple[float, float]], when: float) -> float:
@@ -341,7 +252,7 @@ class Linux:
         log is, unless an ESX artifact says the host was ESX (a Service Console's logs)."""
         if parsed.captures or parsed.recordings:
             return 30
-        if parsed.host_logs:
+        if parsed.host_logs or parsed.sars:
             esx = parsed.summaries or parsed.screens or parsed.logs or parsed.conf
             return 5 if esx or parsed.versions else 15
         return 0
@@ -351,9 +262,9 @@ class Linux:
         rec = parsed.recordings[0] if parsed.recordings else None
         logs = [*parsed.host_logs, *(log for r in parsed.recordings if (log := recording_log(r)))]
         view: HostView | None = read_host(parsed, logs, at=parsed.at) if logs or not rec else None
-        crash = _crash(caps) if caps or view is None else view.crash
-        procs = _proc_files(parsed)
-        domain = _domain(caps, rec)
+        crash = capture_crash(caps) if caps or view is None else view.crash
+        procs = proc_files(parsed)
+        domain = watched_domain(caps, rec)
         if view is not None and not caps and not rec:
             domain = view.domain
         if rec is not None and rec.processes:
@@ -363,7 +274,7 @@ class Linux:
             swap = swap_series(rec)
         elif view is not None and not caps:
             series, samples = view.history.series, view.history.samples
-            sampling, swap = view.history.sampling, ()
+            sampling, swap = view.history.sampling, view.history.swap
         else:
             series = _captured(caps, procs)
             samples = 1 if series else 0
@@ -378,8 +289,10 @@ class Linux:
             end=end,
             swap=swap,
             pressure=_pressure(series, rec, domain, end) if end is not None else Pressure(),
-            last_evidence=last_ev or (view.history.last_evidence if view else ()),
+            last_evidence=last_ev,
         )
+        if view is not None and not caps and not (rec is not None and rec.processes):
+            history = view.history  # the OOM reports' tables and sar's series
         plot = (
             MemoryHistory(sampling, _recorded(rec, caps, None, procs), swap=swap)
             if rec is not None and rec.processes
@@ -408,7 +321,7 @@ class Linux:
             boots=boots,
             events=events(lines),
             plot=plot,
-            boot_times=rec.boots if rec else (),
+            boot_times=rec.boots if rec else view.boots if view else (),
             processes=_processes(caps, procs),
             dumps=()
             if view is not None and not caps and not rec

@@ -1,0 +1,176 @@
+"""The kernel incident scanner's records: an incident, an OOM report's task-table row, and
+the helpers that read a row and a release.
+
+Examples:
+    >>> task_of(["uid", "tgid", "total_vm", "rss", "nr_ptes", "swapents", "oom_score_adj", "name"],
+    ...         7747, "0  7748  3226957  2875051    5692        0             0 python")
+    Task(pid=7747, name='python', rss_kb=11500204, swap_kb=0, oom_score_adj=0, uid=0)
+    >>> release_of("CPU: 0 PID: 396 Comm: systemd-journal Not tainted 5.14.14-1-default #1")
+    '5.14.14-1-default'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lostbeat.analyzer.result import CrashType
+
+__all__ = [
+    "MAX_KEPT",
+    "MAX_LINES",
+    "MAX_STACK",
+    "MAX_TASKS",
+    "PAGE_KB",
+    "RECLAIM",
+    "Incident",
+    "Task",
+    "release_of",
+    "task_of",
+]
+
+MAX_TASKS = 2000
+"""Task-table rows kept per OOM report (the largest by memory); the rest are counted."""
+MAX_KEPT = 1000
+"""Incidents a scanner keeps (the newest); ``seen`` counts them all."""
+MAX_LINES = 8
+"""Telling lines kept per report."""
+MAX_STACK = 64
+"""Stack functions kept per report."""
+PAGE_KB = 4
+"""The task table counts pages: 4 KiB on x86 and most arm64 builds (docs/reference/
+linux-logs.md §2; derived, a 16 or 64 KiB kernel would scale every row alike)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One row of an OOM report's task table (``dump_tasks``), sizes in KB."""
+
+    pid: int
+    name: str
+    rss_kb: int
+    swap_kb: int | None = None
+    oom_score_adj: int | None = None
+    uid: int | None = None
+
+    @property
+    def total_kb(self) -> int:
+        """Resident plus swapped out: what the task held."""
+        return self.rss_kb + (self.swap_kb or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """One incident as the log shows it."""
+
+    type: CrashType
+    line_no: int
+    text: str
+    """The headline, as logged."""
+    killer: str | None = None
+    """``kernel``, ``earlyoom``, ``systemd-oomd``, ``nohang``, ``kubelet``; ``None`` for a hang."""
+    victim: str | None = None
+    pid: int | None = None
+    victim_kb: int | None = None
+    """What the victim held (its RSS when killed), where the log says."""
+    at: float | None = None
+    clock: str | None = None
+    mono: float | None = None
+    trigger: str | None = None
+    """The task that invoked the OOM killer."""
+    memcg: str | None = None
+    """The memory cgroup whose limit was hit, where named."""
+    tasks: tuple[Task, ...] = ()
+    tasks_more: int = 0
+    """Rows of the task table not kept (:data:`MAX_TASKS`)."""
+    reason: str | None = None
+    """A panic's reason; a hang's seconds; a killer's stated trigger."""
+    stack: tuple[str, ...] = ()
+    modules: tuple[str, ...] = ()
+    """Modules named in the report's stack frames (and its ``Workqueue:`` line), first first."""
+    foreign: tuple[str, ...] = ()
+    """Out-of-tree or proprietary modules the report's ``Modules linked in:`` list flags
+    (``xt_ratelimit(O)``: ``kernel/module`` prints the module's taint letters)."""
+    cpuset: str | None = None
+    """The allocating task's cpuset (3.x-4.x ``NAME cpuset=X mems_allowed=Y`` line)."""
+    memory: bool = False
+    """The report itself shows memory exhaustion (reclaim on the stack, nothing to kill)."""
+    mem_total_kb: int | None = None
+    """The memory the killer measured against, where it says."""
+    lines: tuple[tuple[int, str], ...] = ()
+    """The report's telling lines (headline, kill, constraint, memcg usage): number, text."""
+
+
+_RELEASE = re.compile(r"\b(\d+\.\d+[\w.+~-]*)\s+#\d")
+RECLAIM = frozenset(
+    # mm/vmscan.c and mm/page_alloc.c: a task in these is reclaiming memory for itself
+    [
+        "try_to_free_pages",
+        "do_try_to_free_pages",
+        "__alloc_pages_direct_reclaim",
+        "__perform_reclaim",
+        "shrink_node",
+        "shrink_zone",
+        "shrink_zones",
+        "balance_pgdat",
+        "kswapd",
+        "throttle_direct_reclaim",
+        "out_of_memory",
+        "__alloc_pages_may_oom",
+        "mem_cgroup_out_of_memory",
+    ]
+)
+
+
+def release_of(text: str) -> str | None:
+    """The kernel release in a ``CPU:``/``Tainted:``/``Pid:`` line, if it names one."""
+    m = _RELEASE.search(text) if ("ainted" in text or "Comm:" in text) else None
+    return m[1] if m else None
+
+
+# a table pasted without its header: the columns by the count of numbers (docs §2, task table)
+_GUESS = {
+    6: ["uid", "tgid", "total_vm", "rss", "cpu", "oom_adj"],
+    7: ["uid", "tgid", "total_vm", "rss", "nr_ptes", "swapents", "oom_score_adj"],
+    8: ["uid", "tgid", "total_vm", "rss", "nr_ptes", "nr_pmds", "swapents", "oom_score_adj"],
+    10: ["uid", "tgid", "total_vm", "rss", "rss_anon", "rss_file", "rss_shmem",
+         "pgtables_bytes", "swapents", "oom_score_adj"],
+}  # fmt: skip
+
+
+def _int(word: str) -> int | None:
+    body = word[1:] if word[:1] == "-" else word
+    return int(word) if body.isascii() and body.isdigit() else None
+
+
+def _numbers(words: list[str]) -> int:
+    """How many leading words are numbers, the last word (the name) excepted."""
+    n = 0
+    for w in words[:-1]:
+        if _int(w) is None:
+            break
+        n += 1
+    return n
+
+
+def task_of(header: list[str] | None, pid: int, rest: str) -> Task | str:
+    """A task-table row (after its ``[pid]``) read by its header's columns, or by the count
+    of its numbers where the paste lost the header; what is wrong with it otherwise."""
+    cols = (header or [])[:-1] or None
+    words = rest.split()
+    n = len(cols) if cols else _numbers(words)
+    if n == 0 or len(words) <= n or not all(_int(w) is not None for w in words[:n]):
+        return "task-table row without its numbers"
+    names = cols or _GUESS.get(n)
+    if names is None:
+        return f"task-table row of {n} numbers, no header"
+    values = dict(zip(names, (int(w) for w in words[:n]), strict=False))
+    swap = values.get("swapents")
+    return Task(
+        pid,
+        rest.split(None, n)[n],
+        values.get("rss", 0) * PAGE_KB,
+        swap * PAGE_KB if swap is not None else None,
+        values.get("oom_score_adj"),
+        values.get("uid"),
+    )

@@ -1,0 +1,63 @@
+"""sysstat's history as the Linux profile reads it: the host's memory and swap over time,
+where vmksummary gives ESX's (docs/reference/linux-logs.md §8).
+
+sar measures the host, not its processes: it gives the domain's size, the swap series, the
+pressure before the end and the restarts, never a culprit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lostbeat.analyzer.facts import Pressure
+from lostbeat.analyzer.parsers.sar import SarLog
+
+__all__ = ["SarView", "read_sar"]
+
+WHEN = 0.8
+"""Pressure is read four fifths into the window: a host that hung is full at its very end."""
+
+
+@dataclass(frozen=True, slots=True)
+class SarView:
+    ram_kb: float | None = None
+    swap_total_kb: float | None = None
+    swap: tuple[tuple[float, int], ...] = ()
+    """(epoch, swap used bytes) up to the end."""
+    pressure: Pressure = Pressure()
+    restarts: tuple[float, ...] = ()
+    end: float | None = None
+
+
+def read_sar(sars: Sequence[SarLog], end: float | None) -> SarView:
+    """The reports merged in time, cut at ``end`` (the crash) when it is known."""
+    memory = sorted({m.at: m for log in sars for m in log.memory}.values(), key=lambda m: m.at)
+    swap = sorted({s.at: s for log in sars for s in log.swap}.values(), key=lambda s: s.at)
+    if end is not None:
+        memory = [m for m in memory if m.at <= end]
+        swap = [s for s in swap if s.at <= end]
+    if not memory and not swap:
+        return SarView(restarts=tuple(sorted({r for log in sars for r in log.restarts})))
+    ram = float(memory[-1].total_kb) if memory else None
+    swap_total = float(swap[-1].free_kb + swap[-1].used_kb) if swap else None
+    times = [m.at for m in memory] or [s.at for s in swap]
+    when = times[0] + WHEN * (times[-1] - times[0])
+    m = next((m for m in reversed(memory) if m.at <= when), None)
+    s = next((s for s in reversed(swap) if s.at <= when), None)
+    ram_used = None
+    if m is not None and m.total_kb:
+        held = m.total_kb - m.available_kb if m.available_kb is not None else m.used_kb
+        ram_used = round(100.0 * held / m.total_kb, 1)
+    swap_used = None
+    if s is not None and s.free_kb + s.used_kb:
+        swap_used = round(100.0 * s.used_kb / (s.free_kb + s.used_kb), 1)
+    free = float(swap[-1].free_kb) if swap else None
+    return SarView(
+        ram_kb=ram,
+        swap_total_kb=swap_total,
+        swap=tuple((s.at, s.used_kb * 1024) for s in swap),
+        pressure=Pressure(swap_used, ram_used, free),
+        restarts=tuple(sorted({r for log in sars for r in log.restarts})),
+        end=times[-1],
+    )

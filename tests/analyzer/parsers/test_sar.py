@@ -1,0 +1,76 @@
+"""sysstat's text report: the memory and swap sections, restarts, midnight, bad rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lostbeat.analyzer.engine import analyze
+from lostbeat.analyzer.parsers.sar import looks_like_sar, parse_sar
+from lostbeat.errors import ArtifactMissing, ParseError
+
+# sysstat 12 `sar -A` in the C locale (12-hour clock), the -r and -S sections among others
+REPORT = """\
+Linux 5.14.0-362.8.1.el9_3.x86_64 (web01) \t05/01/2024 \t_x86_64_\t(4 CPU)
+
+11:50:01 PM     CPU      %usr     %nice      %sys   %iowait    %steal      %irq     %soft    %guest    %gnice     %idle
+11:59:01 PM     all      2.01      0.00      0.70      0.02      0.00      0.19      0.05      0.00      0.00     97.03
+
+11:50:01 PM kbmemfree   kbavail kbmemused  %memused kbbuffers  kbcached  kbcommit   %commit  kbactive   kbinact   kbdirty
+11:50:01 PM   5520968   6878592   1383812     17.50      4228   1482228   3153948     23.44   1096112    852508        48
+11:59:01 PM    520968    878592   6383812     80.70      4228   1482228   3153948     23.44   1096112    852508        48
+12:08:01 AM     20968     78592   68838l2     87.02      4228   1482228   3153948     23.44   1096112    852508        48
+Average:      2020968   2611925   4883812     61.74      4228   1482228   3153948     23.44   1096112    852508        48
+
+11:50:01 PM kbswpfree kbswpused  %swpused  kbswpcad   %swpcad
+11:50:01 PM   4194300         0      0.00         0      0.00
+11:59:01 PM   2097150   2097150     50.00         0      0.00
+
+12:10:34 AM       LINUX RESTART\t(4 CPU)
+"""  # noqa: E501
+
+
+def test_memory_swap_and_restarts() -> None:
+    log = parse_sar(REPORT.splitlines(), path="var/log/sa/sar01")
+    assert (log.host, log.release) == ("web01", "5.14.0-362.8.1.el9_3.x86_64")
+    assert [(m.at, m.used_kb, m.available_kb) for m in log.memory] == [
+        (1714607401.0, 1383812, 6878592),  # 2024-05-01 23:50:01 (read as UTC)
+        (1714607941.0, 6383812, 878592),
+    ]
+    assert [s.used_kb for s in log.swap] == [0, 2097150]
+    assert log.restarts == (1714608634.0,)  # past midnight: the next day
+    assert [p.line_no for p in log.problems] == [9]
+
+
+def test_iso_and_24_hour_dates() -> None:
+    log = parse_sar(
+        [
+            "Linux 4.18.0 (db1) \t2024-05-01 \t_x86_64_\t(2 CPU)",
+            "00:00:01 kbmemfree kbmemused  %memused kbbuffers  kbcached",
+            "13:10:01    100000    900000     90.00      1000      2000",
+        ],
+        path="sar01",
+    )
+    assert [(m.at, m.total_kb) for m in log.memory] == [(1714569001.0, 1000000)]
+
+
+def test_empty_and_not_a_report() -> None:
+    with pytest.raises(ArtifactMissing):
+        parse_sar(["", " "], path="sar01")
+    with pytest.raises(ParseError):
+        parse_sar(["hello"], path="sar01")
+    assert looks_like_sar(REPORT) and not looks_like_sar("Linux version 6.1.0 (gcc)")
+
+
+def test_sar_gives_a_host_log_its_memory_and_swap(tmp_path: Path) -> None:
+    (tmp_path / "sar01").write_text(REPORT)
+    (tmp_path / "messages").write_text(
+        "2024-05-02T00:09:00+00:00 web01 kernel: Out of memory: Killed process 7 (java) "
+        "total-vm:1kB, anon-rss:6000000kB, file-rss:0kB, shmem-rss:0kB\n"
+    )
+    result = analyze([tmp_path / "sar01", tmp_path / "messages"])
+    assert result.crash.victim == "java"
+    assert result.memory.mem_total_bytes == (520968 + 6383812) * 1024
+    assert result.history.swap == ((1714607401.0, 0), (1714607941.0, 2097150 * 1024))
+    assert result.crash.victim_was_grower is True  # 6 GB of a 6.9 GB host
