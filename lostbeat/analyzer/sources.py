@@ -46,6 +46,7 @@ from lostbeat.analyzer._collect import (
     _Sink,
     _size,
 )
+from lostbeat.analyzer._journal import JOURNAL_MAGIC, export_hint, read_journal
 from lostbeat.analyzer._tarstream import _CHUNK, _REPORT_EVERY, _is_tar_header, _Stream, _walk
 from lostbeat.analyzer._unxz import XZ_MAGIC, _Unxz
 from lostbeat.analyzer.artifacts import ARTIFACTS
@@ -335,7 +336,10 @@ class FileSource:
             raise InputError("empty file", path=self.path)
         col = _Collector(self.label, self.limits)
         col.set_top(None)
-        kind = self.kind or artifacts.sniff_kind(_head(self.path).decode("utf-8", "replace"))
+        head = _head(self.path)
+        if self.kind is None and head.startswith(JOURNAL_MAGIC):
+            return self._journal(col, progress)
+        kind = self.kind or artifacts.sniff_kind(head.decode("utf-8", "replace"))
         if kind is None:
             col.skip(self.path, "content not recognised as any artifact")
             col.name(self.path)
@@ -352,6 +356,25 @@ class FileSource:
             col.keep(self.path, kind, sink)
             if progress is not None:
                 progress(done, st.st_size)
+        return col.result()
+
+    def _journal(self, col: _Collector, progress: Progress | None) -> Collected:
+        """A binary journal, as journalctl exports it (``_journal``)."""
+        col.name(self.path)
+        art = ARTIFACTS["host_log"]
+        sink = _Sink(self.limits.member_bytes, tail=art.tail, limits=self.limits)
+        try:
+            done, error = read_journal(self.path, sink)
+        except FileNotFoundError:
+            col.skip(self.path, export_hint(self.path), "host_log")
+            return col.result()
+        except OSError as err:
+            raise InputError(f"cannot run journalctl: {err.strerror}", path=self.path) from None
+        if error:
+            col.record(InputRecord(self.path, InputStatus.BROKEN, "host_log", error))
+        col.keep(self.path, "host_log", sink)
+        if progress is not None:
+            progress(done, done)
         return col.result()
 
 
