@@ -34,11 +34,13 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left
 from calendar import timegm
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain, islice
 
-__all__ = ["Frame", "frame", "frames"]
+__all__ = ["WORDS", "Frame", "frame", "frames"]
 
 KERNEL = "kernel"
 
@@ -218,49 +220,229 @@ def _entry(entry: dict[str, object], line_no: int) -> Frame:
     )
 
 
-_EXPORT_KEPT = ("MESSAGE=", "__REALTIME_TIMESTAMP=", "_TRANSPORT=", "SYSLOG_IDENTIFIER=", "_PID=")
+_EXPORT_HEAD = re.compile(r"^_{0,2}[A-Z][A-Z0-9_]{0,63}(?:=|\n)")
 _EXPORT_BINARY = re.compile(r"^_{0,2}[A-Z0-9][A-Z0-9_]{0,63}$")
+BATCH = 8192
+"""Lines read at a time from a source that gives lines: their text is searched for the words
+of an incident at C speed."""
+CHUNK_CHARS = 4 << 20
+"""Characters read at a time from a text stream."""
+# Every line an incident reader needs has one of these (docs/reference/linux-logs.md §2-§6),
+# or is read while a report is open (``follow``): "oom" (invoked oom-killer, oom-kill:),
+# "emory" (Out of memory, Memory cgroup, memory: usage, low memory!, Memory pressure), "Kill",
+# "kill" (Kill/Killed process, killing process, systemd-oomd killed), "ask" (INFO: task, Task
+# in, Tasks state, hung_task), "lockup", "LOCKUP", "stall", "panic", "ainted" (the kernel
+# release), "SIG" (earlyoom's sending SIGTERM), "avail" (earlyoom's mem avail), "badness"
+# (nohang), "OOM" (OOMKilled, SystemOOM), "ame:", "NAME" (kubectl's names). A unit's end after
+# systemd-oomd's pressure line is read while ``follow`` says so.
+WORDS = (
+    "oom", "emory", "Kill", "kill", "ask", "lockup", "LOCKUP", "stall", "panic", "ainted",
+    "SIG", "avail", "badness", "OOM", "ame:", "NAME",
+)  # fmt: skip
+# In a syslog file or journalctl's text, the lines that matter are the kernel's, the killers'
+# and PID 1's (a unit's end): they are found by their sender first, then by a word.
+_SENDERS = (" kernel:", "earlyoom", "oomd", "nohang", "systemd[")
+_KERNEL_WORDS = WORDS[:10]
+"""The words a kernel line needs (a killer's and kubectl's are not the kernel's)."""
+_UNIT_WORDS = ("oomd",)
+"""The word of PID 1's lines on systemd-oomd's kills."""
+_KILLER_IDENTS = frozenset({"earlyoom", "systemd-oomd", "nohang", "nohang-desktop"})
 
 
-def frames(lines: Iterable[str]) -> Iterator[Frame]:
-    """Every frame of a log, numbered from 1; ``journalctl -o export`` entries (fields, one a
-    line, an empty line between entries) are assembled into one frame each.
-
-    A binary export field (a name alone, then a 64-bit length and the bytes) is read as the
-    text after its length: a message with a newline keeps its first line.
-    """
-    entry: dict[str, object] = {}
-    start = 0
-    in_entry = False
-    binary: str | None = None
-    for line_no, raw in enumerate(lines, 1):
-        line = raw.rstrip("\r\n")
-        if binary is not None:
-            entry[binary] = line[8:]
-            binary = None
+def _marked(text: str, lines: list[str], syslog: bool) -> list[int]:
+    """Indexes of the lines of ``text`` (``lines``) that have a word, sorted; in a syslog
+    file, of the lines of a sender that matters that have a word."""
+    spots = sorted({at for word in (_SENDERS if syslog else WORDS) for at in _finds(text, word)})
+    marked: list[int] = []
+    line, last = 0, 0
+    for at in spots:
+        line += text.count("\n", last, at)
+        last = at
+        if marked and marked[-1] == line:
             continue
-        if in_entry or line.startswith(("__CURSOR=", "__REALTIME_TIMESTAMP=")):
-            if not in_entry:
-                in_entry, start = True, line_no
-            if not line:
-                if "MESSAGE" in entry:
-                    yield _entry(entry, start)
-                entry, in_entry = {}, False
+        if not syslog or any(w in lines[line] for w in WORDS):
+            marked.append(line)
+    return marked
+
+
+def _finds(text: str, word: str) -> Iterator[int]:
+    at = text.find(word)
+    while at >= 0:
+        yield at
+        at = text.find(word, at + len(word))
+
+
+def _texts(lines: Iterable[str]) -> Iterator[str]:
+    """The log's text in pieces that end at a line's end: a text stream is read in large
+    pieces, other line sources :data:`BATCH` lines at a time."""
+    read = getattr(lines, "read", None)
+    if callable(read):
+        carry = ""
+        while piece := read(CHUNK_CHARS):
+            piece = carry + piece
+            cut = piece.rfind("\n") + 1
+            carry = piece[cut:]
+            if cut:
+                yield piece[:cut]
+        if carry:
+            yield carry + "\n"
+        return
+    it = iter(lines.splitlines(True) if isinstance(lines, str) else lines)
+    while batch := list(islice(it, BATCH)):
+        text = _joined(batch)
+        yield text if text.endswith("\n") else text + "\n"
+
+
+def frames(lines: Iterable[str], *, follow: Callable[[int], bool] | None = None) -> Iterator[Frame]:
+    """The frames of a log that may hold an incident, numbered from 1.
+
+    The log is read in large pieces; only the lines with one of :data:`WORDS`, and every
+    line for which ``follow(line_no)`` says a report is still being read, are framed: the
+    rest of a large log is passed over at the speed of ``str.find``. ``journalctl -o export`` entries (fields one a line, an empty line
+    between entries) are assembled into one frame each, and framed when they are the
+    kernel's, a killer's or PID 1's and their message qualifies likewise.
+    """
+    texts = _texts(lines)
+    first = next(texts, "")
+    head = next((ln for ln in first[:4096].split("\n") if ln.strip()), "")
+    pieces = chain([first], texts)
+    if _EXPORT_HEAD.match(head):  # the start, or a tail kept from mid-entry
+        yield from _export(pieces, follow or _never)
+    else:
+        syslog = _syslog_file(first[:65536].split("\n")[:-1])
+        yield from _lines(pieces, follow or _never, syslog=syslog)
+
+
+def _syslog_file(head: list[str]) -> bool:
+    """Whether every line of the file's start has a syslog or journal sender."""
+    if not head:
+        return False
+    for line in head:
+        f = frame(line)
+        if f is not None and (f.clock is None or f.ident is None):
+            return False
+    return True
+
+
+def _never(line_no: int) -> bool:
+    return False
+
+
+def _lines(
+    pieces: Iterable[str], follow: Callable[[int], bool], *, syslog: bool
+) -> Iterator[Frame]:
+    base = 0  # line number before the piece
+    for text in pieces:
+        lines = text.split("\n")
+        count = len(lines) - 1  # the piece ends with a newline
+        marked = _marked(text, lines, syslog)
+        i = 0
+        while i < count:
+            line_no = base + i + 1
+            m = bisect_left(marked, i)
+            if (m == len(marked) or marked[m] != i) and not follow(line_no):
+                if m == len(marked):
+                    break
+                i = marked[m]  # nothing to read before the next line with a word
                 continue
-            if line.startswith(_EXPORT_KEPT):
-                key, _, value = line.partition("=")
-                entry[key] = value
-                continue
-            if "=" in line:
-                continue  # a field not needed
-            if _EXPORT_BINARY.match(line):
-                binary = line
-                continue
-            if "MESSAGE" in entry:  # not an export field: the entry ended unterminated
-                yield _entry(entry, start)
-            entry, in_entry = {}, False
-        f = frame(line, line_no)
+            f = frame(lines[i], line_no)
+            if f is not None:
+                yield f
+            i += 1
+        base += count
+
+
+_EXPORT_NEEDLES = ("\n_TRANSPORT=kernel\n", "\nSYSLOG_IDENTIFIER=systemd\n") + tuple(
+    f"\nSYSLOG_IDENTIFIER={ident}\n" for ident in sorted(_KILLER_IDENTS)
+)
+
+
+def _export(pieces: Iterable[str], follow: Callable[[int], bool]) -> Iterator[Frame]:
+    """Entries found by ``str.find`` of the kernel's transport and the killers' identifiers:
+    another service's entry is never split out of the text."""
+    carry = ""
+    line_no = 1  # of carry's first line
+    for piece in pieces:
+        text = carry + piece
+        cut = text.rfind("\n\n")
+        if cut < 0:
+            carry = text
+            continue
+        body, carry = "\n" + text[: cut + 1], text[cut + 2 :]
+        at, seen = 0, line_no - 1  # the newline put before the body
+        for start, end in _hits(body):
+            seen += body.count("\n", at, start)
+            at = start
+            f = _export_entry(body[start:end], seen, follow)
+            if f is not None:
+                yield f
+        line_no += body.count("\n", 0, len(body)) + 1 - 1
+    if carry.strip():
+        f = _export_entry(carry, line_no, follow)
         if f is not None:
             yield f
-    if "MESSAGE" in entry:
-        yield _entry(entry, start)
+
+
+def _hits(body: str) -> list[tuple[int, int]]:
+    """(start, end) of the entries of ``body`` (which starts with a newline) that hold a
+    needle, in order."""
+    found: dict[int, int] = {}
+    for needle in _EXPORT_NEEDLES:
+        pos = body.find(needle)
+        while pos >= 0:
+            start = body.rfind("\n\n", 0, pos + 1)
+            start = start + 2 if start >= 0 else 1
+            end = body.find("\n\n", pos + 1)
+            end = end if end >= 0 else len(body)
+            found[start] = end
+            pos = body.find(needle, end)
+    return sorted(found.items())
+
+
+def _joined(batch: list[str]) -> str:
+    """The batch's text, whether its lines kept their newlines (a file) or not (a list)."""
+    return "".join(batch) if batch[0].endswith("\n") else "\n".join(batch) + "\n"
+
+
+def _field(chunk: str, name: str) -> str | None:
+    at = chunk.find(f"\n{name}=") if not chunk.startswith(f"{name}=") else -1 - len(name)
+    if at == -1:
+        return None
+    begin = at + len(name) + 2
+    end = chunk.find("\n", begin)
+    return chunk[begin : end if end >= 0 else len(chunk)]
+
+
+def _export_entry(chunk: str, start: int, follow: Callable[[int], bool]) -> Frame | None:
+    """One export entry, when it may matter: the kernel's with a word or in an open report,
+    a killer's, or systemd's with a word."""
+    chunk = chunk.strip("\n")
+    kernel = "\n_TRANSPORT=kernel" in chunk
+    ident = _field(chunk, "SYSLOG_IDENTIFIER")
+    if not kernel and ident not in _KILLER_IDENTS and ident != "systemd":
+        return None  # another service's entry
+    message = _field(chunk, "MESSAGE")
+    if message is None:
+        message = _binary_message(chunk)
+        if message is None:
+            return None
+    words = _KERNEL_WORDS if kernel else _UNIT_WORDS
+    wanted = (
+        ident in _KILLER_IDENTS or (kernel and follow(start)) or any(w in message for w in words)
+    )
+    if not wanted:
+        return None
+    entry: dict[str, object] = {"MESSAGE": message, "SYSLOG_IDENTIFIER": ident}
+    for key in ("__REALTIME_TIMESTAMP", "_TRANSPORT", "_PID"):
+        entry[key] = _field(chunk, key)
+    return _entry(entry, start)
+
+
+def _binary_message(chunk: str) -> str | None:
+    """A binary MESSAGE field (its name alone, then a 64-bit length and the bytes): the text
+    after the length, up to the first newline."""
+    for line_no, line in enumerate(chunk.split("\n")):
+        if line == "MESSAGE" and _EXPORT_BINARY.match(line):
+            rest = chunk.split("\n")[line_no + 1 : line_no + 2]
+            return rest[0][8:] if rest else ""
+    return None

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from lostbeat.analyzer.result import CrashType
 
 __all__ = [
+    "FOLLOW_GAP",
     "MAX_KEPT",
     "MAX_LINES",
     "MAX_STACK",
@@ -35,6 +36,9 @@ MAX_KEPT = 1000
 """Incidents a scanner keeps (the newest); ``seen`` counts them all."""
 MAX_LINES = 8
 """Telling lines kept per report."""
+FOLLOW_GAP = 200
+"""Lines an open report may go without one of its own before the scanner stops reading every
+line for it (other services' lines between a report's, 010, 020)."""
 MAX_STACK = 64
 """Stack functions kept per report."""
 PAGE_KB = 4

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 
 from lostbeat.analyzer.parsers._frames import Frame
 from lostbeat.analyzer.parsers._kernel_events import (
+    FOLLOW_GAP,
     MAX_KEPT,
     MAX_LINES,
     MAX_STACK,
@@ -115,6 +116,11 @@ class Scanner:
         self.problems: list[tuple[int, str]] = []
         self.release: str | None = None
         self.comm: str | None = None  # the task of the last CPU: line
+        self.used = 0  # the last line an open report took
+
+    def following(self, line_no: int) -> bool:
+        """Whether a report is open and took a line lately: the next lines may be its own."""
+        return self.open is not None and line_no - self.used <= FOLLOW_GAP
 
     def _start(self, f: Frame, kind: CrashType, **fields: object) -> _Open:
         self._close()
@@ -163,10 +169,11 @@ class Scanner:
             return
         if text.lstrip().startswith(("CPU: ", "Pid: ", "Not tainted", "Tainted")):
             self.release = release_of(text) or self.release
-        if self._headline(f, text):
-            return
-        if self.open is not None:
-            self._continue(self.open, f, text)
+        used = self._headline(f, text)
+        if not used and self.open is not None:
+            used = self._continue(self.open, f, text)
+        if used:
+            self.used = f.line_no
 
     # -- headlines ----------------------------------------------------------------------
 
@@ -283,35 +290,39 @@ class Scanner:
 
     # -- continuation lines -----------------------------------------------------------------
 
-    def _continue(self, op: _Open, f: Frame, text: str) -> None:
+    def _continue(self, op: _Open, f: Frame, text: str) -> bool:
+        """Read a line into the open report; whether it was the report's."""
         ev = op.event
         if ev.type is CrashType.OOM_KILL and self._oom_line(op, f, text):
-            return
+            return True
         if ev.type is CrashType.HUNG_TASK and ev.victim is None:
             m = _TASK_STATE.match(text) or _OLD_STATE.match(text)
             if m is not None:
                 op.event = replace(ev, victim=m["name"], pid=int(m["pid"]))
-                return
-        if (c := _CPU.match(text)) is not None or text.startswith(
+                return True
+        if (c := _CPU.match(text)) is not None or text.lstrip().startswith(
             ("Pid: ", "Not tainted", "Tainted")
         ):
             self.comm = c[2] if c is not None else self.comm
             if c is not None and ev.victim is None and ev.type is CrashType.HARD_LOCKUP:
                 op.event = replace(ev, victim=c[2], pid=int(c[1]))
-            return
+            return True
         if text.startswith("Modules linked in:"):
             op.foreign.extend(_FOREIGN.findall(text))
-            return
+            return True
         if text.startswith("Workqueue:") and (w := _WORKQUEUE.search(text)) is not None:
             op.modules.append(w[1])
-            return
-        if len(op.stack) < MAX_STACK and ("+0x" in text or ") from [" in text):
-            for fm in _FRAME.finditer(text):
+            return True
+        if "+0x" not in text and ") from [" not in text:
+            return text.lstrip().startswith(("Call Trace", "Call trace", "<TASK>", "</TASK>"))
+        for fm in _FRAME.finditer(text):
+            if len(op.stack) < MAX_STACK:
                 op.stack.append(fm[1])
-                if fm[2]:
-                    op.modules.append(fm[2])
-            if (arm := _ARM_FRAME.search(text)) is not None:
-                op.stack.append(arm[1])
+            if fm[2] and len(op.modules) < MAX_STACK:
+                op.modules.append(fm[2])
+        if (arm := _ARM_FRAME.search(text)) is not None and len(op.stack) < MAX_STACK:
+            op.stack.append(arm[1])
+        return True
 
     def _oom_line(self, op: _Open, f: Frame, text: str) -> bool:
         if text[:1] == "[":

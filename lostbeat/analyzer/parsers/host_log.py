@@ -92,17 +92,30 @@ def parse_host_log(lines: Iterable[str], *, path: str) -> HostLog:
     Raises:
         ArtifactMissing: the log has no line.
     """
-    return host_log_of(frames(lines), path=path)
+    scanner, killers = Scanner(), Killers()
+
+    def follow(line_no: int) -> bool:
+        # an open kernel report, or systemd-oomd's v248 kill whose unit has not stopped yet
+        return scanner.following(line_no) or killers.pending is not None
+
+    framed = frames(lines, follow=follow)
+    return host_log_of(framed, path=path, scanner=scanner, killers=killers)
 
 
-def host_log_of(framed: Iterable[Frame], *, path: str) -> HostLog:
+def host_log_of(
+    framed: Iterable[Frame],
+    *,
+    path: str,
+    scanner: Scanner | None = None,
+    killers: Killers | None = None,
+) -> HostLog:
     """The incidents of frames already taken off their containers (a recording's kernel
     records come so).
 
     Raises:
         ArtifactMissing: there is no frame.
     """
-    scanner, killers, kube = Scanner(), Killers(), Kube()
+    scanner, killers, kube = scanner or Scanner(), killers or Killers(), Kube()
     count = 0
     release: str | None = None
     for f in framed:
