@@ -298,9 +298,10 @@ def frames(lines: Iterable[str], *, follow: Callable[[int], bool] | None = None)
 
     The log is read in large pieces; only the lines with one of :data:`WORDS`, and every
     line for which ``follow(line_no)`` says a report is still being read, are framed: the
-    rest of a large log is passed over at the speed of ``str.find``. ``journalctl -o export`` entries (fields one a line, an empty line
-    between entries) are assembled into one frame each, and framed when they are the
-    kernel's, a killer's or PID 1's and their message qualifies likewise.
+    rest of a large log is passed over at the speed of ``str.find``. ``journalctl -o
+    export`` entries (fields one a line, an empty line between entries) are assembled into
+    one frame each, and framed when they are the kernel's, a killer's or PID 1's and their
+    message qualifies likewise.
     """
     texts = _texts(lines)
     first = next(texts, "")
