@@ -15,11 +15,9 @@ uneven spacing) and monotonicity is Kendall's tau with its p-value, from scipy.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
-from scipy import stats
 
 __all__ = ["MAX_FIT_POINTS", "Trend", "fit", "suffix_starts", "undo_restarts"]
 
@@ -63,7 +61,7 @@ def undo_restarts(
     """
     out: list[tuple[float, float]] = []
     steps = [b[0] - a[0] for a, b in zip(points, points[1:], strict=False)]
-    step = float(np.median(steps)) if steps else 0.0
+    step = float(statistics.median(steps)) if steps else 0.0
     offset = 0.0
     restarts = 0
     prev: tuple[float, float] | None = None
@@ -90,6 +88,10 @@ def fit(points: Sequence[tuple[float, float]]) -> Trend | None:
     if len(points) > MAX_FIT_POINTS:
         step = len(points) / MAX_FIT_POINTS
         points = [points[int(i * step)] for i in range(MAX_FIT_POINTS - 1)] + [points[-1]]
+    # imported on first use: numpy and scipy are a second of start-up most analyses skip
+    import numpy as np
+    from scipy import stats
+
     t = np.array([p[0] for p in points], dtype=float)
     y = np.array([p[1] for p in points], dtype=float)
     if t[-1] <= t[0]:
