@@ -372,14 +372,17 @@ def _export(pieces: Iterable[str], follow: Callable[[int], bool]) -> Iterator[Fr
         body, carry = "\n" + text[: cut + 1], text[cut + 2 :]
         at, seen = 0, line_no - 1  # the newline put before the body
         for start, end in _hits(body):
-            seen += body.count("\n", at, start)
+            chunk = body[start:end]
+            if not _may_matter(chunk, follow, seen + 1):
+                continue
+            seen += body.count("\n", at, start)  # counted only for the entries read
             at = start
-            f = _export_entry(body[start:end], seen, follow)
+            f = _export_entry(chunk, seen)
             if f is not None:
                 yield f
         line_no += body.count("\n", 0, len(body)) + 1 - 1
-    if carry.strip():
-        f = _export_entry(carry, line_no, follow)
+    if carry.strip() and _may_matter("\n" + carry + "\n", follow, line_no):
+        f = _export_entry(carry, line_no)
         if f is not None:
             yield f
 
@@ -414,25 +417,26 @@ def _field(chunk: str, name: str) -> str | None:
     return chunk[begin : end if end >= 0 else len(chunk)]
 
 
-def _export_entry(chunk: str, start: int, follow: Callable[[int], bool]) -> Frame | None:
-    """One export entry, when it may matter: the kernel's with a word or in an open report,
-    a killer's, or systemd's with a word."""
+def _may_matter(chunk: str, follow: Callable[[int], bool], near: int) -> bool:
+    """Whether an entry found by a needle may matter, told from its text alone: the kernel's
+    with a word or while a report is open (its other fields, hex and names, hold no word),
+    PID 1's on systemd-oomd, any of a killer's."""
+    if "\n_TRANSPORT=kernel\n" in chunk:
+        return follow(near) or any(w in chunk for w in _KERNEL_WORDS)
+    if "\nSYSLOG_IDENTIFIER=systemd\n" in chunk:
+        return any(w in chunk for w in _UNIT_WORDS)
+    return True
+
+
+def _export_entry(chunk: str, start: int) -> Frame | None:
+    """One export entry as a frame, or ``None`` when it has no message."""
     chunk = chunk.strip("\n")
-    kernel = "\n_TRANSPORT=kernel" in chunk
     ident = _field(chunk, "SYSLOG_IDENTIFIER")
-    if not kernel and ident not in _KILLER_IDENTS and ident != "systemd":
-        return None  # another service's entry
     message = _field(chunk, "MESSAGE")
     if message is None:
         message = _binary_message(chunk)
         if message is None:
             return None
-    words = _KERNEL_WORDS if kernel else _UNIT_WORDS
-    wanted = (
-        ident in _KILLER_IDENTS or (kernel and follow(start)) or any(w in message for w in words)
-    )
-    if not wanted:
-        return None
     entry: dict[str, object] = {"MESSAGE": message, "SYSLOG_IDENTIFIER": ident}
     for key in ("__REALTIME_TIMESTAMP", "_TRANSPORT", "_PID"):
         entry[key] = _field(chunk, key)

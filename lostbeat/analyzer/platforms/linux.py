@@ -335,7 +335,7 @@ class Linux:
                     advice="its manifest.json says why each attempt failed",
                 ),
             ),
-            plan=PLAN if caps or (rec is not None and view is None) else HOST_PLAN,
+            plan=PLAN if caps or rec is not None else HOST_PLAN,
             incidents=view.incidents if view else (),
             incidents_more=view.incidents_more if view else 0,
             grower=view.grower if view else None,
