@@ -38,6 +38,33 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bundle_read import Run, _measure  # noqa: E402
 
+_ROOTS = (
+    "cach",
+    "stor",
+    "pool",
+    "sess",
+    "lease",
+    "sync",
+    "flush",
+    "queue",
+    "shard",
+    "index",
+    "token",
+    "route",
+    "proxy",
+    "batch",
+    "merge",
+    "scan",
+    "fetch",
+    "parse",
+    "write",
+    "load",
+)
+VOCABULARY = tuple(
+    f"{a}{b}"
+    for a in _ROOTS
+    for b in ("", "ed", "ing", "er", "s", "_id", "-ok", "-retry", "-miss", "-hit", "ment", "able")
+)
 TIME_TARGET = 1.5
 RSS_TARGET_MB = 200.0
 BOOT = "3957642b91db46aeb6ea566e41d1e893"
@@ -101,6 +128,10 @@ def _entries(size: int, rng: random.Random):  # type: ignore[no-untyped-def]
         usec += rng.randrange(1000, 400000)
         comm, exe, unit, text = SERVICES[seq % len(SERVICES)]
         message = text.format(rng.randrange(1, 99999), rng.randrange(1, 9999))
+        # a trace id and a few words of a large vocabulary: real logs' entropy, so that the
+        # text compresses about as real logs do rather than 60 times
+        tail = " ".join(rng.choice(VOCABULARY) for _ in range(rng.randrange(2, 9)))
+        message = f"{message} trace={rng.getrandbits(40):010x} {tail}"
         done += 700
         yield usec, comm, exe, unit, message, 1000 + seq % 30000, seq
         if marks and done >= marks[0]:

@@ -251,18 +251,28 @@ _KILLER_IDENTS = frozenset({"earlyoom", "systemd-oomd", "nohang", "nohang-deskto
 
 def _marked(text: str, lines: list[str], syslog: bool) -> list[int]:
     """Indexes of the lines of ``text`` (``lines``) that have a word, sorted; in a syslog
-    file, of the lines of a sender that matters that have a word."""
-    spots = sorted({at for word in (_SENDERS if syslog else WORDS) for at in _finds(text, word)})
-    marked: list[int] = []
+    file, of the lines of a sender that matters that have a word (the senders' lines are
+    found first, and only their text is searched for the words)."""
+    if not syslog:
+        return _lines_of(text, WORDS)
+    sent = _lines_of(text, _SENDERS)
+    if not sent:
+        return []
+    sub = "\n".join(lines[i] for i in sent) + "\n"
+    return [sent[j] for j in _lines_of(sub, WORDS)]
+
+
+def _lines_of(text: str, needles: tuple[str, ...]) -> list[int]:
+    """Indexes of the lines of ``text`` (lines ending in newlines) holding a needle, sorted."""
+    spots = sorted({at for word in needles for at in _finds(text, word)})
+    found: list[int] = []
     line, last = 0, 0
     for at in spots:
         line += text.count("\n", last, at)
         last = at
-        if marked and marked[-1] == line:
-            continue
-        if not syslog or any(w in lines[line] for w in WORDS):
-            marked.append(line)
-    return marked
+        if not found or found[-1] != line:
+            found.append(line)
+    return found
 
 
 def _finds(text: str, word: str) -> Iterator[int]:
