@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import re
-from bisect import bisect_left
 from calendar import timegm
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -249,17 +248,22 @@ _UNIT_WORDS = ("oomd",)
 _KILLER_IDENTS = frozenset({"earlyoom", "systemd-oomd", "nohang", "nohang-desktop"})
 
 
-def _marked(text: str, lines: list[str], syslog: bool) -> list[int]:
-    """Indexes of the lines of ``text`` (``lines``) that have a word, sorted; in a syslog
-    file, of the lines of a sender that matters that have a word (the senders' lines are
-    found first, and only their text is searched for the words)."""
+def _marks(text: str, syslog: bool) -> list[int]:
+    """Where the lines of ``text`` that have a word start, sorted; in a syslog file, the
+    lines of a sender that matters that have a word (the senders' lines are found first, and
+    only their text is searched for the words)."""
     if not syslog:
-        return _lines_of(text, WORDS)
-    sent = _lines_of(text, _SENDERS)
+        return _starts(text, WORDS)
+    sent = _starts(text, _SENDERS)
     if not sent:
         return []
-    sub = "\n".join(lines[i] for i in sent) + "\n"
+    sub = "\n".join(text[at : text.find("\n", at)] for at in sent) + "\n"
     return [sent[j] for j in _lines_of(sub, WORDS)]
+
+
+def _starts(text: str, needles: tuple[str, ...]) -> list[int]:
+    """Where the lines of ``text`` holding a needle start, sorted."""
+    return sorted({text.rfind("\n", 0, at) + 1 for word in needles for at in _finds(text, word)})
 
 
 def _lines_of(text: str, needles: tuple[str, ...]) -> list[int]:
@@ -342,25 +346,27 @@ def _never(line_no: int) -> bool:
 def _lines(
     pieces: Iterable[str], follow: Callable[[int], bool], *, syslog: bool
 ) -> Iterator[Frame]:
+    """The frames of the lines with a word and of the lines an open report may own; the
+    rest is skipped by position, never split out of the text."""
     base = 0  # line number before the piece
-    for text in pieces:
-        lines = text.split("\n")
-        count = len(lines) - 1  # the piece ends with a newline
-        marked = _marked(text, lines, syslog)
-        i = 0
-        while i < count:
-            line_no = base + i + 1
-            m = bisect_left(marked, i)
-            if (m == len(marked) or marked[m] != i) and not follow(line_no):
-                if m == len(marked):
+    for text in pieces:  # each ends with a newline
+        marks = _marks(text, syslog)
+        pos = line = k = 0  # a line's start and index in the piece; the next mark
+        while pos < len(text):
+            if k < len(marks) and marks[k] == pos:
+                k += 1
+            elif not follow(base + line + 1):
+                if k == len(marks):
                     break
-                i = marked[m]  # nothing to read before the next line with a word
+                line += text.count("\n", pos, marks[k])  # to the next line with a word
+                pos = marks[k]
                 continue
-            f = frame(lines[i], line_no)
+            end = text.find("\n", pos)
+            f = frame(text[pos:end], base + line + 1)
             if f is not None:
                 yield f
-            i += 1
-        base += count
+            pos, line = end + 1, line + 1
+        base += text.count("\n")
 
 
 _EXPORT_NEEDLES = ("\n_TRANSPORT=kernel\n", "\nSYSLOG_IDENTIFIER=systemd\n") + tuple(
