@@ -238,9 +238,10 @@ WORDS = (
     "oom", "emory", "Kill", "kill", "ask", "lockup", "LOCKUP", "stall", "panic", "ainted",
     "SIG", "avail", "badness", "OOM", "ame:", "NAME",
 )  # fmt: skip
-# In a syslog file or journalctl's text, the lines that matter are the kernel's, the killers'
-# and PID 1's (a unit's end): they are found by their sender first, then by a word.
-_SENDERS = (" kernel:", "earlyoom", "oomd", "nohang", "systemd[")
+# In a syslog file or journalctl's text, the lines that matter are the kernel's and the
+# killers' (PID 1's on systemd-oomd's kills name it; a unit's end after its pressure line is
+# read while ``follow`` says so): they are found by their sender first, then by a word.
+_SENDERS = (" kernel:", "earlyoom", "oomd", "nohang")
 _KERNEL_WORDS = WORDS[:10]
 """The words a kernel line needs (a killer's and kubectl's are not the kernel's)."""
 _UNIT_WORDS = ("oomd",)
