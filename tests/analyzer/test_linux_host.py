@@ -200,3 +200,17 @@ def test_a_truncated_xz_keeps_what_was_read(tmp_path: Path) -> None:
     collected = TarSource(cut).collect()
     assert [m.path for m in collected.members][:1] == ["var/log/messages"]
     assert any("xz" in r.reason and r.status.value == "broken" for r in collected.records)
+
+
+def test_a_hang_after_allocation_failures_is_memory(tmp_path: Path) -> None:
+    lines = [
+        "[  100.0] kworker/1:1: page allocation failure: order:0, mode:0x1080020(GFP_ATOMIC)",
+        "[  200.0] INFO: task systemd:1 blocked for more than 120 seconds.",
+        "[  200.0]  mutex_lock+0x23/0x33",
+        "[  200.0]  vdev_queue_io+0x85/0x180 [zfs]",
+    ]
+    assert _analyze(tmp_path, lines).crash.class_ is CrashClass.MEMORY_EXHAUSTION
+    later = [lines[0].replace("100.0", "1.0"), *lines[1:]]  # an hour and more before: not
+    assert _analyze(
+        tmp_path, [ln.replace("[  200.0]", "[ 9000.0]") for ln in later]
+    ).crash.class_ is (CrashClass.DRIVER)

@@ -65,6 +65,18 @@ _ISO = re.compile(
 )
 _SYSLOG = re.compile(r"^([^\W\d_]{3,5})\.? {1,2}(\d{1,2}) (\d\d:\d\d:\d\d(?:\.\d{1,9})?)(?::? |$)")
 _SENDER = re.compile(r"^(?:([^\s:\[\]]+) )?([^\s\[\]:]{1,64})(?:\[(\d{1,10})\])?: ?")
+# after an ISO stamp the host is always there (journalctl's short-iso, rsyslog's ISO layout):
+# without one it is `dmesg --time-format iso`, whose "INFO: task" is no sender
+_ISO_SENDER = re.compile(r"^([^\s:\[\]]+) ([^\s\[\]:]{1,64})(?:\[(\d{1,10})\])?: ?")
+# journalctl -o short-full: "Fri 2024-05-03 12:34:56 CEST host kernel: ..." (the zone a name)
+_FULL = re.compile(
+    r"^[A-Z][a-z]{2} (\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?()"
+    r" [A-Z][A-Za-z0-9+-]{0,5} "
+)
+# dmesg -x: "kern  :err   : " facility and level before the stamp
+_DMESG_X = re.compile(r"^[a-z]{3,8} *:[a-z]{3,6} *: ")
+# CONFIG_PRINTK_CALLER: "[ T1234] " or "[  C2] " after the stamp
+_CALLER = re.compile(r"^\[ *[TC]\d{1,7}\] ?")
 _SELF_SENDER = re.compile(r"^([\w.@-]{1,64})\[(\d{1,10})\]: ")  # short-monotonic
 _WALL = re.compile(r"^Message from syslogd@")
 _KERNEL_PREFIX = re.compile(r"^ ?kernel: ?")
@@ -114,9 +126,9 @@ def _mono(m: re.Match[str]) -> float:
     return int(m[1]) + (int(frac) / 10 ** len(frac) if frac else 0.0)
 
 
-def _sender(rest: str, fields: dict[str, object]) -> str:
+def _sender(rest: str, fields: dict[str, object], pattern: re.Pattern[str] = _SENDER) -> str:
     """Take ``[host] ident[pid]: `` off a syslog or journal line; the message is returned."""
-    s = _SENDER.match(rest)
+    s = pattern.match(rest)
     if s is None:
         return rest
     fields["ident"] = s[2]
@@ -149,7 +161,11 @@ def frame(line: str, line_no: int = 0) -> Frame | None:
         fields["at"], fields["clock"] = _iso(m), m[0].rstrip(": ")
         rest = rest[m.end() :]
         if m[0].endswith(" ") and not m[0].endswith(": "):
-            rest = _sender(rest, fields)
+            rest = _sender(rest, fields, _ISO_SENDER)
+    elif (m := _FULL.match(rest)) is not None:
+        # the zone is a name lostbeat cannot resolve: the time is read as UTC (unverified)
+        fields["at"], fields["clock"] = _iso(m), m[0].strip()
+        rest = _sender(rest[m.end() :], fields, _ISO_SENDER)
     elif (m := _DMESG_T.match(rest)) is not None:
         mon = _MONTHS.get(m[1].lower())
         fields["clock"] = m[0].strip(" []")
@@ -169,9 +185,13 @@ def frame(line: str, line_no: int = 0) -> Frame | None:
     if ident is None or ident == KERNEL:
         if rest[:1] != "[" and (p := _PROMPT.match(rest)) is not None:
             rest = rest[p.end() :]
+        if rest[:1].islower() and (x := _DMESG_X.match(rest)) is not None:
+            rest = rest[x.end() :]
         if rest[:1] == "[" and (s := _MONO.match(rest)) is not None:
             fields["mono"] = _mono(s)
             rest = rest[s.end() :]
+            if rest[:1] == "[" and (c := _CALLER.match(rest)) is not None:
+                rest = rest[c.end() :]
             if ident is None and (own := _SELF_SENDER.match(rest)) is not None:
                 fields["ident"], fields["pid"] = own[1], int(own[2])
                 rest = rest[own.end() :]
@@ -232,17 +252,18 @@ CHUNK_CHARS = 4 << 20
 # "kill" (Kill/Killed process, killing process, systemd-oomd killed), "ask" (INFO: task, Task
 # in, Tasks state, hung_task), "lockup", "LOCKUP", "stall", "panic", "ainted" (the kernel
 # release), "SIG" (earlyoom's sending SIGTERM), "avail" (earlyoom's mem avail), "badness"
-# (nohang), "OOM" (OOMKilled, SystemOOM), "ame:", "NAME" (kubectl's names). A unit's end after
+# (nohang), "OOM" (OOMKilled, SystemOOM), "ame:", "NAME" (kubectl's names), "page allocation"
+# (the kernel's allocation failures and stalls: memory pressure). A unit's end after
 # systemd-oomd's pressure line is read while ``follow`` says so.
 WORDS = (
     "oom", "emory", "Kill", "kill", "ask", "lockup", "LOCKUP", "stall", "panic", "ainted",
-    "SIG", "avail", "badness", "OOM", "ame:", "NAME",
+    "SIG", "avail", "badness", "OOM", "ame:", "NAME", "page allocation",
 )  # fmt: skip
 # In a syslog file or journalctl's text, the lines that matter are the kernel's and the
 # killers' (PID 1's on systemd-oomd's kills name it; a unit's end after its pressure line is
 # read while ``follow`` says so): they are found by their sender first, then by a word.
 _SENDERS = (" kernel:", "earlyoom", "oomd", "nohang")
-_KERNEL_WORDS = WORDS[:10]
+_KERNEL_WORDS = (*WORDS[:10], "page allocation")
 """The words a kernel line needs (a killer's and kubectl's are not the kernel's)."""
 _UNIT_WORDS = ("oomd",)
 """The word of PID 1's lines on systemd-oomd's kills."""

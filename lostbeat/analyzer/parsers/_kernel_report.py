@@ -117,6 +117,9 @@ class Scanner:
         self.release: str | None = None
         self.comm: str | None = None  # the task of the last CPU: line
         self.used = 0  # the last line an open report took
+        self.pressure: deque[tuple[int, float | None, float | None]] = deque(maxlen=MAX_KEPT)
+        """Where the kernel said it could hardly allocate (``warn_alloc`` in mm/page_alloc.c:
+        ``page allocation failure``, ``page allocation stalls for``): line, epoch, uptime."""
 
     def following(self, line_no: int) -> bool:
         """Whether a report is open and took a line lately: the next lines may be its own."""
@@ -169,6 +172,8 @@ class Scanner:
             return
         if text.lstrip().startswith(("CPU: ", "Pid: ", "Not tainted", "Tainted")):
             self.release = release_of(text) or self.release
+        if "page allocation" in text and (" failure" in text or " stalls for" in text):
+            self.pressure.append((f.line_no, f.at, f.mono))
         used = self._headline(f, text)
         if not used and self.open is not None:
             used = self._continue(self.open, f, text)

@@ -30,6 +30,14 @@ __all__ = ["Kube"]
 _GET_HEADER = re.compile(r"^(?:NAMESPACE\s+)?NAME\s+READY\s+STATUS\s+RESTARTS\b")
 _NAME = re.compile(r"^(?:Name|  name|- name):\s+(\S+)\s*$")
 _REASON = re.compile(r"^\s*[Rr]eason:\s+OOMKilled\s*$")
+# node-problem-detector's kernel monitor quotes the kernel's kill line in an OOMKilling event
+_OOM_KILLING = re.compile(
+    r"\bOOMKilling\b[^(]*?Kill(?:ed)? process "
+    r"(?P<pid>\d+) \((?P<name>[^)]*)\)"
+)
+# docker inspect: the container's State.OOMKilled, and its Name ("/web") before it
+_DOCKER_NAME = re.compile(r'^\s*"Name": "/?(?P<name>[^"]+)",?$')
+_DOCKER_OOM = re.compile(r'^\s*"OOMKilled": true,?$')
 _SYSTEM_OOM = re.compile(
     r"\bSystemOOM\b.*System OOM encountered(?:, victim process: (?P<name>.+?), pid: (?P<pid>\d+))?"
 )
@@ -76,6 +84,16 @@ class Kube:
             return
         if _REASON.match(text):
             self._add(f, CrashType.CGROUP_OOM, self.name, None)
+            return
+        if (m := _DOCKER_NAME.match(text)) is not None:
+            self.name = m["name"]
+            return
+        if _DOCKER_OOM.match(text):
+            self._add(f, CrashType.CGROUP_OOM, self.name, None)
+            return
+        if (m := _OOM_KILLING.search(text)) is not None:
+            kind = CrashType.CGROUP_OOM if "Memory cgroup" in text else CrashType.OOM_KILL
+            self._add(f, kind, m["name"], int(m["pid"]))
             return
         if (m := _SYSTEM_OOM.search(text)) is not None:
             pid = m["pid"]

@@ -60,6 +60,8 @@ class HostLog:
     """The host's memory, where a killer's log says it."""
     problems: tuple[ParseError, ...] = ()
     problems_more: int = 0
+    pressure: tuple[tuple[int, float | None, float | None], ...] = ()
+    """Where the kernel failed or stalled an allocation: line, epoch, seconds since boot."""
 
 
 # A log's markers (docs/reference/linux-logs.md §1-§6): its containers, or the words of an
@@ -142,6 +144,7 @@ def host_log_of(
         mem_total_kb=killers.mem_total_kb,
         problems=tuple(problems),
         problems_more=max(0, len(scanner.problems) - MAX_PROBLEMS),
+        pressure=tuple(scanner.pressure),
     )
 
 

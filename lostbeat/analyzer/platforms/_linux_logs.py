@@ -134,16 +134,17 @@ def choose(placed: Sequence[Placed], at: str | None) -> int:
 
 
 def _memory_before(placed: Sequence[Placed], index: int) -> bool:
-    """An OOM kill before the incident, in the same log and close enough in time."""
+    """An OOM kill, or an allocation the kernel failed or stalled, before the incident, in the
+    same log and close enough in time."""
     ev, log = placed[index].event, placed[index].log
-    for p in placed[:index]:
-        if p.log is not log or p.event.type not in OOM:
-            continue
-        before = p.event
-        if ev.mono is not None and before.mono is not None:
-            gap: float | None = ev.mono - before.mono
-        elif ev.at is not None and before.at is not None:
-            gap = ev.at - before.at
+    signals = [(p.event.line_no, p.event.at, p.event.mono) for p in placed[:index]
+               if p.log is log and p.event.type in OOM]  # fmt: skip
+    signals += [s for s in log.pressure if s[0] < ev.line_no]
+    for _, at, mono in signals:
+        if ev.mono is not None and mono is not None:
+            gap: float | None = ev.mono - mono
+        elif ev.at is not None and at is not None:
+            gap = ev.at - at
         else:
             gap = None
         if gap is None or 0 <= gap <= MEMORY_CONTEXT_S:

@@ -258,3 +258,53 @@ def test_sniffer_knows_linux_logs(text: str) -> None:
 def test_sniffer_refuses_other_files() -> None:
     assert not looks_like_host_log("USER PID %CPU %MEM VSZ RSS TTY STAT START TIME COMMAND\n")
     assert not looks_like_host_log("Mar 16 12:51:47 esx01 vmkernel: 42:14:03:58.308 cpu1)x\n")
+
+
+@pytest.mark.parametrize(
+    ("line", "ident", "at", "mono"),
+    [
+        # dmesg --time-format iso: no host, so "INFO" is no sender
+        ("2024-01-01T12:00:00,123456+00:00 INFO: task a:1 blocked for more than 120 seconds.",
+         None, 1704110400.123456, None),
+        # journalctl -o short-full (the zone's name read as UTC)
+        ("Fri 2024-05-03 12:34:56 CEST host kernel: INFO: task a:1 blocked for more than 120 seconds.",
+         "kernel", 1714739696.0, None),
+        # dmesg -x, and CONFIG_PRINTK_CALLER's caller after the stamp
+        ("kern  :err   : [   12.345678] INFO: task a:1 blocked for more than 120 seconds.",
+         None, None, 12.345678),
+        ("[   12.345678][ T1234] INFO: task a:1 blocked for more than 120 seconds.",
+         None, None, 12.345678),
+    ],
+)  # fmt: skip
+def test_more_dmesg_and_journal_layouts(
+    line: str, ident: str | None, at: float | None, mono: float | None
+) -> None:
+    f = frame(line)
+    assert f is not None
+    assert (f.ident, f.at, f.mono) == (ident, at, mono)
+    assert f.text == "INFO: task a:1 blocked for more than 120 seconds."
+
+
+def test_kubernetes_events_and_docker_inspect() -> None:
+    log = parse(
+        [
+            "  Warning  OOMKilling  12m  kernel-monitor, node1  Memory cgroup out of memory: "
+            "Kill process 13483 (java) score 1995 or sacrifice child",
+            "[",
+            "    {",
+            '        "Name": "/web",',
+            '            "OOMKilled": true,',
+        ]
+    )
+    got = [(i.type.value, i.killer, i.victim, i.pid) for i in log.incidents]
+    assert got == [("cgroup_oom", "kubelet", "java", 13483), ("cgroup_oom", "kubelet", "web", None)]
+
+
+def test_allocation_failures_are_kept_as_memory_pressure() -> None:
+    log = parse(
+        [
+            "[  100.0] kworker/1:1: page allocation failure: order:0, mode:0x1080020(GFP_ATOMIC)",
+            "[  200.0] INFO: task systemd:1 blocked for more than 120 seconds.",
+        ]
+    )
+    assert log.pressure == ((1, None, 100.0),)
