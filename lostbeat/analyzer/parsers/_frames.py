@@ -252,12 +252,13 @@ CHUNK_CHARS = 4 << 20
 # "kill" (Kill/Killed process, killing process, systemd-oomd killed), "ask" (INFO: task, Task
 # in, Tasks state, hung_task), "lockup", "LOCKUP", "stall", "panic", "ainted" (the kernel
 # release), "SIG" (earlyoom's sending SIGTERM), "avail" (earlyoom's mem avail), "badness"
-# (nohang), "OOM" (OOMKilled, SystemOOM), "ame:", "NAME" (kubectl's names), "page allocation"
+# (nohang), "OOM" (OOMKilled, SystemOOM), "ame:", 'ame":', "NAME" (kubectl's and docker's
+# names), "page allocation"
 # (the kernel's allocation failures and stalls: memory pressure). A unit's end after
 # systemd-oomd's pressure line is read while ``follow`` says so.
 WORDS = (
     "oom", "emory", "Kill", "kill", "ask", "lockup", "LOCKUP", "stall", "panic", "ainted",
-    "SIG", "avail", "badness", "OOM", "ame:", "NAME", "page allocation",
+    "SIG", "avail", "badness", "OOM", "ame:", 'ame":', "NAME", "page allocation",
 )  # fmt: skip
 # In a syslog file or journalctl's text, the lines that matter are the kernel's and the
 # killers' (PID 1's on systemd-oomd's kills name it; a unit's end after its pressure line is
