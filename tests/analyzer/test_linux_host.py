@@ -214,3 +214,16 @@ def test_a_hang_after_allocation_failures_is_memory(tmp_path: Path) -> None:
     assert _analyze(
         tmp_path, [ln.replace("[  200.0]", "[ 9000.0]") for ln in later]
     ).crash.class_ is (CrashClass.DRIVER)
+
+
+@pytest.mark.parametrize(("adj", "want"), [(0, True), (-100, True), (1000, None)])
+def test_the_kernels_own_choice_by_size_unless_oom_score_adj_raised_it(
+    tmp_path: Path, adj: int, want: bool | None
+) -> None:
+    line = (
+        "[ 10.0] Out of memory: Killed process 7 (java) total-vm:9kB, anon-rss:600000kB, "
+        f"file-rss:0kB, shmem-rss:0kB, UID:1000 pgtables:104kB oom_score_adj:{adj}"
+    )
+    result = _analyze(tmp_path, [line])
+    assert result.crash.victim_was_grower is want
+    assert result.root_cause.process == ("java" if want else None)

@@ -101,6 +101,8 @@ class Incident:
     """The report itself shows memory exhaustion (reclaim on the stack, nothing to kill)."""
     mem_total_kb: int | None = None
     """The memory the killer measured against, where it says."""
+    victim_adj: int | None = None
+    """The victim's ``oom_score_adj``, where the kill line (5.x) or the task table says."""
     lines: tuple[tuple[int, str], ...] = ()
     """The report's telling lines (headline, kill, constraint, memcg usage): number, text."""
 

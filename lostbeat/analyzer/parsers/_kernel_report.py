@@ -55,6 +55,7 @@ _SELECT = re.compile(
 _KILLED = re.compile(
     r"^Killed process (?P<pid>\d+)(?:, UID \d+,)? \((?P<name>.*?)\)(?=[ ,]|$)(?P<rest>.*)$"
 )
+_VICTIM_ADJ = re.compile(r"\boom_score_adj:(-?\d+)")  # 5.x kill lines
 _RSS = re.compile(r"\b(?:anon|file|shmem)-rss:(\d+)kB")
 _OOM_KILL = re.compile(r"^oom-kill:(.*)$")
 _NO_KILLABLE = "Out of memory and no killable processes"
@@ -259,7 +260,7 @@ class Scanner:
         op.lines.append((f.line_no, f.text))
         kb = _rss(text := f.text)
         if kb is not None and text.startswith(m[0]):
-            self._kill_done(op, kb)
+            self._kill_done(op, kb, text)
 
     def _killed(self, f: Frame, m: re.Match[str]) -> None:
         op = self.open
@@ -267,11 +268,14 @@ class Scanner:
             op = self._start(f, CrashType.OOM_KILL, killer="kernel")
         op.event = replace(op.event, victim=m["name"], pid=int(m["pid"]), killer="kernel")
         op.lines.append((f.line_no, f.text))
-        self._kill_done(op, _rss(m["rest"]))
+        self._kill_done(op, _rss(m["rest"]), m["rest"])
 
-    def _kill_done(self, op: _Open, kb: int | None) -> None:
+    def _kill_done(self, op: _Open, kb: int | None, text: str) -> None:
         op.killed = True
-        op.event = replace(op.event, victim_kb=kb)
+        adj = _VICTIM_ADJ.search(text)
+        row = next((t for t in op.tasks if t.pid == op.event.pid), None)
+        victim_adj = int(adj[1]) if adj else row.oom_score_adj if row is not None else None
+        op.event = replace(op.event, victim_kb=kb, victim_adj=victim_adj)
         self._close()
 
     def _panic(self, f: Frame, reason: str) -> None:

@@ -13,8 +13,11 @@ killers print, read as the article reads its "top consumers" line.
   whoever allocated (``Documentation/admin-guide/sysctl/vm.rst``);
 - systemd-oomd's kill: the unit killed, for oomd kills the candidate with the most reclaim
   or usage (``systemd-oomd.service(8)``);
-- a memory cgroup's own OOM without a table: the victim, for the kernel kills the cgroup's
-  largest task (``mm/oom_kill.c``, ``oom_badness``).
+- the kernel's own choice (a memory cgroup's OOM, or a global one whose kill line gives the
+  victim's ``oom_score_adj``), no table, the victim's ``oom_score_adj`` not above 0: the
+  victim, for the kernel kills the task with the most memory (``mm/oom_kill.c``,
+  ``oom_badness``: RSS, swap and page tables, shifted only by ``oom_score_adj``); with a raised
+  ``oom_score_adj``, or a global kill line that does not give it, unknown.
 """
 
 from __future__ import annotations
@@ -118,11 +121,15 @@ def _from_kills(
         return Grower(ev.victim or "", ev.pid, ev.victim_kb, share, None, how, ()), True
     if share is not None and share < SHARE_BYSTANDER:
         return None, False
-    if ev.killer == "systemd-oomd" or ev.type is CrashType.CGROUP_OOM:
+    adj = ev.victim_adj
+    by_size = ev.killer == "kernel" and (adj is not None and adj <= 0)
+    memcg = ev.type is CrashType.CGROUP_OOM and (adj is None or adj <= 0)
+    if ev.killer == "systemd-oomd" or memcg or by_size:
         why = (
             "systemd-oomd kills the candidate that uses the most"
             if ev.killer == "systemd-oomd"
-            else "killed at its own memory cgroup's limit"
+            else "the kernel killed the task with the most memory (oom_score_adj "
+            f"{adj if adj is not None else 'not raised'})"
         )
         kb = float(ev.victim_kb) if ev.victim_kb is not None else None
         return Grower(ev.victim or "", ev.pid, kb, share, None, f"{ev.victim}: {why}", ()), True
