@@ -72,6 +72,8 @@ def _from_tables(tables: Sequence[Placed], victim: Event, total_kb: float | None
     share = _share(kb, total_kb)
     if share is not None:
         how += f" ({share:.0f} % of the memory)"
+    top = sorted(last.items(), key=lambda item: -item[1][0])[:3]
+    how += "; top consumers: " + ", ".join(f"{n} {size_kb(v[0])}" for n, (v) in top)
     evidence = tuple(evidence_of(t) for t in tables[-2:])
     return Grower(name, last[name][1], kb, share, grew, how, evidence)
 

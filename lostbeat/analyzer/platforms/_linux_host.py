@@ -121,7 +121,7 @@ def _history(placed: Sequence[Placed], chosen: int) -> MemoryHistory:
         jump_steps=1,
         shows_jumps=False,
         measure=Measure.RESIDENT,
-        unit="OOM reports",
+        unit="OOM task tables",
     )
     tables = [p for p in placed[: chosen + 1] if p.event.tasks]
     if not tables or any(p.event.at is None for p in tables):
@@ -207,9 +207,15 @@ def read_host(parsed: Parsed, logs: Sequence[HostLog], *, at: str | None = None)
     # the headline and the kill (or constraint) lines, the newest last
     evidence = tuple(Evidence(p.log.path, n, text) for n, text in (ev.lines[:1] + ev.lines[-2:]))
     evidence = tuple(dict.fromkeys(evidence))
+    message = _message(ev, grower, was_grower)
+    if len(placed) > 1:
+        message += (
+            f"; incident {index + 1} of {len(placed)} in the logs "
+            "(lostbeat analyze --at TIME judges another)"
+        )
     crash = Crash(
         type=ev.type,
-        message=_message(ev, grower, was_grower),
+        message=message,
         release=f"Linux {release}" if release else None,
         crashed_at=ev.at,
         uptime_s=ev.mono,
