@@ -29,6 +29,21 @@ SCENARIOS = ("vmware-leak", "cimserver-35", "cos-oops", "vmkernel-psod", "clean-
 """A lost heartbeat with a PSOD, a known issue, a COS oops, a VMkernel PSOD, no crash."""
 
 
+SAR_REPORT = (
+    b"Linux 5.14.0-362.8.1.el9_3.x86_64 (web01) \t05/01/2024 \t_x86_64_\t(4 CPU)\n\n"
+    b"11:50:01 PM kbmemfree   kbavail kbmemused  %memused kbbuffers  kbcached  kbcommit"
+    b"   %commit  kbactive   kbinact   kbdirty\n"
+    b"11:50:01 PM   5520968   6878592   1383812     17.50      4228   1482228   3153948"
+    b"     23.44   1096112    852508        48\n"
+    b"Average:      5520968   6878592   1383812     17.50      4228   1482228   3153948"
+    b"     23.44   1096112    852508        48\n\n"
+    b"11:50:01 PM kbswpfree kbswpused  %swpused  kbswpcad   %swpcad\n"
+    b"11:50:01 PM   4194300         0      0.00         0      0.00\n\n"
+    b"12:10:34 AM       LINUX RESTART\t(4 CPU)\n"
+)
+"""sysstat 12's `sar -A` in the C locale, cut to the sections the sar parser reads."""
+
+
 @dataclass(frozen=True)
 class Corpus:
     texts: dict[str, list[bytes]]  # artifact -> sample files
@@ -147,6 +162,8 @@ def build(workdir: Path) -> Corpus:
         b"0::/system.slice/leaky.service\n",
         b"12:memory:/lostbeat-sim\n1:name=systemd:/user.slice\n0::/\n",
     ]
+    # sysstat's report as `sar -A` writes it (the -r and -S sections, a restart)
+    texts["sar"].append(SAR_REPORT)
     # Linux logs as people posted them: every container and report form of the real corpus
     texts["host_log"] += [
         p.read_bytes() for p in sorted(REAL_LINUX.glob("*/*")) if p.name != "case.json"

@@ -88,7 +88,7 @@ def looks_like_sar(text: str) -> bool:
     return _SNIFF.search(head(text)) is not None
 
 
-def _day(m: re.Match[str]) -> int:
+def _day(m: re.Match[str]) -> int | None:
     if m["y"]:
         y, mo, d = int(m["y"]), int(m["m"]), int(m["d"])
     elif m["uy"]:
@@ -96,6 +96,8 @@ def _day(m: re.Match[str]) -> int:
     else:
         y, mo, d = int(m["ey"]), int(m["em"]), int(m["ed"])
     y += 2000 if y < 100 else 0
+    if not (1 <= mo <= 12 and 1 <= d <= 31):
+        return None  # not a date: the report's rows cannot be placed
     return timegm((y, mo, d, 0, 0, 0, 0, 0, 0))
 
 
@@ -150,10 +152,10 @@ def parse_sar(lines: Iterable[str], *, path: str) -> SarLog:
             continue
         row = dict(zip(cols, words, strict=True))
         try:
-            if "kbmemused" in row:
+            if "kbmemused" in row and "kbmemfree" in row:
                 avail = int(row["kbavail"]) if "kbavail" in row else None
                 memory.append(SarMemory(at, int(row["kbmemfree"]), int(row["kbmemused"]), avail))
-            elif "kbswpused" in row:
+            elif "kbswpused" in row and "kbswpfree" in row:
                 swap.append(SarSwap(at, int(row["kbswpfree"]), int(row["kbswpused"])))
         except ValueError:
             if len(problems) < 100:
