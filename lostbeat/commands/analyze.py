@@ -17,6 +17,7 @@ KINDS = (
     "pstree",
     "top",
     "host_log",
+    "sar",
 )
 
 
