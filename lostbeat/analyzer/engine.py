@@ -8,12 +8,12 @@ re-raises it instead.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from lostbeat.analyzer.artifacts import ARTIFACTS
 from lostbeat.analyzer.facts import HostFacts, crash_signals, merge_processes, merge_summaries
 from lostbeat.analyzer.findings import Finding
 from lostbeat.analyzer.history import build_history
@@ -51,7 +51,7 @@ from lostbeat.analyzer.rules.known_issues import match_known_issues
 from lostbeat.analyzer.rules.memory import judge_memory
 from lostbeat.analyzer.rules.root_cause import RootCauseJudgement, judge_root_cause
 from lostbeat.analyzer.rules.timeline import Timeline, judge_timeline
-from lostbeat.analyzer.sources import Collected, Member, Progress, open_source
+from lostbeat.analyzer.sources import Collected, Member, Progress, Text, open_source, shown_path
 from lostbeat.errors import ArtifactMissing, InputError, LostbeatError, RecordingCorrupt
 
 __all__ = ["analyze", "analyze_collected"]
@@ -72,6 +72,9 @@ class _Parsed:
     recordings: list[Recording] = field(default_factory=list)
     captures: list[LinuxScreen] = field(default_factory=list)
     records: list[InputRecord] = field(default_factory=list)
+    seen: dict[tuple[str, bytes], str] = field(default_factory=dict)  # content -> first path
+    kept: int = 0  # records the parsed values hold (KEPT_RECORDS)
+    read: int = 0  # members read as an artifact
 
 
 _SLOTS: dict[type, str] = {
@@ -87,49 +90,99 @@ _SLOTS: dict[type, str] = {
 }
 
 
-def _parse_member(member: Member, parsed: _Parsed, *, strict: bool) -> None:
-    parser = _PARSE.get(member.artifact)
+KEPT_RECORDS = 40_000
+"""Records (summary lines, signals, processes, entries...) the parsed values may hold in all:
+a member read once it is spent is listed as not parsed. With each parser's own cap per file,
+this bounds the objects an analysis keeps, whatever the number of members."""
+
+
+def _record_count(value: object) -> int:
+    """The records a parsed value holds: the lengths of its tuple fields."""
+    fields_ = (getattr(value, name, None) for name in getattr(value, "__slots__", ()))
+    return sum(len(item) for item in fields_ if isinstance(item, tuple))
+
+
+class _Streamed:
+    """The consumer the sources hand each member to as they read it (``sources.Consume``):
+    it is parsed there and then, and only the parsed value is kept."""
+
+    def __init__(self, parsed: _Parsed, *, strict: bool) -> None:
+        self.parsed, self.strict = parsed, strict
+
+    def __call__(self, text: Text) -> InputRecord | None:
+        if text.error and self.strict:
+            raise InputError(text.error, path=text.path)
+        return _read_text(
+            self.parsed, text.path, text.artifact, text.lines, text.note, text.digest,
+            strict=self.strict,
+        )  # fmt: skip
+
+
+def _read_text(
+    parsed: _Parsed,
+    path: str,
+    artifact: str,
+    lines: Callable[[], Iterable[str]],
+    note: str,
+    digest: bytes,
+    *,
+    strict: bool,
+) -> InputRecord | None:
+    """Parse one member unless its content was read already or the record budget is spent;
+    what became of it."""
+    # the same file given twice (in a folder and again as a loose file) counts once
+    key = (artifact, digest)
+    if key in parsed.seen:
+        reason = f"same content as {parsed.seen[key]}"
+        return InputRecord(path, InputStatus.SKIPPED, artifact, reason)
+    parsed.seen[key] = path
+    if parsed.kept >= KEPT_RECORDS:
+        reason = f"not parsed: {KEPT_RECORDS} records already kept"
+        return InputRecord(path, InputStatus.SKIPPED, artifact, reason)
+    return _parse_text(parsed, path, artifact, lines(), note, strict=strict)
+
+
+def _parse_text(
+    parsed: _Parsed, path: str, artifact: str, lines: Iterable[str], note: str, *, strict: bool
+) -> InputRecord | None:
+    parser = _PARSE.get(artifact)
     if parser is None:
-        parsed.records.append(
-            InputRecord(
-                member.path, InputStatus.SKIPPED, member.artifact, "no parser for this artifact"
-            )
-        )
-        return
-    # decoded a line at a time: a 64 MiB log never exists as one str plus a list of lines
-    lines = io.TextIOWrapper(io.BytesIO(member.data), encoding="utf-8", errors="replace")
+        return InputRecord(path, InputStatus.SKIPPED, artifact, "no parser for this artifact")
+    failed: list[InputRecord] = []
     value = _guarded(
-        lambda: parser(lines, path=member.path),
-        parsed,
-        path=member.path,
-        artifact=member.artifact,
-        strict=strict,
+        lambda: parser(lines, path=path), failed, path=path, artifact=artifact, strict=strict
     )
     if value is None:
-        return
+        return failed[0] if failed else None
     getattr(parsed, _SLOTS[type(value)]).append(value)
+    parsed.kept += _record_count(value)
+    parsed.read += 1
     problems = getattr(value, "problems", ())
-    reason = f"{len(problems)} malformed line(s), first: {problems[0]}" if problems else ""
-    if member.note:
-        reason = f"{member.note}; {reason}" if reason else member.note
     if problems and strict:
         raise problems[0]
-    parsed.records.append(InputRecord(member.path, InputStatus.READ, member.artifact, reason))
+    malformed = f"{len(problems)} malformed line(s), first: {problems[0]}" if problems else ""
+    reason = "; ".join(n for n in (note, getattr(value, "omitted", ""), malformed) if n)
+    return InputRecord(path, InputStatus.READ, artifact, reason)
 
 
 def _guarded(
-    parse: Callable[[], T], parsed: _Parsed, *, path: str, artifact: str, strict: bool
+    parse: Callable[[], T],
+    records: list[InputRecord],
+    *,
+    path: str,
+    artifact: str,
+    strict: bool,
 ) -> T | None:
     """Run one parser: a missing artifact is skipped, a malformed one recorded as broken (or
     raised, when ``strict``); ``None`` in both cases."""
     try:
         return parse()
     except ArtifactMissing as err:
-        parsed.records.append(InputRecord(path, InputStatus.SKIPPED, artifact, str(err)))
+        records.append(InputRecord(path, InputStatus.SKIPPED, artifact, str(err)))
     except LostbeatError as err:
         if strict:
             raise
-        parsed.records.append(InputRecord(path, InputStatus.BROKEN, artifact, str(err)))
+        records.append(InputRecord(path, InputStatus.BROKEN, artifact, str(err)))
     return None
 
 
@@ -142,7 +195,7 @@ def _parse_recording(members: Sequence[Member], parsed: _Parsed, *, strict: bool
     where = members[0].path.rsplit("/", 1)[0] if "/" in members[0].path else "."
     recording = _guarded(
         lambda: parse_recording(files, path=where),
-        parsed,
+        parsed.records,
         path=where,
         artifact="recording",
         strict=strict,
@@ -152,6 +205,7 @@ def _parse_recording(members: Sequence[Member], parsed: _Parsed, *, strict: bool
     if recording.problems and strict:
         raise RecordingCorrupt(str(recording.problems[0]), path=where)
     parsed.recordings.append(recording)
+    parsed.read += 1
     reason = (
         f"{len(recording.problems)} unusable record(s), first: {recording.problems[0]}"
         if recording.problems
@@ -212,8 +266,21 @@ def analyze_collected(
     collected: Sequence[Collected], *, strict: bool = False, records: Sequence[InputRecord] = ()
 ) -> AnalysisResult:
     """Analyse members already collected from one host's sources."""
-    parsed = _Parsed(records=list(records))
-    seen: dict[tuple[str, bytes], str] = {}
+    return _analyze(collected, _Parsed(), strict=strict, records=records)
+
+
+def _analyze(
+    collected: Sequence[Collected],
+    parsed: _Parsed,
+    *,
+    strict: bool,
+    records: Sequence[InputRecord],
+    given: Sequence[str] | None = None,
+) -> AnalysisResult:
+    """Parse the members the sources kept, then judge; ``parsed`` may already hold what
+    was parsed as it was read. With ``given`` (the paths as given), raise when nothing
+    at all was read as an artifact."""
+    parsed.records.extend(records)
     for c in collected:
         parsed.records.extend(c.records)
         recorded = [m for m in c.members if m.artifact == "recording"]
@@ -225,20 +292,15 @@ def analyze_collected(
                     continue
                 # the recorder's hourly log is a vmksummary, read by the same parser
                 member = replace(member, artifact="vmksummary")
-            # the same file given twice (in a folder and again as a loose file) counts once
-            key = (member.artifact, hashlib.blake2b(member.data, digest_size=16).digest())
-            if key in seen:
-                parsed.records.append(
-                    InputRecord(
-                        member.path,
-                        InputStatus.SKIPPED,
-                        member.artifact,
-                        f"same content as {seen[key]}",
-                    )
-                )
-                continue
-            seen[key] = member.path
-            _parse_member(member, parsed, strict=strict)
+            digest = hashlib.blake2b(member.data, digest_size=16).digest()
+            record = _read_text(
+                parsed, member.path, member.artifact, member.lines, member.note, digest,
+                strict=strict,
+            )  # fmt: skip
+            if record is not None:
+                parsed.records.append(record)
+    if given is not None:
+        _require_evidence(parsed, collected, given)
     host = next((c.host for c in collected if c.host), None)
     names = [n for c in collected for n in c.names]
     guard = _Guard(strict=strict)
@@ -329,14 +391,45 @@ def analyze(
     collected: list[Collected] = []
     records: list[InputRecord] = []
     failures: list[InputError] = []
+    parsed = _Parsed()
+    consume = _Streamed(parsed, strict=strict)
     for path in paths:
         try:
-            collected.append(open_source(path, kind=kind).collect(progress=progress))
+            source = open_source(path, kind=kind).collect(progress=progress, consume=consume)
         except InputError as err:
             if strict:
                 raise
             failures.append(err)
-            records.append(InputRecord(os.fspath(path), InputStatus.BROKEN, None, err.reason))
+            records.append(InputRecord(err.path, InputStatus.BROKEN, None, err.reason))
+            continue
+        if strict:
+            _raise_broken(source)
+        collected.append(source)
     if not collected:
         raise failures[0]
-    return analyze_collected(collected, strict=strict, records=records)
+    given = [shown_path(os.fspath(p)) for p in paths]
+    return _analyze(collected, parsed, strict=strict, records=records, given=given)
+
+
+def _raise_broken(collected: Collected) -> None:
+    """``--strict``: a broken archive or member (truncated, corrupt, a bomb) is fatal."""
+    for record in collected.records:
+        if record.status is InputStatus.BROKEN:
+            raise InputError(record.reason, path=record.path)
+
+
+def _require_evidence(
+    parsed: _Parsed, collected: Sequence[Collected], given: Sequence[str]
+) -> None:
+    """Raise unless something was read as an artifact (a core dump's name counts): a
+    verdict drawn from nothing would be made up."""
+    if parsed.read or any(c.named("coredumps") for c in collected):
+        return
+    names = sum(len(c.names) for c in collected)
+    why = next((f"{r.path}: {r.reason}" for r in parsed.records if r.reason), "")
+    if not why:
+        why = f"{names} files, none of them one" if names else "no file at all"
+    looked = ", ".join(ARTIFACTS)
+    raise InputError(
+        f"nothing read as an artifact (looked for {looked}); {why}", path=", ".join(given)
+    )
