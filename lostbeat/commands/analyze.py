@@ -64,6 +64,12 @@ def emit(result: object, args: argparse.Namespace) -> int:
 
     from lostbeat.analyzer.result import AnalysisResult
     from lostbeat.errors import LostbeatError
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich exits 1 itself; the CLI ends a closed pipe quietly, with 141
+            self.quiet = True
+            raise BrokenPipeError
     from lostbeat.report import jsonout, terminal
 
     assert isinstance(result, AnalysisResult)
@@ -75,7 +81,7 @@ def emit(result: object, args: argparse.Namespace) -> int:
         if args.json:
             sys.stdout.write(jsonout.dumps(result) + "\n")
         else:
-            terminal.render(result, Console())
+            terminal.render(result, _Console())
         sys.stdout.flush()
     except BrokenPipeError:
         raise
