@@ -23,13 +23,14 @@ from __future__ import annotations
 import contextlib
 import gzip
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lostbeat.analyzer.engine import analyze
-from lostbeat.analyzer.sources import Text, open_source
+from lostbeat.analyzer.sources import open_source
 from lostbeat.errors import InputError
 from tests.fuzz.conftest import FUZZ
 from tests.fuzz.harness import TALLY, MiB, Runner, scaled
@@ -46,6 +47,9 @@ from tests.hostile.tarcraft import (
     pad,
     pax_record,
 )
+
+if TYPE_CHECKING:
+    from lostbeat.analyzer.sources import Text
 
 CPU_S = 2.0
 RSS_MB = 200.0

@@ -329,8 +329,10 @@ def _single_line(folder: Path, scale: float) -> Prepared:
     return Prepared([str(out), "--json"], out.stat().st_size)
 
 
-BOMB_BLOCK = b"x" * (MiB - 1) + b"\n"
-"""A line of 1 MiB: it deflates about 1000 to 1, past the 500 to 1 of the bomb guard."""
+BOMB_LINE = b"42:14:02:29.347 cpu0:1024)" + b"x" * 4069 + b"\n"
+BOMB_BLOCK = BOMB_LINE * (MiB // len(BOMB_LINE))
+"""1 MiB of vmkernel log lines that deflates some 650 to 1, past the bomb guard's 500 to 1:
+only the guard tells it from a real log."""
 
 
 def _nested_bomb(folder: Path, scale: float) -> Prepared:
@@ -570,7 +572,10 @@ MEMORY_CASES = [
         _nested_bomb,
         0,
         None,
-        _has(r"broken var/log/vmkernel\.1\.gz: .*gzip bomb"),
+        _all(
+            _has(r"broken var/log/vmkernel\.1\.gz: .*gzip bomb"),
+            _has(r"read var/log/vmkernel\.1\.gz: kept the last"),
+        ),
         heavy=True,
     ),
     Case(
