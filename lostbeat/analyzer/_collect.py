@@ -18,6 +18,7 @@ from lostbeat.analyzer._gunzip import GiB, MiB, _size
 from lostbeat.analyzer._sink import _Sink, lines_of
 from lostbeat.analyzer.artifacts import ARTIFACTS
 from lostbeat.analyzer.result import InputRecord, InputStatus
+from lostbeat.recording.store import parse_shard_path
 
 Progress = Callable[[int, int | None], None]
 """Called with (bytes read so far, total bytes or None)."""
@@ -40,9 +41,9 @@ class Limits:
     """Lines of one log kept (its newest); the line-by-line parsers are cheap on a log."""
     file_lines: int = 20_000
     """Lines of any other file (esx.conf, ps, top, a screen); over it the file is skipped."""
-    kept_bytes: int = 64 * MiB
-    """Bytes of all the members a run keeps whole: recording shards, or every member when
-    no consumer parses them as they are read."""
+    kept_bytes: int = 32 * MiB
+    """Bytes of all the members a run keeps whole: recording shards (as on disk, gzip
+    and all), or every member when no consumer parses them as they are read."""
     members: int = 1000
     """Wanted members read from one source; later ones are listed as not read."""
     inflated_bytes: int = 64 * GiB
@@ -223,6 +224,11 @@ class _Collector:
             cap = min(cap, room)
         self.read += 1
         art = ARTIFACTS[name]
+        if name == "recording":
+            # a shard is kept as it is on disk (its gzip a fifth of its text) and inflated
+            # one at a time by the recording parser, which bounds what it keeps
+            shard = parse_shard_path(rel) is not None
+            return name, _Sink(cap, lim.member_lines, tail=False, limits=lim, inflate=not shard)
         line_cap = lim.member_lines if art.tail else lim.file_lines
         return name, _Sink(cap, line_cap, tail=art.tail, limits=lim)
 

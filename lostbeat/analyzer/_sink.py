@@ -43,8 +43,11 @@ class _Sink:
     is, but a rotation may lack the suffix).
     """
 
-    def __init__(self, cap: int, line_cap: int, *, tail: bool, limits: Limits) -> None:
+    def __init__(
+        self, cap: int, line_cap: int, *, tail: bool, limits: Limits, inflate: bool = True
+    ) -> None:
         self.cap, self.line_cap, self.tail, self.limits = cap, line_cap, tail, limits
+        self.inflate = inflate  # False: a gzip member is kept as it is (its parser inflates)
         self.gunzip: _Gunzip | None = None
         self.decided = False
         self.parts: deque[bytes] = deque()
@@ -61,7 +64,7 @@ class _Sink:
         """Set gzip or plain from the member's first bytes."""
         if not self.decided:
             self.decided = True
-            if head[:2] == _GZIP_MAGIC:
+            if head[:2] == _GZIP_MAGIC and self.inflate:
                 self.gunzip = _Gunzip(self.limits)
 
     def skipped(self, n: int) -> None:

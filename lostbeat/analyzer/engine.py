@@ -206,11 +206,12 @@ def _parse_recording(members: Sequence[Member], parsed: _Parsed, *, strict: bool
         raise RecordingCorrupt(str(recording.problems[0]), path=where)
     parsed.recordings.append(recording)
     parsed.read += 1
-    reason = (
+    unusable = (
         f"{len(recording.problems)} unusable record(s), first: {recording.problems[0]}"
         if recording.problems
         else ""
     )
+    reason = "; ".join(n for n in (recording.omitted, unusable) if n)
     parsed.records.append(InputRecord(where, InputStatus.READ, "recording", reason))
 
 

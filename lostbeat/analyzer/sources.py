@@ -16,8 +16,9 @@ Memory is bounded by :class:`Limits`, each cap counting what is kept:
   Logs (``Artifact.tail``) keep their newest part, cut to a whole line, since the newest
   lines precede the crash; other artifacts over 16 MiB or ``file_lines`` (20 000) lines are
   skipped as "too large". A member is parsed before the next is read.
-* members kept whole (recording shards; all members without a consumer) hold at most
-  ``kept_bytes`` (64 MiB) together; at most ``members`` (1 000) wanted members are read.
+* members kept whole (recording shards, kept compressed; all members without a consumer)
+  hold at most ``kept_bytes`` (32 MiB) together; at most ``members`` (1 000) wanted members
+  are read.
 * names listed stop at ``listed`` (100 000) or ``listed_chars`` (8 MiB), records at
   ``recorded`` (1 000) per source, then one "and N more" record counts the rest; a name or
   link target over 4 096 bytes is shown cut, with its length.

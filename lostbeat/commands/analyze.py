@@ -70,6 +70,7 @@ def emit(result: object, args: argparse.Namespace) -> int:
             # rich exits 1 itself; the CLI ends a closed pipe quietly, with 141
             self.quiet = True
             raise BrokenPipeError
+
     from lostbeat.report import jsonout, terminal
 
     assert isinstance(result, AnalysisResult)

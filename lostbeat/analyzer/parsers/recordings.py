@@ -10,6 +10,11 @@ Points are the samples where a process's RSS or swap changed, plus the last samp
 each run of equal values, plus its first and last sample: drawing straight lines between
 the points gives back every raw sample exactly, for a fraction of the size.
 
+What is kept is bounded whatever the recording: at most ``MAX_POINTS`` process points and
+as many system points (past that, every series is thinned to every other point, its first
+and last kept, as often as needed), a shard inflates to at most 64 MiB, and the first 100
+unusable lines are listed; ``Recording.omitted`` says what was left out.
+
 Sample data (one raw shard line: CRC-32, then JSON)::
 
     a0e716c8 {"t":"s","ts":1714608000.2,"m":[25276502016,24718536704,0,0],
@@ -36,11 +41,14 @@ Examples:
 
 from __future__ import annotations
 
+import io
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
+
+from isal import isal_zlib
 
 from lostbeat.errors import ArtifactMissing, RecordingCorrupt
 from lostbeat.recording.marker import read_marker
@@ -54,7 +62,7 @@ from lostbeat.recording.schema import (
     SystemSample,
     Tier,
 )
-from lostbeat.recording.store import inflate, parse_shard_path
+from lostbeat.recording.store import parse_shard_path
 
 __all__ = [
     "Coverage",
@@ -129,7 +137,23 @@ class Recording:
     system: tuple[SystemPoint, ...]
     coverage: tuple[Coverage, ...]
     problems: tuple[Problem, ...]
-    """Lines and files that could not be used (torn, bad CRC, bad gzip), with where."""
+    """Lines and files that could not be used (torn, bad CRC, bad gzip), with where: the
+    first 100."""
+    omitted: str = ""
+    """What was left out (thinned series, problems past 100), when anything was."""
+
+
+MAX_POINTS = 200_000
+"""Process points kept in all (and system points): some 30 MB each, weeks of a busy host."""
+MAX_PROBLEMS = 100
+MAX_SHARD = 64 * 2**20
+_INFLATE_ERROR = cast("type[Exception]", isal_zlib.error)  # a class at run time
+"""Bytes a shard inflates to at most: a day of raw samples is about 10 MB."""
+
+
+def _thin(points: list[Any]) -> list[Any]:
+    """Every other point, the first and the last kept."""
+    return points[:-1:2] + points[-1:] if len(points) > 2 else points
 
 
 class _Series:
@@ -141,6 +165,19 @@ class _Series:
         self.system: list[SystemPoint] = []
         self._runs: dict[ProcessKey, tuple[tuple[int | None, int | None], float]] = {}
         self._prev: float | None = None
+        self.count = 0  # process points held
+        self.thinned = 0  # times every series was thinned
+
+    def _bound(self) -> None:
+        """Thin every series once the points pass MAX_POINTS (process or system)."""
+        if self.count > MAX_POINTS:
+            for key, points in self.points.items():
+                self.points[key] = _thin(points)
+            self.count = sum(len(p) for p in self.points.values())
+            self.thinned += 1
+        if len(self.system) > MAX_POINTS:
+            self.system = _thin(self.system)
+            self.thinned += 1
 
     def end_stretch(self) -> None:
         for key in list(self._runs):
@@ -151,6 +188,7 @@ class _Series:
         run = self._runs.pop(key, None)
         if run is not None and self._prev is not None and run[1] != self._prev:
             self.points[key].append(Point(self._prev, *run[0]))
+            self.count += 1
 
     def add(
         self, frame: Frame, rows: Sequence[tuple[Identity, ProcSample | ProcAggregate]]
@@ -171,7 +209,9 @@ class _Series:
                 self.identities.setdefault(key, identity)
             elif self._prev is not None and run[1] != self._prev:
                 self.points[key].append(Point(self._prev, *run[0]))
+                self.count += 1
             self.points.setdefault(key, []).append(Point(ts, *value))
+            self.count += 1
             self._runs[key] = (value, ts)
         system = frame.system
         if isinstance(system, SystemSample):
@@ -194,6 +234,7 @@ class _Series:
                 )
             )
         self._prev = ts
+        self._bound()
 
 
 def parse_recording(files: Sequence[tuple[str, bytes]], *, path: str) -> Recording:
@@ -207,7 +248,7 @@ def parse_recording(files: Sequence[tuple[str, bytes]], *, path: str) -> Recordi
     """
     host: str | None = None
     interval: float | None = None
-    problems: list[Problem] = []
+    problems = _Problems()
     by_day: dict[date, list[tuple[int, bool, str, bytes]]] = {}
     for name, data in files:
         if name.endswith(MARKER_NAME):
@@ -237,8 +278,13 @@ def parse_recording(files: Sequence[tuple[str, bytes]], *, path: str) -> Recordi
     if not series.system:
         first = sorted(n for cands in by_day.values() for _, _, n, _ in cands)[0]
         raise RecordingCorrupt(
-            f"no readable sample ({len(problems)} bad lines or files)", path=first
+            f"no readable sample ({problems.count} bad lines or files)", path=first
         )
+    omitted = []
+    if series.thinned:
+        omitted.append(f"series thinned {series.thinned} times to stay under {MAX_POINTS} points")
+    if problems.count > len(problems.kept):
+        omitted.append(f"{problems.count} unusable lines or files in all, the first 100 kept")
     return Recording(
         path=path,
         host=host or (hosts[-1] if hosts else None),
@@ -254,7 +300,8 @@ def parse_recording(files: Sequence[tuple[str, bytes]], *, path: str) -> Recordi
         ),
         system=tuple(series.system),
         coverage=tuple(coverage),
-        problems=tuple(problems),
+        problems=tuple(problems.kept),
+        omitted="; ".join(omitted),
     )
 
 
@@ -263,16 +310,81 @@ MAX_RATIO = 200
 bomb, say a shard gzipped twice, which the source inflated once under its own guard."""
 
 
+class _Lines:
+    """A shard's lines as the reader takes them, inflated as they are read (never the whole
+    shard at once), at most ``limit`` bytes of them; it keeps the reader's problems to the
+    first :data:`MAX_PROBLEMS` meanwhile, counting the rest."""
+
+    def __init__(self, data: bytes, *, limit: int) -> None:
+        self.data, self.limit = data, limit
+        self.reader: ShardReader | None = None
+        self.dropped = 0
+        self.error = ""  # why the inflation stopped early
+
+    def _trim(self) -> None:
+        problems = self.reader.problems if self.reader is not None else []
+        if len(problems) > MAX_PROBLEMS:
+            self.dropped += len(problems) - MAX_PROBLEMS
+            del problems[MAX_PROBLEMS:]
+
+    def __iter__(self) -> Iterator[bytes]:
+        for count, line in enumerate(self._lines()):
+            if count % 4096 == 0:
+                self._trim()
+            yield line
+        self._trim()
+
+    def _lines(self) -> Iterator[bytes]:
+        if self.data[:2] != b"\x1f\x8b":
+            yield from io.BytesIO(self.data)
+            return
+        carry = b""
+        try:
+            for chunk in _inflated(self.data, limit=self.limit):
+                lines = (carry + chunk).split(b"\n")
+                carry = lines.pop()
+                for line in lines:
+                    yield line + b"\n"
+        except ValueError as err:
+            self.error = str(err)
+        if carry:
+            yield carry
+
+
+def _inflated(data: bytes, *, limit: int) -> Iterator[bytes]:
+    """The inflated chunks of gzip ``data`` (concatenated members too), 1 MiB at a time.
+
+    Raises:
+        ValueError: damaged, truncated, or inflating past ``limit`` bytes.
+    """
+    done, rest = 0, data
+    while rest:
+        inflater = isal_zlib.decompressobj(31)
+        pending = rest
+        while pending and not inflater.eof:
+            try:
+                out = inflater.decompress(pending, 2**20)
+            except _INFLATE_ERROR as err:
+                raise ValueError(f"damaged gzip stream: {err}") from None
+            done += len(out)
+            if done > limit:
+                raise ValueError(f"inflates past {limit} bytes")
+            pending = inflater.unconsumed_tail
+            if out:
+                yield out
+            elif not pending:
+                break
+        if not inflater.eof:
+            raise ValueError("truncated gzip stream")
+        rest = inflater.unused_data  # a further gzip member, as `cat a.gz b.gz` makes
+
+
 def _read_shard(
-    name: str, data: bytes, series: _Series, problems: list[Problem]
+    name: str, data: bytes, series: _Series, problems: _Problems
 ) -> tuple[Coverage, list[Segment]] | None:
     """Feed one shard's frames into ``series``; ``None`` if it held no usable frame."""
-    try:
-        lines = inflate(data, limit=max(MAX_RATIO * len(data), 2**20))
-    except (OSError, EOFError, ValueError) as err:
-        problems.append(Problem(name, None, f"cannot inflate: {err}"))
-        return None
-    reader = ShardReader(lines, path=name)
+    lines = _Lines(data, limit=min(max(MAX_RATIO * len(data), 2**20), MAX_SHARD))
+    reader = lines.reader = ShardReader(lines, path=name)
     first = last = None
     segment: Segment | None = None
     for frame in reader.frames():
@@ -286,13 +398,27 @@ def _read_shard(
         first = frame.ts if first is None else first
         last = frame.ts
     series.end_stretch()
-    problems.extend(reader.problems)
+    if lines.error:
+        problems.add([Problem(name, None, f"cannot inflate: {lines.error}")])
+    problems.add(reader.problems, more=lines.dropped)
     if first is None or last is None or segment is None:
         return None
     tier = segment.tier
     resolution = segment.interval_s if tier is Tier.RAW else tier.resolution_s
     end = last + (tier.resolution_s or 0)
     return Coverage(tier, first, end, resolution, name), reader.segments
+
+
+class _Problems:
+    """The first :data:`MAX_PROBLEMS` problems of a recording, and how many in all."""
+
+    def __init__(self) -> None:
+        self.kept: list[Problem] = []
+        self.count = 0
+
+    def add(self, found: Sequence[Problem], *, more: int = 0) -> None:
+        self.count += len(found) + more
+        self.kept.extend(found[: MAX_PROBLEMS - len(self.kept)])
 
 
 def _distinct(boots: list[float]) -> tuple[float, ...]:
