@@ -46,6 +46,9 @@ class Limits:
     and all), or every member when no consumer parses them as they are read."""
     members: int = 1000
     """Wanted members read from one source; later ones are listed as not read."""
+    parsed_bytes: int = 128 * MiB
+    """Bytes of members handed to the consumer from one source, a bound on the time spent
+    parsing: later members are listed as not read."""
     inflated_bytes: int = 64 * GiB
     max_ratio: int = 500
     ratio_after: int = 1 * GiB
@@ -146,6 +149,7 @@ class _Collector:
         self.names: list[str] = []
         self.records: list[InputRecord] = []
         self.kept = 0
+        self.handed = 0  # bytes handed to the consumer
         self.read = 0  # wanted members read
         self.top: str | None = None
         self.decided = False  # whether the top folder is known
@@ -216,7 +220,11 @@ class _Collector:
             self.skip(rel, f"not read: {lim.members} members already read", name)
             return None
         cap = lim.member_bytes
-        if self.consume is None or name == "recording":  # kept whole until the end
+        if self.consume is not None and name != "recording":
+            if self.handed >= lim.parsed_bytes:
+                self.skip(rel, f"not read: {_size(lim.parsed_bytes)} already parsed", name)
+                return None
+        else:  # kept whole until the end
             room = lim.kept_bytes - self.kept
             if room < min(_MIN_ROOM, cap):
                 self.skip(rel, f"not read: {_size(lim.kept_bytes)} already kept", name)
@@ -245,6 +253,7 @@ class _Collector:
         elif sink.kept or not sink.error:
             if self.consume is not None and name != "recording":
                 text = Text(rel, name, parts, note=note, digest=sink.digest(), error=sink.error)
+                self.handed += sink.kept
                 record = self.consume(text)
                 if record is not None:
                     self.record(record)

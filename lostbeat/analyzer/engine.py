@@ -276,11 +276,11 @@ def _analyze(
     *,
     strict: bool,
     records: Sequence[InputRecord],
-    given: Sequence[str] | None = None,
+    given: tuple[Sequence[str], str] | None = None,
 ) -> AnalysisResult:
     """Parse the members the sources kept, then judge; ``parsed`` may already hold what
-    was parsed as it was read. With ``given`` (the paths as given), raise when nothing
-    at all was read as an artifact."""
+    was parsed as it was read. With ``given`` (the paths as given, the artifacts looked
+    for), raise when nothing at all was read as an artifact."""
     parsed.records.extend(records)
     for c in collected:
         parsed.records.extend(c.records)
@@ -301,7 +301,7 @@ def _analyze(
             if record is not None:
                 parsed.records.append(record)
     if given is not None:
-        _require_evidence(parsed, collected, given)
+        _require_evidence(parsed, collected, *given)
     host = next((c.host for c in collected if c.host), None)
     names = [n for c in collected for n in c.names]
     guard = _Guard(strict=strict)
@@ -383,8 +383,13 @@ def analyze(
 ) -> AnalysisResult:
     """Analyse the inputs of one host and one incident.
 
+    Each member is parsed as its source reads it (``_Streamed``), so that only parsed values
+    stay in memory, never the members until the end.
+
     Raises:
-        InputError: when no input could be read at all.
+        InputError: when nothing at all could be read as an artifact (one line: what was
+            looked for, and what was found); when ``strict``, an input or member that is
+            broken (truncated, corrupt, a bomb).
         LostbeatError: any parse or rule error, when ``strict``.
     """
     if not paths:
@@ -409,7 +414,8 @@ def analyze(
     if not collected:
         raise failures[0]
     given = [shown_path(os.fspath(p)) for p in paths]
-    return _analyze(collected, parsed, strict=strict, records=records, given=given)
+    looked = kind or ", ".join(ARTIFACTS)
+    return _analyze(collected, parsed, strict=strict, records=records, given=(given, looked))
 
 
 def _raise_broken(collected: Collected) -> None:
@@ -420,7 +426,7 @@ def _raise_broken(collected: Collected) -> None:
 
 
 def _require_evidence(
-    parsed: _Parsed, collected: Sequence[Collected], given: Sequence[str]
+    parsed: _Parsed, collected: Sequence[Collected], given: Sequence[str], looked: str
 ) -> None:
     """Raise unless something was read as an artifact (a core dump's name counts): a
     verdict drawn from nothing would be made up."""
@@ -429,8 +435,7 @@ def _require_evidence(
     names = sum(len(c.names) for c in collected)
     why = next((f"{r.path}: {r.reason}" for r in parsed.records if r.reason), "")
     if not why:
-        why = f"{names} files, none of them one" if names else "no file at all"
-    looked = ", ".join(ARTIFACTS)
+        why = f"found {names} files, none of them an artifact" if names else "found no file"
     raise InputError(
         f"nothing read as an artifact (looked for {looked}); {why}", path=", ".join(given)
     )

@@ -17,8 +17,9 @@ Memory is bounded by :class:`Limits`, each cap counting what is kept:
   lines precede the crash; other artifacts over 16 MiB or ``file_lines`` (20 000) lines are
   skipped as "too large". A member is parsed before the next is read.
 * members kept whole (recording shards, kept compressed; all members without a consumer)
-  hold at most ``kept_bytes`` (32 MiB) together; at most ``members`` (1 000) wanted members
-  are read.
+  hold at most ``kept_bytes`` (32 MiB) together; members handed to a consumer at most
+  ``parsed_bytes`` (128 MiB), a bound on the time spent parsing; at most ``members`` (1 000)
+  wanted members are read.
 * names listed stop at ``listed`` (100 000) or ``listed_chars`` (8 MiB), records at
   ``recorded`` (1 000) per source, then one "and N more" record counts the rest; a name or
   link target over 4 096 bytes is shown cut, with its length.
@@ -76,6 +77,13 @@ __all__ = [
 ]
 
 _HEAD = 64 * 1024  # bytes of a loose file its kind is sniffed from
+_PACKED = (  # archives and compressions lostbeat does not read (magic numbers)
+    (b"\xfd7zXZ\x00", "is xz data"),
+    (b"BZh", "is bzip2 data"),
+    (b"\x28\xb5\x2f\xfd", "is zstd data"),
+    (b"PK\x03\x04", "is a zip archive"),
+    (b"7z\xbc\xaf\x27\x1c", "is a 7-Zip archive"),
+)
 _ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar")
 
 
@@ -282,10 +290,13 @@ class FileSource:
             raise InputError("empty file", path=label)
         col = _Collector(label, self.limits, consume)
         col.set_top(None)
-        kind = self.kind or artifacts.sniff_kind(_head(self.path).decode("utf-8", "replace"))
+        head = _head(self.path)
+        kind = self.kind or artifacts.sniff_kind(head.decode("utf-8", "replace"))
         col.name(label)
         if kind is None:
-            col.skip(label, "content not recognised as any artifact")
+            packed = next((what for magic, what in _PACKED if head.startswith(magic)), None)
+            reason = f"{packed}: unpack it first" if packed else "not recognised as any artifact"
+            col.skip(label, f"content {reason}")
             return col.result()
         col.recording_dirs = [""] if kind == "recording" else []
         target = col.sink(label, kind) if ARTIFACTS[kind].content else None

@@ -41,11 +41,12 @@ Examples:
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from itertools import islice
+from itertools import accumulate, islice
 
 from lostbeat.analyzer.findings import Evidence
 from lostbeat.analyzer.parsers._lines import head, parse_uptime, strip_newline, to_int
@@ -303,20 +304,18 @@ def parse_vmkernel_log(lines: Iterable[str], *, path: str) -> VmkernelLog:
                     break
         if not seen_log_line:
             seen_log_line = _LOGLINE.search(blob) is not None
-        if waiting is not None or any(k in blob for k in _KEYWORDS):
-            for i, line in enumerate(batch, base + 1):
-                if waiting is not None and line.strip():
-                    waiting.next_no, waiting.next_line = i, line
-                    waiting = None
-                if _is_candidate(line):
-                    waiting = _Candidate(i, line)
-                    kept.append(waiting)
-                    count += 1
-        if "cpu" in blob:
-            for line in reversed(batch):
-                if "cpu" in line and (uptime := line_uptime(line)) is not None:
-                    last_uptime = uptime
-                    break
+        if waiting is not None and (nxt := _next_line(batch, 0)) is not None:
+            waiting.next_no, waiting.next_line = base + 1 + nxt, batch[nxt]
+            waiting = None
+        for at in _candidate_lines(batch, blob):
+            waiting = _Candidate(base + 1 + at, batch[at])
+            kept.append(waiting)
+            count += 1
+            if (nxt := _next_line(batch, at + 1)) is not None:
+                waiting.next_no, waiting.next_line = base + 1 + nxt, batch[nxt]
+                waiting = None
+        if "cpu" in blob and (uptime := _last_uptime(batch)) is not None:
+            last_uptime = uptime
         base += len(batch)
     if first is None:
         raise ArtifactMissing("vmkernel_log", path=path)
@@ -329,6 +328,37 @@ def parse_vmkernel_log(lines: Iterable[str], *, path: str) -> VmkernelLog:
         )
     older = f"kept the last {MAX_CANDIDATES} of {count} keyword lines" if count > len(kept) else ""
     return VmkernelLog(_scan(kept, path=path), last_uptime, older)
+
+
+def _candidate_lines(batch: list[str], blob: str) -> list[int]:
+    """The indexes of the lines of ``batch`` (``blob`` is them joined by ``\\n``) holding a
+    keyword: found by ``str.find`` over the blob, a C search per keyword line, not a Python
+    test per line."""
+    starts: list[int] | None = None  # where each line starts in blob
+    found: set[int] = set()
+    for keyword in _KEYWORDS:
+        at = blob.find(keyword)
+        if at >= 0 and starts is None:
+            starts = [0, *accumulate(len(line) + 1 for line in batch)]
+        while at >= 0 and starts is not None:
+            index = bisect_right(starts, at) - 1
+            found.add(index)
+            at = blob.find(keyword, starts[index + 1])
+    return sorted(found)
+
+
+def _next_line(batch: list[str], start: int) -> int | None:
+    """The index of the first non-blank line of ``batch`` from ``start``."""
+    return next((i for i in range(start, len(batch)) if batch[i].strip()), None)
+
+
+def _last_uptime(batch: list[str]) -> float | None:
+    """The uptime of the last line of ``batch`` that has one."""
+    for line in reversed(batch):
+        # the stamp is "D:HH:MM:SS.mmm cpuN:W)": both tests are cheap, the regex is not
+        if "cpu" in line and ")" in line and (uptime := line_uptime(line)) is not None:
+            return uptime
+    return None
 
 
 class _Candidate:
