@@ -23,6 +23,7 @@ from typing import Protocol, cast
 
 from lostbeat import __version__
 from lostbeat.errors import LostbeatError
+from lostbeat.safetext import clean
 
 # name -> one-line help; the module is lostbeat.commands.<name with - as _>
 COMMANDS: dict[str, str] = {
@@ -85,9 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fail(name: str, message: str, *, status: int = 2) -> int:
-    """Print the one line of a failure; control characters and newlines escaped."""
-    from lostbeat.report._format import clean
-
+    """Print the one line of a failure; control characters and newlines escaped (paths and
+    names come from hosts)."""
     print(f"lostbeat {name}: {clean(message)}", file=sys.stderr)
     return status
 

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 
 from lostbeat.analyzer.parsers import PARSERS
+from lostbeat.recording.schema import MARKER_NAME
 
 __all__ = [
     "ARTIFACTS",
@@ -36,8 +37,7 @@ __all__ = [
     "top_folder",
 ]
 
-RECORDING_MARKER = "lostbeat-recording.json"
-"""The file that marks a folder as a lostbeat recording store."""
+RECORDING_MARKER = MARKER_NAME  # the file that marks a folder as a lostbeat recording store
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """Words and numbers shared by the terminal and HTML reports, so both say the same thing.
 
-Every string that came from a bundle goes through :func:`clean` before it is shown: control
-characters (terminal escapes, bidi overrides) are made visible instead of acted on. HTML
+Every string that came from a bundle goes through :func:`~lostbeat.safetext.clean` (the one
+sanitiser, re-exported here) before it is shown: control characters (terminal escapes, C1
+controls, bidi overrides) are made visible instead of acted on. HTML
 escaping is the template's job (jinja2 autoescape), not this module's.
 
 Examples:
@@ -18,7 +19,6 @@ Examples:
 from __future__ import annotations
 
 import math
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -30,6 +30,7 @@ from lostbeat.analyzer.result import (
     Origin,
     RootCause,
 )
+from lostbeat.safetext import clean
 
 __all__ = [
     "CAUSE_LABELS",
@@ -73,31 +74,6 @@ ORIGIN_LABELS: dict[Origin, str] = {
 }
 
 _UNKNOWN = "unknown"
-
-
-def clean(text: str, *, limit: int | None = None) -> str:
-    """Makes control and format characters visible and caps the length.
-
-    Args:
-        text: any string, usually straight from a bundle.
-        limit: the longest result, in characters; longer text ends with an ellipsis.
-    """
-    out = []
-    for ch in text:
-        if ch == "\t":
-            out.append(" ")
-        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
-            code = ord(ch)
-            if code < 0x100:
-                out.append(f"\\x{code:02x}")
-            else:
-                out.append(f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
-        else:
-            out.append(ch)
-    cleaned = "".join(out)
-    if limit is not None and len(cleaned) > limit:
-        cleaned = cleaned[: max(limit - 1, 0)] + "…"
-    return cleaned
 
 
 def iso_utc(epoch: float | None) -> str | None:
