@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -70,6 +71,7 @@ def main() -> None:
     parser.add_argument("--no-bundle", action="store_true", help="skip bundle_read's bundle")
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "lostbeat-bench")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # clean up all the same
     base = Path(tempfile.mkdtemp(prefix="lostbeat-hostile-"))
     folders: list[Path] = []
     inputs: list[Input] = []
@@ -80,11 +82,17 @@ def main() -> None:
             folder = _folder_for(case.name, base)
             folders.append(folder)
             prepared = case.build(folder, 1.0)
-            inputs.append(Input(case.name, case.what, prepared.args, prepared.archive_bytes, case.status))
+            inputs.append(
+                Input(case.name, case.what, prepared.args, prepared.archive_bytes, case.status)
+            )
         if not args.no_bundle:
             bundle = bundle_read.build(args.dir, 512, large_logs=True)
             size = bundle.stat().st_size
-            inputs.append(Input("bundle-512mb-large-logs", "every log wanted", [str(bundle), "--json"], size, 0))
+            inputs.append(
+                Input(
+                    "bundle-512mb-large-logs", "every log wanted", [str(bundle), "--json"], size, 0
+                )
+            )
         _table(inputs, args.repeat, base)
     finally:
         for folder in folders:
@@ -101,7 +109,9 @@ def _table(inputs: list[Input], repeat: int, base: Path) -> None:
             result = run(["analyze", *item.args], sandbox, kill_mb=1000.0, kill_s=300.0)
             remove_tree(sandbox)
             if result.status != item.status or result.killed:
-                sys.exit(f"{item.name}: exit status {result.status} {result.killed}: {result.stderr}")
+                sys.exit(
+                    f"{item.name}: exit status {result.status} {result.killed}: {result.stderr}"
+                )
             walls[item.name].append(result.wall_s)
             peaks[item.name].append(result.peak_mb)
     print(
