@@ -19,7 +19,6 @@ from collections.abc import Callable
 from lostbeat.analyzer import artifacts
 from lostbeat.analyzer._collect import Progress, _Collector, shown_link
 from lostbeat.analyzer._sink import _Sink
-from lostbeat.recording.store import finest_per_day, parse_shard_path
 
 __all__ = ["read_file", "shown_path", "walk_folder"]
 
@@ -119,33 +118,6 @@ class _Walk:
         found.sort()
         return found
 
-    def shards(self, rel_dir: str, depth: int) -> set[str]:
-        """Shards of the recording at ``rel_dir`` that repeat a day kept at a finer tier:
-        listed, not read. The recorder keeps raw samples for a day and minute and hour
-        aggregates for weeks; the analysis wants each day once, at its finest
-        (``recording.store.finest_per_day``)."""
-        names: list[str] = []
-        stack = [(rel_dir, depth)]
-        budget = self.col.limits.entries
-        while stack and budget > 0:
-            folder, level = stack.pop()
-            try:
-                with os.scandir(os.path.join(self.root, folder)) as it:
-                    for entry in it:
-                        budget -= 1
-                        rel = f"{folder}/{entry.name}" if folder else entry.name
-                        if entry.is_dir(follow_symlinks=False):
-                            if level < self.col.limits.depth:
-                                stack.append((rel, level + 1))
-                        elif parse_shard_path(rel) is not None:
-                            names.append(rel)
-                        if budget <= 0:
-                            break
-            except OSError:
-                continue
-        keep = set(finest_per_day(names))
-        return {shown_path(n) for n in names if n not in keep}
-
 
 def walk_folder(
     root: str,
@@ -157,7 +129,6 @@ def walk_folder(
     returns the bytes it read."""
     walk = _Walk(root, col)
     done = reported = 0
-    coarse: set[str] = set()
     limits = col.limits
     stack: list[tuple[str, int]] = [("", 0)]
     while stack and not walk.stopped:
@@ -167,8 +138,8 @@ def walk_folder(
             continue
         marker = artifacts.RECORDING_MARKER
         if any(name == marker and kind == 0 for name, kind in entries):
+            # every shard is read: which tier serves a day is the recording's choice
             col.recording_dirs.append(shown_path(rel_dir))
-            coarse |= walk.shards(rel_dir, depth)
         subdirs = []
         for name, kind in entries:
             rel = f"{rel_dir}/{name}" if rel_dir else name
@@ -178,8 +149,6 @@ def walk_folder(
                     col.skip(shown, f"folder deeper than {limits.depth} folders; not read")
                 else:
                     subdirs.append((rel, depth + 1))
-            elif shown in coarse:
-                col.name(shown)  # a coarser copy of a day read at a finer tier
             elif kind == 0:
                 done += read(os.path.join(root, rel), shown)
                 if progress is not None and done - reported >= _REPORT_EVERY:

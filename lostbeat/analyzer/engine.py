@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from lostbeat.analyzer.artifacts import ARTIFACTS
-from lostbeat.analyzer.facts import HostFacts, crash_signals, merge_processes, merge_summaries
+from lostbeat.analyzer.facts import Facts, Measure, MemoryHistory, Sampling
 from lostbeat.analyzer.findings import Finding
 from lostbeat.analyzer.history import build_history
 from lostbeat.analyzer.parsers import PARSERS, ParserInput
@@ -23,12 +23,14 @@ from lostbeat.analyzer.parsers.coredumps import CoredumpInventory, parse_coredum
 from lostbeat.analyzer.parsers.esx_conf import EsxConf
 from lostbeat.analyzer.parsers.meminfo import MemInfo
 from lostbeat.analyzer.parsers.processes import ProcessTable
+from lostbeat.analyzer.parsers.procfiles import ProcFile
 from lostbeat.analyzer.parsers.psod import PsodScreen
-from lostbeat.analyzer.parsers.recordings import Recording, parse_recording
+from lostbeat.analyzer.parsers.recordings import parse_recording
 from lostbeat.analyzer.parsers.top import TopSnapshot
 from lostbeat.analyzer.parsers.version import VersionInfo
 from lostbeat.analyzer.parsers.vmkernel_log import VmkernelLog
 from lostbeat.analyzer.parsers.vmksummary import VmkSummary
+from lostbeat.analyzer.platforms import Parsed, Profile, choose
 from lostbeat.analyzer.result import (
     Action,
     AnalysisResult,
@@ -41,6 +43,7 @@ from lostbeat.analyzer.result import (
     InputStatus,
     KnownIssueMatch,
     Memory,
+    Platform,
     RootCause,
 )
 from lostbeat.analyzer.rules.actions import plan_actions
@@ -60,19 +63,12 @@ T = TypeVar("T")
 
 
 @dataclass
-class _Parsed:
-    summaries: list[VmkSummary] = field(default_factory=list)
-    logs: list[VmkernelLog] = field(default_factory=list)
-    screens: list[PsodScreen] = field(default_factory=list)
-    meminfo: list[MemInfo] = field(default_factory=list)
-    conf: list[EsxConf] = field(default_factory=list)
-    versions: list[VersionInfo] = field(default_factory=list)
-    tables: list[ProcessTable] = field(default_factory=list)
-    tops: list[TopSnapshot] = field(default_factory=list)
-    recordings: list[Recording] = field(default_factory=list)
-    captures: list[LinuxScreen] = field(default_factory=list)
+class _Run:
+    """One analysis: the parser outputs, and what happened to each input."""
+
+    parsed: Parsed = field(default_factory=Parsed)
     records: list[InputRecord] = field(default_factory=list)
-    seen: dict[tuple[str, bytes], str] = field(default_factory=dict)  # content -> first path
+    seen: dict[tuple[str, str, bytes], str] = field(default_factory=dict)  # content: first path
     kept: int = 0  # records the parsed values hold (KEPT_RECORDS)
     read: int = 0  # members read as an artifact
 
@@ -87,6 +83,7 @@ _SLOTS: dict[type, str] = {
     ProcessTable: "tables",
     TopSnapshot: "tops",
     LinuxScreen: "captures",
+    ProcFile: "proc_files",
 }
 
 
@@ -106,20 +103,20 @@ class _Streamed:
     """The consumer the sources hand each member to as they read it (``sources.Consume``):
     it is parsed there and then, and only the parsed value is kept."""
 
-    def __init__(self, parsed: _Parsed, *, strict: bool) -> None:
-        self.parsed, self.strict = parsed, strict
+    def __init__(self, run: _Run, *, strict: bool) -> None:
+        self.run, self.strict = run, strict
 
     def __call__(self, text: Text) -> InputRecord | None:
         if text.error and self.strict:
             raise InputError(text.error, path=text.path)
         return _read_text(
-            self.parsed, text.path, text.artifact, text.lines, text.note, text.digest,
+            self.run, text.path, text.artifact, text.lines, text.note, text.digest,
             strict=self.strict,
         )  # fmt: skip
 
 
 def _read_text(
-    parsed: _Parsed,
+    run: _Run,
     path: str,
     artifact: str,
     lines: Callable[[], Iterable[str]],
@@ -131,19 +128,19 @@ def _read_text(
     """Parse one member unless its content was read already or the record budget is spent;
     what became of it."""
     # the same file given twice (in a folder and again as a loose file) counts once
-    key = (artifact, digest)
-    if key in parsed.seen:
-        reason = f"same content as {parsed.seen[key]}"
-        return InputRecord(path, InputStatus.SKIPPED, artifact, reason)
-    parsed.seen[key] = path
-    if parsed.kept >= KEPT_RECORDS:
+    by_path = ARTIFACTS[artifact].by_path if artifact in ARTIFACTS else False
+    key = (artifact, path if by_path else "", digest)
+    if key in run.seen:
+        return InputRecord(path, InputStatus.SKIPPED, artifact, f"same content as {run.seen[key]}")
+    run.seen[key] = path
+    if run.kept >= KEPT_RECORDS:
         reason = f"not parsed: {KEPT_RECORDS} records already kept"
         return InputRecord(path, InputStatus.SKIPPED, artifact, reason)
-    return _parse_text(parsed, path, artifact, lines(), note, strict=strict)
+    return _parse_text(run, path, artifact, lines(), note, strict=strict)
 
 
 def _parse_text(
-    parsed: _Parsed, path: str, artifact: str, lines: Iterable[str], note: str, *, strict: bool
+    run: _Run, path: str, artifact: str, lines: Iterable[str], note: str, *, strict: bool
 ) -> InputRecord | None:
     parser = _PARSE.get(artifact)
     if parser is None:
@@ -154,9 +151,9 @@ def _parse_text(
     )
     if value is None:
         return failed[0] if failed else None
-    getattr(parsed, _SLOTS[type(value)]).append(value)
-    parsed.kept += _record_count(value)
-    parsed.read += 1
+    getattr(run.parsed, _SLOTS[type(value)]).append(value)
+    run.kept += _record_count(value)
+    run.read += 1
     problems = getattr(value, "problems", ())
     if problems and strict:
         raise problems[0]
@@ -190,12 +187,12 @@ def _is_summary_log(path: str) -> bool:
     return path.rsplit("/", 1)[-1].startswith("vmksummary")
 
 
-def _parse_recording(members: Sequence[Member], parsed: _Parsed, *, strict: bool) -> None:
+def _parse_recording(members: Sequence[Member], run: _Run, *, strict: bool) -> None:
     files = [(m.path, m.data) for m in members if not _is_summary_log(m.path)]
     where = members[0].path.rsplit("/", 1)[0] if "/" in members[0].path else "."
     recording = _guarded(
         lambda: parse_recording(files, path=where),
-        parsed.records,
+        run.records,
         path=where,
         artifact="recording",
         strict=strict,
@@ -204,38 +201,20 @@ def _parse_recording(members: Sequence[Member], parsed: _Parsed, *, strict: bool
         return
     if recording.problems and strict:
         raise RecordingCorrupt(str(recording.problems[0]), path=where)
-    parsed.recordings.append(recording)
-    parsed.read += 1
+    run.parsed.recordings.append(recording)
+    run.read += 1
     unusable = (
         f"{len(recording.problems)} unusable record(s), first: {recording.problems[0]}"
         if recording.problems
         else ""
     )
     reason = "; ".join(n for n in (recording.omitted, unusable) if n)
-    parsed.records.append(InputRecord(where, InputStatus.READ, "recording", reason))
+    run.records.append(InputRecord(where, InputStatus.READ, "recording", reason))
 
 
 _PARSE: dict[str, Callable[..., Any]] = {
     p.artifact: p.parse for p in PARSERS if p.takes is ParserInput.LINES
 }
-
-
-def _facts(parsed: _Parsed, host: str | None, names: Iterable[str]) -> HostFacts:
-    top = parsed.tops[-1] if parsed.tops else None
-    return HostFacts(
-        host=host,
-        summary=merge_summaries(parsed.summaries),
-        screens=tuple(parsed.screens),
-        signals=crash_signals(parsed.screens, parsed.logs),
-        meminfo=parsed.meminfo[0] if parsed.meminfo else None,
-        esx_conf=parsed.conf[0] if parsed.conf else None,
-        versions=tuple(parsed.versions),
-        processes=merge_processes(parsed.tables, top),
-        top=top,
-        coredumps=_coredumps(names),
-        recording=parsed.recordings[0] if parsed.recordings else None,
-        captures=tuple(parsed.captures),
-    )
 
 
 def _coredumps(names: Iterable[str]) -> CoredumpInventory:
@@ -263,30 +242,14 @@ class _Guard:
             return fallback
 
 
-def analyze_collected(
-    collected: Sequence[Collected], *, strict: bool = False, records: Sequence[InputRecord] = ()
-) -> AnalysisResult:
-    """Analyse members already collected from one host's sources."""
-    return _analyze(collected, _Parsed(), strict=strict, records=records)
-
-
-def _analyze(
-    collected: Sequence[Collected],
-    parsed: _Parsed,
-    *,
-    strict: bool,
-    records: Sequence[InputRecord],
-    given: tuple[Sequence[str], str] | None = None,
-) -> AnalysisResult:
-    """Parse the members the sources kept, then judge; ``parsed`` may already hold what
-    was parsed as it was read. With ``given`` (the paths as given, the artifacts looked
-    for), raise when nothing at all was read as an artifact."""
-    parsed.records.extend(records)
+def _collect(collected: Sequence[Collected], run: _Run, *, strict: bool) -> None:
+    """Parse every wanted member the sources kept into ``run`` (the others were parsed as
+    they were read)."""
     for c in collected:
-        parsed.records.extend(c.records)
+        run.records.extend(c.records)
         recorded = [m for m in c.members if m.artifact == "recording"]
         if recorded:
-            _parse_recording(recorded, parsed, strict=strict)
+            _parse_recording(recorded, run, strict=strict)
         for member in c.members:
             if member.artifact == "recording":
                 if not _is_summary_log(member.path):
@@ -295,61 +258,54 @@ def _analyze(
                 member = replace(member, artifact="vmksummary")
             digest = hashlib.blake2b(member.data, digest_size=16).digest()
             record = _read_text(
-                parsed, member.path, member.artifact, member.lines, member.note, digest,
+                run, member.path, member.artifact, member.lines, member.note, digest,
                 strict=strict,
             )  # fmt: skip
             if record is not None:
-                parsed.records.append(record)
-    if given is not None:
-        _require_evidence(parsed, collected, *given)
-    host = next((c.host for c in collected if c.host), None)
-    names = [n for c in collected for n in c.names]
+                run.records.append(record)
+
+
+def facts_of(parsed: Parsed, profile: Profile | None = None) -> tuple[Profile, Facts]:
+    """The profile that owns the inputs, and the neutral facts it reads from them."""
+    chosen = profile or choose(parsed)
+    return chosen, chosen.facts(parsed)
+
+
+def judge(
+    facts: Facts, *, strict: bool = False, records: Sequence[InputRecord] = ()
+) -> AnalysisResult:
+    """Run every rule on the facts, in order, each guarded."""
     guard = _Guard(strict=strict)
-    facts = guard(
-        "facts",
-        lambda: _facts(parsed, host, names),
-        HostFacts(host=host, coredumps=CoredumpInventory((), ())),
-    )
-    if facts.host is None and facts.summary:
-        facts = replace(facts, host=facts.summary[-1].host)
-    timeline = guard("timeline", lambda: judge_timeline(facts), Timeline((), (), ()))
-    crash_j = guard("crash", lambda: judge_crash(facts, timeline), None)
-    crash = crash_j.crash if crash_j else Crash(CrashType.UNKNOWN)
-    memory_j = guard("memory", lambda: judge_memory(facts, timeline), None)
+    crash = facts.crash
+    timeline = guard("timeline", lambda: judge_timeline(facts), Timeline((), ()))
+    no_findings: tuple[Finding, ...] = ()
+    crash_f = guard("crash", lambda: judge_crash(facts), no_findings)
+    memory_j = guard("memory", lambda: judge_memory(facts), None)
     cause_j = guard(
         "root_cause",
-        lambda: judge_root_cause(facts, timeline, crash),
+        lambda: judge_root_cause(facts),
         RootCauseJudgement(RootCause(CauseKind.INCONCLUSIVE), (), ()),
     )
     no_resolutions: tuple[Resolution, ...] = ()
-    no_findings: tuple[Finding, ...] = ()
     no_known: tuple[KnownIssueMatch, ...] = ()
     no_actions: tuple[Action, ...] = ()
     cause, resolutions, culprit_f = guard(
         "culprit",
-        lambda: resolve_culprit(facts, timeline, cause_j.root_cause),
+        lambda: resolve_culprit(facts, cause_j.root_cause),
         (cause_j.root_cause, no_resolutions, no_findings),
     )
     known, known_f = guard(
-        "known_issues", lambda: match_known_issues(facts, crash, cause), (no_known, no_findings)
+        "known_issues", lambda: match_known_issues(facts, cause), (no_known, no_findings)
     )
-    cores_j = guard("coredumps", lambda: judge_coredumps(facts, crash), None)
-    cores = cores_j.coredumps if cores_j else Coredumps()
+    cores_j = guard("coredumps", lambda: judge_coredumps(facts), None)
     other_origins = tuple(r.origin for r in resolutions[1:])
-    linux = bool(facts.captures) or facts.recording is not None
-    actions = guard(
-        "actions",
-        lambda: plan_actions(crash, cause, known, cores, other_origins, linux=linux),
-        no_actions,
-    )
+    actions = guard("actions", lambda: plan_actions(facts, cause, known, other_origins), no_actions)
     names_by_token = {r.token: r.name for r in resolutions}
     leak = cause_j.leaks[0] if cause_j.leaks and cause.kind is CauseKind.LEAK else None
-    history = guard(
-        "history", lambda: build_history(facts, timeline, cause, leak, names_by_token), None
-    )
+    history = guard("history", lambda: build_history(facts, cause, leak, names_by_token), None)
     findings: list[Finding] = []
     for part in (
-        crash_j.findings if crash_j else (),
+        crash_f,
         cause_j.findings,
         culprit_f,
         known_f,
@@ -363,14 +319,59 @@ def _analyze(
         crash=crash,
         root_cause=cause,
         memory=memory_j.memory if memory_j else Memory(),
-        coredumps=cores,
+        coredumps=cores_j.coredumps if cores_j else Coredumps(),
         timeline=timeline.events,
         known_issues=known,
         actions=actions,
         findings=tuple(findings),
-        inputs=tuple(parsed.records),
+        inputs=tuple(records),
         history=history or History(),
         errors=tuple(guard.errors),
+        platform=facts.words,
+    )
+
+
+def analyze_collected(
+    collected: Sequence[Collected], *, strict: bool = False, records: Sequence[InputRecord] = ()
+) -> AnalysisResult:
+    """Analyse members already collected from one host's sources."""
+    return _analyze(collected, _Run(), strict=strict, records=records)
+
+
+def _analyze(
+    collected: Sequence[Collected],
+    run: _Run,
+    *,
+    strict: bool,
+    records: Sequence[InputRecord],
+    given: tuple[Sequence[str], str] | None = None,
+) -> AnalysisResult:
+    """Parse the members the sources kept, then judge; ``run`` may already hold what was
+    parsed as it was read. With ``given`` (the paths as given, the artifacts looked for),
+    raise when nothing at all was read as an artifact."""
+    run.records.extend(records)
+    _collect(collected, run, strict=strict)
+    if given is not None:
+        _require_evidence(run, collected, *given)
+    run.parsed.host = next((c.host for c in collected if c.host), None)
+    run.parsed.cores = _coredumps(n for c in collected for n in c.names)
+    guard = _Guard(strict=strict)
+    chosen = guard("platform", lambda: facts_of(run.parsed), None)
+    facts = _no_facts(run.parsed) if chosen is None else chosen[1]
+    result = judge(facts, strict=strict, records=run.records)
+    if guard.errors:
+        result = replace(result, errors=tuple(guard.errors) + result.errors)
+    return result
+
+
+def _no_facts(parsed: Parsed) -> Facts:
+    """What is left when a profile failed on the inputs: an unknown crash, no history."""
+    unknown = Sampling(3600.0, 1, 0.0, 1, False, Measure.VIRTUAL, "points")
+    return Facts(
+        words=Platform(),
+        crash=Crash(CrashType.UNKNOWN),
+        history=MemoryHistory(unknown),
+        host=parsed.host,
     )
 
 
@@ -397,8 +398,8 @@ def analyze(
     collected: list[Collected] = []
     records: list[InputRecord] = []
     failures: list[InputError] = []
-    parsed = _Parsed()
-    consume = _Streamed(parsed, strict=strict)
+    run = _Run()
+    consume = _Streamed(run, strict=strict)
     for path in paths:
         try:
             source = open_source(path, kind=kind).collect(progress=progress, consume=consume)
@@ -415,7 +416,7 @@ def analyze(
         raise failures[0]
     given = [shown_path(os.fspath(p)) for p in paths]
     looked = kind or ", ".join(ARTIFACTS)
-    return _analyze(collected, parsed, strict=strict, records=records, given=(given, looked))
+    return _analyze(collected, run, strict=strict, records=records, given=(given, looked))
 
 
 def _raise_broken(collected: Collected) -> None:
@@ -426,14 +427,14 @@ def _raise_broken(collected: Collected) -> None:
 
 
 def _require_evidence(
-    parsed: _Parsed, collected: Sequence[Collected], given: Sequence[str], looked: str
+    run: _Run, collected: Sequence[Collected], given: Sequence[str], looked: str
 ) -> None:
     """Raise unless something was read as an artifact (a core dump's name counts): a
     verdict drawn from nothing would be made up."""
-    if parsed.read or any(c.named("coredumps") for c in collected):
+    if run.read or any(c.named("coredumps") for c in collected):
         return
     names = sum(len(c.names) for c in collected)
-    why = next((f"{r.path}: {r.reason}" for r in parsed.records if r.reason), "")
+    why = next((f"{r.path}: {r.reason}" for r in run.records if r.reason), "")
     if not why:
         why = f"found {names} files, none of them an artifact" if names else "found no file"
     raise InputError(

@@ -74,7 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(new or empty); default: a temporary folder, removed at the end",
     )
     parser.add_argument(
-        "--json", action="store_true", help="print the analysis as JSON (lostbeat.analysis/1)"
+        "--json", action="store_true", help="print the analysis as JSON (lostbeat.analysis/2)"
     )
 
 

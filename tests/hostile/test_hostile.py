@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from lostbeat.analyzer.result import SCHEMA
 from tests.hostile.child import Run, run
 from tests.hostile.corpus import CASES, Case, Prepared, remove_tree
 
@@ -86,7 +87,7 @@ def check(case: Case, result: Run) -> None:
     if case.message is None:
         assert lines == [], lines[:5]
         doc = json.loads(result.stdout)
-        assert doc["schema"] == "lostbeat.analysis/1"
+        assert doc["schema"] == SCHEMA
         if case.check is not None:
             case.check(doc)
     else:
