@@ -161,13 +161,16 @@ def _number(field: bytes) -> int:
     if field[0] == 0xFF:  # base-256, negative (two's complement)
         raise _Broken("negative size in tar header")
     digits = field.split(b"\0", 1)[0].strip(b" ")
+    if digits.isdigit():  # ASCII digits only: the common case, without a regex
+        try:
+            return int(digits, 8)
+        except ValueError:  # an 8 or a 9
+            raise _Broken(f"bad number {field!r} in tar header") from None
     if not digits:
         return 0
     if digits.startswith(b"-") and _OCTAL.fullmatch(digits[1:]):
         raise _Broken("negative size in tar header")
-    if not _OCTAL.fullmatch(digits):
-        raise _Broken(f"bad number {field!r} in tar header")
-    return int(digits, 8)
+    raise _Broken(f"bad number {field!r} in tar header")
 
 
 def _checked(size: int, what: str = "", *, most: int = _MAX_SIZE) -> int:
@@ -285,10 +288,11 @@ class _Headers:
         if block[257:263] == b"ustar\0" and block[345] != 0:  # POSIX prefix field
             name = _text(block[345:500]) + "/" + name
         name = self.pax.get("path") or self.long_name or name
-        link = self.pax.get("linkpath") or self.long_link or _text(block[157:257])
+        link = self.pax.get("linkpath") or self.long_link  # the header's: read when needed
         size = _pax_size(self.pax["size"]) if "size" in self.pax else _checked(size)
+        if self.pax:
+            self.pax = {}
         self.long_name = self.long_link = ""
-        self.pax = {}
         padded = -(-size // _BLOCK) * _BLOCK
         is_dir = kind == b"5" or (kind == b"\0" and name.endswith("/"))
         rel, unsafe = col.place(name, is_dir=is_dir)
@@ -296,7 +300,7 @@ class _Headers:
         if kind in _REGULAR and not is_dir and not unsafe:
             _read_member(stream, col, rel, size, padded)
             return True
-        reason = _refusal(kind, unsafe, link, is_dir=is_dir)
+        reason = _refusal(kind, unsafe, link or _text(block[157:257]), is_dir=is_dir)
         if reason:
             col.skip(rel, reason, None if unsafe else col.artifact(rel))
         if stream.pass_on(padded) < padded:
