@@ -41,14 +41,12 @@ Examples:
 
 from __future__ import annotations
 
-import io
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
-from isal import isal_zlib
-
+from lostbeat.analyzer.parsers._shard import ShardLines, ShardProblems
 from lostbeat.errors import ArtifactMissing, RecordingCorrupt
 from lostbeat.recording.marker import read_marker
 from lostbeat.recording.reader import Frame, Problem, Segment, ShardReader
@@ -144,9 +142,7 @@ class Recording:
 
 MAX_POINTS = 200_000
 """Process points kept in all (and system points): some 30 MB each, weeks of a busy host."""
-MAX_PROBLEMS = 100
 MAX_SHARD = 64 * 2**20
-_INFLATE_ERROR = cast("type[Exception]", isal_zlib.error)  # a class at run time
 """Bytes a shard inflates to at most: a day of raw samples is about 10 MB."""
 
 
@@ -247,7 +243,7 @@ def parse_recording(files: Sequence[tuple[str, bytes]], *, path: str) -> Recordi
     """
     host: str | None = None
     interval: float | None = None
-    problems = _Problems()
+    problems = ShardProblems()
     data: dict[str, bytes] = {}
     for name, content in files:
         if name.endswith(MARKER_NAME):
@@ -306,80 +302,11 @@ MAX_RATIO = 200
 bomb, say a shard gzipped twice, which the source inflated once under its own guard."""
 
 
-class _Lines:
-    """A shard's lines as the reader takes them, inflated as they are read (never the whole
-    shard at once), at most ``limit`` bytes of them; it keeps the reader's problems to the
-    first :data:`MAX_PROBLEMS` meanwhile, counting the rest."""
-
-    def __init__(self, data: bytes, *, limit: int) -> None:
-        self.data, self.limit = data, limit
-        self.reader: ShardReader | None = None
-        self.dropped = 0
-        self.error = ""  # why the inflation stopped early
-
-    def _trim(self) -> None:
-        problems = self.reader.problems if self.reader is not None else []
-        if len(problems) > MAX_PROBLEMS:
-            self.dropped += len(problems) - MAX_PROBLEMS
-            del problems[MAX_PROBLEMS:]
-
-    def __iter__(self) -> Iterator[bytes]:
-        for count, line in enumerate(self._lines()):
-            if count % 4096 == 0:
-                self._trim()
-            yield line
-        self._trim()
-
-    def _lines(self) -> Iterator[bytes]:
-        if self.data[:2] != b"\x1f\x8b":
-            yield from io.BytesIO(self.data)
-            return
-        carry = b""
-        try:
-            for chunk in _inflated(self.data, limit=self.limit):
-                lines = (carry + chunk).split(b"\n")
-                carry = lines.pop()
-                for line in lines:
-                    yield line + b"\n"
-        except ValueError as err:
-            self.error = str(err)
-        if carry:
-            yield carry
-
-
-def _inflated(data: bytes, *, limit: int) -> Iterator[bytes]:
-    """The inflated chunks of gzip ``data`` (concatenated members too), 1 MiB at a time.
-
-    Raises:
-        ValueError: damaged, truncated, or inflating past ``limit`` bytes.
-    """
-    done, rest = 0, data
-    while rest:
-        inflater = isal_zlib.decompressobj(31)
-        pending = rest
-        while pending and not inflater.eof:
-            try:
-                out = inflater.decompress(pending, 2**20)
-            except _INFLATE_ERROR as err:
-                raise ValueError(f"damaged gzip stream: {err}") from None
-            done += len(out)
-            if done > limit:
-                raise ValueError(f"inflates past {limit} bytes")
-            pending = inflater.unconsumed_tail
-            if out:
-                yield out
-            elif not pending:
-                break
-        if not inflater.eof:
-            raise ValueError("truncated gzip stream")
-        rest = inflater.unused_data  # a further gzip member, as `cat a.gz b.gz` makes
-
-
 def _read_shard(
-    name: str, data: bytes, series: _Series, problems: _Problems
+    name: str, data: bytes, series: _Series, problems: ShardProblems
 ) -> tuple[Coverage, list[Segment]] | None:
     """Feed one shard's frames into ``series``; ``None`` if it held no usable frame."""
-    lines = _Lines(data, limit=min(max(MAX_RATIO * len(data), 2**20), MAX_SHARD))
+    lines = ShardLines(data, limit=min(max(MAX_RATIO * len(data), 2**20), MAX_SHARD))
     reader = lines.reader = ShardReader(lines, path=name)
     first = last = None
     segment: Segment | None = None
@@ -403,18 +330,6 @@ def _read_shard(
     resolution = segment.interval_s if tier is Tier.RAW else tier.resolution_s
     end = last + (tier.resolution_s or 0)
     return Coverage(tier, first, end, resolution, name), reader.segments
-
-
-class _Problems:
-    """The first :data:`MAX_PROBLEMS` problems of a recording, and how many in all."""
-
-    def __init__(self) -> None:
-        self.kept: list[Problem] = []
-        self.count = 0
-
-    def add(self, found: Sequence[Problem], *, more: int = 0) -> None:
-        self.count += len(found) + more
-        self.kept.extend(found[: MAX_PROBLEMS - len(self.kept)])
 
 
 def _distinct(boots: list[float]) -> tuple[float, ...]:
