@@ -1,4 +1,4 @@
-"""analyze(paths) -> AnalysisResult: sources -> intake (parsers, as members are read) -> facts -> rules.
+"""analyze(paths) -> AnalysisResult: sources -> intake (parsers) -> facts -> rules.
 
 The graph is written out below, in the order it runs. Each parser and each rule is guarded:
 an error becomes an ``inputs[]`` entry or an ``errors`` line and the rest goes on; ``strict``
