@@ -19,7 +19,7 @@ import json
 import lzma
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +72,6 @@ class Case:
     status: int
     message: str | None  # regex the one stderr line must match; None: stderr stays empty
     check: Callable[[dict[str, Any]], None] | None = None  # on the JSON document
-    heavy: bool = False  # seconds to run even at the test suite's scale
-    tags: tuple[str, ...] = field(default=())
 
 
 def _write(path: Path, data: bytes) -> Prepared:
@@ -130,7 +128,7 @@ def _size_case(name: str, what: str, bad: bytes, reason: str, *, gz: bool = Fals
         suffix = ".tgz" if gz else ".tar"
         return _write(folder / f"{name}{suffix}", gzip.compress(data, mtime=0) if gz else data)
 
-    return Case(name, what, build, 0, None, _has(f"broken .*{reason}"), tags=("size",))
+    return Case(name, what, build, 0, None, _has(f"broken .*{reason}"))
 
 
 _NEG = b"-0001750\0"  # int(..., 8) reads it as -1000
@@ -538,7 +536,6 @@ MEMORY_CASES = [
         0,
         None,
         _all(_has(r"and \d+ more"), _small(1100)),
-        heavy=True,
     ),
     Case(
         "deep-recording-folder",
@@ -555,7 +552,6 @@ MEMORY_CASES = [
         0,
         None,
         _has(r"var/log/vmkernel: no whole line"),
-        heavy=True,
     ),
     Case(
         "single-line-2gib",
@@ -564,7 +560,6 @@ MEMORY_CASES = [
         0,
         None,
         _has(r"var/log/vmkernel: no whole line"),
-        heavy=True,
     ),
     Case(
         "nested-gzip-bomb",
@@ -576,7 +571,6 @@ MEMORY_CASES = [
             _has(r"broken var/log/vmkernel\.1\.gz: .*gzip bomb"),
             _has(r"read var/log/vmkernel\.1\.gz: kept the last"),
         ),
-        heavy=True,
     ),
     Case(
         "folder-of-a-million-entries",
@@ -585,7 +579,6 @@ MEMORY_CASES = [
         0,
         None,
         _has(r"more entries"),
-        heavy=True,
     ),
     Case(
         "every-log-wanted",
@@ -594,7 +587,6 @@ MEMORY_CASES = [
         0,
         None,
         _has(r"read var/log/vmkernel\.1\.gz"),
-        heavy=True,
     ),
 ]
 
