@@ -35,7 +35,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 import bundle_read  # noqa: E402
 
 from tests.hostile.child import run  # noqa: E402
-from tests.hostile.corpus import CASES, remove_tree  # noqa: E402
+from tests.hostile.corpus import CASES  # noqa: E402
+from tests.hostile.inputs import remove_tree  # noqa: E402
 
 RSS_TARGET_MB = 200.0
 SECONDS_PER_100MB = 10.0

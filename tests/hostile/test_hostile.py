@@ -25,7 +25,8 @@ import pytest
 
 from lostbeat.analyzer.result import SCHEMA
 from tests.hostile.child import Run, run
-from tests.hostile.corpus import CASES, Case, Prepared, remove_tree
+from tests.hostile.corpus import CASES, Case
+from tests.hostile.inputs import Prepared, remove_tree
 
 RSS_MB = 220.0
 KILL_MB = 400.0

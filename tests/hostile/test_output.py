@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.hostile.child import Run, run
-from tests.hostile.corpus import MEMINFO, TOP, Prepared
+from tests.hostile.inputs import MEMINFO, TOP, Prepared
 from tests.hostile.tarcraft import END, header, member
 from tests.hostile.test_hostile import RSS_MB
 
