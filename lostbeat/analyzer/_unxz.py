@@ -16,8 +16,12 @@ Examples:
 from __future__ import annotations
 
 import lzma
+from typing import TYPE_CHECKING
 
-from lostbeat.analyzer._collect import Limits, _Broken, _Gunzip
+from lostbeat.analyzer._gunzip import _Broken, _Gunzip
+
+if TYPE_CHECKING:
+    from lostbeat.analyzer._collect import Limits
 
 __all__ = ["XZ_MAGIC", "_Unxz"]
 

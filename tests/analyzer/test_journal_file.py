@@ -12,6 +12,7 @@ import pytest
 
 from lostbeat.analyzer.engine import analyze
 from lostbeat.analyzer.result import CrashType, InputStatus
+from lostbeat.errors import InputError
 
 REMOTE = Path("/lib/systemd/systemd-journal-remote")
 EXPORT = (
@@ -46,8 +47,8 @@ def test_without_journalctl_one_line_says_how_to_export_it(
     other = journal.with_name("more.journal")
     other.write_bytes(journal.read_bytes())
     monkeypatch.setenv("PATH", str(journal.parent))  # no journalctl there
-    result = analyze([other])
-    (record,) = result.inputs
-    assert record.status is InputStatus.SKIPPED
-    assert f"journalctl --file {other} -o export" in record.reason
-    assert "\n" not in record.reason
+    with pytest.raises(InputError) as caught:  # nothing else to read: the exit-2 line
+        analyze([other])
+    message = str(caught.value)
+    assert f"journalctl --file {other} -o export" in message
+    assert "\n" not in message
