@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from lostbeat.scenarios import SCENARIOS, GeneratedCase, generate
+from lostbeat.scenarios import GeneratedCase, generate
+from lostbeat.scenarios.registry import CLASSIC as SCENARIOS
 from lostbeat.scenarios.model import CauseKind, CrashType, Origin
 from tests.scenarios.conftest import SEEDS
 from tests.scenarios.helpers import crashed_boot, entries, members
