@@ -32,3 +32,17 @@ def case_ids() -> list[tuple[str, int]]:
 
 def case_id(key: tuple[str, int]) -> str:
     return f"{key[0]}-{key[1]}"
+
+
+@pytest.fixture(scope="session")
+def esx_cases(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int], GeneratedCase]:
+    from tests.scenarios.loose import ESX_SCENARIOS, make
+
+    return make(tmp_path_factory.mktemp("esx"), ESX_SCENARIOS)
+
+
+@pytest.fixture(scope="session")
+def linux_cases(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int], GeneratedCase]:
+    from tests.scenarios.loose import LINUX_SCENARIOS, make
+
+    return make(tmp_path_factory.mktemp("linux"), LINUX_SCENARIOS)
