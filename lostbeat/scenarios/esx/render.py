@@ -195,7 +195,8 @@ def vmkernel_log(
     if p.saved_from:
         out.append(Line("saved", f"{pre()}Saved backtrace from: {p.saved_from}"))
     out += [Line("frame", f"{pre()}{frame_text(p, f, rng)}") for f in p.frames]
-    out.append(Line("tail", f"{pre()}base fs=0x0 gs={hexa(rng, 12)} Kgs=0x0"))
+    if p.release.major >= 5:
+        out.append(Line("tail", f"{pre()}base fs=0x0 gs={hexa(rng, 12)} Kgs=0x0"))
     return out
 
 

@@ -20,9 +20,12 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Callable
+from dataclasses import replace
 
+from lostbeat.analyzer.result import CrashClass
 from lostbeat.scenarios.esx import cos, quiet
 from lostbeat.scenarios.esx.bundle import esxi_bundle
+from lostbeat.scenarios.esx.classic import classic_bundle_psod
 from lostbeat.scenarios.esx.forms import (
     bare_backtrace,
     cut_bottom,
@@ -139,6 +142,33 @@ def _psod(kinds: tuple[str, ...], pool: tuple[str, ...], families: tuple[str, ..
     return build
 
 
+def _sel(rng: random.Random, *, mce: bool, apei: bool) -> bytes:
+    """``ipmitool sel list`` of the server around the crash: what the BMC logged."""
+    day = dt.date(2016, 1, 1) + dt.timedelta(days=rng.randint(0, 3000))
+    if mce:
+        event = f"Memory #0x{rng.randint(1, 0x20):02x} | Uncorrectable ECC | Asserted"
+    elif apei:
+        event = f"Critical Interrupt #0x{rng.randint(1, 0x30):02x} | Bus Fatal Error | Asserted"
+    else:
+        event = (f"Critical Interrupt #0x{rng.randint(1, 0x30):02x} | Front Panel NMI / "
+                 "Diagnostic Interrupt | Asserted")  # fmt: skip
+    rows = ["System Event #0x20 | OEM System boot event | Asserted",
+            "Power Unit #0x01 | Power off/down | Asserted", event,
+            "System Event #0x20 | Timestamp Clock Sync | Asserted"]  # fmt: skip
+    clock = f"{day:%m/%d/%Y}"
+    lines = [f"{i:>4} | {clock} | {rng.randint(0, 23):02}:{rng.randint(0, 59):02}:{rng.randint(0, 59):02} | {r}"  # noqa: E501
+             for i, r in enumerate(rows[rng.randint(0, 1) :], rng.randint(1, 300))]  # fmt: skip
+    return text_of(lines, rng, crlf=0).encode()
+
+
+def _hardware(rng: random.Random) -> Written:
+    w = _psod(("mce", "nmi"), SCREEN_FORMS + PASTE_FORMS + LOG_FORMS[:3], ("4.1", *_ESXI))(rng)
+    if w.expect.crash_class is CrashClass.HARDWARE and rng.random() < 0.4:
+        sel = _sel(rng, mce="mce" in w.forms, apei=b"ApeiHEST" in w.files[0][1])
+        return replace(w, files=(*w.files, ("ipmi-sel.txt", sel)))
+    return w
+
+
 def _known(rng: random.Random) -> Written:
     p = known_panic(rng)
     pool = SCREEN_FORMS + PASTE_FORMS + LOG_FORMS + ("bare_backtrace",)
@@ -162,8 +192,7 @@ ESX_TABLE: tuple[tuple[str, str, Builder], ...] = (
      "class driver, the module named", _psod(("driver",), SCREEN_FORMS + PASTE_FORMS
                                               + TRACE_FORMS[:1] + LOG_FORMS, _ESXI)),
     ("psod-hardware", "Machine Check Exception, LINT1/NMI from the management controller, an "
-     "APEI fatal PCIe error: class hardware", _psod(("mce", "nmi"), SCREEN_FORMS + PASTE_FORMS
-                                                     + LOG_FORMS[:3], ("4.1", *_ESXI))),
+     "APEI fatal PCIe error, sometimes with the BMC's SEL: class hardware", _hardware),
     ("psod-another-cpu", "Panic from another CPU with a PCPU that had no heartbeat, spin-count "
      "and TLB lockups, as screens and logs", _psod(("another_cpu", "lockup"),
                                                    SCREEN_FORMS + LOG_FORMS[:3], _ESXI[3:])),
@@ -172,6 +201,8 @@ ESX_TABLE: tuple[tuple[str, str, Builder], ...] = (
     ("esxi-bundle-psod", "an ESXi 5.0-8.0 vm-support bundle after a purple screen: var/run/log, "
      "commands/, FRAG files, var/core zdump, vmksummary.log",
      lambda rng: esxi_bundle(rng, crashed=True)),
+    ("esx-bundle-psod", "an ESX 3.5/4.x vm-support bundle after a VMkernel purple screen of any "
+     "kind: exception, lockup, MCE, NMI, assertion, full heap", classic_bundle_psod),
     ("esxi-bundle-reboot", "an ESXi 5.0-8.0 vm-support bundle of a host its user rebooted or "
      "shut down: no crash", lambda rng: esxi_bundle(rng, crashed=False)),
     ("esx-log-no-crash", "a vmkernel log with link flaps, SCSI aborts, path failures or a NIC "

@@ -1,7 +1,9 @@
 """sosreports (issue 17's layout): ``sosreport-<host>-<case>-<date>-<id>/`` as ``.tar.xz`` (sos's
 default) or ``.tar.gz``, holding ``sos_commands/kernel/dmesg``, ``sos_commands/logs/journalctl_*``,
 ``var/log/messages`` (RHEL) or ``var/log/syslog`` and ``kern.log`` (Debian, Ubuntu),
-``proc/meminfo``, ``sos_commands/process/ps_*``, ``sos_commands/memory/*``, and the sar data
+(one of them rotated when logrotate ran between the incident and the report: ``messages-DATE``,
+``syslog.1``, ``syslog.2.gz``), ``proc/meminfo``, ``sos_commands/process/ps_*``,
+``sos_commands/memory/*``, and the sar data
 under ``var/log/sa/`` (the daily text report ``sarDD`` beside the binary ``saDD``), whose
 memory lines play the part of vmksummary: a leak climbs for hours, a spike comes within the
 last interval.
@@ -16,6 +18,7 @@ Examples:
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import random
 
 from lostbeat.scenarios.linux.frame import Msg, render
@@ -113,13 +116,28 @@ def sosreport_files(
     files["sos_commands/logs/journalctl_--list-boots"] = text(
         [f"-1 {rng.getrandbits(128):032x} first", " 0 " + f"{rng.getrandbits(128):032x} now"]
     )  # noqa: E501
-    if rhel:
-        files["var/log/messages"] = text(render(boot_msgs + msgs, h, "syslog-messages", rng))
+    everything = boot_msgs + msgs
+    rotated = [m for m in everything if m.t < collected - 6 * 3600]
+    if rotated and rng.random() < 0.5:  # logrotate ran between the incident and the report
+        live = everything[len(rotated) :]
+        day = dt.datetime.fromtimestamp(h.boot + collected - 3 * 3600, dt.UTC)
+        old = f"messages-{day:%Y%m%d}" if rhel else rng.choice(("syslog.1", "syslog.2.gz"))
     else:
-        files["var/log/syslog"] = text(render(boot_msgs + msgs, h, "syslog-kernlog", rng))
+        live, rotated, old = everything, [], ""
+    if rhel:
+        files["var/log/messages"] = text(render(live, h, "syslog-messages", rng))
+        if rotated:
+            files[f"var/log/{old}"] = text(render(rotated, h, "syslog-messages", rng))
+    else:
+        files["var/log/syslog"] = text(render(live, h, "syslog-kernlog", rng))
         files["var/log/kern.log"] = text(
-            render([m for m in boot_msgs + msgs if m.ident == "kernel"], h, "syslog-kernlog", rng)
+            render([m for m in live if m.ident == "kernel"], h, "syslog-kernlog", rng)
         )  # noqa: E501
+        if rotated:
+            data = text(render(rotated, h, "syslog-kernlog", rng))
+            files[f"var/log/{old}"] = (
+                gzip.compress(data, 6, mtime=0) if old.endswith(".gz") else data
+            )  # noqa: E501
     files["proc/meminfo"] = _meminfo(h, rng.uniform(0.3, 0.6)).encode()
     files["sos_commands/memory/free"] = text(["               total        used        free      shared  buff/cache   available",  # noqa: E501
                                               f"Mem:    {h.ram_mb * 1024:>12} {h.ram_mb * 400:>11} {h.ram_mb * 500:>11} {10240:>11} {h.ram_mb * 124:>11} {h.ram_mb * 600:>11}",  # noqa: E501

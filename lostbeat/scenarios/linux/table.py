@@ -147,7 +147,8 @@ def _oom_series(rng: random.Random, *, bystander: bool) -> Written:
     h, grower = _big(rng, h, share=rng.uniform(0.35, 0.5))
     allocating = bystander and rng.random() < 0.4
     if bystander and not allocating:
-        grower = replace(grower, adj=rng.choice((-1000, -950, -900)))
+        # protected well below any bystander (OOMScoreAdjust=-950 and less, nothing swapped)
+        grower = replace(grower, adj=rng.choice((-1000, -999, -950)), swapents=0)
         h = replace(h, procs=tuple(grower if p.pid == grower.pid else p for p in h.procs))
     count = rng.randint(2, 4)
     msgs: list[Msg] = []
@@ -293,9 +294,23 @@ def _sosreport(rng: random.Random) -> Written:
     h = sample_host(rng, gens=("3.10", "4.18", "5.14", "4.15", "5.4", "5.15", "6.1", "6.8"))
     t = _when(rng) + 86400
     shape = rng.choice(("leak", "spike"))
-    kind = rng.choice(("oom", "oom", "hung", "panic"))
+    kind = rng.choice(("oom", "oom", "bystander", "hung", "panic"))
     h, grower = _big(rng, h, share=rng.uniform(0.75, 0.93))
-    if kind == "hung":
+    if kind == "bystander":  # the grower is protected; the kernel kills the next largest
+        shape = "leak"
+        grower = replace(grower, adj=rng.choice((-1000, -999, -950)), swapents=0)
+        other = workload(rng, h, exclude=(grower.name,))
+        other = replace(other, rss=int(h.ram_pages * rng.uniform(0.03, 0.06)))
+        h = replace(
+            h, procs=tuple(grower if p.pid == grower.pid else p for p in h.procs) + (other,)
+        )  # noqa: E501
+        r = report(rng, h, t, tasks=h.procs, trigger=grower)
+        assert r.victim is not None and r.victim.name != grower.name
+        msgs = list(r.msgs)
+        expect = Expect(CrashType.OOM_KILL, _MEMORY, killer="kernel", victim=r.victim.name,
+                        victim_was_grower=False, root_cause_kind=CauseKind.LEAK,
+                        root_cause_process=grower.name)  # fmt: skip
+    elif kind == "hung":
         e = hang.hung_task(rng, h, t, wait="storage")
         msgs, expect, shape = list(e.msgs), e.expect, "none"
     elif kind == "panic":
