@@ -87,6 +87,8 @@ def table(
                 if scored:
                     hit, n = cells.get(column, (0, 0))
                     cells[column] = (hit + all(k not in wrong for k in scored), n + 1)
+    if "overall" in out:
+        out["overall"] = out.pop("overall")  # last
     return out
 
 
