@@ -34,12 +34,12 @@ def test_the_victim_is_the_one_the_kill_line_names(
         v = re.escape(e.victim)
         patterns = {
             "kernel": KILL.format(name=v),
-            "earlyoom": rf"[\"']{v}[\"']",
+            "earlyoom": rf"[\"']{v}[\"']|Killing process \d+ {v}$",
             "nohang": rf"[Nn]ame: {v},",
             "systemd-oomd": rf"Killed \S*/{v} due to",
             "kubelet": rf"{v}.*OOMKilled|OOMKilled[\s\S]*{v}|victim process: {v}|{v}[\s\S]*OOMKilled",  # noqa: E501
         }
-        assert re.search(patterns[e.killer or ""], text), (case.truth.scenario, e)
+        assert re.search(patterns[e.killer or ""], text, re.M), (case.truth.scenario, e)
 
 
 def test_each_incident_has_its_kill_and_the_last_is_the_verdict(

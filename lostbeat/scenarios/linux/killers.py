@@ -41,13 +41,18 @@ def earlyoom(
     swap = rng.choice((0, 1023, 2047, 8191))
     rss = rng.randint(total // 4, total * 9 // 10)
     lines = []
-    for _ in range(rng.randint(1, 5)):
-        avail = rng.randint(total // 3, total - 100)
-        free = rng.randint(swap // 2, swap) if swap else 0
+    # the status lines earlyoom prints as memory goes, falling towards the kill
+    falling = sorted((rng.randint(total // 4, total - 100) for _ in range(rng.randint(1, 5))),
+                     reverse=True)  # fmt: skip
+    for avail in falling:
+        free = rng.randint(swap // 3, swap) if swap else 0
         lines.append(f"mem avail: {avail:>5} of {total:>5} MiB ({100 * avail / total:5.2f}%), "
                      f"swap free: {free:>4} of {swap:>4} MiB ({100 * free / max(swap, 1):5.2f}%)")  # fmt: skip # noqa: E501
     low = rng.randint(5, total // 12)
-    if era == "2018":
+    if era == "2018" and rng.random() < 0.5:
+        lines += [f"Out of memory! avail: {low} MiB < min: {total // 10} MiB",
+                  f"Killing process {pid} {victim}"]  # fmt: skip
+    elif era == "2018":
         lines += ["Low Memory! At or below sigterm limits (mem: 10 %, swap: 10 %)",
                   f"Killing process '{victim}' with signal 15, pid: {pid}, badness: "
                   f"{rng.randint(300, 999)}, VmRSS: {rss} MiB"]  # fmt: skip
