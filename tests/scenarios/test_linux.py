@@ -37,7 +37,7 @@ def test_the_victim_is_the_one_the_kill_line_names(
             "earlyoom": rf"[\"']{v}[\"']|Killing process \d+ {v}$",
             "nohang": rf"[Nn]ame: {v},",
             "systemd-oomd": rf"Killed \S*/{v} due to",
-            "kubelet": rf"{v}.*OOMKilled|OOMKilled[\s\S]*{v}|victim process: {v}|{v}[\s\S]*OOMKilled",  # noqa: E501
+            "kubelet": rf"{v}.*OOMKilled|OOMKilled[\s\S]*{v}|victim process: {v}|{v}[\s\S]*OOMKilled",
         }
         assert re.search(patterns[e.killer or ""], text, re.M), (case.truth.scenario, e)
 
@@ -81,7 +81,7 @@ def test_hangs_and_lockups_name_their_task_and_what_it_waited_on(
             reclaim = "try_to_free_pages" in text
             assert reclaim == (
                 e.crash_class is not None and e.crash_class.value == "memory_exhaustion"
-            )  # noqa: E501
+            )
             assert (e.root_cause_kind is not None) is not reclaim
         if e.crash_type.value == "soft_lockup":
             assert re.search(rf"soft lockup - CPU#\d+ stuck for \d+s! \[{v}:\d+\]", text)
@@ -123,7 +123,7 @@ def test_kernel_stamps_never_go_back_in_a_raw_dmesg(
             continue
         stamps = [
             float(m[1]) for m in re.finditer(r"^\S*?\s*\[\s*(\d+\.\d{6})\]", text_of(case), re.M)
-        ]  # noqa: E501
+        ]
         assert stamps and stamps == sorted(stamps)
 
 

@@ -113,7 +113,7 @@ def esxi_bundle(rng: random.Random, *, crashed: bool) -> Written:
         if r.syslog_header:
             files["var/run/log/LogEFI.log"] = _text(
                 [ln.text for ln in logefi(p, rng, end=crash_at)]
-            )  # noqa: E501
+            )
         forms += ["vmkernel_log_crash", "zdump_log"]
     rotated = gzip.compress(_text(before), 6, mtime=restart)
     files[f"{logdir}/vmkernel.{rng.randint(0, 2)}.gz"] = rotated
@@ -127,7 +127,7 @@ def esxi_bundle(rng: random.Random, *, crashed: bool) -> Written:
             f"{dt.datetime.fromtimestamp(restart + 60 * i, dt.UTC):%Y-%m-%dT%H:%M:%S}.{rng.randint(0, 999):03}Z info hostd[{rng.randint(2099000, 2100000)}] [Originator@6876 sub=Vimsvc.TaskManager] Task Completed : haTask-ha-host-vim.HostSystem.retrieveInternalCapability-{rng.randint(100, 9999)}"  # noqa: E501
             for i in range(rng.randint(5, 40))
         ]
-    )  # noqa: E501
+    )
     files["commands/vmware_-vl.txt"] = f"{r.vmware_v()}\n{r.vmware_l()}\n".encode()
     files["commands/uname_-a.txt"] = (f"VMkernel {host} {r.version} #1 SMP Release build-{r.number} "  # noqa: E501
                                       f"{r.released:%b %d %Y} 12:00:00 x86_64 x86_64 x86_64 ESXi\n").encode()  # fmt: skip # noqa: E501

@@ -56,11 +56,11 @@ def classic_bundle_psod(rng: random.Random) -> Written:
         log = vmkernel_log(p, rng, end=timeline.crash_at, host=spec.host.name, noise=[])
         files["root/vmkernel-log.1"] = text_of(
             [_SYSLOG.sub("", ln.text) for ln in log], rng, crlf=0
-        ).encode()  # noqa: E501
+        ).encode()
     if "psod.txt" in extras:
         extras["psod.txt"] = text_of(
             decorate([ln.text for ln in screen(p, rng)], rng, allow="i"), rng
-        ).encode()  # noqa: E501
+        ).encode()
     shown = "\n".join(data.decode(errors="replace") for data in (*files.values(), *extras.values()))
     expect = replace(settle(p, shown), root_cause_kind=CauseKind.NOT_MEMORY)
     forms = ["vmkernel_log_crash", "zdump_log"] if "root/vmkernel-log.1" in files else []

@@ -212,7 +212,7 @@ def draw(rng: random.Random, kind: str, release: Release) -> Panic:
             "bora/vmkernel"
             if release.major >= 4
             else f"/build/mts/release/bora-{release.number}/bora/vmkernel"
-        )  # noqa: E501
+        )
         message = f"ASSERT {prefix}/{path}:{rng.randint(80, 3400)}"
         frames = [Frame("Panic", offset=rng.randint(0x20, 0xFF)), *frames]
     elif kind == "heap":

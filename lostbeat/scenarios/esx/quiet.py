@@ -69,7 +69,7 @@ def healthy(rng: random.Random, r: Release) -> str:
         f"DVFilter: {n('dvf')}: Checking disconnected filters for timeouts",
         f"HBX: {n('hbx')}: 'datastore{rng.randint(1, 9)}': HB at offset {rng.randint(3, 9) * 1048576} - Waiting for timed out HB:",  # noqa: E501
         f"CBT: {n('cbt')}: Created device {rng.getrandbits(20):x}-cbt for cbt driver with filehandle {rng.randint(10**6, 10**8)}",  # noqa: E501
-        f"Uplink: {n('uplink')}: Setting speed/duplex to (10000 FULL) on vmnic{rng.randint(0, 5)}.",  # noqa: E501
+        f"Uplink: {n('uplink')}: Setting speed/duplex to (10000 FULL) on vmnic{rng.randint(0, 5)}.",
         f"Vol3: {n('vol3')}: Couldn't read volume header from {path}: Not supported",
     ))  # fmt: skip
 
@@ -191,7 +191,7 @@ def agent_crash(rng: random.Random) -> Written:
                      + healthy(rng, r)))  # fmt: skip
     for i, text in enumerate(vmk):
         t = end + i * rng.uniform(0.1, 30)
-        rows.append((t, prefix(r, t, uptime + t - end, rng.randrange(16), world, host=host) + text))  # noqa: E501
+        rows.append((t, prefix(r, t, uptime + t - end, rng.randrange(16), world, host=host) + text))
     lines = [text for _, text in sorted(rows)]
     files = [("vmkernel.log" if r.iso_logs else "messages",
               text_of(decorate(lines, rng, allow="iq"), rng, crlf=0).encode())]  # fmt: skip
@@ -201,15 +201,15 @@ def agent_crash(rng: random.Random) -> Written:
         forms.append("ramdisk_full")
         when = dt.datetime.fromtimestamp(end - 60, dt.UTC)
         ticket = (
-            f"vmtck-{rng.getrandbits(32):08x}-{rng.getrandbits(16):04x}-{rng.getrandbits(8):02x}"  # noqa: E501
+            f"vmtck-{rng.getrandbits(32):08x}-{rng.getrandbits(16):04x}-{rng.getrandbits(8):02x}"
         )
         agent_lines.insert(
             0,
             f"{when:%Y-%m-%dT%H:%M:%S}.{rng.randint(0, 999):03}Z [{rng.getrandbits(32):08X} info 'ha-eventmgr'] Event {rng.randint(900, 20000)} : The file table of the ramdisk 'root' is full.  As a result, the file /var/run/vmware/tickets/{ticket} could not be created by the application '{worker}'.",  # noqa: E501
-        )  # noqa: E501
+        )
     files.append(
         (f"{agent}.log", text_of(decorate(agent_lines, rng, allow="i"), rng, crlf=0).encode())
-    )  # noqa: E501
+    )
     if rng.random() < 0.5:
         files.append(("vmware_-vl.txt", f"{r.vmware_v()}\n{r.vmware_l()}\n".encode()))
     text = "\n".join(d.decode() for _, d in files)
@@ -254,7 +254,7 @@ def user_reboot(rng: random.Random) -> Written:
     lines.append(f"{stop:%Y-%m-%dT%H:%M:%S}{ms}Z bootstop{pid}: Host is {action}")
     booted = (
         "Host has booted" if r.major >= 7 and rng.random() < 0.5 else "bootstop: Host has booted"
-    )  # noqa: E501
+    )
     lines.append(f"{back:%Y-%m-%dT%H:%M:%S}{ms}Z {booted}")
     if r.major == 6 and rng.random() < 0.5:
         lines.insert(-1, f"{back:%Y-%m-%dT%H:%M:%S}Z mark: storage-path-claim-completed")

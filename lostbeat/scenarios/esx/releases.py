@@ -102,7 +102,7 @@ def _esxi(number: int, name: str, version: str, date: str) -> Release:
 
 def _classic(
     number: int, name: str | None, version: str, date: str, *, esxi: bool = False
-) -> Release:  # noqa: E501
+) -> Release:
     y, m, d = (int(x) for x in date.split("/"))
     return Release(number, name, version, version[:3], dt.date(y, m, d), esxi=esxi)
 

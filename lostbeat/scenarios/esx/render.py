@@ -84,7 +84,7 @@ def _registers(p: Panic, rng: random.Random) -> list[str]:
     if p.release.major >= 5:
         out.append(
             f"cr0=0x8001003d cr2={hexa(rng, 9)} cr3={hexa(rng, 8)} cr4=0x{rng.choice(('216c', '42768', '14216c'))}"  # noqa: E501
-        )  # noqa: E501
+        )
     out.append(f"frame={hexa(rng, 12)} ip={hexa(rng, 12)} err={rng.choice(('0', '0x2', '0x10'))} "
                f"rflags=0x{rng.choice(('10206', '10246', '10286'))}")  # fmt: skip
     for i in range(0, len(regs), 3):

@@ -113,7 +113,7 @@ def present(rng: random.Random, p: Panic, form: str) -> Written:
     text = text_of(decorate(texts, rng), rng)
     forms += [
         f for f in _KIND_FORMS.get(p.kind, ()) if f != "pcpu_no_heartbeat" or "no heartbeat" in text
-    ]  # noqa: E501
+    ]
     expect = settle(p, text)
     detail = (("kind", p.kind), ("build", str(p.release.number)),
               ("module", p.module or ""))  # fmt: skip

@@ -162,12 +162,12 @@ _SERVICES = (
         "dockerd",
         None,
         'time="{iso}" level=warning msg="Health check for container {hexid} error: timed out"',
-    ),  # noqa: E501
+    ),
     (
         "kubelet",
         None,
         'I{md} {hms}.{us}    {port} kubelet.go:2405] "SyncLoop (PLEG): event for pod"',
-    ),  # noqa: E501
+    ),
     ("NetworkManager", None, "<info>  [{epoch}.{ms}] dhcp4 (eth0): state changed bound -> bound"),
     ("chronyd", None, "Selected source 10.{a}.{b}.{c}"),
     ("rsyslogd", None, "imjournal: {n} messages lost due to rate-limiting"),

@@ -75,11 +75,11 @@ def _task_line(k: Kernel, p: Proc, ppid: int, rng: random.Random) -> list[str]:
     if not k.at_least(6, 0):
         return [
             f"task:{p.name:<15} state:D stack:    0 pid:{p.pid:>5} ppid:{ppid:>6} flags:0x00004000"
-        ]  # noqa: E501
+        ]
     tgid = f" tgid:{p.pid:<5}" if k.at_least(6, 6) else ""
     return [
         f"task:{p.name:<15} state:D stack:0     pid:{p.pid:<5}{tgid} ppid:{ppid:<6} flags:0x00004000"  # noqa: E501
-    ]  # noqa: E501
+    ]
 
 
 def hung_task(rng: random.Random, h: Host, t: float, *, wait: str, panic: bool = False) -> Event:
@@ -124,12 +124,12 @@ def hung_task(rng: random.Random, h: Host, t: float, *, wait: str, panic: bool =
         else:
             pre = [
                 f"{p.name}: page allocation failure: order:0, mode:0x{rng.choice(('40cc0', '1100cca', '8c40'))}(GFP_KERNEL|__GFP_COMP), nodemask=(null),cpuset=/,mems_allowed=0"  # noqa: E501
-            ]  # noqa: E501
+            ]
     seconds = (
         rng.choice((120, 120, 120, 241, 362, 480, 600))
         if wait != "reclaim"
         else rng.choice((120, 122, 245))
-    )  # noqa: E501
+    )
     taint = rng.choice(("Not tainted", "Tainted: G           OE", "Tainted: P           O"))
     lines = [f"INFO: task {p.name}:{p.pid} blocked for more than {seconds} seconds.",
              f"      {taint} {k.release} {build_tag(k)}",
@@ -162,7 +162,7 @@ def soft_lockup(rng: random.Random, h: Host, t: float, *, where: str, panic: boo
         p = Proc(rng.randint(60, 200), 0, f"kswapd{rng.randint(0, 1)}", 0, 0)
         rip = "shrink_page_list" if not k.at_least(5, 16) else "shrink_folio_list"
         stack = ["shrink_inactive_list", "shrink_node_memcg" if not k.at_least(5, 0) else "shrink_lruvec",  # noqa: E501
-                 "shrink_node", "balance_pgdat", "kswapd", "kthread", "ret_from_fork"]  # fmt: skip # noqa: E501
+                 "shrink_node", "balance_pgdat", "kswapd", "kthread", "ret_from_fork"]  # fmt: skip
         cls = CrashClass.MEMORY_EXHAUSTION
     elif where == "driver":
         p = rng.choice((Proc(rng.randint(10, 90), 0, f"ksoftirqd/{cpu}", 0, 0), workload(rng, h)))
@@ -177,7 +177,7 @@ def soft_lockup(rng: random.Random, h: Host, t: float, *, where: str, panic: boo
                 workload(rng, h),
                 Proc(rng.randint(10, 900), 0, f"kworker/{cpu}:{rng.randint(0, 3)}", 0, 0),
             )
-        )  # noqa: E501
+        )
         rip = "native_queued_spin_lock_slowpath"
         stack = ["_raw_spin_lock", "smp_call_function_many_cond", "on_each_cpu_cond_mask",
                  "flush_tlb_mm_range", "tlb_finish_mmu", "unmap_region", "__do_munmap",
@@ -227,7 +227,7 @@ def hard_lockup(rng: random.Random, h: Host, t: float, *, panic: bool = False) -
     if panic:
         reason = (
             "Hard LOCKUP" if rng.random() < 0.5 else f"Watchdog detected hard LOCKUP on cpu {cpu}"
-        )  # noqa: E501
+        )
         lines += panic_lines(h, p, cpu, reason, rng,
                              stack=("nmi_panic", "watchdog_overflow_callback", "perf_event_overflow"))  # fmt: skip # noqa: E501
         crash = CrashType.KERNEL_PANIC
@@ -251,12 +251,12 @@ def rcu_stall(rng: random.Random, h: Host, t: float) -> Event:
                  f"softirq={rng.randint(10**5, 10**7)}/{rng.randint(10**5, 10**7)} fqs={rng.randint(0, 9000)}",  # noqa: E501
                  f"\t(detected by {(cpu + 1) % h.cpus}, t={jiffies} jiffies, g={rng.randint(10**5, 10**8)}, "  # noqa: E501
                  f"q={rng.randint(100, 90000)})",
-                 f"Task dump for CPU {cpu}:"]  # fmt: skip # noqa: E501
+                 f"Task dump for CPU {cpu}:"]  # fmt: skip
         if k.at_least(4, 15) and rng.random() < 0.5:
             lines += [f"{pre}{flavour} kthread starved for {jiffies} jiffies! g{rng.randint(10**5, 10**8)} "  # noqa: E501
                       "f0x0 RCU_GP_WAIT_FQS(5) ->state=0x402 ->cpu=" + str(cpu),
                       f"{pre}\tUnless {flavour} kthread gets sufficient CPU time, OOM is now expected behavior.",  # noqa: E501
-                      f"{pre}RCU grace-period kthread stack dump:"]  # fmt: skip # noqa: E501
+                      f"{pre}RCU grace-period kthread stack dump:"]  # fmt: skip
     lines += header(h, workload(rng, h), cpu)
     lines += call_trace(k, ["__schedule", "schedule", "rcu_gp_fqs_loop", "rcu_gp_kthread", "kthread",  # noqa: E501
                             "ret_from_fork"], rng)  # fmt: skip

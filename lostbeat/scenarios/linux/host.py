@@ -82,16 +82,16 @@ class Proc:
 
 # (comm, rss pages low-high, uid, unit, command line) [BACKGROUND - typical daemons]
 _SYSTEM = (
-    ("systemd", (2000, 3500), 0, "init.scope", "/usr/lib/systemd/systemd --switched-root --system"),  # noqa: E501
+    ("systemd", (2000, 3500), 0, "init.scope", "/usr/lib/systemd/systemd --switched-root --system"),
     (
         "systemd-journal",
         (3000, 40000),
         0,
         "systemd-journald.service",
         "/usr/lib/systemd/systemd-journald",
-    ),  # noqa: E501
+    ),
     ("systemd-udevd", (1200, 2600), 0, "systemd-udevd.service", "/usr/lib/systemd/systemd-udevd"),
-    ("systemd-logind", (900, 1800), 0, "systemd-logind.service", "/usr/lib/systemd/systemd-logind"),  # noqa: E501
+    ("systemd-logind", (900, 1800), 0, "systemd-logind.service", "/usr/lib/systemd/systemd-logind"),
     ("dbus-daemon", (700, 1500), 81, "dbus.service", "/usr/bin/dbus-daemon --system"),
     ("rsyslogd", (1500, 9000), 0, "rsyslog.service", "/usr/sbin/rsyslogd -n"),
     ("sshd", (1200, 2200), 0, "sshd.service", "/usr/sbin/sshd -D"),
@@ -103,7 +103,7 @@ _SYSTEM = (
         0,
         "NetworkManager.service",
         "/usr/sbin/NetworkManager --no-daemon",
-    ),  # noqa: E501
+    ),
     ("polkitd", (4000, 7000), 997, "polkit.service", "/usr/lib/polkit-1/polkitd --no-debug"),
     (
         "agetty",
@@ -111,7 +111,7 @@ _SYSTEM = (
         0,
         "getty@tty1.service",
         "/sbin/agetty -o -p -- \\u --noclear tty1 linux",
-    ),  # noqa: E501
+    ),
     ("auditd", (600, 1200), 0, "auditd.service", "/sbin/auditd"),
     ("irqbalance", (300, 700), 0, "irqbalance.service", "/usr/sbin/irqbalance --foreground"),
     ("containerd", (8000, 20000), 0, "containerd.service", "/usr/bin/containerd"),
@@ -122,23 +122,23 @@ _SYSTEM = (
         0,
         "kubelet.service",
         "/usr/bin/kubelet --config=/var/lib/kubelet/config.yaml",
-    ),  # noqa: E501
-    ("node_exporter", (3000, 6000), 65534, "node_exporter.service", "/usr/local/bin/node_exporter"),  # noqa: E501
+    ),
+    ("node_exporter", (3000, 6000), 65534, "node_exporter.service", "/usr/local/bin/node_exporter"),
 )
 # workloads: the usual growers and victims
 _WORK = (
-    ("java", (150000, 2500000), 1000, "app.service", "/usr/bin/java -Xmx8g -jar /opt/app/app.jar"),  # noqa: E501
+    ("java", (150000, 2500000), 1000, "app.service", "/usr/bin/java -Xmx8g -jar /opt/app/app.jar"),
     (
         "python3",
         (30000, 1500000),
         1000,
         "worker.service",
         "/usr/bin/python3 /opt/etl/run.py --batch",
-    ),  # noqa: E501
+    ),
     ("node", (40000, 800000), 1000, "web.service", "/usr/bin/node /srv/web/server.js"),
     ("postgres", (20000, 600000), 26, "postgresql.service", "postgres: checkpointer"),
     ("mysqld", (100000, 1600000), 27, "mysqld.service", "/usr/sbin/mysqld --basedir=/usr"),
-    ("redis-server", (20000, 900000), 995, "redis.service", "/usr/bin/redis-server 127.0.0.1:6379"),  # noqa: E501
+    ("redis-server", (20000, 900000), 995, "redis.service", "/usr/bin/redis-server 127.0.0.1:6379"),
     ("mongod", (80000, 1200000), 996, "mongod.service", "/usr/bin/mongod -f /etc/mongod.conf"),
     ("php-fpm", (8000, 90000), 48, "php-fpm.service", "php-fpm: pool www"),
     (
@@ -147,7 +147,7 @@ _WORK = (
         1000,
         "api.service",
         "/opt/api/venv/bin/python3 /opt/api/venv/bin/gunicorn app:app",
-    ),  # noqa: E501
+    ),
     ("ruby", (30000, 400000), 1000, "sidekiq.service", "sidekiq 6.5.1 app [0 of 10 busy]"),
     (
         "beam.smp",
@@ -155,35 +155,35 @@ _WORK = (
         994,
         "rabbitmq-server.service",
         "/usr/lib/erlang/erts-12.3/bin/beam.smp",
-    ),  # noqa: E501
+    ),
     (
         "clickhouse-serv",
         (100000, 2000000),
         993,
         "clickhouse-server.service",
         "/usr/bin/clickhouse-server --config=/etc/clickhouse-server/config.xml",
-    ),  # noqa: E501
+    ),
     (
         "ffmpeg",
         (20000, 300000),
         1000,
         "session-4.scope",
         "ffmpeg -i input.mkv -c:v libx264 out.mp4",
-    ),  # noqa: E501
+    ),
     (
         "cc1plus",
         (60000, 900000),
         1000,
         "session-7.scope",
         "/usr/libexec/gcc/x86_64-linux-gnu/12/cc1plus -quiet",
-    ),  # noqa: E501
+    ),
     (
         "prometheus",
         (60000, 900000),
         65534,
         "prometheus.service",
         "/usr/local/bin/prometheus --config.file=/etc/prometheus/prometheus.yml",
-    ),  # noqa: E501
+    ),
     ("memcached", (10000, 500000), 994, "memcached.service", "/usr/bin/memcached -m 2048"),
 )
 _HOSTS = ("web01", "db-prod-2", "app-server", "node-07", "k8s-worker-3", "build01", "etl02",

@@ -100,7 +100,7 @@ def oomd(rng: random.Random, *, host: str, start: int) -> tuple[list[str], Expec
     else:
         unit = rng.choice(
             ("httpd.service", "backup.service", "ci-runner.service", "jupyter.service")
-        )  # noqa: E501
+        )
         slice_ = "/system.slice"
         path = f"{slice_}/{unit}"
         manager = "systemd[1]"
@@ -173,6 +173,7 @@ def kubectl(rng: random.Random, *, start: int) -> tuple[str, list[str], Expect]:
     ns = rng.choice(("default", "prod", "payments", "data"))
     w = dt.datetime.fromtimestamp(start, dt.UTC)
     limit = rng.choice(("256Mi", "512Mi", "1Gi", "2Gi", "4Gi"))
+    killed = Expect(CrashType.CGROUP_OOM, _MEMORY, killer="kubelet", victim=pod)
     roll = rng.random()
     if roll < 0.45:
         restarts = rng.randint(1, 40)
@@ -194,16 +195,12 @@ def kubectl(rng: random.Random, *, start: int) -> tuple[str, list[str], Expect]:
                  "  Type     Reason   Age                  From     Message",
                  "  ----     ------   ----                 ----     -------",
                  f"  Warning  BackOff  {rng.randint(1, 59)}m (x{restarts} over {rng.randint(1, 12)}h)  kubelet  Back-off restarting failed container {app} in pod {pod}_{ns}({rng.getrandbits(128):032x})"]  # fmt: skip # noqa: E501
-        return (
-            "describe-pod.txt",
-            lines,
-            Expect(CrashType.CGROUP_OOM, _MEMORY, killer="kubelet", victim=pod),
-        )  # noqa: E501
+        return "describe-pod.txt", lines, killed
     if roll < 0.7:
         others = [
             f"{o}-{rng.getrandbits(40):010x}-{rng.getrandbits(20):05x}"
             for o in ("web", "cron", "db-proxy")
-        ]  # noqa: E501
+        ]
         rows = [(pod, "0/1", "OOMKilled", f"{rng.randint(1, 9)} ({rng.randint(10, 99)}s ago)")]
         rows += [(o, "1/1", "Running", "0") for o in others]
         rng.shuffle(rows)
@@ -212,22 +209,14 @@ def kubectl(rng: random.Random, *, start: int) -> tuple[str, list[str], Expect]:
             f"{'NAME':<34}READY   STATUS      RESTARTS       AGE",
         ]
         lines += [f"{n:<34}{r:<8}{s:<12}{c:<15}{rng.randint(2, 59)}m" for n, r, s, c in rows]
-        return (
-            "get-pods.txt",
-            lines,
-            Expect(CrashType.CGROUP_OOM, _MEMORY, killer="kubelet", victim=pod),
-        )  # noqa: E501
+        return "get-pods.txt", lines, killed
     if roll < 0.85:
         lines = ["apiVersion: v1", "kind: Pod", "metadata:", f"  name: {pod}", f"  namespace: {ns}",
                  "status:", "  containerStatuses:", f"  - name: {app}", "    lastState:",
-                 "      terminated:", f"        containerID: containerd://{rng.getrandbits(256):064x}",  # noqa: E501
+                 "      terminated:", f"        containerID: containerd://{rng.getrandbits(256):064x}",
                  "        exitCode: 137", f"        finishedAt: \"{w:%Y-%m-%dT%H:%M:%S}Z\"",
                  "        reason: OOMKilled", f"    restartCount: {rng.randint(1, 30)}"]  # fmt: skip # noqa: E501
-        return (
-            "pod.yaml",
-            lines,
-            Expect(CrashType.CGROUP_OOM, _MEMORY, killer="kubelet", victim=pod),
-        )  # noqa: E501
+        return "pod.yaml", lines, killed
     node = f"node{rng.randint(1, 9)}"
     count = rng.randint(2, 5)
     victim = rng.choice(("java", "python3", "node", "postgres"))

@@ -69,7 +69,7 @@ def _stack(k: Kernel, memcg: bool) -> list[str]:
     if memcg:
         if k.at_least(5, 0):
             mid = ["mem_cgroup_out_of_memory", "try_charge_memcg" if k.at_least(5, 15) else "try_charge",  # noqa: E501
-                   "charge_memcg" if k.at_least(5, 15) else "mem_cgroup_charge"]  # fmt: skip # noqa: E501
+                   "charge_memcg" if k.at_least(5, 15) else "mem_cgroup_charge"]  # fmt: skip
         else:
             mid = ["mem_cgroup_oom_synchronize", "pagefault_out_of_memory"]
     else:
@@ -81,7 +81,7 @@ def _stack(k: Kernel, memcg: bool) -> list[str]:
         ["do_user_addr_fault", "exc_page_fault", "asm_exc_page_fault"]
         if k.at_least(5, 8)
         else ["__do_page_fault", "do_page_fault", "page_fault"]
-    )  # noqa: E501
+    )
     return top + mid + low
 
 
@@ -114,7 +114,7 @@ def _table(k: Kernel, tasks: tuple[Proc, ...], rng: random.Random) -> list[str]:
     if k.gen == "2.6.32":
         out = ["[ pid ]   uid  tgid total_vm      rss cpu oom_adj oom_score_adj name"]
         out += [f"[{p.pid:>5}]  {p.uid:>4} {p.pid:>5} {p.total_vm:>8} {p.rss:>8} {rng.randrange(8):>3} "  # noqa: E501
-                f"{0:>7} {p.adj:>13} {p.name}" for p in tasks]  # fmt: skip # noqa: E501
+                f"{0:>7} {p.adj:>13} {p.name}" for p in tasks]  # fmt: skip
         return out
     if not k.at_least(4, 4):
         out = ["[ pid ]   uid  tgid total_vm      rss nr_ptes swapents oom_score_adj name"]
@@ -132,12 +132,12 @@ def _table(k: Kernel, tasks: tuple[Proc, ...], rng: random.Random) -> list[str]:
     if not k.at_least(6, 8):
         out.append(
             "[  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name"
-        )  # noqa: E501
+        )
         return out + [f"[{p.pid:>7}]  {p.uid:>4} {p.pid:>5} {p.total_vm:>8} {p.rss:>8} "
                       f"{_pgtables(p) * 4096:>14} {p.swapents:>8} {p.adj:>13} {p.name}" for p in tasks]  # fmt: skip # noqa: E501
     out.append(
         "[  pid  ]   uid  tgid total_vm      rss rss_anon rss_file rss_shmem pgtables_bytes swapents oom_score_adj name"  # noqa: E501
-    )  # noqa: E501
+    )
     return out + [f"[{p.pid:>7}]  {p.uid:>4} {p.pid:>5} {p.total_vm:>8} {p.rss:>8} "
                   f"{p.rss * 9 // 10:>8} {p.rss - p.rss * 9 // 10:>8} {0:>9} "
                   f"{_pgtables(p) * 4096:>14} {p.swapents:>8} {p.adj:>13} {p.name}" for p in tasks]  # fmt: skip # noqa: E501
@@ -154,7 +154,7 @@ def _kill(k: Kernel, v: Proc, score: int, *, memcg: str | None, allocating: bool
         scope = f"oom_memcg={memcg}," if memcg else "global_oom,"
         out.append(f"oom-kill:constraint=CONSTRAINT_{'MEMCG' if memcg else 'NONE'},nodemask=(null),"
                    f"cpuset={cpuset},mems_allowed=0,{scope}task_memcg={memcg or '/system.slice/' + v.unit},"  # noqa: E501
-                   f"task={v.name},pid={v.pid},uid={v.uid}")  # fmt: skip # noqa: E501
+                   f"task={v.name},pid={v.pid},uid={v.uid}")  # fmt: skip
     if k.at_least(5, 0):
         out.append(f"{who}: Killed process {v.pid} ({v.name}) {sizes}, shmem-rss:0kB, "
                    f"UID:{v.uid} pgtables:{_pgtables(v) * 4}kB oom_score_adj:{v.adj}")  # fmt: skip
@@ -212,7 +212,7 @@ def report(
             lines.append(f"memory+swap: usage {used}kB, limit 9007199254740988kB, failcnt 0")
             lines.append(
                 f"kmem: usage {rng.randint(2000, 90000)}kB, limit 9007199254740988kB, failcnt 0"
-            )  # noqa: E501
+            )
             lines.append(f"Memory cgroup stats for {memcg}: cache:{rng.randint(0, 9000)}KB "
                          f"rss:{used - rng.randint(0, 9000)}KB rss_huge:0KB mapped_file:0KB "
                          "swap:0KB inactive_anon:0KB active_anon:0KB")  # fmt: skip

@@ -39,7 +39,7 @@ def sar_memory(
     nearly all memory, ``spike`` stays level, ``none`` stays level and low."""
     out = [
         f"{_clock(start, clock24)} kbmemfree   kbavail kbmemused  %memused kbbuffers  kbcached  kbcommit   %commit  kbactive   kbinact   kbdirty"  # noqa: E501
-    ]  # noqa: E501
+    ]
     base = rng.uniform(0.25, 0.5)
     at = start - start % 600 + 601
     steps = max(1, (end - at) // 600)
@@ -110,12 +110,12 @@ def sosreport_files(
     ))]  # fmt: skip
     files["sos_commands/kernel/dmesg"] = text(
         render(boot_msgs if rebooted else boot_msgs + msgs, h, "dmesg", rng)
-    )  # noqa: E501
+    )
     journal = render(boot_msgs + msgs, h, "journal-short", rng)
     files["sos_commands/logs/journalctl_--no-pager"] = text(journal)
     files["sos_commands/logs/journalctl_--list-boots"] = text(
         [f"-1 {rng.getrandbits(128):032x} first", " 0 " + f"{rng.getrandbits(128):032x} now"]
-    )  # noqa: E501
+    )
     everything = boot_msgs + msgs
     rotated = [m for m in everything if m.t < collected - 6 * 3600]
     if rotated and rng.random() < 0.5:  # logrotate ran between the incident and the report
@@ -132,12 +132,12 @@ def sosreport_files(
         files["var/log/syslog"] = text(render(live, h, "syslog-kernlog", rng))
         files["var/log/kern.log"] = text(
             render([m for m in live if m.ident == "kernel"], h, "syslog-kernlog", rng)
-        )  # noqa: E501
+        )
         if rotated:
             data = text(render(rotated, h, "syslog-kernlog", rng))
             files[f"var/log/{old}"] = (
                 gzip.compress(data, 6, mtime=0) if old.endswith(".gz") else data
-            )  # noqa: E501
+            )
     files["proc/meminfo"] = _meminfo(h, rng.uniform(0.3, 0.6)).encode()
     files["sos_commands/memory/free"] = text(["               total        used        free      shared  buff/cache   available",  # noqa: E501
                                               f"Mem:    {h.ram_mb * 1024:>12} {h.ram_mb * 400:>11} {h.ram_mb * 500:>11} {10240:>11} {h.ram_mb * 124:>11} {h.ram_mb * 600:>11}",  # noqa: E501
@@ -145,11 +145,11 @@ def sosreport_files(
     files["sos_commands/process/ps_auxwww"] = _ps(h, rng).encode()
     files["sos_commands/kernel/uname_-a"] = (
         f"Linux {h.name} {k.release} #1 SMP x86_64 GNU/Linux\n".encode()
-    )  # noqa: E501
+    )
     files["etc/hostname"] = f"{h.name}\n".encode()
     files["uptime"] = (
         f" {when:%H:%M:%S} up {int(collected) // 3600}:{int(collected) % 3600 // 60:02},  1 user,  load average: 0.41, 0.35, 0.30\n".encode()  # noqa: E501
-    )  # noqa: E501
+    )
     files["version.txt"] = b"sosreport: 4.6.1\n"
     day = dt.datetime.fromtimestamp(h.boot + collected - 600, dt.UTC)
     clock24 = not rhel or rng.random() < 0.3

@@ -96,7 +96,7 @@ def _write(
 
 def _big(
     rng: random.Random, h: Host, *, share: float, exclude: tuple[str, ...] = ()
-) -> tuple[Host, Proc]:  # noqa: E501
+) -> tuple[Host, Proc]:
     """``h`` with a workload grown to ``share`` of its RAM (the grower), and that workload."""
     p = workload(rng, h, exclude=exclude)
     rss = int(h.ram_pages * share)
@@ -165,7 +165,7 @@ def _oom_series(rng: random.Random, *, bystander: bool) -> Written:
                 extra,
                 rss=int(h.ram_pages * rng.uniform(0.03, 0.09)),
                 adj=rng.choice((0, 0, 200, 500)),
-            )  # noqa: E501
+            )
             others = (*others, extra)
         tasks = tuple(sorted((*others, grower), key=lambda p: p.pid))
         trigger = rng.choice([p for p in others if p.rss > 100]) if allocating else grower
@@ -183,10 +183,10 @@ def _oom_series(rng: random.Random, *, bystander: bool) -> Written:
                     "systemd",
                     1,
                 )
-            )  # noqa: E501
+            )
         h = replace(
             h, procs=(*h.procs, grower) if grower.pid not in {p.pid for p in h.procs} else h.procs
-        )  # noqa: E501
+        )
         t += rng.uniform(600, 6 * 3600)
     last = victims[-1]
     assert (last.name == grower.name) is not bystander, (last, grower)
@@ -233,7 +233,7 @@ def _panic(rng: random.Random) -> Written:
     if kind in ("no_killable", "panic_on_oom"):
         protected = (
             tuple(replace(p, adj=-1000) for p in h.procs) if kind == "no_killable" else h.procs
-        )  # noqa: E501
+        )
         h = replace(h, procs=protected)
         trigger = rng.choice(h.procs)
         r = report(rng, h, t, tasks=h.procs, trigger=trigger, panic_on_oom=kind == "panic_on_oom")
@@ -303,7 +303,7 @@ def _sosreport(rng: random.Random) -> Written:
         other = replace(other, rss=int(h.ram_pages * rng.uniform(0.03, 0.06)))
         h = replace(
             h, procs=tuple(grower if p.pid == grower.pid else p for p in h.procs) + (other,)
-        )  # noqa: E501
+        )
         r = report(rng, h, t, tasks=h.procs, trigger=grower)
         assert r.victim is not None and r.victim.name != grower.name
         msgs = list(r.msgs)
@@ -347,7 +347,7 @@ def _no_crash(rng: random.Random) -> Written:
     msgs = [Msg(0.5 + i * rng.uniform(0.01, 3), t) for i, t in enumerate(texts)]
     msgs.append(
         Msg(rng.uniform(5, 30), "Started Userspace Out-Of-Memory (OOM) Killer.", "systemd", 1)
-    )  # noqa: E501
+    )
     expect = Expect(CrashType.NONE, CrashClass.NONE)
     return _write(rng, h, msgs, expect)
 

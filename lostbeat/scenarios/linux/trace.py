@@ -72,7 +72,7 @@ def call_trace(k: Kernel, funcs: list[str], rng: random.Random) -> list[str]:
             unsure = "? " if rng.random() < 0.15 else ""
             out.append(
                 f" [<ffffffff{rng.getrandbits(32):08x}>] {unsure}{name}+{off:#x}/{size:#x}{tail}"
-            )  # noqa: E501
+            )
         else:
             out.append(f" {name}+{off:#x}/{size:#x}{tail}")
     if k.at_least(5, 15):
