@@ -133,7 +133,7 @@ class Killers:
             return
         for form in _EARLYOOM:
             if (m := form.search(text)) is not None:
-                mib = m["mib"]
+                mib = m.groupdict().get("mib")
                 self.earlyoom_cue = None
                 self._add(f, "earlyoom", m["name"], int(m["pid"]), int(mib) * 1024 if mib else None)
                 return

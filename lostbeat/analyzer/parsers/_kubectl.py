@@ -28,7 +28,7 @@ from lostbeat.analyzer.result import CrashType
 __all__ = ["Kube"]
 
 _GET_HEADER = re.compile(r"^(?:NAMESPACE\s+)?NAME\s+READY\s+STATUS\s+RESTARTS\b")
-_NAME = re.compile(r"^(?:Name|  name|- name):\s+(\S+)\s*$")
+_NAME = re.compile(r"^(?:Name|name|- name):\s+(\S+)\s*$")
 _REASON = re.compile(r"^\s*[Rr]eason:\s+OOMKilled\s*$")
 # node-problem-detector's kernel monitor quotes the kernel's kill line in an OOMKilling event
 _OOM_KILLING = re.compile(
@@ -79,7 +79,7 @@ class Kube:
                 self._add(f, CrashType.CGROUP_OOM, name, None)
                 return
         if (m := _NAME.match(text)) is not None:
-            if self.name is None or text.startswith(("  name", "- name")):
+            if self.name is None or text.startswith(("name", "- name")):
                 self.name = m[1]
             return
         if _REASON.match(text):
