@@ -52,7 +52,9 @@ _MONTHS = {
 
 # docs/reference/linux-logs.md §1, one pattern per container
 _QUOTE = re.compile(r"^(?:> ?)+")  # mail archive (032)
-_ENUMERATED = re.compile(r"^\d{1,7}[.)] +")  # a paste numbered as a list: "  54. [Thu ...]"
+# a paste numbered as a list or by an editor: "54. [Thu ...]", "36159 systemd-journal invoked"
+# (no kernel message starts with a number that matters: "0 pages in swap cache" loses its 0)
+_ENUMERATED = re.compile(r"^\d{1,7}[.):]?[ \t]+(?=\S)")
 _LINE_NO = re.compile(r"^\s*\d{1,9} +(?=\[)")  # an editor's line numbers (056)
 _LEVEL = re.compile(r"^<\d{1,3}>")  # pstore / raw kmsg level
 _MONO = re.compile(r"\[\s*(\d{1,10})\.(\d{0,9})\] ?")  # dmesg, kern.log, consoles
@@ -139,7 +141,8 @@ def _sender(rest: str, fields: dict[str, object], pattern: re.Pattern[str] = _SE
 
 def _unwrap(line: str) -> str:
     line = line.lstrip()  # a paste indented as a block
-    line = _QUOTE.sub("", line, count=1) if line.startswith(">") else line
+    if line.startswith(">"):
+        line = _QUOTE.sub("", line, count=1).lstrip()
     if line[:1].isdigit() and (n := _ENUMERATED.match(line)) is not None:
         line = line[n.end() :]
     if line[:1] == "<":

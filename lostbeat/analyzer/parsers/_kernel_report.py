@@ -184,6 +184,8 @@ class Scanner:
     # -- headlines ----------------------------------------------------------------------
 
     def _headline(self, f: Frame, text: str) -> bool:  # noqa: C901 - one branch per form
+        if text.startswith("---[ end "):
+            return True  # the end marker of a panic already read (it repeats its reason)
         if (m := _PANIC.search(text)) is not None and not text.startswith("---[ end"):
             self._panic(f, m["reason"])
             return True

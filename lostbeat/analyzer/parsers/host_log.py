@@ -67,7 +67,9 @@ class HostLog:
 # A log's markers (docs/reference/linux-logs.md §1-§6): its containers, or the words of an
 # incident; a file with none of them is not a Linux log.
 _CONTAINERS = re.compile(
-    r"^(?:(?:> ?)?[^\W\d_]{3,5}\.? {1,2}\d{1,2} \d\d:\d\d:\d\d\S* (?:\S+ )?kernel: "
+    # a paste may be indented, quoted or numbered before its container
+    r"^[\s>]*(?:\d{1,7}[.):]?[ \t]+)?"
+    r"(?:[^\W\d_]{3,5}\.? {1,2}\d{1,2} \d\d:\d\d:\d\d\S* (?:\S+ )?kernel: "
     r"|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\S* \S+ kernel: "
     r"|\[\s*\d{1,10}\.\d{0,9}\] |\[[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}\] "
     r"|kernel: |__CURSOR=|\{ ?\"__CURSOR\")",

@@ -38,7 +38,7 @@ from lostbeat.analyzer.platforms._linux_logs import (
     merge,
     summary,
 )
-from lostbeat.analyzer.platforms._linux_sar import read_sar
+from lostbeat.analyzer.platforms._linux_sar import grew_kb, read_sar
 from lostbeat.analyzer.platforms._profile import Parsed
 from lostbeat.analyzer.result import Action, Crash, CrashClass, CrashType, Incident
 from lostbeat.analyzer.units import size_kb
@@ -202,6 +202,11 @@ def read_host(parsed: Parsed, logs: Sequence[HostLog], *, at: str | None = None)
     p = placed[index]
     ev = p.event
     grower, was_grower = find_grower(placed, index, total)
+    rose = grew_kb(sar) if grower is not None and grower.grew_kb is None else None
+    if grower is not None and rose is not None:
+        # the consumer the report names, on a host whose memory sar shows rising steadily
+        how = f"{grower.how}; sar shows the host's memory rising by {size_kb(rose)} before it"
+        grower = replace(grower, grew_kb=rose, how=how)
     top, more = consumers(ev)
     release = next((log.release for log in logs if log.release), None)
     # the headline and the kill (or constraint) lines, the newest last

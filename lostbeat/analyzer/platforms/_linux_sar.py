@@ -2,7 +2,8 @@
 where vmksummary gives ESX's (docs/reference/linux-logs.md §8).
 
 sar measures the host, not its processes: it gives the domain's size, the swap series, the
-pressure before the end and the restarts, never a culprit.
+pressure before the end and the restarts, and whether the host's memory rose steadily up to
+the crash; never a culprit (the crash's own report names it).
 """
 
 from __future__ import annotations
@@ -11,9 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lostbeat.analyzer.facts import Pressure
-from lostbeat.analyzer.parsers.sar import SarLog
+from lostbeat.analyzer.parsers.sar import SarLog, SarMemory
 
-__all__ = ["SarView", "read_sar"]
+__all__ = ["MIN_POINTS", "STEADY", "SarView", "grew_kb", "read_sar"]
+
+MIN_POINTS = 6
+"""sar samples needed before its memory series can show a steady rise."""
+STEADY = 0.5
+"""Kendall's tau from which a rise is steady, as a leak's (rules/root_cause.py's MIN_TAU)."""
 
 WHEN = 0.8
 """Pressure is read four fifths into the window: a host that hung is full at its very end."""
@@ -28,6 +34,8 @@ class SarView:
     pressure: Pressure = Pressure()
     restarts: tuple[float, ...] = ()
     end: float | None = None
+    used: tuple[tuple[float, float], ...] = ()
+    """(epoch, KB the host held: its total less what was available) up to the end."""
 
 
 def read_sar(sars: Sequence[SarLog], end: float | None) -> SarView:
@@ -60,4 +68,22 @@ def read_sar(sars: Sequence[SarLog], end: float | None) -> SarView:
         pressure=Pressure(swap_used, ram_used, free),
         restarts=tuple(sorted({r for log in sars for r in log.restarts})),
         end=times[-1],
+        used=tuple((m.at, float(_held(m))) for m in memory),
     )
+
+
+def _held(m: SarMemory) -> int:
+    return m.total_kb - m.available_kb if m.available_kb is not None else m.used_kb
+
+
+def grew_kb(view: SarView) -> float | None:
+    """How much the host's memory grew over sar's window, when it grew steadily (Kendall's
+    tau of at least :data:`STEADY` over :data:`MIN_POINTS` samples or more); else ``None``."""
+    if len(view.used) < MIN_POINTS:
+        return None
+    from lostbeat.analyzer.trend import fit
+
+    trend = fit(view.used)
+    if trend is None or trend.slope_kb_per_h <= 0 or trend.tau < STEADY:
+        return None
+    return view.used[-1][1] - view.used[0][1]
