@@ -162,6 +162,8 @@ def _numbers(words: list[str]) -> int:
 def task_of(header: list[str] | None, pid: int, rest: str) -> Task | str:
     """A task-table row (after its ``[pid]``) read by its header's columns, or by the count
     of its numbers where the paste lost the header; what is wrong with it otherwise."""
+    if rest.endswith((">", "…")):
+        return "task-table row cut by journalctl's pager"
     cols = (header or [])[:-1] or None
     words = rest.split()
     n = len(cols) if cols else _numbers(words)

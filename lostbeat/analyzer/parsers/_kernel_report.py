@@ -146,7 +146,12 @@ class Scanner:
         victim = ev.victim
         if victim is None and kind in (CrashType.OOM_KILL, CrashType.CGROUP_OOM) and not op.nokill:
             victim = ev.trigger  # a report cut before its kill line: the allocating task
-        tasks = sorted(op.tasks, key=lambda t: -t.total_kb)
+        tasks = op.tasks
+        cut = tasks and not any(t.pid == ev.pid for t in tasks)
+        if victim and ev.victim_kb is not None and op.killed and cut:
+            # its row was cut (by journalctl's pager): the kill line gives its size
+            tasks = [*tasks, Task(ev.pid or 0, victim, ev.victim_kb, None, ev.victim_adj)]
+        tasks = sorted(tasks, key=lambda t: -t.total_kb)
         self.seen += 1
         self.incidents.append(
             replace(

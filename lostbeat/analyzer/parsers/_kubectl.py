@@ -78,8 +78,13 @@ class Kube:
                 name = words[1] if text.startswith(("NAMESPACE",)) else words[0]
                 self._add(f, CrashType.CGROUP_OOM, name, None)
                 return
+        if text.startswith(("apiVersion:", "---")):
+            self.name = None  # the next object (a YAML list or stream)
+            return
         if (m := _NAME.match(text)) is not None:
-            if self.name is None or text.startswith(("name", "- name")):
+            # the object's own name comes first (describe's Name:, YAML's metadata.name);
+            # a container's "- name:" after it is not the pod's
+            if self.name is None or text.startswith("Name:"):
                 self.name = m[1]
             return
         if _REASON.match(text):

@@ -103,6 +103,7 @@ def test_oom_report_with_task_table_ranks_the_consumers() -> None:
         ("CPU 0/KVM", 36000, 0, 0),
         ("network-initd", 8624, 68, 0),
         ("udevd", 2972, 20, -1000),
+        ("swapoff", 4, None, 0),  # not in the rows kept: its size from the kill line
     ]
     assert len(log.problems) == 1 and log.problems[0].line_no == 7
 
