@@ -166,6 +166,8 @@ def task_of(header: list[str] | None, pid: int, rest: str) -> Task | str:
         return "task-table row cut by journalctl's pager"
     cols = (header or [])[:-1] or None
     words = rest.split()
+    if cols and _numbers(words) != len(cols):
+        cols = None  # a header of another generation than the rows (a paste's mix): count
     n = len(cols) if cols else _numbers(words)
     if n == 0 or len(words) <= n or not all(_int(w) is not None for w in words[:n]):
         return "task-table row without its numbers"

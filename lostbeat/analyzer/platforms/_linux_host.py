@@ -38,7 +38,7 @@ from lostbeat.analyzer.platforms._linux_logs import (
     merge,
     summary,
 )
-from lostbeat.analyzer.platforms._linux_sar import grew_kb, read_sar
+from lostbeat.analyzer.platforms._linux_sar import MIN_POINTS, grew_kb, read_sar
 from lostbeat.analyzer.platforms._profile import Parsed
 from lostbeat.analyzer.result import Action, Crash, CrashClass, CrashType, Incident
 from lostbeat.analyzer.units import size_kb
@@ -196,6 +196,11 @@ def read_host(parsed: Parsed, logs: Sequence[HostLog], *, at: str | None = None)
         # sar's host-wide series: the swap plot, and the pressure before the end
         end = history.end if history.end is not None else sar.end
         history = replace(history, swap=sar.swap, pressure=sar.pressure, end=end)
+    if len(sar.used) >= MIN_POINTS and history.samples < MIN_POINTS:
+        # sar's samples are the history's: enough to judge a spike from contention, as
+        # vmksummary's hours are (no process in them, so never a leak of its own)
+        sampling = replace(history.sampling, min_samples=MIN_POINTS, unit="sar samples")
+        history = replace(history, sampling=sampling, samples=len(sar.used))
     if index < 0:
         crash = Crash(CrashType.NONE, class_=CrashClass.NONE)
         return HostView(crash, (), 0, None, history, domain, sar.restarts)

@@ -10,8 +10,8 @@
   at the last record: exhaustion came faster than the records could show (KB 308590).
 - ``inconclusive``: fewer samples than the history needs (``Sampling.min_samples``), unless
   the crash's own evidence names the consumer (``Facts.grower``: an OOM report's task table,
-  a victim holding most of the memory): then a ``leak`` when it grew across the reports, else
-  a ``spike``, with that consumer.
+  a victim holding most of the memory): then, unless the history shows a leak, a ``leak``
+  when it grew across the reports, else a ``spike``, with that consumer.
 - ``not_memory``: the crash is not a memory fault (or there was no crash).
 """
 
@@ -240,7 +240,7 @@ def judge_root_cause(facts: Facts) -> RootCauseJudgement:
         ongoing = (_ongoing(leaks[0], facts),) if leaks else ()
         return RootCauseJudgement(cause, tuple(leaks), ongoing)
     leaks, drifts = _not_full(facts, leaks)
-    if hist.samples < sampling.min_samples and facts.grower is not None:
+    if facts.grower is not None and (hist.samples < sampling.min_samples or not leaks):
         return _named(facts, drifts)
     if hist.samples < sampling.min_samples:
         cause = RootCause(
