@@ -309,3 +309,32 @@ def test_allocation_failures_are_kept_as_memory_pressure() -> None:
         ]
     )
     assert log.pressure == ((1, None, 100.0),)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "    [Thu Feb 13 17:49:44 2025] INFO: task a:1 blocked for more than 120 seconds.",
+        "  54. [Thu Feb 13 17:49:44 2025] INFO: task a:1 blocked for more than 120 seconds.",
+        ">\t21112 Feb 13 17:49:44 h kernel: INFO: task a:1 blocked for more than 120 seconds.",
+        "\t36159 INFO: task a:1 blocked for more than 120 seconds.",
+    ],
+)
+def test_pastes_indented_quoted_or_numbered(line: str) -> None:
+    f = frame(line)
+    assert f is not None and f.text == "INFO: task a:1 blocked for more than 120 seconds."
+    assert looks_like_host_log(line)
+
+
+def test_a_row_cut_by_the_pager_is_skipped_and_the_victim_ranked_by_its_kill() -> None:
+    (ev,) = parse(
+        [
+            "[1.0] [  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name",  # noqa: E501
+            "[1.0] [   1120]     0  1120   119176    44207   974848        0             0 kubelet",
+            "[1.0] [  31935]  1000 31935  2074672   935748  9748480        0             0 cc1p>",
+            "[1.0] Out of memory: Killed process 31935 (cc1plus) total-vm:8298688kB, "
+            "anon-rss:3742993kB, file-rss:0kB, shmem-rss:0kB, UID:1000 pgtables:9520kB "
+            "oom_score_adj:0",
+        ]
+    ).incidents
+    assert [t.name for t in ev.tasks] == ["cc1plus", "kubelet"]

@@ -74,3 +74,20 @@ def test_sar_gives_a_host_log_its_memory_and_swap(tmp_path: Path) -> None:
     assert result.memory.mem_total_bytes == (520968 + 6383812) * 1024
     assert result.history.swap == ((1714607401.0, 0), (1714607941.0, 2097150 * 1024))
     assert result.crash.victim_was_grower is True  # 6 GB of a 6.9 GB host
+
+
+def test_a_memory_crash_sar_did_not_see_coming_is_a_spike(tmp_path: Path) -> None:
+    rows = [f"{h:02d}:00:01 PM   6000000   6400000   1000000     14.0      4228   1482228"
+            for h in range(1, 10)]  # fmt: skip
+    (tmp_path / "sar01").write_text(
+        "Linux 6.1.0 (web01) \t05/01/2024 \t_x86_64_\t(4 CPU)\n"
+        "12:00:01 PM kbmemfree   kbavail kbmemused  %memused kbbuffers  kbcached\n"
+        + "\n".join(rows)
+        + "\n"
+    )
+    (tmp_path / "console.txt").write_text(
+        "Kernel panic - not syncing: Out of memory and no killable processes...\n"
+    )
+    result = analyze([tmp_path / "sar01", tmp_path / "console.txt"])
+    assert result.crash.class_.value == "memory_exhaustion"
+    assert result.root_cause.kind.value == "spike"
