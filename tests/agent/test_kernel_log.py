@@ -23,7 +23,9 @@ from lostbeat.errors import AgentError, InputError
 
 def _writable_kmsg() -> None:
     if not os.access(KMSG, os.R_OK | os.W_OK):
-        print(f"SKIP: {KMSG} is not readable and writable here (needs root, and a host that has it)")
+        print(
+            f"SKIP: {KMSG} is not readable and writable here (needs root, and a host that has it)"
+        )
         pytest.skip(f"{KMSG} is not readable and writable here")
 
 

@@ -105,7 +105,9 @@ def test_an_oom_kill_in_the_watched_cgroup_is_captured_and_one_elsewhere_is_not(
     (folder,) = _captures(agent, "kernel-")  # the kill outside made none
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["trigger"] == "kernel"
-    assert manifest["message"].startswith(f"Memory cgroup out of memory: Killed process {inside.pid} ")
+    assert manifest["message"].startswith(
+        f"Memory cgroup out of memory: Killed process {inside.pid} "
+    )
     assert manifest["cores"] == [] and not (folder / "cores").exists()
     screen = (folder / "screen.txt").read_text().splitlines()
     assert screen[1] == manifest["message"]

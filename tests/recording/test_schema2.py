@@ -41,7 +41,10 @@ def _store(directory: Path, **kw: object) -> Store:
     )
 
 
-def _with_kernel(snap: Snapshot, texts: list[str], *, seq0: int, counts=KernelCounts(), at=None):  # type: ignore[no-untyped-def]
+NONE = KernelCounts()
+
+
+def _with_kernel(snap: Snapshot, texts: list[str], *, seq0: int, counts=NONE, at=None):  # type: ignore[no-untyped-def]
     epoch = snap.ts - 0.5 if at is None else at
     records = tuple(KernelRecord(epoch, 3, seq0 + n, text) for n, text in enumerate(texts))
     return replace(snap, kernel=records, kernel_counts=counts)
