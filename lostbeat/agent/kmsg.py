@@ -34,7 +34,6 @@ import errno
 import json
 import os
 import re
-import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -218,6 +217,8 @@ def previous_boot(
     if journalctl is None:
         notes.append("journalctl: not installed")
         return records, notes, bad
+    import subprocess  # here: once a boot, and the monitor never runs it
+
     argv = [journalctl, "-k", "-b", "-1", "-o", "json", "--no-pager", "-n", str(most)]
     try:
         done = subprocess.run(

@@ -27,10 +27,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lostbeat.agent.alerts import AlertLog
-from lostbeat.agent.clients import ClientView
 from lostbeat.errors import ParseError
+
+if TYPE_CHECKING:  # the recorder reads this file: it needs none of the monitor's modules
+    from lostbeat.agent.alerts import AlertLog
+    from lostbeat.agent.clients import ClientView
 
 __all__ = [
     "SCHEMA",

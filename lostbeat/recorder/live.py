@@ -154,11 +154,14 @@ class Live:
         rate = self._trend.rate() or 0.0
         used, capacity = self._trend.used or 0, self._trend.capacity or 0
         where = "host" if self.config.cgroup is None else f"cgroup {self.config.cgroup.path}"
-        suspects = self._live.suspects(10, min_points=2)
+        members = None
         if self.config.cgroup is not None:  # the growers that fill this domain, not another
             members = set(cg.member_pids(self.config.cgroup))
-            suspects = [s for s in suspects if s.identity.key.pid in members]
-        suspects = suspects[:3]
+        suspects = [
+            s
+            for s in self._live.suspects(10, min_points=2)
+            if members is None or s.identity.key.pid in members
+        ][:3] or self._live.growers(3, among=members)
         growers = ", ".join(f"{s.identity.key.label} {s.rate / MIB:+.1f} MiB/s" for s in suspects)
         message = (
             f"memory runs out in {tte:.0f} s at {rate / MIB:+.1f} MiB/s ({used // MIB:.0f} of "

@@ -44,7 +44,6 @@ import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from lostbeat.errors import InputError
@@ -204,6 +203,8 @@ class MetricsServer:
         Raises:
             InputError: the address cannot be bound.
         """
+        # imported here: a recorder that serves nothing need not carry http.server and email
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)

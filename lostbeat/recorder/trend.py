@@ -90,6 +90,20 @@ class LiveTrend:
             for i, _, s in ranked
         ]
 
+    def growers(self, count: int, *, among: set[int] | None = None) -> list[Suspect]:
+        """The processes (of the pids ``among``) that grew most across their checkpoints,
+        steady or not: who to name when a warning comes before any suspect is sure."""
+        found = []
+        for ref, (identity, held, _) in self._latest.items():
+            if among is not None and identity.key.pid not in among:
+                continue
+            points = [(ts, float(table[ref])) for ts, table in self._checkpoints if ref in table]
+            growth = int(points[-1][1] - points[0][1]) if points else 0
+            if growth > 0:
+                found.append(Suspect(identity, slope(points) or 0.0, growth, held))
+        found.sort(key=lambda s: -s.growth)
+        return found[:count]
+
     def suspects(self, count: int = 10, *, min_points: int = 5) -> list[Suspect]:
         """The processes growing steadily across the window, fastest first.
 

@@ -13,14 +13,12 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
 from lostbeat.agent import cgroup as cg
 from lostbeat.agent.kmsg import KMSG
-from lostbeat.procfs import Procfs
 from lostbeat.recorder.daemon import Recorder, RecorderConfig
 from lostbeat.recorder.journal import MESSAGE_IDS
 from lostbeat.recorder.live import LiveConfig
@@ -46,36 +44,18 @@ def decode(data: bytes) -> dict[str, str]:
     return fields
 
 
-@pytest.mark.timeout(120)
-def test_an_early_warning_and_the_oom_kill_reach_the_journal_with_fields() -> None:
-    procfs = Procfs()
-    hierarchy = cg.memory_hierarchy(procfs)
-    if hierarchy is None or hierarchy.version is not cg.CgroupVersion.V1:
-        print("SKIP: the group's limit is set through cgroup v1 here")
-        pytest.skip("the group's limit is set through cgroup v1 here")
-    if not os.access(KMSG, os.R_OK):
-        print(f"SKIP: {KMSG} is not readable here")
-        pytest.skip(f"{KMSG} is not readable here")
-    own = cg.cgroup_of(procfs, "self", hierarchy) or "/"
-    group = cg.MemoryCgroup(hierarchy, f"{own.rstrip('/')}/lostbeat-j-{uuid.uuid4().hex[:8]}")
-    group.fs_path.mkdir()
-    tmp = Path(tempfile.mkdtemp(prefix="lbt-j-", dir="/tmp"))
+def _leak_with_journal(group: cg.MemoryCgroup, tmp: Path) -> tuple[list[dict[str, str]], int]:
+    """Record while a process leaks into ``group`` until the OOM killer kills it; returns
+    the journal entries received (in order) and the leaker's pid."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(tmp / "journal.sock"))
     sock.settimeout(0.2)
     entries: list[dict[str, str]] = []
-    recorder = Recorder(
-        RecorderConfig(
-            tmp / "rec",
-            interval_s=0.25,
-            kernel_log=KMSG,
-            live=LiveConfig(
-                cgroup=group, trend_window_s=5.0, warn_tte_s=25.0, journal=tmp / "journal.sock"
-            ),
-        )
+    live = LiveConfig(
+        cgroup=group, trend_window_s=5.0, warn_tte_s=25.0, journal=tmp / "journal.sock"
     )
-    thread = threading.Thread(target=recorder.run)
-    done = threading.Event()
+    recorder = Recorder(RecorderConfig(tmp / "rec", interval_s=0.25, kernel_log=KMSG, live=live))
+    thread, done = threading.Thread(target=recorder.run), threading.Event()
 
     def receive() -> None:  # as journald does: at once, whatever the recorder does meanwhile
         while not done.is_set():
@@ -86,7 +66,6 @@ def test_an_early_warning_and_the_oom_kill_reach_the_journal_with_fields() -> No
 
     listener = threading.Thread(target=receive)
     listener.start()
-    leaker = None
     try:
         (group.fs_path / "memory.limit_in_bytes").write_text(str(96 << 20))
         thread.start()
@@ -95,7 +74,7 @@ def test_an_early_warning_and_the_oom_kill_reach_the_journal_with_fields() -> No
         leaker = subprocess.Popen(
             ["sh", "-c", f'echo $$ > "{procs}" && exec "$@"', "sh", sys.executable, "-c", LEAK]
         )
-        leaker.wait(60)
+        assert leaker.wait(60) == -signal.SIGKILL
         until = time.monotonic() + 10
         while time.monotonic() < until and not any(
             e.get("LOSTBEAT_KIND") == "oom-kill" for e in entries
@@ -107,31 +86,31 @@ def test_an_early_warning_and_the_oom_kill_reach_the_journal_with_fields() -> No
         done.set()
         listener.join(5)
         sock.close()
-        if leaker is not None and leaker.poll() is None:
-            leaker.send_signal(signal.SIGKILL)
-            leaker.wait()
-        for _ in range(100):
-            try:
-                group.fs_path.rmdir()
-                break
-            except OSError:
-                time.sleep(0.05)
-        subprocess.run(["rm", "-rf", str(tmp)], check=False)
-    assert leaker.returncode == -signal.SIGKILL
-    warning = next(e for e in entries if e.get("LOSTBEAT_KIND") == "early-warning")
-    kill = next(
-        e for e in entries
-        if e.get("LOSTBEAT_KIND") == "oom-kill" and e.get("LOSTBEAT_PID") == str(leaker.pid)
-    )  # fmt: skip
-    assert entries.index(warning) < entries.index(kill)  # the warning came first
-    assert warning["MESSAGE_ID"] == MESSAGE_IDS["early-warning"] and warning["PRIORITY"] == "4"
-    assert warning["LOSTBEAT_SUSPECT_PID"] == str(leaker.pid)
-    assert 0 < float(warning["LOSTBEAT_TTE_SECONDS"]) < 25
-    assert warning["MESSAGE"].startswith("memory runs out in ")
-    assert kill["MESSAGE_ID"] == MESSAGE_IDS["kernel-event"] and kill["PRIORITY"] == "3"
-    assert kill["MESSAGE"].startswith(f"Memory cgroup out of memory: Killed process {leaker.pid} ")
-    assert kill["LOSTBEAT_CONSTRAINT"] == "CONSTRAINT_MEMCG"
-    assert kill["LOSTBEAT_MEMCG"] == group.path
-    assert int(kill["LOSTBEAT_RSS_KB"]) > 60 << 10
-    assert kill["SYSLOG_IDENTIFIER"] == "lostbeat-record"
-    assert kill["LOSTBEAT_RECORDING"] == str(tmp / "rec")
+    return entries, leaker.pid
+
+
+@pytest.mark.timeout(120)
+def test_an_early_warning_and_the_oom_kill_reach_the_journal_with_fields(v1_memory_group) -> None:  # type: ignore[no-untyped-def]
+    if not os.access(KMSG, os.R_OK):
+        print(f"SKIP: {KMSG} is not readable here")
+        pytest.skip(f"{KMSG} is not readable here")
+    with tempfile.TemporaryDirectory(prefix="lbt-j-", dir="/tmp") as tmp:
+        with v1_memory_group("lostbeat-j") as group:
+            entries, pid = _leak_with_journal(group, Path(tmp))
+        warning = next(e for e in entries if e.get("LOSTBEAT_KIND") == "early-warning")
+        kill = next(
+            e for e in entries
+            if e.get("LOSTBEAT_KIND") == "oom-kill" and e.get("LOSTBEAT_PID") == str(pid)
+        )  # fmt: skip
+        assert entries.index(warning) < entries.index(kill)  # the warning came first
+        assert warning["MESSAGE_ID"] == MESSAGE_IDS["early-warning"] and warning["PRIORITY"] == "4"
+        assert warning["LOSTBEAT_SUSPECT_PID"] == str(pid)
+        assert 0 < float(warning["LOSTBEAT_TTE_SECONDS"]) < 25
+        assert warning["MESSAGE"].startswith("memory runs out in ")
+        assert kill["MESSAGE_ID"] == MESSAGE_IDS["kernel-event"] and kill["PRIORITY"] == "3"
+        assert kill["MESSAGE"].startswith(f"Memory cgroup out of memory: Killed process {pid} ")
+        assert kill["LOSTBEAT_CONSTRAINT"] == "CONSTRAINT_MEMCG"
+        assert kill["LOSTBEAT_MEMCG"] == group.path
+        assert int(kill["LOSTBEAT_RSS_KB"]) > 60 << 10
+        assert kill["SYSLOG_IDENTIFIER"] == "lostbeat-record"
+        assert kill["LOSTBEAT_RECORDING"] == str(Path(tmp) / "rec")

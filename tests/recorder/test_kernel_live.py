@@ -15,6 +15,7 @@ record lost or kept twice across a restart) and its rate limit.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -29,7 +30,6 @@ from pathlib import Path
 
 import pytest
 
-from lostbeat.agent import cgroup as cg
 from lostbeat.agent.kmsg import KMSG, KmsgReader
 from lostbeat.analyzer.engine import analyze
 from lostbeat.analyzer.parsers.recordings import Recording, parse_recording
@@ -152,25 +152,13 @@ class Scenario:
     cgroup: str
 
 
-def _memory_group() -> cg.MemoryCgroup:
-    procfs = Procfs()
-    hierarchy = cg.memory_hierarchy(procfs)
-    if hierarchy is None or hierarchy.version is not cg.CgroupVersion.V1:
-        print("SKIP: this scenario sets its limit through cgroup v1 (the VM suite has v2)")
-        pytest.skip("this scenario sets its limit through cgroup v1")
-    own = cg.cgroup_of(procfs, "self", hierarchy) or "/"
-    group = cg.MemoryCgroup(hierarchy, f"{own.rstrip('/')}/lostbeat-oom-{uuid.uuid4().hex[:8]}")
-    group.fs_path.mkdir()
-    return group
-
-
 @pytest.fixture(scope="module")
-def oom_kill() -> Iterator[Scenario]:
+def oom_kill(v1_memory_group) -> Iterator[Scenario]:  # type: ignore[no-untyped-def]
     _need_kmsg()
-    group = _memory_group()
     marker = f"leak-{uuid.uuid4().hex[:6]}"
     tmp = Path(tempfile.mkdtemp(prefix="lbt-oom-"))
-    try:
+    with v1_memory_group("lostbeat-oom") as group, contextlib.ExitStack() as cleanup:
+        cleanup.callback(subprocess.run, ["rm", "-rf", str(tmp)], check=False)
         (group.fs_path / "memory.limit_in_bytes").write_text(str(96 << 20))
         (group.fs_path / "memory.oom_control").write_text("0")  # the OOM killer on
         recorder = Recorder(tmp / "rec", "--interval", "1")
@@ -186,16 +174,6 @@ def oom_kill() -> Iterator[Scenario]:
         time.sleep(2.5)
         recorder.stop()
         yield Scenario(recorder.recording(), analyze([tmp / "rec"]), leaker.pid, marker, group.path)
-    finally:
-        for pid in cg.member_pids(group):
-            os.kill(pid, signal.SIGKILL)
-        for _ in range(100):
-            try:
-                group.fs_path.rmdir()
-                break
-            except OSError:
-                time.sleep(0.05)
-        subprocess.run(["rm", "-rf", str(tmp)], check=False)
 
 
 @pytest.mark.timeout(150)
