@@ -137,7 +137,10 @@ class Matcher:
 
     def feed(self, text: str) -> KernelEvent | None:
         """The event this line completes (``oom-context`` lines are held, not returned)."""
-        event = match(text)
+        return self.pair(match(text))
+
+    def pair(self, event: KernelEvent | None) -> KernelEvent | None:
+        """:meth:`feed` for a line already matched."""
         if event is None:
             return None
         if event.kind is Kind.OOM_CONTEXT:

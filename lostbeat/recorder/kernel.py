@@ -76,14 +76,18 @@ class Bound:
         if self._last is not None:
             self._tokens = min(float(self._burst), self._tokens + (now - self._last) * self._rate)
         self._last = now
+        matched = [match(r.text) for r in records]  # an OOM kill's summary line included
         keep = [False] * len(records)
         for n in range(len(records) - 1, -1, -1):  # newest first: a backlog keeps its end
-            known = match(records[n].text) is not None  # an OOM kill's summary line included
-            if known or self._tokens >= 1.0:
+            if matched[n] is not None or self._tokens >= 1.0:
                 keep[n] = True
-                self._tokens -= 0.0 if known else 1.0
-        kept = [r for r, k in zip(records, keep, strict=True) if k]
-        events = [(r, e) for r in kept if (e := self._matcher.feed(r.text)) is not None]
+                self._tokens -= 0.0 if matched[n] is not None else 1.0
+        kept, events = [], []
+        for record, event, k in zip(records, matched, keep, strict=True):
+            if k:
+                kept.append(record)
+                if (paired := self._matcher.pair(event)) is not None:
+                    events.append((record, paired))
         dropped = len(records) - len(kept)
         return kept, dropped, events
 
@@ -118,7 +122,7 @@ class KernelLog:
         """What could not be read, said once."""
         self._bound = Bound(burst=burst, rate=rate)
         self._pending: list[KernelRecord] = []
-        self._pending_bad = 0
+        self._pending_bad = self._pending_lost = 0
         if previous:
             found, notes, bad = previous_boot(journalctl=journalctl, pstore=pstore)
             self._pending, self._pending_bad = found, bad
@@ -130,6 +134,11 @@ class KernelLog:
         except AgentError as err:
             self._reader = None
             self.notes.append(f"{err}; recording without it")
+        else:  # the backlog now, not in the first sample's slot
+            backlog, counts = self._reader.read(most=1 << 16)
+            self._pending += backlog
+            self._pending_bad += counts.unparsed
+            self._pending_lost = counts.overwritten
 
     @property
     def last_seq(self) -> int | None:
@@ -141,8 +150,9 @@ class KernelLog:
         Args:
             now: the monotonic clock, for the token bucket.
         """
-        records, counts = self._pending, KernelCounts(unparsed=self._pending_bad)
-        self._pending, self._pending_bad = [], 0
+        records = self._pending
+        counts = KernelCounts(unparsed=self._pending_bad, overwritten=self._pending_lost)
+        self._pending, self._pending_bad, self._pending_lost = [], 0, 0
         if self._reader is not None:
             try:
                 fresh, fresh_counts = self._reader.read()
