@@ -9,7 +9,9 @@ records (a record written twice after a crash is kept once by the reader).
 
 Bounded, and every record not kept is counted in the shard (``drop``): a token bucket lets
 through :data:`BURST` records at once and :data:`RATE` a second after that (of a read that
-brings more, the newest: a backlog keeps its end, where the news is), except the
+brings more, the newest: a backlog keeps its end, where the news is); what was there before
+the recorder started (the ring since the boot, the previous boot's records) is kept within
+a bound of its own, :data:`BURST` each, so the bucket is full when the recorder starts; except the
 records the monitor's matcher knows (an OOM kill, a hang, a panic: ``lostbeat.agent.kevents``),
 which always pass; and a shard keeps at most ``KERNEL_CAP`` records whatever their kind
 (``lostbeat.recording.writer``). A line that does not parse is skipped and counted (``bad``);
@@ -122,10 +124,10 @@ class KernelLog:
         """What could not be read, said once."""
         self._bound = Bound(burst=burst, rate=rate)
         self._pending: list[KernelRecord] = []
-        self._pending_bad = self._pending_lost = 0
+        self._pending_counts = KernelCounts()
         if previous:
             found, notes, bad = previous_boot(journalctl=journalctl, pstore=pstore)
-            self._pending, self._pending_bad = found, bad
+            self._backlog(found, KernelCounts(unparsed=bad), burst)
             self.notes += [f"previous boot: {n}" for n in notes]
         try:
             self._reader: KmsgReader | None = KmsgReader(
@@ -134,11 +136,15 @@ class KernelLog:
         except AgentError as err:
             self._reader = None
             self.notes.append(f"{err}; recording without it")
-        else:  # the backlog now, not in the first sample's slot
-            backlog, counts = self._reader.read(most=1 << 16)
-            self._pending += backlog
-            self._pending_bad += counts.unparsed
-            self._pending_lost = counts.overwritten
+        else:  # the ring's backlog now, not in the first sample's slot
+            self._backlog(*self._reader.read(most=1 << 16), burst)
+
+    def _backlog(self, records: list[KernelRecord], counts: KernelCounts, burst: int) -> None:
+        """Keep what was there before the recorder started within a bound of its own (the
+        newest first), so that what happens from now on starts with a full bucket."""
+        kept, dropped, _ = Bound(burst=burst, rate=0.0).admit(records, now=0.0)
+        self._pending += kept
+        self._pending_counts += counts + KernelCounts(dropped=dropped)
 
     @property
     def last_seq(self) -> int | None:
@@ -150,9 +156,9 @@ class KernelLog:
         Args:
             now: the monotonic clock, for the token bucket.
         """
-        records = self._pending
-        counts = KernelCounts(unparsed=self._pending_bad, overwritten=self._pending_lost)
-        self._pending, self._pending_bad, self._pending_lost = [], 0, 0
+        backlog, counts = self._pending, self._pending_counts
+        self._pending, self._pending_counts = [], KernelCounts()
+        fresh: list[KernelRecord] = []
         if self._reader is not None:
             try:
                 fresh, fresh_counts = self._reader.read()
@@ -160,11 +166,11 @@ class KernelLog:
                 self.notes.append(f"{err}; no longer read")
                 self._reader.close()
                 self._reader = None
-                fresh, fresh_counts = [], KernelCounts()
-            records, counts = records + fresh, counts + fresh_counts
-        kept, dropped, events = self._bound.admit(records, now=now)
+                fresh_counts = KernelCounts()
+            counts += fresh_counts
+        kept, dropped, events = self._bound.admit(fresh, now=now)
         counts += KernelCounts(dropped=dropped)
-        return KernelRead(tuple(kept), counts, tuple(events))
+        return KernelRead(tuple(backlog + kept), counts, tuple(events))
 
     def close(self) -> None:
         if self._reader is not None:

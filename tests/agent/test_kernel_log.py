@@ -200,3 +200,31 @@ def test_the_trend_gives_the_time_left_and_none_before_it_knows() -> None:
     for t in range(5, 20):
         trend.add(float(t), used=400.0, capacity=1000.0)  # it stopped growing
     assert trend.time_to_exhaustion() == float("inf")
+
+
+def test_the_monitor_without_a_kernel_log_says_so_once_and_watches_the_rest(
+    tmp_path: Path,
+) -> None:
+    import io
+
+    from lostbeat.agent.alerts import AlertLog
+    from lostbeat.agent.sentinel import Sentinel, SentinelConfig
+    from lostbeat.procfs import Procfs
+
+    out = io.StringIO()
+    log = AlertLog(uptime=lambda: 1.0, cpu=lambda: 0, pid=7, stream=out)
+    config = SentinelConfig(kmsg=tmp_path / "no-kmsg", tte_s=5.0, trend_every_s=0.0)
+    sentinel = Sentinel(config, Procfs(), None, log)
+    try:
+        for n in range(8):
+            assert sentinel.check(float(n)) == []  # an idle host: no alarm, no error
+    finally:
+        sentinel.close()
+    lines = out.getvalue().splitlines()
+    unavailable = [line for line in lines if "kernel log unavailable" in line]
+    assert unavailable == [
+        f"0:00:00:01.000 cpu0:7)Monitor: kernel log unavailable: {tmp_path}/no-kmsg: cannot read"
+        " the kernel log (No such file or directory); watching the rest"
+    ]
+    assert any("early warning: time to exhaustion under 5 s" in line for line in lines)
+    assert sentinel.tte is None or sentinel.tte > 5.0
