@@ -49,14 +49,18 @@ from lostbeat.procfs import Procfs
 
 __all__ = [
     "DEFAULT_TRIGGER",
+    "Crossing",
     "Domain",
     "PressureWatch",
     "Trend",
     "Trigger",
+    "exhaustion_text",
     "parse_trigger",
     "pressure_file",
     "slope",
 ]
+
+MIB = 1 << 20
 
 DEFAULT_TRIGGER = "some 150000 1000000"
 """150 ms of stall within 1 s, psi.rst's own example: tasks waited for memory 15 % of the
@@ -245,6 +249,41 @@ class Trend:
         if free <= 0:
             return 0.0
         return free / rate if rate > 0 else math.inf
+
+
+class Crossing:
+    """When the time to exhaustion first drops under a line, and when it is clear again:
+    once it has risen over twice the line, or the memory stopped growing (so one episode
+    gives one alarm, not one a sample).
+
+    >>> c = Crossing(60.0)
+    >>> [c.update(t) for t in (300.0, 50.0, 40.0, 90.0, 130.0, 30.0, None)]
+    [None, True, None, None, False, True, None]
+    """
+
+    def __init__(self, line: float) -> None:
+        self.line, self.armed = line, True
+
+    def update(self, tte: float | None) -> bool | None:
+        """True when it has just crossed, False when it has just cleared, else None."""
+        if tte is None:
+            return None
+        if math.isinf(tte) or tte > 2 * self.line:
+            cleared = not self.armed
+            self.armed = True
+            return False if cleared else None
+        if tte >= self.line or not self.armed:
+            return None
+        self.armed = False
+        return True
+
+
+def exhaustion_text(tte: float, rate: float, used: float, capacity: float, where: str) -> str:
+    """``runs out in 12 s at +9.8 MiB/s (230 of 256 MiB used, cgroup /x)``."""
+    return (
+        f"runs out in {tte:.0f} s at {rate / MIB:+.1f} MiB/s ({used // MIB:.0f} of "
+        f"{capacity // MIB:.0f} MiB used, {where})"
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,6 @@ of alarm, apart from the captures of lost heartbeats. A source the host lacks (n
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,10 +26,12 @@ from lostbeat.agent import cgroup as cg
 from lostbeat.agent.alerts import AlertLog
 from lostbeat.agent.early import (
     DEFAULT_TRIGGER,
+    Crossing,
     Domain,
     PressureWatch,
     Trend,
     Trigger,
+    exhaustion_text,
     parse_trigger,
     pressure_file,
 )
@@ -104,7 +105,7 @@ class Sentinel:
         self._domain = Domain(procfs, watched)
         self._trend = Trend(window_s=config.trend_window_s)
         self._next_trend = 0.0
-        self._armed = True
+        self._crossing = Crossing(config.tte_s or 0.0)
         if config.tte_s is not None:
             log.line(
                 "Monitor",
@@ -144,7 +145,7 @@ class Sentinel:
                 )
         if self._config.tte_s is not None and now >= self._next_trend:
             self._next_trend = now + self._config.trend_every_s
-            alarm = self._exhaustion(now, self._config.tte_s)
+            alarm = self._exhaustion(now)
             if alarm is not None:
                 alarms.append(alarm)
         if self._kmsg is not None:
@@ -166,7 +167,7 @@ class Sentinel:
                 )
         return captured
 
-    def _exhaustion(self, now: float, line: float) -> Alarm | None:
+    def _exhaustion(self, now: float) -> Alarm | None:
         try:
             measured = self._domain.measure()
         except (OSError, ValueError):
@@ -176,21 +177,12 @@ class Sentinel:
         used, capacity = measured
         self._trend.add(now, used=used, capacity=capacity)
         tte = self._trend.time_to_exhaustion()
-        if tte is None:
+        if tte is None or not self._crossing.update(tte):
             return None
-        if tte > 2 * line or math.isinf(tte):
-            self._armed = True
-        if tte >= line or not self._armed:
-            return None
-        self._armed = False
         rate = self._trend.rate() or 0.0
         where = "host" if self._watched is None else f"cgroup {self._watched.path}"
-        return Alarm(
-            "pre-loss",
-            "exhaustion",
-            f"Memory runs out in {tte:.0f} s at {rate / MIB:+.1f} MiB/s ({used // MIB} of "
-            f"{capacity // MIB} MiB used, {where})",
-        )
+        text = exhaustion_text(tte, rate, used, capacity, where)
+        return Alarm("pre-loss", "exhaustion", f"Memory {text}")
 
     def _kernel(self, now: float) -> list[Alarm]:
         assert self._kmsg is not None

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lostbeat.agent import cgroup as cg
-from lostbeat.agent.early import Domain, Trend
+from lostbeat.agent.early import Crossing, Domain, Trend, exhaustion_text
 from lostbeat.agent.kevents import KernelEvent
 from lostbeat.agent.status import parse_status
 from lostbeat.errors import LostbeatError
@@ -76,7 +76,8 @@ class Live:
         self._domain = Domain(procfs, config.cgroup)
         self._trend = Trend(window_s=config.trend_window_s)
         self._live = LiveTrend(window_s=config.trend_window_s)
-        self._urgent, self._armed = urgent, True
+        self._urgent = urgent
+        self._crossing = Crossing(config.warn_tte_s) if config.warn_tte_s is not None else None
         self._say = say or (lambda line: print(line, file=sys.stderr, flush=True))
         self._events: Counter[str] = Counter()
         self._lost = KernelCounts()
@@ -139,16 +140,11 @@ class Live:
             return None
 
     def _warn(self, tte: float | None) -> None:
-        line = self.config.warn_tte_s
-        if line is None or tte is None:
+        crossed = self._crossing.update(tte) if self._crossing is not None else None
+        if crossed is False:  # clear again: back to a sync a minute
+            self._urgent(False)
+        if not crossed or tte is None:
             return
-        if math.isinf(tte) or tte > 2 * line:
-            if not self._armed:
-                self._urgent(False)
-            self._armed = True
-        if tte >= line or not self._armed:
-            return
-        self._armed = False
         self.warnings += 1
         self._urgent(True)
         rate = self._trend.rate() or 0.0
@@ -163,11 +159,8 @@ class Live:
             if members is None or s.identity.key.pid in members
         ][:3] or self._live.growers(3, among=members)
         growers = ", ".join(f"{s.identity.key.label} {s.rate / MIB:+.1f} MiB/s" for s in suspects)
-        message = (
-            f"memory runs out in {tte:.0f} s at {rate / MIB:+.1f} MiB/s ({used // MIB:.0f} of "
-            f"{capacity // MIB:.0f} MiB used, {where})"
-            + (f"; growing: {growers}" if growers else "")
-        )
+        message = f"memory {exhaustion_text(tte, rate, used, capacity, where)}"
+        message += f"; growing: {growers}" if growers else ""
         self._say(f"lostbeat record: warning: {clean(message)}; syncing every sample")
         if self._journal is not None:
             first = suspects[0] if suspects else None
