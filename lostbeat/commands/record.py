@@ -180,6 +180,15 @@ def _live(args: argparse.Namespace) -> LiveConfig:
 
 def run(args: argparse.Namespace) -> int:
     import shutil
+    import threading
+
+    stop = threading.Event()  # handled from the start: a stop while it sets up is a clean stop
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, _stop)
 
     from lostbeat.agent.kmsg import KMSG
     from lostbeat.recorder.daemon import Recorder, RecorderConfig
@@ -196,13 +205,7 @@ def run(args: argparse.Namespace) -> int:
         journalctl=None if args.no_kernel_log else shutil.which("journalctl"),
         live=_live(args),
     )
-    recorder = Recorder(config)
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        recorder.stop.set()
-
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, _stop)
+    recorder = Recorder(config, stop=stop)
 
     def started() -> None:
         served = recorder.live.address if recorder.live is not None else None
