@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "monitor": "protected monitor: declares a lost heartbeat and captures the evidence",
     "record": "record per-process memory history and hourly vmksummary lines",
     "top": "show the recorded process table at a moment",
+    "explain-kill": "say what was using memory when a process was killed (earlyoom -N hook)",
     "simulate": "reproduce a real lost heartbeat in a memory cgroup and diagnose it",
     "fleet": "analyse many bundles or recordings at once, locally or on a Dask cluster",
 }

@@ -42,7 +42,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "lostbeat.heartbeat": ("lostbeat.agent", *BASE),
     "lostbeat.agent": ("lostbeat.heartbeat", "lostbeat.recording", *BASE),
     "lostbeat.recording": ("lostbeat.errors",),
-    "lostbeat.recorder": ("lostbeat.recording", *BASE),
+    # the agent's kernel log reader, pressure trend and cgroup finder, shared with the monitor
+    "lostbeat.recorder": ("lostbeat.agent", "lostbeat.recording", *BASE),
     "lostbeat.analyzer": ("lostbeat.recording", *BASE),
     # and the one formatter of figures, so a report writes each number as the findings do
     "lostbeat.report": (*RESULT_TYPES, "lostbeat.analyzer.units", *BASE),

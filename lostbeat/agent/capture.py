@@ -1,8 +1,8 @@
-"""The capture written when a heartbeat is declared lost.
+"""The capture written when a heartbeat is declared lost (or, lighter, before it is lost).
 
 In this order, each step bounded in time, into a new folder of the datastore::
 
-    DATASTORE/lost-heartbeat-<host>-<YYYYmmddTHHMMSSZ>/     (mode 0700; files 0600)
+    DATASTORE/<trigger>-<host>-<YYYYmmddTHHMMSSZ>/     (mode 0700; files 0600)
         screen.txt          the diagnostic screen (lostbeat.agent.screen)
         alerts.log          the monitor's recent log lines
         cgroup/<file>       the watched cgroup's memory files, when there is one
@@ -12,6 +12,10 @@ In this order, each step bounded in time, into a new folder of the datastore::
 
 Every file and folder is fsync'ed, and ``manifest.json`` is written last (to a temporary
 name, fsync'ed, renamed), so a capture without a manifest is one that did not finish.
+
+The trigger is ``lost-heartbeat``; or ``pre-loss`` (an early warning) or ``kernel`` (an OOM
+kill or a hang in the kernel log): those two capture no core dumps, which would stop the
+very processes that are still running, and their screen's second line says what happened.
 """
 
 from __future__ import annotations
@@ -70,6 +74,10 @@ class Incident:
     declared_wall: float
     uptime: float | None
     monitor_cpu: int | None
+    trigger: str = "lost-heartbeat"
+    """``lost-heartbeat``, ``pre-loss`` or ``kernel``: the folder's prefix."""
+    message: str = "Lost heartbeat"
+    """The screen's second line."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +143,7 @@ class Capturer:
         )
         self._host = socket.gethostname()
 
-    def _new_folder(self, wall: float) -> Path:
+    def _new_folder(self, wall: float, trigger: str) -> Path:
         """A new, empty folder of our own: ``mkdir`` never follows a link nor reuses a name.
 
         The name is predictable, so something may already stand there (a link planted to
@@ -144,7 +152,7 @@ class Capturer:
         a name.
         """
         host = re.sub(r"[^A-Za-z0-9._-]", "_", self._host)
-        base = f"lost-heartbeat-{host}-{utc_stamp(wall)}"
+        base = f"{trigger}-{host}-{utc_stamp(wall)}"
         datastore = self._config.datastore
         for name in (base, *(f"{base}-{n}" for n in range(2, 10))):
             try:
@@ -162,7 +170,10 @@ class Capturer:
     def capture(self, incident: Incident) -> CaptureResult:
         """Write one capture; a step that fails is recorded, never raised."""
         run = _Run(
-            self._new_folder(incident.declared_wall), self._runner, self._config, self._keepalive
+            self._new_folder(incident.declared_wall, incident.trigger),
+            self._runner,
+            self._config,
+            self._keepalive,
         )
         folder = run.folder
         self._say("Dump", f"Writing capture to '{folder}'")
@@ -185,9 +196,10 @@ class Capturer:
             for name in PROC_FILES:
                 run.save_step(f"proc/{pid}/{name}", partial(self._procfs.read_bytes, pid, name))
         cores: list[CoreAttempt] = []
-        if top[: self._config.cores]:
+        dumped = top[: self._config.cores] if incident.trigger == "lost-heartbeat" else ()
+        if dumped:
             make_private_dir(folder / "cores")
-        for consumer in top[: self._config.cores]:
+        for consumer in dumped:
             self._keepalive()
             self._say(
                 "Dump",
@@ -251,6 +263,7 @@ class Capturer:
             alerts=incident.alerts,
             clients=incident.clients,
             capture_dir=str(run.folder),
+            message=incident.message,
         )
         return screen.render(data)
 
@@ -270,6 +283,8 @@ class Capturer:
             "host": self._host,
             "kernel": uname.release,
             "machine": uname.machine,
+            "trigger": incident.trigger,
+            "message": incident.message,
             "declared_utc": screen.utc_text(incident.declared_wall),
             "declared_monotonic": incident.declared_monotonic,
             "deadline_monotonic": incident.deadline_monotonic,

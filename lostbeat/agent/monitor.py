@@ -32,7 +32,7 @@ from lostbeat.agent import cgroup as cg
 from lostbeat.agent._linux import boottime, current_cpu, peer_credentials, set_comm
 from lostbeat.agent.actions import Action, ActionKind, run_action
 from lostbeat.agent.alerts import AlertLog
-from lostbeat.agent.capture import CaptureConfig, Capturer, Incident
+from lostbeat.agent.capture import CaptureConfig, Capturer, CaptureResult, Incident
 from lostbeat.agent.clients import ClientTable, ClientView, Event, EventKind, Refusal
 from lostbeat.agent.consumers import Sampler
 from lostbeat.agent.datastore import open_datastore
@@ -48,6 +48,8 @@ from lostbeat.agent.protocol import (
     encode,
 )
 from lostbeat.agent.sdnotify import Notifier
+from lostbeat.agent.sentinel import Alarm, Sentinel, SentinelConfig
+from lostbeat.agent.status import StatusFile
 from lostbeat.errors import AgentError, InputError, ParseError
 from lostbeat.procfs import Procfs
 
@@ -77,6 +79,8 @@ class MonitorConfig:
     tick: float = 0.1
     lock_memory: bool = True
     procfs_root: Path = Path("/proc")
+    sentinel: SentinelConfig = field(default_factory=SentinelConfig)  # warnings, kernel log
+    status: Path | None = None  # the clients' last beats, rewritten once a second
 
 
 class Monitor:
@@ -98,6 +102,7 @@ class Monitor:
         self._stop = False
         self._last_ping = self._last_sample = 0.0
         self._last_capture: dict[int, float] = {}  # uid -> when a loss of its was captured
+        self.status = StatusFile(config.status, self.log)
         self.captures = 0
 
     def _prepare(self) -> tuple[cg.MemoryCgroup | None, Path, socket.socket]:
@@ -147,6 +152,7 @@ class Monitor:
             keepalive=self._keepalive,
             say=self.log.line,
         )
+        self.sentinel = Sentinel(self.config.sentinel, self.procfs, watched, self.log)
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self.stop)
         selector = selectors.DefaultSelector()
@@ -178,12 +184,16 @@ class Monitor:
                     )
                     self._close(fd, selector, clean=False)
                 self._deadlines(now, selector)
+                for alarm in self.sentinel.check(now):
+                    self._alarm(alarm, now)
+                self.status.tick(now, self.table.views)
                 self._keepalive()
                 if now - self._last_sample >= self.config.sample_interval:
                     self._last_sample = now
                     sampler.sample()
         finally:
             self.notifier.stopping()
+            self.sentinel.close()
             for fd in list(self._conns):
                 self._conns.pop(fd).close()
             listener.close()
@@ -350,18 +360,9 @@ class Monitor:
             monitor_cpu=current_cpu(),
         )
         self.notifier.status(f"capturing: lost heartbeat of {first.name} pid={first.pid}")
-        try:
-            result = self.capturer.capture(incident)
-        except OSError as err:  # the datastore itself failed: log it, keep watching
-            self.log.line("Dump", f"capture failed: {err}; no action")
+        result = self._capture(incident)
+        if result is None:
             return
-        self.captures += 1
-        state = "complete" if result.complete else "incomplete (see manifest)"
-        self.log.line(
-            "Dump",
-            f"Capture {state}: '{result.manifest}' files={len(result.files)} "
-            f"cores={sum(1 for c in result.cores if c.path)}",
-        )
         outcome = run_action(
             self.config.action,
             result,
@@ -372,3 +373,26 @@ class Monitor:
         )
         self.log.line("Action", outcome)
         self.notifier.status(f"{len(self.table)} clients, {self.captures} captures")
+
+    def _capture(self, incident: Incident) -> CaptureResult | None:
+        try:
+            result = self.capturer.capture(incident)
+        except OSError as err:  # the datastore itself failed: log it, keep watching
+            self.log.line("Dump", f"capture failed: {err}; no action")
+            return None
+        self.captures += 1
+        state = "complete" if result.complete else "incomplete (see manifest)"
+        self.log.line(
+            "Dump",
+            f"Capture {state}: '{result.manifest}' files={len(result.files)} "
+            f"cores={sum(1 for c in result.cores if c.path)}",
+        )
+        return result
+
+    def _alarm(self, alarm: Alarm, now: float) -> None:
+        """A pre-loss or kernel capture: no core dumps, no action."""
+        views = self.table.views(now)
+        wall, uptime, cpu = time.time(), boottime(), current_cpu()
+        self._capture(
+            Incident((), views, self.log.recent(), now, now, wall, uptime, cpu, *alarm.capture)
+        )

@@ -65,6 +65,8 @@ class Screen:
     alerts: tuple[str, ...]
     clients: tuple[ClientView, ...]
     capture_dir: str
+    message: str = "Lost heartbeat"
+    """What the capture is for: the loss, or an early warning or a kernel event."""
 
 
 def cpu_tasks(procfs: Procfs, ncpu: int) -> tuple[CpuTask, ...]:
@@ -157,9 +159,9 @@ def render(s: Screen) -> str:
         )
     lines = [
         f"lostbeat {s.version} [Linux {s.kernel} {s.machine}] host={s.host}",
-        "Lost heartbeat",
+        s.message,
         cpus,
-        f"@BlueScreen: Lost heartbeat {fields}".rstrip(),
+        f"@BlueScreen: {s.message} {fields}".rstrip(),
         f"Uptime: {format_uptime(s.uptime) if s.uptime is not None else '-'}",
         f"Declared: {s.declared_utc}",
         f"Load average: {(s.loadavg or '-').strip()}",

@@ -107,6 +107,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " (default: gcore first, for processes it can stop)",
     )
     add("--no-mlock", action="store_true", help="do not lock the monitor's memory")
+    add(
+        "--warn-pressure",
+        default="some 150000 1000000",
+        metavar="TRIGGER",
+        help="PSI trigger 'some|full STALL_US WINDOW_US' on the watched domain's memory"
+        " pressure: an alert and a pre-loss capture when it fires (default 'some 150000"
+        " 1000000'; 'off' to disable)",
+    )
+    add(
+        "--warn-tte",
+        default="60",
+        metavar="S",
+        help="an alert and a pre-loss capture when the watched domain's memory is projected"
+        " to run out within S seconds (default 60; 'off' to disable)",
+    )
+    add(
+        "--no-kernel-log",
+        action="store_true",
+        help="do not watch /dev/kmsg for OOM kills and hangs (default: capture on them)",
+    )
+    add(
+        "--status",
+        type=Path,
+        metavar="FILE",
+        help="rewrite FILE once a second with each client's last beat, for"
+        " lostbeat record --metrics (default: none)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -115,9 +142,11 @@ def run(args: argparse.Namespace) -> int:
     from lostbeat.agent.actions import parse_action
     from lostbeat.agent.capture import CaptureConfig
     from lostbeat.agent.clients import ROOT_ROOM, ClientTable
+    from lostbeat.agent.early import parse_trigger
     from lostbeat.agent.monitor import Monitor, MonitorConfig
     from lostbeat.agent.protocol import MAX_TIMEOUT, MIN_TIMEOUT
     from lostbeat.agent.sdnotify import Notifier
+    from lostbeat.agent.sentinel import SentinelConfig
 
     if not MIN_TIMEOUT <= args.timeout <= MAX_TIMEOUT:
         raise AgentError(f"--timeout: expected {MIN_TIMEOUT}-{MAX_TIMEOUT} s, got {args.timeout:g}")
@@ -140,6 +169,18 @@ def run(args: argparse.Namespace) -> int:
             f"--max-clients: expected at least {needed} for these --allow-uid ({root}1 for"
             f" each other uid), got {args.max_clients}"
         )
+    try:
+        tte = None if args.warn_tte == "off" else float(args.warn_tte)
+    except ValueError:
+        raise AgentError(f"--warn-tte: expected seconds or 'off', got {args.warn_tte!r}") from None
+    if tte is not None and not 0 < tte < 1e9:
+        raise AgentError(f"--warn-tte: expected a positive number of seconds, got {tte:g}")
+    sentinel = SentinelConfig(
+        pressure=None if args.warn_pressure == "off" else parse_trigger(args.warn_pressure),
+        tte_s=tte,
+        kernel=not args.no_kernel_log,
+        min_capture_interval=args.min_capture_interval,
+    )
     config = MonitorConfig(
         socket=args.socket,
         datastore=args.datastore,
@@ -164,5 +205,7 @@ def run(args: argparse.Namespace) -> int:
         min_capture_interval=args.min_capture_interval,
         action_timeout=args.action_timeout,
         lock_memory=not args.no_mlock,
+        sentinel=sentinel,
+        status=args.status,
     )
     return Monitor(config, notifier=Notifier.from_environ()).serve()

@@ -63,6 +63,7 @@ class ProcStat(NamedTuple):
     vsize: int  # bytes
     rss: int  # pages
     processor: int | None  # the CPU it last ran on; None on kernels that do not say
+    startstack: int = 0  # where its stack starts: moves at each exec (ASLR); 0 if hidden
 
     @property
     def kthread(self) -> bool:
@@ -107,6 +108,7 @@ def parse_stat(data: bytes) -> ProcStat:
         int(rest[20]),
         int(rest[21]),
         int(rest[36]) if len(rest) > 36 else None,
+        int(rest[25]) if len(rest) > 25 else 0,
     )
 
 

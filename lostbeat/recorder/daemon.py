@@ -6,6 +6,11 @@ stamps samples and decides when the day rolls and the hour's summary is due. Bot
 and the wait are injectable, so tests drive days of recording in a moment.
 
 One recorder per directory: ``recorder.pid`` is locked (``flock``) while it runs.
+
+With ``kernel_log`` set it also keeps the kernel log's records (``lostbeat.recorder.kernel``),
+and at each sample it does what ``lostbeat.recorder.live`` says (trend, early warning,
+metrics, journal entries). ``recorder.state`` keeps the boot id and the last kernel record
+kept, so that a restart within the boot resumes the kernel log where it stopped.
 """
 
 from __future__ import annotations
@@ -20,8 +25,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from lostbeat.agent.kmsg import PSTORE
 from lostbeat.errors import AgentError
 from lostbeat.procfs import Procfs
+from lostbeat.recorder.kernel import KernelLog
+from lostbeat.recorder.live import Live, LiveConfig
 from lostbeat.recorder.sampler import Sampler, quietly
 from lostbeat.recorder.summary import count_guests, hb_message, kernel_build, top_consumers
 from lostbeat.recorder.summary_log import SummaryLog, SyslogSender
@@ -47,6 +55,12 @@ class RecorderConfig:
     """Defaults to the short host name."""
     fsync_every_s: float = 60.0
     """How often the open shard is flushed to the disk (a host crash loses at most this)."""
+    kernel_log: Path | None = None
+    """``/dev/kmsg`` to keep the kernel log's records; None: not kept."""
+    journalctl: str | None = None
+    """``journalctl``, to read the previous boot's kernel log after a reboot; None: not."""
+    pstore: Path = PSTORE
+    live: LiveConfig = field(default_factory=LiveConfig)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +94,8 @@ class Recorder:
         self.stop = stop or threading.Event()
         self._wait = wait or self.stop.wait
         self.host = config.host or os.uname().nodename.split(".")[0]
+        self.live: Live | None = None
+        self._state: dict[str, object] = {}
 
     def run(self, *, started: Callable[[], object] | None = None) -> RecorderStats:
         """Record until :attr:`stop` is set or the duration has passed.
@@ -103,16 +119,37 @@ class Recorder:
             clock=self._clock,
             fsync_every_s=cfg.fsync_every_s,
         )
+        live: Live | None = None
         try:
             procfs = Procfs(cfg.procfs_root)
             sampler = Sampler(procfs, clock=self._clock)
             log = SummaryLog(cfg.directory, host=self.host, syslog=syslog)
-            self._note_boot(log, procfs, sampler.boot_time)
+            new_boot, kmsg_seq = self._note_boot(log, procfs, sampler.boot_time)
+            kernel = None
+            if cfg.kernel_log is not None:
+                kernel = KernelLog(
+                    boot_time=sampler.boot_time,
+                    path=cfg.kernel_log,
+                    after_seq=None if new_boot else kmsg_seq,
+                    previous=new_boot,
+                    journalctl=cfg.journalctl,
+                    pstore=cfg.pstore,
+                )
+            live = self.live = Live(
+                cfg.live,
+                procfs=procfs,
+                kernel=kernel,
+                directory=cfg.directory,
+                urgent=store.set_urgent,
+            )
             store.maintain(self._clock())
             if started is not None:
                 started()
-            return self._loop(store, sampler, log, procfs)
+            return self._loop(store, sampler, log, procfs, live)
         finally:
+            if live is not None:
+                live.close()
+                self._save_state(kmsg_seq=live.kernel.last_seq if live.kernel else None)
             store.close()
             if syslog is not None:
                 syslog.close()
@@ -120,18 +157,24 @@ class Recorder:
             os.close(lock_fd)
 
     def _loop(
-        self, store: Store, sampler: Sampler, log: SummaryLog, procfs: Procfs
+        self, store: Store, sampler: Sampler, log: SummaryLog, procfs: Procfs, live: Live
     ) -> RecorderStats:
         cfg = self.config
         samples = written = summaries = 0
         start = tick = self._monotonic()
         next_summary = _next_summary(self._clock(), cfg.summary_every_s)
-        next_prune = self._clock() + 3600.0
+        next_prune = next_state = self._clock() + 3600.0
+        saved_seq = live.kernel.last_seq if live.kernel else None
         while not self.stop.is_set():
-            snapshot = sampler.sample()
+            snapshot = live.attach_kernel(sampler.sample(), self._monotonic())
             written += store.append(snapshot)
+            live.after(snapshot)
             samples += 1
             now = self._clock()
+            seq = live.kernel.last_seq if live.kernel else None
+            if seq != saved_seq and now >= next_state - 3540.0:  # at most once a minute
+                self._save_state(kmsg_seq=seq)
+                saved_seq, next_state = seq, now + 3600.0
             if now >= next_summary:
                 self._summarise(log, procfs, snapshot)
                 summaries += 1
@@ -160,23 +203,39 @@ class Recorder:
         )
         log.write(epoch=snapshot.ts, tag="logger", message=message)
 
-    def _note_boot(self, log: SummaryLog, procfs: Procfs, boot_time: float) -> None:
-        """Log ``Starting system...`` once per boot, stamped with the boot's time."""
+    def _note_boot(
+        self, log: SummaryLog, procfs: Procfs, boot_time: float
+    ) -> tuple[bool, int | None]:
+        """Log ``Starting system...`` once per boot, stamped with the boot's time.
+
+        Returns:
+            Whether this is a new boot, and the last kernel record kept in this boot.
+        """
         state_path = self.config.directory / "recorder.state"
         boot_id = procfs.boot_id()
         try:
             state = json.loads(state_path.read_text())
         except (OSError, ValueError):
             state = {}
-        if boot_id is not None and isinstance(state, dict) and "boot_id" in state:
+        if not isinstance(state, dict):
+            state = {}
+        if boot_id is not None and "boot_id" in state:
             new_boot = state.get("boot_id") != boot_id
         else:  # no boot id to compare: trust the log, allowing for clock steps since boot
             last = log.last_boot()
             new_boot = last is None or abs(last - boot_time) > 60.0
         if new_boot:
             log.write(epoch=boot_time, tag="vmkhalt", message="Starting system...")
+        seq = state.get("kmsg_seq")
+        seq = None if new_boot or not isinstance(seq, int) else seq
+        self._state = {"boot_id": boot_id, "boot_time": boot_time}
+        self._save_state(kmsg_seq=seq)
+        return new_boot, seq
+
+    def _save_state(self, *, kmsg_seq: int | None) -> None:
+        state_path = self.config.directory / "recorder.state"
         tmp = state_path.with_name(".recorder.state.tmp")
-        tmp.write_text(json.dumps({"boot_id": boot_id, "boot_time": boot_time}) + "\n")
+        tmp.write_text(json.dumps({**self._state, "kmsg_seq": kmsg_seq}) + "\n")
         os.replace(tmp, state_path)
 
     @staticmethod

@@ -2,9 +2,13 @@
 
 Each sample reads ``/proc/PID/stat`` (RSS, size, threads, CPU ticks, state) of every user
 process, and ``VmSwap`` from ``/proc/PID/status`` when the host has swap configured (on a
-host without swap a process's swap is exactly 0, and the read is saved). The command
-line and owner are read once per process, the first time it is seen, and kept while it
-lives: a process is known by its pid and start time, so a reused pid is a new process.
+host without swap a process's swap is exactly 0, and the read is saved). A process is
+known by its pid and start time, so a reused pid is a new process. Its owner is read the
+first time it is seen; its command line and cgroup then, and again whenever its name
+(``comm``, which ``exec`` and ``prctl(PR_SET_NAME)`` change at once, linux-mechanisms.md,
+VERIFIED) or the start of its stack (which ``exec`` moves, ``stat`` field 28) changes, and
+once an hour besides (a program may rewrite its command line in place, as
+``setproctitle`` does): names stay true without a read per process per sample.
 
 Examples:
     >>> import pathlib, tempfile
@@ -22,19 +26,29 @@ Examples:
     ('leaky --fast', 1700000002.5, True)
     >>> sample.swap_kb, snap.system.mem_total
     (0, 1024000)
+    >>> cgroup_path("12:memory:/db\\n1:name=systemd:/system.slice/db.service\\n0::/\\n")
+    '/system.slice/db.service'
+    >>> cgroup_path("4:memory:/lostbeat-oom\\n1:name=systemd:/\\n0::/\\n")
+    '/lostbeat-oom'
+    >>> cgroup_path("0::/system.slice/db.service\\n")
+    '/system.slice/db.service'
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TypeVar
 
 from lostbeat.errors import AgentError
 from lostbeat.procfs import Procfs
 from lostbeat.recording.schema import Identity, ProcessKey, ProcSample, Snapshot, SystemSample
 
-__all__ = ["Sampler", "quietly", "system_sample"]
+__all__ = ["REFRESH_S", "Sampler", "cgroup_path", "quietly", "system_sample"]
+
+REFRESH_S = 3600.0
+"""How often every process's command line and cgroup are read again, whatever else."""
 
 T = TypeVar("T")
 
@@ -45,6 +59,20 @@ def quietly(read: Callable[[int], T], pid: int) -> T | None:
         return read(pid)
     except AgentError:
         return None
+
+
+def cgroup_path(text: str) -> str | None:
+    """The cgroup that names a process's service, from ``/proc/PID/cgroup``: the first that
+    is not the root of the unified hierarchy (v2), systemd's own (v1) and the memory
+    controller's (v1), in that order (as the analyzer reads a captured ``cgroup`` file);
+    ``/`` when all are the root, None when the text has none of them."""
+    paths: dict[str, str] = {}
+    for line in text.splitlines():
+        controllers, _, path = line.partition(":")[2].partition(":")
+        for name in controllers.split(","):
+            paths.setdefault(name, path)
+    found = [paths[k] for k in ("", "name=systemd", "memory") if k in paths]
+    return next((p for p in found if p != "/"), found[0] if found else None)
 
 
 def system_sample(meminfo: dict[str, int]) -> SystemSample:
@@ -85,7 +113,8 @@ class Sampler:
         if boot is None:
             raise AgentError(f"{self.procfs.root}/stat: expected a 'btime' line (is it procfs?)")
         self.boot_time = boot
-        self._known: dict[tuple[int, int], Identity] = {}
+        # (pid, starttime) -> identity, and the comm and stack start it was read with, when
+        self._known: dict[tuple[int, int], tuple[Identity, str, int, float]] = {}
 
     def sample(self) -> Snapshot:
         procfs = self.procfs
@@ -99,16 +128,29 @@ class Sampler:
         for proc in procfs.scan(read_swap=read_swap):
             stat = proc.stat
             ref = (proc.pid, stat.starttime)
-            identity = known.get(ref)
-            if identity is None:
+            entry = known.get(ref)
+            if entry is None:
                 key = ProcessKey(
                     name=stat.comm,
                     cmdline=quietly(procfs.cmdline, proc.pid) or "",
                     pid=proc.pid,
                     start=round(boot + stat.starttime / hz, 2),
                 )
-                identity = Identity(key, ppid=stat.ppid, uid=quietly(procfs.uid, proc.pid))
-            seen[ref] = identity
+                cgroup = quietly(self._cgroup, proc.pid)
+                identity = Identity(key, stat.ppid, quietly(procfs.uid, proc.pid), cgroup)
+                entry = (identity, stat.comm, stat.startstack, ts)
+            elif (
+                stat.state != "Z"
+                and stat.startstack
+                and (
+                    stat.comm != entry[1]
+                    or stat.startstack != entry[2]
+                    or ts - entry[3] >= REFRESH_S
+                )
+            ):  # (a zombie, or a process exiting, has no stack nor command line left to read)
+                entry = (self._refresh(entry[0], stat.comm), stat.comm, stat.startstack, ts)
+            identity = entry[0]
+            seen[ref] = entry
             # Without swap configured a process's swap is known to be 0, not unknown.
             swap = proc.swap_kb if read_swap else (0 if no_swap else None)
             rows.append(
@@ -126,3 +168,16 @@ class Sampler:
             )
         self._known = seen
         return Snapshot(ts=ts, boot_time=boot, system=system, procs=tuple(rows))
+
+    def _cgroup(self, pid: int) -> str | None:
+        return cgroup_path(self.procfs.read_text(pid, "cgroup"))
+
+    def _refresh(self, identity: Identity, comm: str) -> Identity:
+        """The identity with the name, command line and cgroup the process has now (the
+        same object when none changed, so the store writes nothing)."""
+        pid = identity.key.pid
+        cmdline = quietly(self.procfs.cmdline, pid)
+        cgroup = quietly(self._cgroup, pid)
+        key = replace(identity.key, name=comm, cmdline=cmdline or identity.key.cmdline)
+        fresh = replace(identity, key=key, cgroup=identity.cgroup if cgroup is None else cgroup)
+        return identity if fresh == identity else fresh

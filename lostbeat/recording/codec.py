@@ -4,10 +4,13 @@ A line whose CRC does not match its payload, or that has no newline (torn by a c
 the middle of a write), is not a record: readers skip it and count it. Records:
 
 ``open``  a segment starts (each shard, each recorder start): tier, interval, boot, host
-``proc``  a process first seen in this segment, under a small id the rows then use
+``proc``  a process first seen in this segment, under a small id the rows then use; the
+          same id again when the process renamed itself or ran ``exec`` (schema 2)
 ``s``     a raw sample: system memory, rows of processes that changed, ids that are gone;
           ``"k": 1`` marks a keyframe, whose rows list every live process
 ``a``     an aggregate bucket (minute or hour): same shape, min/mean/max rows
+``kmsg``  kernel log records read since the previous sample, ``[epoch, priority, seq,
+          text]`` each, and the records not kept (``drop``, ``bad``, ``lost``; schema 2)
 
 Examples:
     >>> line = frame({"t": "s", "ts": 1.5})
@@ -30,6 +33,8 @@ from typing import Any
 
 from lostbeat.recording.schema import (
     Identity,
+    KernelCounts,
+    KernelRecord,
     ProcAggregate,
     ProcessKey,
     ProcSample,
@@ -42,11 +47,13 @@ __all__ = [
     "decode_aggregate_row",
     "decode_identity",
     "decode_ids",
+    "decode_kernel",
     "decode_sample_row",
     "decode_system",
     "decode_system_aggregate",
     "encode_aggregate_row",
     "encode_identity",
+    "encode_kernel",
     "encode_sample_row",
     "encode_system",
     "encode_system_aggregate",
@@ -109,7 +116,7 @@ def _ints(values: object, count: int) -> list[int | None]:
 
 def encode_identity(ident_id: int, identity: Identity) -> dict[str, Any]:
     key = identity.key
-    return {
+    record = {
         "t": "proc",
         "id": ident_id,
         "pid": key.pid,
@@ -119,6 +126,9 @@ def encode_identity(ident_id: int, identity: Identity) -> dict[str, Any]:
         "ppid": identity.ppid,
         "uid": identity.uid,
     }
+    if identity.cgroup is not None:
+        record["cg"] = identity.cgroup
+    return record
 
 
 def decode_identity(record: dict[str, Any]) -> tuple[int, Identity]:
@@ -128,8 +138,54 @@ def decode_identity(record: dict[str, Any]) -> tuple[int, Identity]:
         raise BadLine("proc record needs id, pid and start")
     if not isinstance(name, str) or not isinstance(cmd, str):
         raise BadLine("proc record needs name and cmd strings")
+    cgroup = record.get("cg")
+    if not (cgroup is None or isinstance(cgroup, str)):
+        raise BadLine("proc record's cg must be a string")
     key = ProcessKey(name=name, cmdline=cmd, pid=pid, start=float(start))
-    return ident_id, Identity(key, ppid=_int(record.get("ppid")), uid=_int(record.get("uid")))
+    identity = Identity(
+        key, ppid=_int(record.get("ppid")), uid=_int(record.get("uid")), cgroup=cgroup
+    )
+    return ident_id, identity
+
+
+def encode_kernel(
+    ts: float, records: Sequence[KernelRecord], counts: KernelCounts
+) -> dict[str, Any]:
+    """A ``kmsg`` record: the kernel log records of one sample and what was not kept."""
+    record: dict[str, Any] = {"t": "kmsg", "ts": round(ts, 3)}
+    record["r"] = [[round(r.epoch, 6), r.priority, r.seq, r.text] for r in records]
+    for name, value in (
+        ("drop", counts.dropped),
+        ("bad", counts.unparsed),
+        ("lost", counts.overwritten),
+    ):
+        if value:
+            record[name] = value
+    return record
+
+
+def decode_kernel(record: dict[str, Any]) -> tuple[list[KernelRecord], KernelCounts]:
+    """The records and counts of a ``kmsg`` record.
+
+    >>> decode_kernel(encode_kernel(9.0, [KernelRecord(1.5, 3, 7, "x")], KernelCounts(2)))
+    ([KernelRecord(epoch=1.5, priority=3, seq=7, text='x')], KernelCounts(dropped=2, \
+unparsed=0, overwritten=0))
+    """
+    rows = record.get("r")
+    if not isinstance(rows, list):
+        raise BadLine("kmsg record needs a list of records")
+    out = []
+    for row in rows:
+        if not isinstance(row, list) or len(row) != 4:
+            raise BadLine("expected a kernel record of 4 fields")
+        epoch, priority, seq, text = row
+        if isinstance(epoch, bool) or not isinstance(epoch, int | float):
+            raise BadLine("a kernel record needs a numeric epoch")
+        if not isinstance(text, str):
+            raise BadLine("a kernel record needs a text")
+        out.append(KernelRecord(float(epoch), _int(priority), _int(seq), text))
+    counts = [_int(record.get(name)) or 0 for name in ("drop", "bad", "lost")]
+    return out, KernelCounts(*counts)
 
 
 def encode_sample_row(ident_id: int, s: ProcSample) -> list[Any]:

@@ -31,14 +31,17 @@ from dataclasses import dataclass, field
 from lostbeat.recording.reader import Frame, Problem, ShardReader
 from lostbeat.recording.schema import (
     Identity,
+    KernelCounts,
+    KernelRecord,
     ProcAggregate,
-    ProcessKey,
     ProcSample,
     SystemAggregate,
     SystemSample,
     Tier,
 )
-from lostbeat.recording.writer import DeltaEncoder, open_record
+from lostbeat.recording.writer import DeltaEncoder, kernel_lines, open_record
+
+Ref = tuple[int, float]
 
 __all__ = ["KEYFRAME_EVERY", "Downsampler", "downsample", "downsample_into"]
 
@@ -102,11 +105,12 @@ class Downsampler:
         self.tier, self._res, self._keyframe_every = tier, resolution, keyframe_every
         self._lines: list[bytes] = []
         self._write = write or self._lines.append
-        self._procs: dict[ProcessKey, _Proc] = {}
-        self._ended: dict[ProcessKey, _Proc] = {}
-        self._touched: set[ProcessKey] = set()
-        self._prev_touched: set[ProcessKey] = set()
-        self._gone_next: list[ProcessKey] = []
+        # by pid and start time: a process that renamed itself is the same process
+        self._procs: dict[Ref, _Proc] = {}
+        self._ended: dict[Ref, _Proc] = {}
+        self._touched: set[Ref] = set()
+        self._prev_touched: set[Ref] = set()
+        self._gone_next: list[Identity] = []
         self._encoder = DeltaEncoder()
         self._bucket: float | None = None
         self._bucket_index = 0
@@ -138,27 +142,34 @@ class Downsampler:
             self._start(bucket)
         index = self._index
         for identity in frame.gone:
-            proc = self._procs.pop(identity.key, None)
+            ref = identity.key.ref
+            proc = self._procs.pop(ref, None)
             if proc is not None:
                 self._close_run(proc, index)
-                self._ended[identity.key] = proc
+                self._ended[ref] = proc
         for identity, row in frame.changed:
             assert isinstance(row, ProcSample)
+            ref = identity.key.ref
             value = (row.rss_kb, row.swap_kb)
-            proc = self._procs.get(identity.key)
+            proc = self._procs.get(ref)
             if proc is None:
                 # back after a sample it missed (a read that failed): same bucket, same sums
-                proc = self._ended.pop(identity.key, None)
+                proc = self._ended.pop(ref, None)
                 if proc is None:
                     proc = _Proc(identity, value, index)
                 proc.value, proc.since = value, index
-                self._procs[identity.key] = proc
+                self._procs[ref] = proc
             else:
                 self._close_run(proc, index)
                 proc.value, proc.since = value, index
-            self._touched.add(identity.key)
+            proc.identity = identity  # the name it has now, after a rename or an exec
+            self._touched.add(ref)
         self._system.append(frame.system)
         self._index += 1
+
+    def kernel(self, ts: float, records: list[KernelRecord], counts: KernelCounts) -> None:
+        """Carry a raw shard's kernel log records into this tier, as they are."""
+        self._write(kernel_lines(ts, records, counts))
 
     def finish(self) -> bytes:
         """Flush the last bucket; returns the lines kept in memory (none with ``write``)."""
@@ -196,8 +207,8 @@ class Downsampler:
         # An ended process keeps its row for the bucket it lived in, and is listed as gone
         # in the next one; one that ended right at the bucket's start is gone now.
         ended = self._ended.values()
-        gone = self._gone_next + [p.identity.key for p in ended if not p.present]
-        self._gone_next = [p.identity.key for p in ended if p.present]
+        gone = [i.key for i in self._gone_next] + [p.identity.key for p in ended if not p.present]
+        self._gone_next = [p.identity for p in ended if p.present]
         for proc in alive:
             proc.rss, proc.swap, proc.present = _Acc(), _Acc(), 0
         self._write(
@@ -249,8 +260,13 @@ def downsample_into(
     The caller calls ``finish()`` on each.
     """
     reader = ShardReader(data, path=path)
+    last = None
     for frame in reader.frames():
         if frame.segment.tier is Tier.RAW:
             for sampler in samplers:
                 sampler.feed(frame)
+            last = frame.ts
+    if reader.kernel or reader.kernel_counts:
+        for sampler in samplers:
+            sampler.kernel(last or 0.0, reader.kernel, reader.kernel_counts)
     return reader.problems

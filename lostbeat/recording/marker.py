@@ -97,7 +97,15 @@ def open_directory(directory: Path, *, host: str, interval_s: float, now: float)
     if directory.exists() and not directory.is_dir():
         raise InputError("expected a directory for the recording", path=str(directory))
     if marker_path.exists():
-        return read_marker(marker_path.read_bytes(), path=str(marker_path))
+        found = read_marker(marker_path.read_bytes(), path=str(marker_path))
+        if found.schema_version < SCHEMA_VERSION:
+            # its shards will hold lines of this schema from now on: say so, so that an
+            # older lostbeat refuses the directory at once rather than line by line
+            found = Marker(
+                SCHEMA_VERSION, found.host, found.version, found.created, found.interval_s
+            )
+            _write_marker(directory, found)
+        return found
     if directory.is_dir() and any(directory.iterdir()):
         raise InputError(
             f"not a recording (no {MARKER_NAME}) and not empty; choose an empty or new directory",
@@ -105,6 +113,11 @@ def open_directory(directory: Path, *, host: str, interval_s: float, now: float)
         )
     directory.mkdir(parents=True, exist_ok=True)
     marker = Marker(SCHEMA_VERSION, host, __version__, now, interval_s)
+    _write_marker(directory, marker)
+    return marker
+
+
+def _write_marker(directory: Path, marker: Marker) -> None:
     doc = {
         "schema": MARKER_SCHEMA,
         "schema_version": marker.schema_version,
@@ -115,5 +128,4 @@ def open_directory(directory: Path, *, host: str, interval_s: float, now: float)
     }
     tmp = directory / f".{MARKER_NAME}.tmp"
     tmp.write_text(json.dumps(doc, indent=1) + "\n")
-    os.replace(tmp, marker_path)
-    return marker
+    os.replace(tmp, directory / MARKER_NAME)

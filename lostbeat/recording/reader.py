@@ -6,9 +6,14 @@ values changed, and the processes that are gone. Segments (one per recorder star
 shard) are joined seamlessly: a segment's first keyframe is compared with what the
 previous segment left, so a process that lived through a restart is unchanged, not new.
 
+A process is followed by its pid and start time: a ``proc`` line that declares a known id
+again (the process renamed itself or ran ``exec``) gives the rows its new identity, and the
+next frame lists it as changed. The kernel log's records (``kmsg`` lines) are gathered in
+:attr:`ShardReader.kernel` as the frames are read.
+
 A bad line (torn by a crash, CRC mismatch, unknown id) is skipped and counted in
 :attr:`ShardReader.problems`; after one, delta lines are skipped until the next keyframe
-so that no frame is built on a missed change.
+so that no frame is built on a missed change (a bad ``kmsg`` line loses only its records).
 
 Examples:
     >>> from lostbeat.recording.codec import frame
@@ -39,6 +44,7 @@ from lostbeat.recording.codec import (
     decode_aggregate_row,
     decode_identity,
     decode_ids,
+    decode_kernel,
     decode_sample_row,
     decode_system,
     decode_system_aggregate,
@@ -47,8 +53,9 @@ from lostbeat.recording.codec import (
 from lostbeat.recording.schema import (
     SCHEMA_VERSION,
     Identity,
+    KernelCounts,
+    KernelRecord,
     ProcAggregate,
-    ProcessKey,
     ProcSample,
     SystemAggregate,
     SystemSample,
@@ -58,6 +65,7 @@ from lostbeat.recording.schema import (
 __all__ = ["Frame", "Problem", "Segment", "ShardReader"]
 
 Row = ProcSample | ProcAggregate
+Ref = tuple[int, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +125,13 @@ class ShardReader:
         self._lines = io.BytesIO(data) if isinstance(data, bytes) else data
         self.problems: list[Problem] = []
         self.segments: list[Segment] = []
-        self.state: dict[ProcessKey, tuple[Identity, Row]] = {}
-        """Every live process and its latest values, as of the last frame handed out."""
+        self.state: dict[Ref, tuple[Identity, Row]] = {}
+        """Every live process (by pid and start time) with its identity and latest values,
+        as of the last frame handed out."""
+        self.kernel: list[KernelRecord] = []
+        """The kernel log records of the lines read so far."""
+        self.kernel_counts = KernelCounts()
+        """The kernel log records the recorder did not keep, as the lines read so far say."""
 
     def _problem(self, line_no: int | None, reason: str) -> None:
         self.problems.append(Problem(self.path, line_no, reason))
@@ -144,6 +157,11 @@ class ShardReader:
                 elif kind == "proc":
                     ident_id, identity = decode_identity(record)
                     idents[ident_id] = identity
+                elif kind == "kmsg":
+                    records, counts = decode_kernel(record)
+                    self.kernel.extend(records)
+                    self.kernel_counts += counts
+                    continue  # independent of the deltas: no keyframe needed, none lost
                 elif kind in ("s", "a"):
                     if segment is None:
                         raise BadLine("a sample before any 'open' record")
@@ -157,7 +175,8 @@ class ShardReader:
                     raise BadLine(f"unknown record type {kind!r}")
             except BadLine as err:
                 self._problem(line_no, str(err))
-                synced = False
+                # a bad kernel line (its kind still readable) misses no delta: stay in step
+                synced = synced and line[9:21] == b'{"t":"kmsg",'
         if skipped:
             self._problem(None, f"{skipped} records skipped while waiting for a keyframe")
 
@@ -219,17 +238,18 @@ class ShardReader:
         samples = record.get("n") if kind == "a" else None
         state = self.state
         if keyframe:
-            present = {identity.key for identity, _ in rows}
-            gone = tuple(ident for key, (ident, _) in state.items() if key not in present)
+            present = {identity.key.ref for identity, _ in rows}
+            gone = tuple(ident for ref, (ident, _) in state.items() if ref not in present)
         else:
-            gone = tuple(idents[i] for i in gone_ids if idents[i].key in state)
+            gone = tuple(state[r][0] for i in gone_ids if (r := idents[i].key.ref) in state)
         for identity in gone:
-            del state[identity.key]
+            del state[identity.key.ref]
         changed = []
         for identity, row in rows:
-            old = state.get(identity.key)
-            if old is None or old[1] != row:
-                state[identity.key] = (identity, row)
+            ref = identity.key.ref
+            old = state.get(ref)
+            if old is None or old[1] != row or old[0] != identity:
+                state[ref] = (identity, row)
                 changed.append((identity, row))
         return Frame(
             ts=float(ts),

@@ -25,12 +25,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 __all__ = [
     "MARKER_NAME",
     "MARKER_SCHEMA",
     "SCHEMA_VERSION",
     "Identity",
+    "KernelCounts",
+    "KernelRecord",
     "ProcAggregate",
     "ProcSample",
     "ProcessKey",
@@ -40,8 +43,12 @@ __all__ = [
     "Tier",
 ]
 
-SCHEMA_VERSION = 1
-"""Version of the shard line format; a reader refuses shards newer than itself."""
+SCHEMA_VERSION = 2
+"""Version of the shard line format; a reader refuses shards newer than itself.
+
+2 added the kernel log's records (``kmsg`` lines), each process's cgroup (``cg`` of a
+``proc`` line), and ``proc`` lines that declare an id again when its process renamed
+itself or ran ``exec``. A version 1 shard has none of these and reads as it always did."""
 
 MARKER_NAME = "lostbeat-recording.json"
 MARKER_SCHEMA = "lostbeat.recording/1"
@@ -85,14 +92,24 @@ class ProcessKey:
         """The name as ESX's vmksummary writes it: cut to 8 characters."""
         return self.name[:8]
 
+    @property
+    def ref(self) -> tuple[int, float]:
+        """What identifies the process whatever it is called now: pid and start time."""
+        return self.pid, self.start
+
 
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """A process as first seen: its key plus what does not change often."""
+    """A process as last seen: its key (with the name and command line it has now) plus
+    what does not change often."""
 
     key: ProcessKey
     ppid: int | None = None
     uid: int | None = None
+    cgroup: str | None = None
+    """The cgroup that names its service (``/system.slice/db.service``), from
+    ``/proc/PID/cgroup``: the unified hierarchy's, else systemd's, else the memory
+    controller's, the first that is not ``/``; ``None`` if unknown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +162,47 @@ class SystemAggregate:
     swap_used_max: int | None
 
 
+class KernelRecord(NamedTuple):
+    """One record of the kernel log (a tuple: a flood may bring many).
+
+    ``text`` is the message of a ``/dev/kmsg`` record without its
+    ``PRIORITY,SEQ,USEC,FLAGS;`` prefix and its dictionary lines (fragments continued with
+    ``KERN_CONT`` arrive joined, as the kernel gives them); ``priority`` is that prefix's
+    syslog value (facility * 8 + level: the kernel's own lines have facility 0, so it is
+    their level, 0 emergency to 7 debug); ``seq`` the kernel's sequence number within the
+    boot (``None`` when the record came from the journal or pstore). ``epoch`` is the
+    boot time plus the record's microseconds since boot (the kernel's clock does not count
+    suspended time, so after a suspend it runs behind the wall clock).
+    """
+
+    epoch: float
+    priority: int | None
+    seq: int | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class KernelCounts:
+    """Kernel log records not kept, by reason; each counted, never silent."""
+
+    dropped: int = 0
+    """Over the recording's bound (the rate limit or a shard's cap)."""
+    unparsed: int = 0
+    """Records that did not parse (skipped)."""
+    overwritten: int = 0
+    """Records the kernel's ring overwrote before they were read."""
+
+    def __add__(self, other: KernelCounts) -> KernelCounts:
+        return KernelCounts(
+            self.dropped + other.dropped,
+            self.unparsed + other.unparsed,
+            self.overwritten + other.overwritten,
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.dropped or self.unparsed or self.overwritten)
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything one sample saw: what the sampler hands the store."""
@@ -155,3 +213,7 @@ class Snapshot:
     """Epoch of the host's boot (``btime``)."""
     system: SystemSample
     procs: tuple[tuple[Identity, ProcSample], ...]
+    kernel: tuple[KernelRecord, ...] = ()
+    """Kernel log records read since the previous sample."""
+    kernel_counts: KernelCounts = KernelCounts()
+    """Kernel log records not kept since the previous sample."""

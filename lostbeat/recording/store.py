@@ -238,7 +238,7 @@ class Store:
                 process loses nothing written; a host crash loses at most this much).
         """
         self.directory = directory
-        self._fsync_every_s = fsync_every_s
+        self._fsync_every_s = self._fsync_default = fsync_every_s
         self.retention = retention or Retention()
         self._host, self._interval_s, self._clock = host, interval_s, clock
         self._writer: RawShardWriter | None = None
@@ -279,6 +279,16 @@ class Store:
             self.maintain(snapshot.ts)
         assert self._writer is not None
         return self._writer.append(snapshot)
+
+    def set_urgent(self, urgent: bool) -> None:
+        """Sync every sample to the disk at once (while the memory is about to run out),
+        or go back to every ``fsync_every_s``."""
+        every = 0.0 if urgent else self._fsync_default
+        self._fsync_every_s = every
+        if self._writer is not None:
+            self._writer.fsync_every_s = every
+            if urgent and self._writer.last_ts is not None:
+                self._writer.sync(self._writer.last_ts)
 
     def maintain(self, now: float | None = None) -> None:
         """Downsample and compress closed days, then prune. Safe to repeat after a crash."""

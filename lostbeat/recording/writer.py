@@ -22,21 +22,27 @@ Examples:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from lostbeat.recording.codec import (
+    BadLine,
+    decode_kernel,
     encode_aggregate_row,
     encode_identity,
+    encode_kernel,
     encode_sample_row,
     encode_system,
     encode_system_aggregate,
     frame,
+    unframe,
 )
 from lostbeat.recording.schema import (
     SCHEMA_VERSION,
     Identity,
+    KernelCounts,
+    KernelRecord,
     ProcAggregate,
     ProcessKey,
     ProcSample,
@@ -46,9 +52,48 @@ from lostbeat.recording.schema import (
     Tier,
 )
 
-__all__ = ["DeltaEncoder", "RawShardWriter", "open_record"]
+__all__ = [
+    "KERNEL_CAP",
+    "KERNEL_LINE",
+    "DeltaEncoder",
+    "RawShardWriter",
+    "count_kernel_records",
+    "kernel_lines",
+    "open_record",
+]
 
 Row = ProcSample | ProcAggregate
+Ref = tuple[int, float]
+
+KERNEL_CAP = 20_000
+"""Most kernel log records one shard keeps (a day of a quiet host holds a few hundred; a
+flood past the cap is counted in the shard, not kept): about 3 MB at worst."""
+KERNEL_LINE = 512
+"""Most kernel records per ``kmsg`` line, so that no line of a shard grows without bound."""
+
+
+def count_kernel_records(path: Path) -> int:
+    """Kernel records a shard already holds (an earlier run's count against the cap)."""
+    kept = 0
+    with open(path, "rb") as lines:
+        for line in lines:
+            if b'{"t":"kmsg"' in line[:24]:
+                try:
+                    kept += len(decode_kernel(unframe(line))[0])
+                except BadLine:
+                    continue
+    return kept
+
+
+def kernel_lines(ts: float, records: Sequence[KernelRecord], counts: KernelCounts) -> bytes:
+    """``kmsg`` lines for ``records`` (none when there is nothing to say)."""
+    if not records and not counts:
+        return b""
+    out = []
+    for start in range(0, max(len(records), 1), KERNEL_LINE):
+        chunk = records[start : start + KERNEL_LINE]
+        out.append(frame(encode_kernel(ts, chunk, counts if start == 0 else KernelCounts())))
+    return b"".join(out)
 
 
 def open_record(
@@ -72,8 +117,10 @@ class DeltaEncoder:
     """Encodes successive tables of one segment, remembering what each line said."""
 
     def __init__(self) -> None:
-        self._ids: dict[ProcessKey, int] = {}
-        self._last: dict[ProcessKey, Row] = {}
+        # keyed by pid and start time: a process that renames itself keeps its id
+        self._ids: dict[Ref, int] = {}
+        self._idents: dict[Ref, Identity] = {}
+        self._last: dict[Ref, Row] = {}
         self._next_id = 0
 
     def encode(
@@ -88,7 +135,8 @@ class DeltaEncoder:
         keyframe: bool = False,
         samples: int | None = None,
     ) -> bytes:
-        """One ``s`` or ``a`` line, preceded by ``proc`` lines for new processes.
+        """One ``s`` or ``a`` line, preceded by ``proc`` lines for new processes (and for
+        known ones whose identity changed: a new name, command line or cgroup).
 
         Args:
             kind: ``"s"`` for a raw sample, ``"a"`` for an aggregate bucket.
@@ -100,25 +148,32 @@ class DeltaEncoder:
         """
         rows = list(rows)
         if complete:
-            seen = {identity.key for identity, _ in rows}
-            gone = [key for key in self._last if key not in seen]
+            seen = {identity.key.ref for identity, _ in rows}
+            gone_refs = [ref for ref in self._last if ref not in seen]
         elif keyframe:
             raise ValueError("a keyframe needs the complete table")
-        gone_ids = [self._ids.pop(key) for key in gone if key in self._ids]
-        for key in gone:
-            self._last.pop(key, None)
+        else:
+            gone_refs = [key.ref for key in gone]
+        gone_ids = [self._ids.pop(ref) for ref in gone_refs if ref in self._ids]
+        for ref in gone_refs:
+            self._last.pop(ref, None)
+            self._idents.pop(ref, None)
         out: list[bytes] = []
         encoded: list[list[Any]] = []
         for identity, row in rows:
-            key = identity.key
-            ident_id = self._ids.get(key)
+            ref = identity.key.ref
+            ident_id = self._ids.get(ref)
             if ident_id is None:
-                ident_id = self._ids[key] = self._next_id
+                ident_id = self._ids[ref] = self._next_id
                 self._next_id += 1
+                self._idents[ref] = identity
                 out.append(frame(encode_identity(ident_id, identity)))
-            elif not keyframe and self._last.get(key) == row:
+            elif self._idents.get(ref) != identity:  # renamed, exec'd, moved: say so
+                self._idents[ref] = identity
+                out.append(frame(encode_identity(ident_id, identity)))
+            elif not keyframe and self._last.get(ref) == row:
                 continue
-            self._last[key] = row
+            self._last[ref] = row
             if isinstance(row, ProcSample):
                 encoded.append(encode_sample_row(ident_id, row))
             else:
@@ -151,17 +206,26 @@ class RawShardWriter:
         interval_s: float,
         keyframe_every_s: float = 3600.0,
         fsync_every_s: float = 60.0,
+        kernel_cap: int = KERNEL_CAP,
     ) -> None:
+        """
+        Args:
+            kernel_cap: most kernel records the shard keeps, over every recorder run.
+        """
         self.path = path
         self._host = host
         self._interval_s = interval_s
         self._keyframe_every_s = keyframe_every_s
-        self._fsync_every_s = fsync_every_s
+        self.fsync_every_s = fsync_every_s
+        self.last_ts: float | None = None
         self._fd: int | None = None
         self._encoder = DeltaEncoder()
         self._last_keyframe: float | None = None
         self._last_sync = 0.0
         self.bytes_written = 0
+        self.kernel_cap = kernel_cap
+        self.kernel_kept = 0
+        """Kernel records the shard holds, against ``kernel_cap``."""
 
     def append(self, snapshot: Snapshot) -> int:
         """Write one sample; returns the bytes written."""
@@ -177,8 +241,16 @@ class RawShardWriter:
         data += self._encoder.encode(
             "s", snapshot.ts, snapshot.system, snapshot.procs, complete=True, keyframe=keyframe
         )
-        self._write(data)
-        if snapshot.ts - self._last_sync >= self._fsync_every_s:
+        records, counts = snapshot.kernel, snapshot.kernel_counts
+        room = max(0, self.kernel_cap - self.kernel_kept)
+        if len(records) > room:
+            counts += KernelCounts(dropped=len(records) - room)
+            records = records[:room]
+        self.kernel_kept += len(records)
+        data += kernel_lines(snapshot.ts, records, counts)
+        self._write(data)  # one write: a kill tears at most this sample
+        self.last_ts = snapshot.ts
+        if snapshot.ts - self._last_sync >= self.fsync_every_s:
             self.sync(snapshot.ts)
         return len(data)
 
@@ -196,6 +268,7 @@ class RawShardWriter:
                 tail.seek(size - 1)
                 if tail.read(1) != b"\n":
                     prefix = b"\n"
+            self.kernel_kept = count_kernel_records(self.path)
         return prefix + open_record(
             Tier.RAW,
             ts=snapshot.ts,

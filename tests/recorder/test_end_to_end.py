@@ -21,6 +21,7 @@ import pytest
 
 from lostbeat.analyzer.engine import analyze
 from lostbeat.analyzer.result import CauseKind
+from lostbeat.recorder.sampler import cgroup_path
 
 SECONDS = 45
 
@@ -119,6 +120,9 @@ def test_a_steady_leak_is_named_as_the_leaker(recordings: dict[str, Path]) -> No
     cause = result.root_cause
     assert cause.kind is CauseKind.LEAK, cause.explanation
     assert cause.process == "leaky-agent"
+    # named by the cgroup the recorder saw it in (no systemd unit here: the cgroup's path)
+    own = Path("/proc/self/cgroup").read_text()
+    assert cause.unit is not None and cause.unit == cgroup_path(own)
     assert cause.rate_kb_per_hour is not None
     assert 0.8 * 5 * 1024 * 3600 <= cause.rate_kb_per_hour <= 1.2 * 5 * 1024 * 3600  # 5 MB/s
     assert cause.hours_to_exhaustion is not None and cause.hours_to_exhaustion > 0

@@ -158,8 +158,8 @@ def test_nothing_readable_is_corrupt_and_a_bad_marker_is_malformed() -> None:
         parse_recording([("raw/2024-05-01.jsonl.gz", b"\x1f\x8b\x08\x00broken")], path="rec")
     with pytest.raises(ParseError, match="lostbeat-recording.json:1"):
         parse_recording([("lostbeat-recording.json", b"{oops")], path="rec")
-    newer = frame({"t": "open", "v": 2})
-    with pytest.raises(RecordingCorrupt, match="schema version 2"):
+    newer = frame({"t": "open", "v": 3})
+    with pytest.raises(RecordingCorrupt, match="schema version 3"):
         parse_recording([("raw/2024-05-01.jsonl", newer)], path="rec")
 
 

@@ -53,6 +53,8 @@ from lostbeat.recording.reader import Frame, Problem, Segment, ShardReader
 from lostbeat.recording.schema import (
     MARKER_NAME,
     Identity,
+    KernelCounts,
+    KernelRecord,
     ProcAggregate,
     ProcessKey,
     ProcSample,
@@ -63,12 +65,16 @@ from lostbeat.recording.store import parse_shard_path, shards_by_day
 
 __all__ = [
     "Coverage",
+    "KernelRecord",
     "Point",
     "ProcessHistory",
     "Recording",
     "SystemPoint",
     "parse_recording",
 ]
+
+
+Ref = tuple[int, float]
 
 
 class Point(NamedTuple):
@@ -92,9 +98,14 @@ class SystemPoint(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class ProcessHistory:
     key: ProcessKey
+    """The name and command line are the last ones recorded (after a rename or an exec)."""
     ppid: int | None
     uid: int | None
     points: tuple[Point, ...]
+    cgroup: str | None = None
+    """The process's cgroup as last recorded, the one that names its service (for example
+    ``/system.slice/db.service``: see ``lostbeat.recording.schema.Identity``); None if
+    unknown (and in recordings of schema 1)."""
 
     @property
     def peak_kb(self) -> int:
@@ -138,6 +149,12 @@ class Recording:
     first 100."""
     omitted: str = ""
     """What was left out (thinned series, problems past 100), when anything was."""
+    kernel: tuple[KernelRecord, ...] = ()
+    """The kernel log's records, oldest first (the same record read twice, after a
+    recorder restart, is kept once)."""
+    kernel_counts: KernelCounts = KernelCounts()
+    """The kernel log records the recorder did not keep: over its bound, unparsable, or
+    overwritten in the kernel's ring before they were read."""
 
 
 MAX_POINTS = 200_000
@@ -155,10 +172,11 @@ class _Series:
     """Turns frames into change points, one stretch (shard or recorder run) at a time."""
 
     def __init__(self) -> None:
-        self.points: dict[ProcessKey, list[Point]] = {}
-        self.identities: dict[ProcessKey, Identity] = {}
+        # by pid and start time: a process that renamed itself or ran exec is one history
+        self.points: dict[Ref, list[Point]] = {}
+        self.identities: dict[Ref, Identity] = {}
         self.system: list[SystemPoint] = []
-        self._runs: dict[ProcessKey, tuple[tuple[int | None, int | None], float]] = {}
+        self._runs: dict[Ref, tuple[tuple[int | None, int | None], float]] = {}
         self._prev: float | None = None
         self.count = 0  # process points held
         self.thinned = 0  # times every series was thinned
@@ -175,14 +193,14 @@ class _Series:
             self.thinned += 1
 
     def end_stretch(self) -> None:
-        for key in list(self._runs):
-            self._close(key)
+        for ref in list(self._runs):
+            self._close(ref)
         self._prev = None
 
-    def _close(self, key: ProcessKey) -> None:
-        run = self._runs.pop(key, None)
+    def _close(self, ref: Ref) -> None:
+        run = self._runs.pop(ref, None)
         if run is not None and self._prev is not None and run[1] != self._prev:
-            self.points[key].append(Point(self._prev, *run[0]))
+            self.points[ref].append(Point(self._prev, *run[0]))
             self.count += 1
 
     def add(
@@ -190,24 +208,23 @@ class _Series:
     ) -> None:
         ts = frame.ts
         for identity in frame.gone:
-            self._close(identity.key)
+            self._close(identity.key.ref)
         for identity, row in rows:
-            key = identity.key
+            ref = identity.key.ref
             if isinstance(row, ProcSample):
                 value = (row.rss_kb, row.swap_kb)
             else:
                 value = (row.rss_max, row.swap_max)
-            run = self._runs.get(key)
+            self.identities[ref] = identity  # the latest name, command line and cgroup
+            run = self._runs.get(ref)
             if run is not None and run[0] == value:
                 continue
-            if run is None:
-                self.identities.setdefault(key, identity)
-            elif self._prev is not None and run[1] != self._prev:
-                self.points[key].append(Point(self._prev, *run[0]))
+            if run is not None and self._prev is not None and run[1] != self._prev:
+                self.points[ref].append(Point(self._prev, *run[0]))
                 self.count += 1
-            self.points.setdefault(key, []).append(Point(ts, *value))
+            self.points.setdefault(ref, []).append(Point(ts, *value))
             self.count += 1
-            self._runs[key] = (value, ts)
+            self._runs[ref] = (value, ts)
         system = frame.system
         if isinstance(system, SystemSample):
             self.system.append(
@@ -257,13 +274,17 @@ def parse_recording(files: Sequence[tuple[str, bytes]], *, path: str) -> Recordi
     series, coverage = _Series(), []
     boots: list[float] = []
     hosts: list[str] = []
+    kernel: dict[KernelRecord, None] = {}  # ordered, and a record read twice is kept once
+    kernel_counts = KernelCounts()
     for shards in by_day.values():
         for name in shards:  # the finest usable one (lostbeat/recording/store.py)
             used = _read_shard(name, data[name], series, problems)
             if used is not None:
                 coverage.append(used[0])
-                boots.extend(s.boot_time for s in used[1] if s.boot_time is not None)
-                hosts.extend(s.host for s in used[1] if s.host)
+                boots.extend(s.boot_time for s in used[1].segments if s.boot_time is not None)
+                hosts.extend(s.host for s in used[1].segments if s.host)
+                kernel.update(dict.fromkeys(used[1].kernel))
+                kernel_counts += used[1].kernel_counts
                 if used[0].tier is Tier.RAW and used[0].resolution_s is not None:
                     interval = used[0].resolution_s
                 break
@@ -284,16 +305,20 @@ def parse_recording(files: Sequence[tuple[str, bytes]], *, path: str) -> Recordi
         boots=_distinct(boots),
         processes=tuple(
             ProcessHistory(
-                key, series.identities[key].ppid, series.identities[key].uid, tuple(points)
+                (ident := series.identities[ref]).key,
+                ident.ppid,
+                ident.uid,
+                tuple(points),
+                ident.cgroup,
             )
-            for key, points in sorted(
-                series.points.items(), key=lambda kv: (kv[0].start, kv[0].pid)
-            )
+            for ref, points in sorted(series.points.items(), key=lambda kv: (kv[0][1], kv[0][0]))
         ),
         system=tuple(series.system),
         coverage=tuple(coverage),
         problems=tuple(problems.kept),
         omitted="; ".join(omitted),
+        kernel=tuple(sorted(kernel, key=lambda r: r.epoch)),
+        kernel_counts=kernel_counts,
     )
 
 
@@ -304,7 +329,7 @@ bomb, say a shard gzipped twice, which the source inflated once under its own gu
 
 def _read_shard(
     name: str, data: bytes, series: _Series, problems: ShardProblems
-) -> tuple[Coverage, list[Segment]] | None:
+) -> tuple[Coverage, ShardReader] | None:
     """Feed one shard's frames into ``series``; ``None`` if it held no usable frame."""
     lines = ShardLines(data, limit=min(max(MAX_RATIO * len(data), 2**20), MAX_SHARD))
     reader = lines.reader = ShardReader(lines, path=name)
@@ -329,7 +354,7 @@ def _read_shard(
     tier = segment.tier
     resolution = segment.interval_s if tier is Tier.RAW else tier.resolution_s
     end = last + (tier.resolution_s or 0)
-    return Coverage(tier, first, end, resolution, name), reader.segments
+    return Coverage(tier, first, end, resolution, name), reader
 
 
 def _distinct(boots: list[float]) -> tuple[float, ...]:

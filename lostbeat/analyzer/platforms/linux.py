@@ -27,7 +27,7 @@ from lostbeat.analyzer.facts import (
 from lostbeat.analyzer.findings import Evidence
 from lostbeat.analyzer.fine import fine_series, sample_times, swap_series
 from lostbeat.analyzer.parsers.capture import LinuxScreen
-from lostbeat.analyzer.parsers.procfiles import ProcFile
+from lostbeat.analyzer.parsers.procfiles import ProcFile, unit_of
 from lostbeat.analyzer.parsers.recordings import Recording
 from lostbeat.analyzer.platforms._linux_capture import capture_crash, proc_files, watched_domain
 from lostbeat.analyzer.platforms._linux_host import HOST_PLAN, HostView, read_host, recording_log
@@ -191,15 +191,17 @@ def _recorded(
         members = {(h.key.name, h.key.cmdline) for h in rec.processes if h.key.pid in pids}
         fine = tuple(f for f in fine if (f.name, f.cmdline) in members) or fine
     latest: dict[tuple[str, str], int] = {}
+    recorded: dict[int, str | None] = {}  # the cgroup the recorder saw each process in
     for hist in sorted(rec.processes, key=lambda h: h.key.start):
         latest[(hist.key.name, hist.key.cmdline)] = hist.key.pid
+        recorded[hist.key.pid] = unit_of(f"0::{hist.cgroup}") if hist.cgroup else None
     out: list[Series] = []
     keys: set[str] = set()
     for item in fine:
         key = item.name if item.name not in keys else f"{item.name} {item.cmdline}"
         keys.add(key)
         pid = latest.get((item.name, item.cmdline))
-        unit = procs[pid].unit if pid in procs else None
+        unit = procs[pid].unit if pid in procs else recorded.get(pid) if pid else None
         out.append(Series(key, item.name, item.points, item.name, pid, item.cmdline or None, unit))
     return tuple(out)
 
