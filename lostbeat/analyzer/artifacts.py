@@ -85,8 +85,8 @@ _BUNDLE_ROOTS = frozenset(
 _TOP_DIRS = re.compile(
     # §3.1: OUTPUT_DIR=vm-support-$HOSTNAME-$DATE.$$ with DATE=$(date +"%F--%H.%M")
     r"vm-support-(?P<host>.+?)-\d{4}-\d{2}-\d{2}(?:--\d{2}\.\d{2}(?:\.\d{2})?)?\.\d+"
-    # lostbeat/agent/capture.py: lost-heartbeat-<host>-<YYYYmmddTHHMMSSZ>
-    r"|lost-heartbeat-(?P<lbhost>.+)-\d{8}T\d{6}Z"
+    # lostbeat/agent/capture.py: <trigger>-<host>-<YYYYmmddTHHMMSSZ>[-N]
+    r"|(?:lost-heartbeat|pre-loss|kernel)-(?P<lbhost>.+)-\d{8}T\d{6}Z(?:-\d)?"
     # sos 4.x: sosreport-<host>[-<case>]-<YYYY-MM-DD>-<random>; 3.x: ...-<YYYYmmddHHMMSS>
     r"|sosreport-(?P<soshost>.+?)-(?:\d{4}-\d{2}-\d{2}-[a-z0-9]+|\d{14})"
 )

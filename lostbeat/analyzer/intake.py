@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from lostbeat.analyzer.artifacts import ARTIFACTS
 from lostbeat.analyzer.parsers import PARSERS, ParserInput
-from lostbeat.analyzer.parsers.capture import LinuxScreen
+from lostbeat.analyzer.parsers.capture import CaptureManifest, LinuxScreen
 from lostbeat.analyzer.parsers.esx_conf import EsxConf
 from lostbeat.analyzer.parsers.host_log import HostLog
 from lostbeat.analyzer.parsers.meminfo import MemInfo
@@ -69,6 +69,7 @@ _SLOTS: dict[type, str] = {
     ProcessTable: "tables",
     TopSnapshot: "tops",
     LinuxScreen: "captures",
+    CaptureManifest: "manifests",
     ProcFile: "proc_files",
     HostLog: "host_logs",
     SarLog: "sars",

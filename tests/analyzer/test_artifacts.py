@@ -43,6 +43,9 @@ PATHS = [
     ("vmfs/volumes/ds1/cos-core-esx01.1.core.gz", "coredumps"),
     ("screen.txt", "capture"),
     ("lost-heartbeat-web1-20261125T190102Z/screen.txt", "capture"),
+    ("pre-loss-web1-20261125T190102Z/screen.txt", "capture"),
+    ("manifest.json", "capture_manifest"),
+    ("kernel-web1-20261125T190102Z-2/manifest.json", "capture_manifest"),
     ("var/lib/lostbeat/lostbeat-recording.json", "recording"),
     ("lostbeat-recording.json", "recording"),
     ("proc/4300/cmdline", "proc_file"),
@@ -97,6 +100,7 @@ def test_table_shape() -> None:
         "top",
         "coredumps",
         "capture",
+        "capture_manifest",
         "proc_file",
         "host_log",
         "sar",
@@ -108,7 +112,7 @@ def test_table_shape() -> None:
     assert all(a.doc and a.patterns for a in ARTIFACTS.values())
 
 
-_OWN = ("capture", "proc_file", "recording")  # lostbeat's own files: nothing to cite
+_OWN = ("capture", "capture_manifest", "proc_file", "recording")  # lostbeat's own: no §
 
 
 def test_every_pattern_cites_its_source() -> None:
@@ -142,6 +146,7 @@ def test_every_pattern_cites_its_source() -> None:
         ("lost-heartbeat-web1-20261125T190102Z", "web1"),
         ("lost-heartbeat-web-1.lab-20261125T190102Z", "web-1.lab"),
         ("lost-heartbeat-web1", None),
+        ("kernel-web1-20261125T190102Z-2", "web1"),
         ("bundle", None),
     ],
 )
@@ -203,6 +208,10 @@ SAMPLES = {
         "USER       PID %CPU %MEM   VSZ  RSS TTY      STAT START   TIME COMMAND\n"
         "root         1  0.0  0.1  1952  560 ?        S    Mar16   0:01 init [3]\n"
         "root      3588  1.2 45.1 586196 360000 ?     Sl   Mar16  12:01 /usr/sbin/cimserver\n"
+    ),
+    "capture_manifest": (
+        '{\n "complete": true,\n "declared_utc": "2026-11-25T19:01:02.123Z",\n'
+        ' "host": "web1",\n "schema": "lostbeat.capture/1",\n "trigger": "pre-loss"\n}\n'
     ),
     "capture": (
         "lostbeat 0.1.0 [Linux 6.1.0-28-amd64 x86_64] host=web1\n"

@@ -25,7 +25,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from lostbeat.analyzer.parsers._lines import active_lines
-from lostbeat.analyzer.parsers.capture import looks_like_capture, parse_capture
+from lostbeat.analyzer.parsers.capture import (
+    looks_like_capture,
+    looks_like_capture_manifest,
+    parse_capture,
+    parse_capture_manifest,
+)
 from lostbeat.analyzer.parsers.coredumps import parse_coredumps
 from lostbeat.analyzer.parsers.esx_conf import looks_like_esx_conf, parse_esx_conf
 from lostbeat.analyzer.parsers.host_log import looks_like_host_log, parse_host_log
@@ -78,6 +83,12 @@ PARSERS: tuple[Parser, ...] = (
         parse_capture,
         "lostbeat monitor screen.txt -> LinuxScreen (loss time, alert, cgroup, top consumers)",
         looks_like_capture,
+    ),
+    Parser(
+        "capture_manifest",
+        parse_capture_manifest,
+        "lostbeat monitor manifest.json -> CaptureManifest (what the capture was written for)",
+        looks_like_capture_manifest,
     ),
     Parser(
         "psod",

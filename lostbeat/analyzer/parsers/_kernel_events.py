@@ -84,6 +84,8 @@ class Incident:
     """The task that invoked the OOM killer."""
     memcg: str | None = None
     """The memory cgroup whose limit was hit, where named."""
+    limit_kb: int | None = None
+    """That cgroup's limit, where the report's ``memory: usage N, limit N`` line says."""
     tasks: tuple[Task, ...] = ()
     tasks_more: int = 0
     """Rows of the task table not kept (:data:`MAX_TASKS`)."""

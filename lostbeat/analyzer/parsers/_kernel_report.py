@@ -60,7 +60,7 @@ _RSS = re.compile(r"\b(?:anon|file|shmem)-rss:(\d+)kB")
 _OOM_KILL = re.compile(r"^oom-kill:(.*)$")
 _NO_KILLABLE = "Out of memory and no killable processes"
 _MEMCG_LINES = re.compile(
-    r"^(?:memory: usage \d+kB, limit \d+kB|Memory cgroup stats for |Task in )"
+    r"^(?:memory: usage \d+kB, limit (?P<limit>\d+)kB|Memory cgroup stats for |Task in )"
 )
 _MEMCG_STACK = ("mem_cgroup_out_of_memory", "mem_cgroup_oom", "try_charge")
 _TASK_HEADER = re.compile(r"^\[\s*pid\s*\]\s+(.*)$")
@@ -289,9 +289,7 @@ class Scanner:
         prior = self.open.event if self.open is not None else None
         self._close()
         before = self.incidents[-1] if self.incidents else prior
-        memory = any(
-            w in reason for w in ("Out of memory", "out of memory", "deadlocked on memory")
-        )
+        memory = "ut of memory" in reason or "deadlocked on memory" in reason
         victim = pid = None
         escalated = ("hung_task", "softlockup", "hard LOCKUP", "Hard LOCKUP")
         if before is not None and any(w in reason for w in escalated):
@@ -355,18 +353,18 @@ class Scanner:
             op.decided = True
         if (k := _OOM_KILL.match(text)) is not None:
             fields = dict(p.partition("=")[::2] for p in k[1].split(","))
-            memcg = (
-                fields.get("oom_memcg") if fields.get("constraint") == "CONSTRAINT_MEMCG" else None
-            )
+            memcg = fields.get("oom_memcg") if "MEMCG" in fields.get("constraint", "") else None
             victim, pid = fields.get("task"), fields.get("pid", "")
             op.memcg, op.decided = op.memcg or memcg is not None, True
             op.event = replace(op.event, memcg=memcg, victim=victim or op.event.victim,
                                pid=int(pid) if pid.isdigit() else op.event.pid)  # fmt: skip
             op.lines.append((f.line_no, f.text))
             return True
-        if _MEMCG_LINES.match(text):
+        if (m := _MEMCG_LINES.match(text)) is not None:
             op.memcg = op.decided = True
             op.lines.append((f.line_no, f.text))
+            if m["limit"] and op.event.limit_kb is None:  # the group's own, not a parent's
+                op.event = replace(op.event, limit_kb=int(m["limit"]))
             return True
         if any(fn in text for fn in _MEMCG_STACK):
             op.memcg = op.decided = True

@@ -1,9 +1,12 @@
-"""capture - the diagnostic screen ``screen.txt`` that ``lostbeat monitor`` writes
+"""capture - the diagnostic screen ``screen.txt`` that ``lostbeat monitor`` writes, and the
+capture's ``manifest.json``
 
 The monitor's purple screen adapted to Linux (docs/agent.md): a header naming lostbeat, the
-kernel and the host; ``Lost heartbeat``; the alert fields as the VMkernel prints them (``t=``
-and ``to=`` in seconds here); the time the loss was declared; memory, swap and the memory
-cgroup; and the top consumers at that moment with their growth since the last sample.
+kernel and the host; what the capture is for (``Lost heartbeat``, or the early warning or
+kernel log line that made the monitor capture before any loss); the alert fields as the
+VMkernel prints them (``t=`` and ``to=`` in seconds here); the time the loss was declared;
+memory, swap and the memory cgroup; and the top consumers at that moment with their growth
+since the last sample.
 
 Sample data::
 
@@ -27,11 +30,19 @@ Examples:
     ('web1', 'lostbeat-hbd', 5, 5.0, 1795633262.123)
     >>> s.limit_bytes, s.top[0].comm, s.top[0].rss_kb, s.top[0].growth_kb
     (268435456, 'leaker', 240000, 20480)
+    >>> s.message, s.trigger
+    ('Lost heartbeat', 'lost-heartbeat')
+    >>> m = parse_capture_manifest(['{"schema": "lostbeat.capture/1", "trigger": "pre-loss",',
+    ...     '"message": "Memory pressure: some stall 150 ms within 1 s", "host": "web1",',
+    ...     '"declared_utc": "2026-11-25T19:01:02.123Z"}'], path="manifest.json")
+    >>> m.trigger, m.declared_at, m.host
+    ('pre-loss', 1795633262.123, 'web1')
 """
 
 from __future__ import annotations
 
 import calendar
+import json
 import re
 import time
 from collections.abc import Iterable
@@ -41,7 +52,22 @@ from lostbeat.analyzer.findings import Evidence
 from lostbeat.analyzer.parsers._lines import SNIFF_CHARS, active_lines, parse_uptime, to_int
 from lostbeat.errors import ArtifactMissing, ParseError
 
-__all__ = ["CapturedProcess", "LinuxScreen", "looks_like_capture", "parse_capture"]
+__all__ = [
+    "LOSS",
+    "CaptureManifest",
+    "CapturedProcess",
+    "LinuxScreen",
+    "looks_like_capture",
+    "looks_like_capture_manifest",
+    "parse_capture",
+    "parse_capture_manifest",
+]
+
+LOSS = "lost-heartbeat"
+"""The trigger of a capture written when a heartbeat was declared lost; the monitor's others
+are ``pre-loss`` (an early warning) and ``kernel`` (an OOM kill or a hang in the kernel log),
+written before any loss (lostbeat/agent/capture.py)."""
+_SCHEMA = "lostbeat.capture/"
 
 _HEADER = re.compile(r"^lostbeat (\S+) \[Linux (\S+) (\S+)\] host=(\S+)")
 _FIELDS = re.compile(
@@ -83,12 +109,68 @@ class LinuxScreen:
     cgroup: str | None = None  # the watched memory cgroup's path
     usage_bytes: int | None = None  # the cgroup's memory use when the loss was declared
     under_oom: bool | None = None  # the cgroup was in its OOM state (v1 under_oom)
+    message: str = "Lost heartbeat"
+    """The screen's second line: what the capture is for."""
+
+    @property
+    def trigger(self) -> str | None:
+        """``lost-heartbeat`` when the screen says a heartbeat was lost; ``None`` when it was
+        written for something else (its manifest says what)."""
+        return LOSS if self.message == "Lost heartbeat" else None
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureManifest:
+    """What a capture's ``manifest.json`` says it was written for."""
+
+    trigger: str
+    """``lost-heartbeat``, ``pre-loss`` or ``kernel``; a manifest written before triggers
+    existed was a loss's."""
+    message: str | None
+    host: str | None
+    declared_at: float | None
+    evidence: Evidence
 
 
 def looks_like_capture(text: str) -> bool:
-    """True for a lostbeat monitor screen."""
+    """True for a lostbeat monitor screen, whatever it was written for."""
     head = text[:SNIFF_CHARS]
-    return bool(_HEADER.match(head)) and "Lost heartbeat" in head
+    return bool(_HEADER.match(head)) and "@BlueScreen:" in head
+
+
+def looks_like_capture_manifest(text: str) -> bool:
+    """True for a lostbeat capture's manifest."""
+    head = text[:SNIFF_CHARS]
+    return head.lstrip().startswith("{") and f'"schema": "{_SCHEMA}' in head
+
+
+def parse_capture_manifest(lines: Iterable[str], *, path: str) -> CaptureManifest:
+    """Parse a capture's ``manifest.json``: its trigger, message, host and time.
+
+    Raises:
+        ArtifactMissing: the file is empty.
+        ParseError: it is not a JSON object of a lostbeat capture schema.
+    """
+    text = "\n".join(lines)
+    if not text.strip():
+        raise ArtifactMissing("capture_manifest", path=path)
+    expected = f'expected a JSON object with "schema": "{_SCHEMA}N"'
+    try:
+        body = json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise ParseError(f"{expected} ({err})", path=path, line_no=1) from None
+    if not isinstance(body, dict) or not str(body.get("schema", "")).startswith(_SCHEMA):
+        raise ParseError(expected, path=path, line_no=1)
+    trigger, message, host, declared = (
+        body.get(k) for k in ("trigger", "message", "host", "declared_utc")
+    )
+    return CaptureManifest(
+        trigger=trigger if isinstance(trigger, str) and trigger else LOSS,
+        message=message if isinstance(message, str) else None,
+        host=host if isinstance(host, str) else None,
+        declared_at=_utc(declared) if isinstance(declared, str) else None,
+        evidence=Evidence(path, 1, f"trigger: {trigger}" if trigger else "no trigger: a loss"),
+    )
 
 
 def _utc(stamp: str) -> float | None:
@@ -135,6 +217,7 @@ def parse_capture(lines: Iterable[str], *, path: str) -> LinuxScreen:
         )
     values: dict[str, object] = {}
     evidence = [Evidence(path, first_no, first)]
+    message = numbered[1][1].strip() if len(numbered) > 1 else ""
     top: list[CapturedProcess] = []
     in_top = False
     for no, line in numbered[1:]:
@@ -196,4 +279,5 @@ def parse_capture(lines: Iterable[str], *, path: str) -> LinuxScreen:
         cgroup=values.get("cgroup"),  # type: ignore[arg-type]
         usage_bytes=values.get("usage"),  # type: ignore[arg-type]
         under_oom=values.get("oom"),  # type: ignore[arg-type]
+        message=message,
     )

@@ -31,11 +31,12 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from lostbeat.analyzer.parsers._frames import Frame, frames
+from lostbeat.analyzer.parsers._frames import Frame
 from lostbeat.analyzer.parsers._kernel_report import Incident, Scanner, release_of
 from lostbeat.analyzer.parsers._killers import Killers
 from lostbeat.analyzer.parsers._kubectl import Kube
 from lostbeat.analyzer.parsers._lines import head
+from lostbeat.analyzer.parsers._stream import frames
 from lostbeat.errors import ArtifactMissing, ParseError
 
 __all__ = ["MAX_INCIDENTS", "HostLog", "host_log_of", "looks_like_host_log", "parse_host_log"]

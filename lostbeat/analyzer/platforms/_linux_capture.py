@@ -1,19 +1,98 @@
 """The Linux profile's reading of lostbeat's own capture: the loss it declares, the cgroup's
 state it saw, and the processes' command lines and units it kept.
+
+The monitor also captures before any loss (lostbeat/agent/capture.py): at an early warning
+(``pre-loss``) or at an OOM kill or hang in the kernel log (``kernel``). Such a capture
+declares nothing lost; its state is still the domain's, and a kernel capture's line is read
+by the kernel log scanner, as a log's or a recording's lines are.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from lostbeat.analyzer.facts import Domain
-from lostbeat.analyzer.parsers.capture import LinuxScreen
+from lostbeat.analyzer.parsers._frames import KERNEL, Frame
+from lostbeat.analyzer.parsers.capture import LOSS, CaptureManifest, LinuxScreen
+from lostbeat.analyzer.parsers.host_log import HostLog, host_log_of
 from lostbeat.analyzer.parsers.procfiles import ProcFile
 from lostbeat.analyzer.parsers.recordings import Recording
 from lostbeat.analyzer.platforms._profile import Parsed
 from lostbeat.analyzer.result import Crash, CrashClass, CrashType
 
-__all__ = ["FULL", "capture_crash", "proc_files", "watched_domain"]
+__all__ = [
+    "FULL",
+    "Captures",
+    "capture_crash",
+    "no_loss",
+    "proc_files",
+    "split_captures",
+    "watched_domain",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Captures:
+    """The captures given, by what they were written for."""
+
+    losses: tuple[LinuxScreen, ...]
+    """Each declared a heartbeat lost."""
+    before: tuple[LinuxScreen, ...]
+    """Each was written before any loss: an early warning's or a kernel event's."""
+    kernel: tuple[HostLog, ...]
+    """The kernel lines that made the monitor capture, as logs."""
+
+    @property
+    def shown(self) -> tuple[LinuxScreen, ...]:
+        """The captures whose state stands for the domain's: the losses', else the others'."""
+        return self.losses or self.before
+
+
+def _trigger(cap: LinuxScreen, manifests: Sequence[CaptureManifest]) -> str | None:
+    """The capture's manifest's trigger (the manifest written with it: same time and host),
+    else what its screen says (a loss, or ``None``: written before one)."""
+    for m in manifests:
+        if m.declared_at is None or cap.declared_at is None or m.host not in (None, cap.host):
+            continue
+        if abs(m.declared_at - cap.declared_at) < 0.002:  # both written from one clock reading
+            return m.trigger
+    if len(manifests) == 1 and manifests[0].declared_at is None:
+        return manifests[0].trigger
+    return cap.trigger
+
+
+def split_captures(parsed: Parsed) -> Captures:
+    losses: list[LinuxScreen] = []
+    before: list[LinuxScreen] = []
+    kernel: list[HostLog] = []
+    for cap in parsed.captures:
+        trigger = _trigger(cap, parsed.manifests)
+        if trigger == LOSS:
+            losses.append(cap)
+            continue
+        before.append(cap)
+        if trigger == "pre-loss" or not cap.message:
+            continue
+        path = cap.evidence[0].path if cap.evidence else "screen.txt"
+        log = host_log_of((Frame(2, cap.message, KERNEL, cap.declared_at),), path=path)
+        if log.incidents:
+            kernel.append(log)
+    return Captures(tuple(losses), tuple(before), tuple(kernel))
+
+
+def no_loss(crash: Crash, before: Sequence[LinuxScreen]) -> Crash:
+    """A verdict of no crash says that the captures given were written before any loss."""
+    if crash.type is not CrashType.NONE or not before:
+        return crash
+    cap = before[0]
+    what = cap.message or "an early warning"
+    return replace(
+        crash,
+        message=f"no heartbeat was lost: the monitor captured before any loss ({what})",
+        evidence=cap.evidence,
+        release=f"Linux {cap.kernel}",
+    )
 
 
 def capture_crash(caps: Sequence[LinuxScreen]) -> Crash:

@@ -94,18 +94,17 @@ class HostView:
     history: MemoryHistory
     domain: Domain
     boots: tuple[float, ...] = ()
+    memcg: str | None = None
+    """The memory cgroup whose limit the judged OOM hit, where the report names it."""
 
 
 def recording_log(rec: Recording) -> HostLog | None:
     """The kernel records a recording kept (``Recording.kernel``: epoch, priority, sequence
     and the ``/dev/kmsg`` message), read by the same scanner as a log."""
-    records = getattr(rec, "kernel", ())
-    if not records:
+    if not rec.kernel:
         return None
     where = f"{rec.host or 'recording'}: kernel log"
-    frames = (
-        Frame(n, str(r.text).rstrip(), KERNEL, float(r.epoch)) for n, r in enumerate(records, 1)
-    )
+    frames = (Frame(n, r.text.rstrip(), KERNEL, r.epoch) for n, r in enumerate(rec.kernel, 1))
     return host_log_of(frames, path=where)
 
 
@@ -178,9 +177,8 @@ def _message(ev: Event, grower: Grower | None, was_grower: bool | None) -> str:
 
 def _mem_total(parsed: Parsed, logs: Sequence[HostLog]) -> float | None:
     for info in parsed.meminfo:
-        total = getattr(info, "mem_total", None) or getattr(info, "total", None)
-        if total:
-            return float(total) / 1024.0
+        if info.total:
+            return info.total / 1024.0
     return next((float(log.mem_total_kb) for log in logs if log.mem_total_kb), None)
 
 
@@ -206,6 +204,11 @@ def read_host(parsed: Parsed, logs: Sequence[HostLog], *, at: str | None = None)
         return HostView(crash, (), 0, None, history, domain, sar.restarts)
     p = placed[index]
     ev = p.event
+    if ev.type is CrashType.CGROUP_OOM and ev.limit_kb:
+        # the domain that ran out is the group: its limit, as the report's usage line says
+        limit = next((e for e in ev.lines if e[1].startswith("memory: usage")), None)
+        proof = (Evidence(p.log.path, *limit),) if limit else ()
+        domain = replace(domain, limit_kb=float(ev.limit_kb), evidence=proof)
     grower, was_grower = find_grower(placed, index, total)
     rose = grew_kb(sar) if grower is not None and grower.grew_kb is None else None
     if grower is not None and rose is not None:
@@ -241,4 +244,5 @@ def read_host(parsed: Parsed, logs: Sequence[HostLog], *, at: str | None = None)
     )
     incidents = summary(placed, index) if len(placed) > 1 else ()
     dropped = sum(log.incidents_more for log in logs)
-    return HostView(crash, incidents, dropped, grower, history, domain, sar.restarts)
+    memcg = ev.memcg if ev.type is CrashType.CGROUP_OOM else None
+    return HostView(crash, incidents, dropped, grower, history, domain, sar.restarts, memcg)

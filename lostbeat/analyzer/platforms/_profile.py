@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from lostbeat.analyzer.facts import Facts
-from lostbeat.analyzer.parsers.capture import LinuxScreen
+from lostbeat.analyzer.parsers.capture import CaptureManifest, LinuxScreen
 from lostbeat.analyzer.parsers.coredumps import CoredumpInventory
 from lostbeat.analyzer.parsers.esx_conf import EsxConf
 from lostbeat.analyzer.parsers.host_log import HostLog
@@ -68,6 +68,8 @@ class Parsed:
     tops: list[TopSnapshot] = field(default_factory=list)
     recordings: list[Recording] = field(default_factory=list)
     captures: list[LinuxScreen] = field(default_factory=list)
+    manifests: list[CaptureManifest] = field(default_factory=list)
+    """What each capture was written for (a loss, an early warning, a kernel event)."""
     proc_files: list[ProcFile] = field(default_factory=list)
     """Command lines and cgroups of processes (a capture's /proc state)."""
     cores: CoredumpInventory = field(default_factory=lambda: CoredumpInventory((), ()))

@@ -11,6 +11,7 @@ is the recording at its full resolution, and the plan speaks of the cgroup and i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from lostbeat.analyzer.facts import (
     Domain,
@@ -29,7 +30,13 @@ from lostbeat.analyzer.fine import fine_series, sample_times, swap_series
 from lostbeat.analyzer.parsers.capture import LinuxScreen
 from lostbeat.analyzer.parsers.procfiles import ProcFile, unit_of
 from lostbeat.analyzer.parsers.recordings import Recording
-from lostbeat.analyzer.platforms._linux_capture import capture_crash, proc_files, watched_domain
+from lostbeat.analyzer.platforms._linux_capture import (
+    capture_crash,
+    no_loss,
+    proc_files,
+    split_captures,
+    watched_domain,
+)
 from lostbeat.analyzer.platforms._linux_host import HOST_PLAN, HostView, read_host, recording_log
 from lostbeat.analyzer.platforms._profile import Artifact, Parsed
 from lostbeat.analyzer.platforms._summary import events, merge_summaries, split_boots
@@ -46,12 +53,28 @@ shows as two steps, and must still count as one jump."""
 
 ARTIFACTS: dict[str, Artifact] = {
     "capture": Artifact(
-        # lostbeat's own: `lostbeat monitor` writes lost-heartbeat-<host>-<stamp>/screen.txt
-        # (lostbeat/agent/capture.py); given as a folder, that top folder is stripped
-        ("screen.txt", "**/lost-heartbeat-*/screen.txt"),
+        (
+            # lostbeat's own: `lostbeat monitor` writes <trigger>-<host>-<stamp>/screen.txt
+            # (lostbeat/agent/capture.py); given as a folder, that top folder is stripped
+            "screen.txt",
+            "**/lost-heartbeat-*/screen.txt",  # a loss's capture inside a folder given
+            "**/pre-loss-*/screen.txt",  # an early warning's, before any loss
+            "**/kernel-*/screen.txt",  # an OOM kill's or a hang's in the kernel log
+        ),
         many=True,
         content=True,
-        doc="the diagnostic screen lostbeat's monitor wrote when it declared a heartbeat lost",
+        doc="the diagnostic screen lostbeat's monitor wrote at a loss (or before one)",
+    ),
+    "capture_manifest": Artifact(
+        (
+            "manifest.json",  # the capture's, written last (lostbeat/agent/capture.py)
+            "**/lost-heartbeat-*/manifest.json",  # as for the screen
+            "**/pre-loss-*/manifest.json",  # as above
+            "**/kernel-*/manifest.json",  # as above
+        ),
+        many=True,
+        content=True,
+        doc="the capture's manifest: what it was written for (its trigger)",
     ),
     "proc_file": Artifact(
         (
@@ -61,6 +84,10 @@ ARTIFACTS: dict[str, Artifact] = {
             "proc/[0-9]*/cgroup",  # as above
             "**/lost-heartbeat-*/proc/[0-9]*/cmdline",  # a capture inside a folder given
             "**/lost-heartbeat-*/proc/[0-9]*/cgroup",  # as above
+            "**/pre-loss-*/proc/[0-9]*/cmdline",  # as above, before a loss
+            "**/pre-loss-*/proc/[0-9]*/cgroup",  # as above
+            "**/kernel-*/proc/[0-9]*/cmdline",  # as above
+            "**/kernel-*/proc/[0-9]*/cgroup",  # as above
         ),
         many=True,
         content=True,
@@ -180,15 +207,26 @@ def _pressure(
     return Pressure(swap, ram)
 
 
+def _within(cgroup: str | None, group: str) -> bool:
+    return cgroup is not None and (cgroup == group or cgroup.startswith(group.rstrip("/") + "/"))
+
+
 def _recorded(
-    rec: Recording, caps: Sequence[LinuxScreen], until: float | None, procs: dict[int, ProcFile]
+    rec: Recording,
+    caps: Sequence[LinuxScreen],
+    until: float | None,
+    procs: dict[int, ProcFile],
+    group: str | None = None,
 ) -> tuple[Series, ...]:
+    """The recording's series; of the watched domain's processes only, where a capture
+    lists them or ``group`` (the memory cgroup that ran out) holds them."""
     fine = fine_series(rec, until=until)
-    if caps:
-        # the capture lists the watched domain's processes: judge only those programs (by
-        # pid: a program of the same name may run outside the domain, in another container)
+    if caps or group:
+        # judge only the domain's programs (by pid, or by the cgroup the recorder saw each
+        # in: a program of the same name may run outside the domain, in another container)
         pids = {p.pid for cap in caps for p in cap.top}
-        members = {(h.key.name, h.key.cmdline) for h in rec.processes if h.key.pid in pids}
+        members = {(h.key.name, h.key.cmdline) for h in rec.processes
+                   if h.key.pid in pids or (group and _within(h.cgroup, group))}  # fmt: skip
         fine = tuple(f for f in fine if (f.name, f.cmdline) in members) or fine
     latest: dict[tuple[str, str], int] = {}
     recorded: dict[int, str | None] = {}  # the cgroup the recorder saw each process in
@@ -252,7 +290,7 @@ class Linux:
     def recognise(self, parsed: Parsed) -> int:
         """lostbeat's own captures and recordings are Linux's, whatever else is given; a Linux
         log is, unless an ESX artifact says the host was ESX (a Service Console's logs)."""
-        if parsed.captures or parsed.recordings:
+        if parsed.captures or parsed.manifests or parsed.recordings:
             return 30
         if parsed.host_logs or parsed.sars:
             esx = parsed.summaries or parsed.screens or parsed.logs or parsed.conf
@@ -260,17 +298,26 @@ class Linux:
         return 0
 
     def facts(self, parsed: Parsed) -> Facts:
-        caps = parsed.captures
+        split = split_captures(parsed)
+        caps = split.shown  # the domain's state, at a loss or, failing one, before it
         rec = parsed.recordings[0] if parsed.recordings else None
-        logs = [*parsed.host_logs, *(log for r in parsed.recordings if (log := recording_log(r)))]
+        logs = [
+            *parsed.host_logs,
+            *split.kernel,
+            *(log for r in parsed.recordings if (log := recording_log(r))),
+        ]
         view: HostView | None = read_host(parsed, logs, at=parsed.at) if logs or not rec else None
-        crash = capture_crash(caps) if caps or view is None else view.crash
+        crash = capture_crash(split.losses) if split.losses or view is None else view.crash
+        crash = no_loss(crash, split.before)
         procs = proc_files(parsed)
         domain = watched_domain(caps, rec)
         if view is not None and not caps and not rec:
             domain = view.domain
+        group = view.memcg if view is not None and not caps else None
+        if group is not None and view is not None:  # the memory cgroup the OOM report names
+            domain = replace(domain, limit_kb=view.domain.limit_kb, evidence=view.domain.evidence)
         if rec is not None and rec.processes:
-            series = _recorded(rec, caps, crash.crashed_at, procs)
+            series = _recorded(rec, caps, crash.crashed_at, procs, group)
             samples = len(sample_times(rec, until=crash.crashed_at))
             sampling = _fine(rec.interval_s or 10.0)
             swap = swap_series(rec)
@@ -296,7 +343,7 @@ class Linux:
         if view is not None and not caps and not (rec is not None and rec.processes):
             history = view.history  # the OOM reports' tables and sar's series
         plot = (
-            MemoryHistory(sampling, _recorded(rec, caps, None, procs), swap=swap)
+            MemoryHistory(sampling, _recorded(rec, caps, None, procs, group), swap=swap)
             if rec is not None and rec.processes
             else history
         )
@@ -311,8 +358,10 @@ class Linux:
                 label="Linux",
                 domain=f"the watched cgroup {where.cgroup}"
                 if where
+                else f"the memory cgroup {group}"
+                if group
                 else f"the host {host or ''}".strip(),
-                domain_short="cgroup" if where else "host",
+                domain_short="cgroup" if where or group else "host",
                 daemon="lostbeat hbd",
                 record="sample",
             ),
@@ -332,7 +381,7 @@ class Linux:
                     "captured",
                     "core dumps of the top consumers",
                     parsed.cores.captured,
-                    expected=bool(caps),
+                    expected=bool(split.losses),  # a capture before a loss takes no core
                     missing="The capture holds no core dump",
                     advice="its manifest.json says why each attempt failed",
                 ),

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from lostbeat.analyzer.parsers import _kernel_report
-from lostbeat.analyzer.parsers._frames import frame, frames
+from lostbeat.analyzer.parsers._frames import frame
+from lostbeat.analyzer.parsers._stream import frames
 from lostbeat.analyzer.parsers.host_log import MAX_INCIDENTS, looks_like_host_log, parse_host_log
 from lostbeat.analyzer.result import CrashType
 from lostbeat.errors import ArtifactMissing

@@ -1,0 +1,276 @@
+"""Reading a large Linux log for its incidents: only the lines that may matter are framed.
+
+The log is read in large pieces (a text stream :data:`CHUNK_CHARS` characters at a time,
+other line sources :data:`BATCH` lines at a time); each piece is searched by ``str.find`` for
+the words every incident line has (:data:`WORDS`), or in a syslog file for the senders that
+matter first; only those lines, and the lines an open report may own (``follow``), are framed
+(``_frames``). ``journalctl -o export`` entries (fields one a line, an empty line between
+entries) are found by the kernel's transport and the killers' identifiers, and each is
+assembled into one frame.
+
+Examples:
+    >>> [f.text for f in frames(["boot", "[ 1.0] Out of memory: Killed process 7 (a)", "x"])]
+    ['Out of memory: Killed process 7 (a)']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain, islice
+
+from lostbeat.analyzer.parsers._frames import Frame, entry_frame, frame
+
+__all__ = ["BATCH", "CHUNK_CHARS", "WORDS", "frames"]
+
+_EXPORT_HEAD = re.compile(r"^_{0,2}[A-Z][A-Z0-9_]{0,63}(?:=|\n)")
+_EXPORT_BINARY = re.compile(r"^_{0,2}[A-Z0-9][A-Z0-9_]{0,63}$")
+BATCH = 8192
+"""Lines read at a time from a source that gives lines: their text is searched for the words
+of an incident at C speed."""
+CHUNK_CHARS = 4 << 20
+"""Characters read at a time from a text stream."""
+# Every line an incident reader needs has one of these (docs/reference/linux-logs.md §2-§6),
+# or is read while a report is open (``follow``): "oom" (invoked oom-killer, oom-kill:),
+# "emory" (Out of memory, Memory cgroup, memory: usage, low memory!, Memory pressure), "Kill",
+# "kill" (Kill/Killed process, killing process, systemd-oomd killed), "ask" (INFO: task, Task
+# in, Tasks state, hung_task), "lockup", "LOCKUP", "stall", "panic", "ainted" (the kernel
+# release), "SIG" (earlyoom's sending SIGTERM), "avail" (earlyoom's mem avail), "badness"
+# (nohang), "OOM" (OOMKilled, SystemOOM), "ame:", 'ame":', "NAME" (kubectl's and docker's
+# names), "page allocation"
+# (the kernel's allocation failures and stalls: memory pressure). A unit's end after
+# systemd-oomd's pressure line is read while ``follow`` says so.
+WORDS = (
+    "oom", "emory", "Kill", "kill", "ask", "lockup", "LOCKUP", "stall", "panic", "ainted",
+    "SIG", "avail", "badness", "OOM", "ame:", 'ame":', "NAME", "page allocation",
+)  # fmt: skip
+# In a syslog file or journalctl's text, the lines that matter are the kernel's and the
+# killers' (PID 1's on systemd-oomd's kills name it; a unit's end after its pressure line is
+# read while ``follow`` says so): they are found by their sender first, then by a word.
+_SENDERS = (" kernel:", "earlyoom", "oomd", "nohang")
+_KERNEL_WORDS = (*WORDS[:10], "page allocation")
+"""The words a kernel line needs (a killer's and kubectl's are not the kernel's)."""
+_UNIT_WORDS = ("oomd",)
+"""The word of PID 1's lines on systemd-oomd's kills."""
+_KILLER_IDENTS = frozenset({"earlyoom", "systemd-oomd", "nohang", "nohang-desktop"})
+
+
+def _marks(text: str, syslog: bool) -> list[int]:
+    """Where the lines of ``text`` that have a word start, sorted; in a syslog file, the
+    lines of a sender that matters that have a word (the senders' lines are found first, and
+    only their text is searched for the words)."""
+    if not syslog:
+        return _starts(text, WORDS)
+    sent = _starts(text, _SENDERS)
+    if not sent:
+        return []
+    sub = "\n".join(text[at : text.find("\n", at)] for at in sent) + "\n"
+    return [sent[j] for j in _lines_of(sub, WORDS)]
+
+
+def _starts(text: str, needles: tuple[str, ...]) -> list[int]:
+    """Where the lines of ``text`` holding a needle start, sorted."""
+    return sorted({text.rfind("\n", 0, at) + 1 for word in needles for at in _finds(text, word)})
+
+
+def _lines_of(text: str, needles: tuple[str, ...]) -> list[int]:
+    """Indexes of the lines of ``text`` (lines ending in newlines) holding a needle, sorted."""
+    spots = sorted({at for word in needles for at in _finds(text, word)})
+    found: list[int] = []
+    line, last = 0, 0
+    for at in spots:
+        line += text.count("\n", last, at)
+        last = at
+        if not found or found[-1] != line:
+            found.append(line)
+    return found
+
+
+def _finds(text: str, word: str) -> Iterator[int]:
+    at = text.find(word)
+    while at >= 0:
+        yield at
+        at = text.find(word, at + len(word))
+
+
+def _texts(lines: Iterable[str]) -> Iterator[str]:
+    """The log's text in pieces that end at a line's end: a text stream is read in large
+    pieces, other line sources :data:`BATCH` lines at a time."""
+    read = getattr(lines, "read", None)
+    if callable(read):
+        carry = ""
+        while piece := read(CHUNK_CHARS):
+            piece = carry + piece
+            cut = piece.rfind("\n") + 1
+            carry = piece[cut:]
+            if cut:
+                yield piece[:cut]
+        if carry:
+            yield carry + "\n"
+        return
+    it = iter(lines.splitlines(True) if isinstance(lines, str) else lines)
+    while batch := list(islice(it, BATCH)):
+        text = _joined(batch)
+        yield text if text.endswith("\n") else text + "\n"
+
+
+def frames(lines: Iterable[str], *, follow: Callable[[int], bool] | None = None) -> Iterator[Frame]:
+    """The frames of a log that may hold an incident, numbered from 1.
+
+    The log is read in large pieces; only the lines with one of :data:`WORDS`, and every
+    line for which ``follow(line_no)`` says a report is still being read, are framed: the
+    rest of a large log is passed over at the speed of ``str.find``. ``journalctl -o
+    export`` entries (fields one a line, an empty line between entries) are assembled into
+    one frame each, and framed when they are the kernel's, a killer's or PID 1's and their
+    message qualifies likewise.
+    """
+    texts = _texts(lines)
+    first = next(texts, "")
+    head = next((ln for ln in first[:4096].split("\n") if ln.strip()), "")
+    pieces = chain([first], texts)
+    if _EXPORT_HEAD.match(head):  # the start, or a tail kept from mid-entry
+        yield from _export(pieces, follow or _never)
+    else:
+        syslog = _syslog_file(first[:65536].split("\n")[:-1])
+        yield from _lines(pieces, follow or _never, syslog=syslog)
+
+
+def _syslog_file(head: list[str]) -> bool:
+    """Whether every line of the file's start has a syslog or journal sender."""
+    if not head:
+        return False
+    for line in head:
+        f = frame(line)
+        if f is not None and (f.clock is None or f.ident is None):
+            return False
+    return True
+
+
+def _never(line_no: int) -> bool:
+    return False
+
+
+def _lines(
+    pieces: Iterable[str], follow: Callable[[int], bool], *, syslog: bool
+) -> Iterator[Frame]:
+    """The frames of the lines with a word and of the lines an open report may own; the
+    rest is skipped by position, never split out of the text."""
+    base = 0  # line number before the piece
+    for text in pieces:  # each ends with a newline
+        marks = _marks(text, syslog)
+        pos = line = k = 0  # a line's start and index in the piece; the next mark
+        while pos < len(text):
+            if k < len(marks) and marks[k] == pos:
+                k += 1
+            elif not follow(base + line + 1):
+                if k == len(marks):
+                    break
+                line += text.count("\n", pos, marks[k])  # to the next line with a word
+                pos = marks[k]
+                continue
+            end = text.find("\n", pos)
+            f = frame(text[pos:end], base + line + 1)
+            if f is not None:
+                yield f
+            pos, line = end + 1, line + 1
+        base += text.count("\n")
+
+
+_EXPORT_NEEDLES = ("\n_TRANSPORT=kernel\n", "\nSYSLOG_IDENTIFIER=systemd\n") + tuple(
+    f"\nSYSLOG_IDENTIFIER={ident}\n" for ident in sorted(_KILLER_IDENTS)
+)
+
+
+def _export(pieces: Iterable[str], follow: Callable[[int], bool]) -> Iterator[Frame]:
+    """Entries found by ``str.find`` of the kernel's transport and the killers' identifiers:
+    another service's entry is never split out of the text."""
+    carry = ""
+    line_no = 1  # of carry's first line
+    for piece in pieces:
+        text = carry + piece
+        cut = text.rfind("\n\n")
+        if cut < 0:
+            carry = text
+            continue
+        body, carry = "\n" + text[: cut + 1], text[cut + 2 :]
+        at, seen = 0, line_no - 1  # the newline put before the body
+        for start, end in _hits(body):
+            chunk = body[start:end]
+            if not _may_matter(chunk, follow, seen + 1):
+                continue
+            seen += body.count("\n", at, start)  # counted only for the entries read
+            at = start
+            f = _export_entry(chunk, seen)
+            if f is not None:
+                yield f
+        line_no += body.count("\n", 0, len(body)) + 1 - 1
+    if carry.strip() and _may_matter("\n" + carry + "\n", follow, line_no):
+        f = _export_entry(carry, line_no)
+        if f is not None:
+            yield f
+
+
+def _hits(body: str) -> list[tuple[int, int]]:
+    """(start, end) of the entries of ``body`` (which starts with a newline) that hold a
+    needle, in order."""
+    found: dict[int, int] = {}
+    for needle in _EXPORT_NEEDLES:
+        pos = body.find(needle)
+        while pos >= 0:
+            start = body.rfind("\n\n", 0, pos + 1)
+            start = start + 2 if start >= 0 else 1
+            end = body.find("\n\n", pos + 1)
+            end = end if end >= 0 else len(body)
+            found[start] = end
+            pos = body.find(needle, end)
+    return sorted(found.items())
+
+
+def _joined(batch: list[str]) -> str:
+    """The batch's text, whether its lines kept their newlines (a file) or not (a list)."""
+    return "".join(batch) if batch[0].endswith("\n") else "\n".join(batch) + "\n"
+
+
+def _field(chunk: str, name: str) -> str | None:
+    at = chunk.find(f"\n{name}=") if not chunk.startswith(f"{name}=") else -1 - len(name)
+    if at == -1:
+        return None
+    begin = at + len(name) + 2
+    end = chunk.find("\n", begin)
+    return chunk[begin : end if end >= 0 else len(chunk)]
+
+
+def _may_matter(chunk: str, follow: Callable[[int], bool], near: int) -> bool:
+    """Whether an entry found by a needle may matter, told from its text alone: the kernel's
+    with a word or while a report is open (its other fields, hex and names, hold no word),
+    PID 1's on systemd-oomd, any of a killer's."""
+    if "\n_TRANSPORT=kernel\n" in chunk:
+        return follow(near) or any(w in chunk for w in _KERNEL_WORDS)
+    if "\nSYSLOG_IDENTIFIER=systemd\n" in chunk:
+        return any(w in chunk for w in _UNIT_WORDS)
+    return True
+
+
+def _export_entry(chunk: str, start: int) -> Frame | None:
+    """One export entry as a frame, or ``None`` when it has no message."""
+    chunk = chunk.strip("\n")
+    ident = _field(chunk, "SYSLOG_IDENTIFIER")
+    message = _field(chunk, "MESSAGE")
+    if message is None:
+        message = _binary_message(chunk)
+        if message is None:
+            return None
+    entry: dict[str, object] = {"MESSAGE": message, "SYSLOG_IDENTIFIER": ident}
+    for key in ("__REALTIME_TIMESTAMP", "_TRANSPORT", "_PID"):
+        entry[key] = _field(chunk, key)
+    return entry_frame(entry, start)
+
+
+def _binary_message(chunk: str) -> str | None:
+    """A binary MESSAGE field (its name alone, then a 64-bit length and the bytes): the text
+    after the length, up to the first newline."""
+    for line_no, line in enumerate(chunk.split("\n")):
+        if line == "MESSAGE" and _EXPORT_BINARY.match(line):
+            rest = chunk.split("\n")[line_no + 1 : line_no + 2]
+            return rest[0][8:] if rest else ""
+    return None
