@@ -82,6 +82,12 @@ def report(folder: Path = CORPUS) -> float:
     print(f"{'key':<20} {'right':>9}")
     for key in sorted(per_key):
         print(f"{key:<20} {per_key_right[key]:>4}/{per_key[key]:<4}")
+    by_type: Counter[str] = Counter(str(s.expect["crash.type"]) for s in scores)
+    by_type_right: Counter[str] = Counter(str(s.expect["crash.type"]) for s in scores if s.right)
+    print(f"{'crash.type':<20} {'cases right':>12}")
+    for kind in sorted(by_type):
+        n, ok = by_type[kind], by_type_right[kind]
+        print(f"{kind:<20} {ok:>4}/{n:<4} {100 * ok / n:5.1f} %")
     for s in scores:
         if not s.right:
             wrong = ", ".join(f"{k}: want {w!r}, got {g!r}" for k, (w, g) in s.misses.items())

@@ -274,7 +274,9 @@ def _named(facts: Facts, drifts: Sequence[Finding]) -> RootCauseJudgement:
         process=g.name,
         token=g.name,
         confidence=0.6,
-        explanation=f"{g.how}; no memory history before the end to show how it got there",
+        explanation=g.how
+        if g.grew_kb
+        else f"{g.how}; no memory history before the end to show how it got there",
         pid=g.pid,
         held_kb=g.kb,
         held_percent=g.share_percent,

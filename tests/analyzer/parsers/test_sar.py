@@ -91,3 +91,54 @@ def test_a_memory_crash_sar_did_not_see_coming_is_a_spike(tmp_path: Path) -> Non
     result = analyze([tmp_path / "sar01", tmp_path / "console.txt"])
     assert result.crash.class_.value == "memory_exhaustion"
     assert result.root_cause.kind.value == "spike"
+
+
+def _sar_rising(tmp_path: Path, used: list[int]) -> Path:
+    total = 8_000_000
+    rows = [f"{h:02d}:00:01 PM {total - u:>9} {total - u + 90000:>9} {u:>9}     50.0      4228"
+            f"   1482228" for h, u in enumerate(used, 1)]  # fmt: skip
+    path = tmp_path / "sar01"
+    path.write_text(
+        "Linux 6.1.0 (web01) \t05/01/2024 \t_x86_64_\t(4 CPU)\n"
+        "12:00:01 PM kbmemfree   kbavail kbmemused  %memused kbbuffers  kbcached\n"
+        + "\n".join(rows)
+        + "\n"
+    )
+    return path
+
+
+OOM_TABLE = """\
+[99.000001] cron invoked oom-killer: gfp_mask=0x201da, order=0, oom_score_adj=0
+[99.000002] [ pid ]   uid  tgid total_vm      rss nr_ptes swapents oom_score_adj name
+[99.000003] [  700]     0   700  3000000  1750000    3500        0             0 java
+[99.000004] [  701]     0   701    20000     9000      40        0             0 cron
+[99.000005] [  702]     0   702    30000    12000      50        0             0 sshd
+[99.000006] Out of memory: Kill process 700 (java) score 880 or sacrifice child
+[99.000007] Killed process 700 (java) total-vm:12000000kB, anon-rss:7000000kB, file-rss:0kB
+"""
+
+
+def test_a_named_grower_on_a_host_sar_shows_rising_steadily_is_a_leak(tmp_path: Path) -> None:
+    sar = _sar_rising(tmp_path, [2_000_000 + h * 600_000 for h in range(10)])
+    (tmp_path / "dmesg.txt").write_text(OOM_TABLE)
+    cause = analyze([sar, tmp_path / "dmesg.txt"]).root_cause
+    assert cause is not None and (cause.kind.value, cause.process) == ("leak", "java")
+    assert "sar shows the host's memory rising by 5273 MB before it" in cause.explanation
+
+
+def test_a_named_grower_on_a_host_whose_memory_only_wavered_is_no_leak(tmp_path: Path) -> None:
+    wavering = [
+        2_000_000,
+        6_000_000,
+        2_500_000,
+        5_500_000,
+        2_200_000,
+        6_100_000,
+        2_400_000,
+        5_900_000,
+    ]
+    sar = _sar_rising(tmp_path, wavering)
+    (tmp_path / "dmesg.txt").write_text(OOM_TABLE)
+    cause = analyze([sar, tmp_path / "dmesg.txt"]).root_cause
+    assert cause is not None and (cause.kind.value, cause.process) == ("spike", "java")
+    assert "sar" not in cause.explanation
