@@ -3,17 +3,16 @@ look-alikes), the grower, ``--at``, a recording's kernel records, and a sosrepor
 
 from __future__ import annotations
 
+import gzip
 import io
 import lzma
 import tarfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 
 from lostbeat.analyzer.engine import analyze, facts_of
-from lostbeat.analyzer.parsers.recordings import Recording
+from lostbeat.analyzer.parsers.recordings import KernelRecord, Recording
 from lostbeat.analyzer.platforms import Parsed
 from lostbeat.analyzer.result import CauseKind, CrashClass, CrashType
 from lostbeat.analyzer.sources import TarSource
@@ -131,28 +130,14 @@ def test_a_killer_and_the_kernel_killing_one_process_are_one_incident(tmp_path: 
     assert result.root_cause.held_percent == 57.1  # of earlyoom's 13855 MiB
 
 
-class _KernelRecord(NamedTuple):
-    """``lostbeat.recording.schema.KernelRecord``'s fields, as the recorder keeps them."""
-
-    epoch: float
-    priority: int | None
-    seq: int | None
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class _WithKernel(Recording):
-    kernel: tuple[_KernelRecord, ...] = ()
-
-
 def test_a_recordings_kernel_records_name_the_crash() -> None:
     texts = [
         "stress invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0",
         "Memory cgroup out of memory: Killed process 4242 (stress) total-vm:200000kB, "
         "anon-rss:98000kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:300kB oom_score_adj:0",
     ]
-    records = tuple(_KernelRecord(1700000000.0 + i, 3, i, t) for i, t in enumerate(texts))
-    rec = _WithKernel("rec", "host1", 1.0, (), (), (), (), (), kernel=records)
+    records = tuple(KernelRecord(1700000000.0 + i, 3, i, t) for i, t in enumerate(texts))
+    rec = Recording("rec", "host1", 1.0, (), (), (), (), (), kernel=records)
     _, facts = facts_of(Parsed(recordings=[rec]))
     assert (facts.crash.type, facts.crash.victim, facts.crash.crashed_at) == (
         CrashType.CGROUP_OOM, "stress", 1700000000.0,  # the report began
@@ -160,14 +145,17 @@ def test_a_recordings_kernel_records_name_the_crash() -> None:
     assert facts.crash.victim_pid == 4242
 
 
-def _sosreport(path: Path, files: dict[str, bytes]) -> Path:
+def _sosreport(
+    path: Path, files: dict[str, bytes], *, top: str = "sosreport-web01-2024-05-01-abcdefg",
+    gz: bool = False,
+) -> Path:  # fmt: skip
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w") as tar:
         for name, data in files.items():
-            info = tarfile.TarInfo(f"sosreport-web01-2024-05-01-abcdefg/{name}")
+            info = tarfile.TarInfo(f"{top}/{name}")
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    path.write_bytes(lzma.compress(raw.getvalue()))
+    path.write_bytes(gzip.compress(raw.getvalue()) if gz else lzma.compress(raw.getvalue()))
     return path
 
 
@@ -227,3 +215,58 @@ def test_the_kernels_own_choice_by_size_unless_oom_score_adj_raised_it(
     result = _analyze(tmp_path, [line])
     assert result.crash.victim_was_grower is want
     assert result.root_cause.process == ("java" if want else None)
+
+
+def test_a_memory_cgroups_oom_is_judged_against_the_groups_limit(tmp_path: Path) -> None:
+    """On a 16 GB host, a 100 MB group's kill: the victim held most of the group, not 1 %."""
+    lines = [
+        "[500.1] worker invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0",
+        "[500.1] memory: usage 102400kB, limit 102400kB, failcnt 311",
+        "[500.1] memory+swap: usage 102400kB, limit 9007199254740988kB, failcnt 0",
+        "[500.1] oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,"
+        "oom_memcg=/app.slice/worker.service,task_memcg=/app.slice/worker.service,task=worker,"
+        "pid=900,uid=0",
+        "[500.1] Memory cgroup out of memory: Killed process 900 (worker) total-vm:300000kB, "
+        "anon-rss:97000kB, file-rss:1000kB, shmem-rss:0kB, UID:0 pgtables:400kB oom_score_adj:0",
+    ]
+    (tmp_path / "dmesg.txt").write_text("\n".join(lines) + "\n")
+    (tmp_path / "meminfo").write_text("MemTotal:       16384000 kB\nSwapTotal:      0 kB\n")
+    result = analyze([tmp_path / "dmesg.txt", tmp_path / "meminfo"])
+    assert result.memory.mem_total_bytes == 102400 * 1024  # the domain that ran out: the group
+    crash = result.crash
+    assert (crash.type, crash.victim, crash.victim_was_grower) == (
+        CrashType.CGROUP_OOM, "worker", True,
+    )  # fmt: skip
+    assert crash.message is not None and "/app.slice/worker.service" in crash.message
+    assert result.root_cause.process == "worker"
+    assert result.root_cause.held_percent == 95.7  # 98000 of the group's 102400 kB
+
+
+ROTATED = {
+    "var/log/messages": b"May 16 00:00:01 web01 systemd[1]: Started Session 2 of user root.\n",
+    "var/log/messages-20240516.gz": gzip.compress(
+        b"May 15 23:13:51 web01 kernel: Out of memory: Killed process 16295 (python3) "
+        b"total-vm:11964kB, anon-rss:4304kB, file-rss:1660kB, shmem-rss:0kB\n"
+    ),
+    "sos_commands/kernel/dmesg": b"[    0.000000] Linux version 5.14.0-362.el9.x86_64 (gcc) #1\n",
+    "etc/hostname": b"web01\n",
+    "proc/meminfo": b"MemTotal:        2000000 kB\nSwapTotal:             0 kB\n",
+}
+
+
+@pytest.mark.parametrize("form", ["folder", "tar.gz", "tar.xz"])
+def test_a_sosreports_rotated_gzipped_syslog_in_each_form(tmp_path: Path, form: str) -> None:
+    top = "sosreport-web01-2024-05-16-abcdefg"
+    if form == "folder":
+        source = tmp_path / top
+        for name, data in ROTATED.items():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            (source / name).write_bytes(data)
+    else:
+        source = _sosreport(tmp_path / f"{top}.{form}", ROTATED, top=top, gz=form == "tar.gz")
+    doc = to_document(analyze([source]))
+    assert (doc["crash"]["type"], doc["crash"]["victim"], doc["host"]) == (
+        "oom_kill", "python3", "web01",
+    )  # fmt: skip
+    read = {i["path"] for i in doc["inputs"] if i["status"] == "read"}
+    assert "var/log/messages-20240516.gz" in read

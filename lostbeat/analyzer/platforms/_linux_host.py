@@ -209,7 +209,7 @@ def read_host(parsed: Parsed, logs: Sequence[HostLog], *, at: str | None = None)
         limit = next((e for e in ev.lines if e[1].startswith("memory: usage")), None)
         proof = (Evidence(p.log.path, *limit),) if limit else ()
         domain = replace(domain, limit_kb=float(ev.limit_kb), evidence=proof)
-    grower, was_grower = find_grower(placed, index, total)
+    grower, was_grower = find_grower(placed, index, domain.size_kb or total)  # the group's, or RAM
     rose = grew_kb(sar) if grower is not None and grower.grew_kb is None else None
     if grower is not None and rose is not None:
         # the consumer the report names, on a host whose memory sar shows rising steadily
