@@ -156,6 +156,12 @@ def build(workdir: Path) -> Corpus:
         if kind is not None:
             texts[kind].append(data)
     texts["capture"].append(screen_text())
+    # the capture's manifest (lostbeat/agent/capture.py writes it with sort_keys and indent 1)
+    texts["capture_manifest"].append(
+        b'{\n "complete": true,\n "declared_utc": "2026-11-25T19:01:02.123Z",\n "host": "web1",'
+        b'\n "message": "Memory pressure: some stall 150 ms within 1 s on /proc/pressure/memory",'
+        b'\n "schema": "lostbeat.capture/1",\n "trigger": "pre-loss"\n}\n'
+    )
     # a capture's /proc state (lostbeat/agent/capture.py): NUL-separated, and cgroup lines
     texts["proc_file"] += [
         b"python3\0/srv/app/leaky.py\0--workers\x004\0",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from lostbeat.analyzer.parsers._frames import Frame
 from lostbeat.analyzer.result import CrashType
 
 __all__ = [
@@ -24,9 +25,13 @@ __all__ = [
     "MAX_TASKS",
     "PAGE_KB",
     "RECLAIM",
+    "WRAPPED",
     "Incident",
     "Task",
+    "keep_row",
+    "near",
     "release_of",
+    "rss_kb",
     "task_of",
 ]
 
@@ -109,6 +114,10 @@ class Incident:
     """The report's telling lines (headline, kill, constraint, memcg usage): number, text."""
 
 
+_RSS = re.compile(r"\b(?:anon|file|shmem)-rss:(\d+)kB")
+WRAPPED = "task-table row wrapped, and its rest not on the next line"
+"""What :func:`task_of` says of a row whose name is missing: all its words are numbers (a
+paste that wrapped the row at its width; the scanner joins the next line to it)."""
 _RELEASE = re.compile(r"\b(\d+\.\d+[\w.+~-]*)\s+#\d")
 RECLAIM = frozenset(
     # mm/vmscan.c and mm/page_alloc.c: a task in these is reclaiming memory for itself
@@ -168,6 +177,8 @@ def task_of(header: list[str] | None, pid: int, rest: str) -> Task | str:
         return "task-table row cut by journalctl's pager"
     cols = (header or [])[:-1] or None
     words = rest.split()
+    if words and all(_int(w) is not None for w in words) and len(words) <= len(cols or words):
+        return WRAPPED
     if cols and _numbers(words) != len(cols):
         cols = None  # a header of another generation than the rows (a paste's mix): count
     n = len(cols) if cols else _numbers(words)
@@ -186,3 +197,30 @@ def task_of(header: list[str] | None, pid: int, rest: str) -> Task | str:
         values.get("oom_score_adj"),
         values.get("uid"),
     )
+
+
+def rss_kb(text: str) -> int | None:
+    """The RSS a kill line gives: anon, file and shmem summed."""
+    found = _RSS.findall(text)
+    return sum(int(v) for v in found) if found else None
+
+
+def near(ev: Incident, f: Frame) -> bool:
+    """Within the same second, or no time to tell: the same stall seen from another CPU."""
+    if ev.mono is not None and f.mono is not None:
+        return abs(f.mono - ev.mono) < 1.0
+    if ev.at is not None and f.at is not None:
+        return abs(f.at - ev.at) < 1.0
+    return ev.clock == f.clock and f.line_no - ev.line_no < 40
+
+
+def keep_row(tasks: list[Task], task: Task) -> bool:
+    """Add a task-table row to those kept, the :data:`MAX_TASKS` largest; ``False`` when the
+    table was full (the smaller of the two then left out)."""
+    if len(tasks) < MAX_TASKS:
+        tasks.append(task)
+        return True
+    low = min(range(len(tasks)), key=lambda i: tasks[i].total_kb)
+    if tasks[low].total_kb < task.total_kb:
+        tasks[low] = task
+    return False

@@ -37,9 +37,13 @@ from lostbeat.analyzer.parsers._kernel_events import (
     MAX_STACK,
     MAX_TASKS,
     RECLAIM,
+    WRAPPED,
     Incident,
     Task,
+    keep_row,
+    near,
     release_of,
+    rss_kb,
     task_of,
 )
 from lostbeat.analyzer.result import CrashType
@@ -56,7 +60,6 @@ _KILLED = re.compile(
     r"^Killed process (?P<pid>\d+)(?:, UID \d+,)? \((?P<name>.*?)\)(?=[ ,]|$)(?P<rest>.*)$"
 )
 _VICTIM_ADJ = re.compile(r"\boom_score_adj:(-?\d+)")  # 5.x kill lines
-_RSS = re.compile(r"\b(?:anon|file|shmem)-rss:(\d+)kB")
 _OOM_KILL = re.compile(r"^oom-kill:(.*)$")
 _NO_KILLABLE = "Out of memory and no killable processes"
 _MEMCG_LINES = re.compile(
@@ -101,6 +104,7 @@ class _Open:
     nokill: bool = False
     foreign: list[str] = field(default_factory=list)
     lines: list[tuple[int, str]] = field(default_factory=list)
+    wrapped: tuple[int, int, str] | None = None  # a row the paste broke: line, pid, its start
 
 
 class Scanner:
@@ -244,7 +248,7 @@ class Scanner:
         if _RCU.search(text) is not None:
             op = self.open
             same = op is not None and op.event.type is CrashType.RCU_STALL
-            if same and _near(op.event, f):  # type: ignore[union-attr]
+            if same and near(op.event, f):  # type: ignore[union-attr]
                 return False  # the other CPUs of the same stall
             self._start(f, CrashType.RCU_STALL)
             return True
@@ -265,7 +269,7 @@ class Scanner:
         if m["how"]:  # "(oom_kill_allocating_task)": vm.oom_kill_allocating_task chose it
             op.event = replace(op.event, reason=m["how"])
         op.lines.append((f.line_no, f.text))
-        kb = _rss(text := f.text)
+        kb = rss_kb(text := f.text)
         if kb is not None and text.startswith(m[0]):
             self._kill_done(op, kb, text)
 
@@ -275,7 +279,7 @@ class Scanner:
             op = self._start(f, CrashType.OOM_KILL, killer="kernel")
         op.event = replace(op.event, victim=m["name"], pid=int(m["pid"]), killer="kernel")
         op.lines.append((f.line_no, f.text))
-        self._kill_done(op, _rss(m["rest"]), m["rest"])
+        self._kill_done(op, rss_kb(m["rest"]), m["rest"])
 
     def _kill_done(self, op: _Open, kb: int | None, text: str) -> None:
         op.killed = True
@@ -339,6 +343,17 @@ class Scanner:
         return True
 
     def _oom_line(self, op: _Open, f: Frame, text: str) -> bool:
+        if op.wrapped is not None:
+            line_no, pid, start = op.wrapped
+            op.wrapped = None
+            bare = f.clock is None and f.mono is None and f.ident is None
+            if text.lstrip()[:1].isdigit() or (bare and len(text.split()) == 1):  # its rest
+                self._row(op, f, pid, f"{start} {text.strip()}")
+                return True
+            self.problems.append((line_no, WRAPPED))
+        if op.header is not None and op.header[-1] != "name" and text.endswith(" name"):
+            op.header += text.split()  # the rest of a header the paste wrapped
+            return True
         if text[:1] == "[":
             if (h := _TASK_HEADER.match(text)) is not None:
                 op.header = h[1].split()
@@ -372,27 +387,10 @@ class Scanner:
 
     def _row(self, op: _Open, f: Frame, pid: int, rest: str) -> None:
         task = task_of(op.header, pid, rest)
+        if task == WRAPPED and op.wrapped is None:
+            op.wrapped = (f.line_no, pid, rest)
+            return
         if isinstance(task, str):
             self.problems.append((f.line_no, task))
             return
-        if len(op.tasks) < MAX_TASKS:
-            op.tasks.append(task)
-            return
-        op.more += 1
-        low = min(range(len(op.tasks)), key=lambda i: op.tasks[i].total_kb)
-        if op.tasks[low].total_kb < task.total_kb:
-            op.tasks[low] = task
-
-
-def _rss(text: str) -> int | None:
-    found = _RSS.findall(text)
-    return sum(int(v) for v in found) if found else None
-
-
-def _near(ev: Incident, f: Frame) -> bool:
-    """Within the same second, or no time to tell: the same stall seen from another CPU."""
-    if ev.mono is not None and f.mono is not None:
-        return abs(f.mono - ev.mono) < 1.0
-    if ev.at is not None and f.at is not None:
-        return abs(f.at - ev.at) < 1.0
-    return ev.clock == f.clock and f.line_no - ev.line_no < 40
+        op.more += not keep_row(op.tasks, task)

@@ -49,9 +49,13 @@ _CUE = re.compile(
     r"^(?:low memory! at or below SIG\w+ limits|Out of memory! avail|Low Memory! At or below)"
 )
 _MEM = re.compile(r"^mem (?:avail: +\d+ of|total:) +(\d+) MiB")
-_OOMD_KILLED = re.compile(r"^(?:Killed|Marked) (?P<path>/\S*) (?:due to|for killing)")
+# a line cut by journalctl's pager ends in ">" or "…": its path is cut too (PID 1's line on
+# the unit, when there is one, gives the whole name)
+_OOMD_KILLED = re.compile(
+    r"^(?:Killed|Marked) (?P<path>/\S*)(?: (?:due to|for killing)|(?<=[>…])$)"
+)
 _OOMD_PRESSURE = re.compile(r"^Memory pressure for (?P<path>/\S*) is ")
-_UNIT_KILLED = re.compile(r"^(?P<unit>[^\s:]+): systemd-oomd killed (\d+) process")
+_UNIT_KILLED = re.compile(r"^(?P<unit>[^\s:]+): systemd-oomd killed (\d+)(?: proc|[>…])")
 _UNIT_GONE = re.compile(
     r"^(?P<unit>[^\s/:]+\.(?:scope|service|slice)): (?:Deactivated successfully|Succeeded|"
     r"Consumed |Main process exited|Failed with result)"
@@ -141,7 +145,12 @@ class Killers:
     def _systemd(self, f: Frame, text: str) -> None:
         if (m := _UNIT_KILLED.match(text)) is not None:
             unit = m["unit"]
-            if not any(i.killer == "systemd-oomd" and i.victim == unit for i in self.incidents):
+            cut = next((n for n, i in enumerate(self.incidents) if i.killer == "systemd-oomd"
+                        and i.text.endswith((">", "…")) and unit.startswith(i.victim or "\0")),
+                       None)  # fmt: skip
+            if cut is not None:  # the kill's own line was cut by the pager: the unit named whole
+                self.incidents[cut] = replace(self.incidents[cut], victim=unit)
+            elif not any(i.killer == "systemd-oomd" and i.victim == unit for i in self.incidents):
                 self._add(f, "systemd-oomd", unit, None, None)
             self.pending = None
             return

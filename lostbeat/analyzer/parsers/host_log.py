@@ -66,7 +66,7 @@ class HostLog:
 
 
 # A log's markers (docs/reference/linux-logs.md §1-§6): its containers, or the words of an
-# incident; a file with none of them is not a Linux log.
+# incident or of the kernel's boot; a file with none of them is not a Linux log.
 _CONTAINERS = re.compile(
     # a paste may be indented, quoted or numbered before its container
     r"^[\s>]*(?:\d{1,7}[.):]?[ \t]+)?"
@@ -81,6 +81,7 @@ _WORDS = re.compile(
     r"|hard LOCKUP|Hard LOCKUP|detected (?:expedited )?stalls? on|Kernel panic - not syncing"
     r"|earlyoom|mem avail: +\d+ of|sending SIG\w+ to process \d|[Kk]illing process \d"
     r"|systemd-oomd|highest badness|OOMKilled|SystemOOM"
+    r"|Linux version \d+\.\d+[\w.+~-]* \("  # the kernel's banner (init/version.c), first at boot
 )
 
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from lostbeat.analyzer.parsers import _kernel_report
+from lostbeat.analyzer.parsers import _kernel_events
 from lostbeat.analyzer.parsers._frames import frame
 from lostbeat.analyzer.parsers._stream import frames
 from lostbeat.analyzer.parsers.host_log import MAX_INCIDENTS, looks_like_host_log, parse_host_log
@@ -235,7 +235,7 @@ def test_incidents_kept_are_bounded_by_count() -> None:
 
 
 def test_task_table_rows_kept_are_bounded_by_count(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_kernel_report, "MAX_TASKS", 3)
+    monkeypatch.setattr(_kernel_events, "MAX_TASKS", 3)
     rows = [f"[ 1.0] [ {p}]  0 {p} 10 {p} 1 0 0 t{p}" for p in range(1, 8)]
     (ev,) = parse(
         ["[ 1.0] x invoked oom-killer: gfp_mask=0x0, order=0, oom_score_adj=0", *rows]
@@ -339,3 +339,42 @@ def test_a_row_cut_by_the_pager_is_skipped_and_the_victim_ranked_by_its_kill() -
         ]
     ).incidents
     assert [t.name for t in ev.tasks] == ["cc1plus", "kubelet"]
+
+
+def test_a_task_table_wrapped_by_the_paste_is_joined_back() -> None:
+    """The header and each row broken at the paste's width, CRLF line ends: rows joined."""
+    text = (
+        "Nov 08 03:09:53 kernel: cron invoked oom-killer: gfp_mask=0x100cca, order=0\r\n"
+        "Nov 08 03:09:53 kernel: Tasks state (memory values in pages):\r\n"
+        "Nov 08 03:09:53 kernel: [  pid  ]   uid  tgid total_vm      rss rss_anon rss_file"
+        " rss_shmem\r\n"
+        "pgtables_bytes swapents oom_score_adj name\r\n"
+        "Nov 08 03:09:53 kernel: [   2782]     0  2782   100301    36873    33185     3688    0\r\n"
+        " 819200        0             0 kubelet\r\n"
+        "Nov 08 03:09:53 kernel: [  19932]   994 19932   749111   744488   670039    74449    0\r\n"
+        "6135808        0         -1000 beam.smp\r\n"
+        "Nov 08 03:09:53 kernel: Out of memory: Killed process 2782 (kubelet) total-vm:401204kB,"
+        "\r\nanon-rss:132740kB, file-rss:14752kB, shmem-rss:0kB, UID:0 pgtables:800kB\r\n"
+    )
+    log = parse_host_log(text.splitlines(), path="journal.txt")
+    (ev,) = log.incidents
+    assert [(t.name, t.pid, t.rss_kb, t.oom_score_adj) for t in ev.tasks] == [
+        ("beam.smp", 19932, 744488 * 4, -1000), ("kubelet", 2782, 36873 * 4, 0),
+    ]  # fmt: skip
+    assert log.problems == ()
+
+
+def test_systemd_oomds_kill_cut_by_the_pager_is_named_by_the_units_line() -> None:
+    text = [
+        "Sep 29 19:49:50 db systemd-oomd[1122]: Killed /user.slice/user-1001.slice/user@1001.serv"
+        "ice/app.slice/vte-spawn->",
+        "Sep 29 19:49:51 db systemd[2305]: vte-spawn-db32.scope: systemd-oomd killed 32 proce>",
+    ]
+    (ev,) = parse_host_log(text, path="journal.txt").incidents
+    assert (ev.killer, ev.victim, ev.line_no) == ("systemd-oomd", "vte-spawn-db32.scope", 1)
+
+
+def test_a_boot_log_without_an_incident_is_a_linux_log() -> None:
+    banner = "> Linux version 3.16.0-11-amd64 (builder@buildhost) #1 SMP\n> Memory: 8192000K\n"
+    assert looks_like_host_log("> Started Session 2 of User root.\n" + banner)
+    assert parse_host_log(banner.splitlines(), path="console.log").incidents == ()
