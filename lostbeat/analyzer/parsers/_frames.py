@@ -52,8 +52,8 @@ _MONTHS = {
 _QUOTE = re.compile(r"^(?:> ?)+")  # mail archive (032)
 # a paste numbered as a list or by an editor: "54. [Thu ...]", "36159 systemd-journal invoked"
 # (no kernel message starts with a number that matters: "0 pages in swap cache" loses its 0);
-# numbers followed by a number are the rest of a task-table row a paste wrapped, kept whole
-_ENUMERATED = re.compile(r"^\d{1,7}[.):]?[ \t]+(?=[^\s\d])")
+# a number then numbers is the rest of a task-table row a paste wrapped, kept whole
+_ENUMERATED = re.compile(r"^\d{1,7}[.):]?[ \t]+(?!-?\d+[ \t])(?=\S)")
 _LINE_NO = re.compile(r"^\s*\d{1,9} +(?=\[)")  # an editor's line numbers (056)
 _LEVEL = re.compile(r"^<\d{1,3}>")  # pstore / raw kmsg level
 _MONO = re.compile(r"\[\s*(\d{1,10})\.(\d{0,9})\] ?")  # dmesg, kern.log, consoles

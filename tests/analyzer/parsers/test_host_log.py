@@ -319,6 +319,8 @@ def test_allocation_failures_are_kept_as_memory_pressure() -> None:
         "  54. [Thu Feb 13 17:49:44 2025] INFO: task a:1 blocked for more than 120 seconds.",
         ">\t21112 Feb 13 17:49:44 h kernel: INFO: task a:1 blocked for more than 120 seconds.",
         "\t36159 INFO: task a:1 blocked for more than 120 seconds.",
+        "29590 2026-05-28T17:40:50.909085+05:30 h kernel: INFO: task a:1 blocked for more than"
+        " 120 seconds.",
     ],
 )
 def test_pastes_indented_quoted_or_numbered(line: str) -> None:
