@@ -159,6 +159,12 @@ ARTIFACTS: dict[str, Artifact] = {
         content=True,
         doc="lostbeat recording store (marker and shards)",
     ),
+    "packages": Artifact(
+        ("tmp/rpm.*.txt",),  # §3.2: rpm -qa; §7 names tmp/rpm.<pid>.txt
+        many=True,
+        content=True,
+        doc="installed packages: VMware's and the management agents', with their versions",
+    ),
 }
 
 

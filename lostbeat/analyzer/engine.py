@@ -22,6 +22,7 @@ from lostbeat.analyzer.parsers.capture import LinuxScreen
 from lostbeat.analyzer.parsers.coredumps import CoredumpInventory, parse_coredumps
 from lostbeat.analyzer.parsers.esx_conf import EsxConf
 from lostbeat.analyzer.parsers.meminfo import MemInfo
+from lostbeat.analyzer.parsers.packages import PackageList
 from lostbeat.analyzer.parsers.processes import ProcessTable
 from lostbeat.analyzer.parsers.psod import PsodScreen
 from lostbeat.analyzer.parsers.recordings import Recording, parse_recording
@@ -71,6 +72,7 @@ class _Parsed:
     tops: list[TopSnapshot] = field(default_factory=list)
     recordings: list[Recording] = field(default_factory=list)
     captures: list[LinuxScreen] = field(default_factory=list)
+    packages: list[PackageList] = field(default_factory=list)
     records: list[InputRecord] = field(default_factory=list)
 
 
@@ -84,6 +86,7 @@ _SLOTS: dict[type, str] = {
     ProcessTable: "tables",
     TopSnapshot: "tops",
     LinuxScreen: "captures",
+    PackageList: "packages",
 }
 
 
@@ -308,6 +311,7 @@ def analyze_collected(
         inputs=tuple(parsed.records),
         history=history or History(),
         errors=tuple(guard.errors),
+        host_packages=parsed.packages[0].packages if parsed.packages else (),
     )
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "Crash",
     "CrashType",
     "History",
+    "HostPackage",
     "InputRecord",
     "InputStatus",
     "KnownIssueMatch",
@@ -185,6 +186,22 @@ class History:
 
 
 @dataclass(frozen=True, slots=True)
+class HostPackage:
+    """One installed package of the host (``rpm -qa``): the agents and their versions."""
+
+    name: str
+    version: str
+    release: str
+    vendor: str | None = None
+    """Where the name tells it (``VMware``, ``HP``, ``Dell``...); None otherwise."""
+
+    @property
+    def full_version(self) -> str:
+        """``version-release``, as rpm prints it after the name: ``8.2.0-164.rhel4``."""
+        return f"{self.version}-{self.release}"
+
+
+@dataclass(frozen=True, slots=True)
 class AnalysisResult:
     host: str | None
     crash: Crash
@@ -199,4 +216,6 @@ class AnalysisResult:
     history: History = field(default_factory=History)
     errors: tuple[str, ...] = ()
     """One line per parser or rule that failed; the analysis went on without it."""
+    host_packages: tuple[HostPackage, ...] = ()
+    """The host's installed packages, when the inputs list them (``rpm -qa``)."""
     schema: str = SCHEMA
