@@ -37,9 +37,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from lostbeat import __version__
+from lostbeat.fleet.cluster import run_dask
 from lostbeat.fleet.discover import Incident, discover
 from lostbeat.fleet.model import BundleResult
-from lostbeat.fleet.runner import run_dask, run_local
+from lostbeat.fleet.runner import run_local
 
 SPEEDUP_TARGET = 1.8
 DEFAULT_DIR = Path(tempfile.gettempdir()) / "lostbeat-fleet-bench"

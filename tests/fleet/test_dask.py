@@ -13,9 +13,10 @@ from distributed import LocalCluster
 
 from lostbeat.cli import main
 from lostbeat.errors import InputError
+from lostbeat.fleet.cluster import run_dask
 from lostbeat.fleet.discover import discover
 from lostbeat.fleet.model import BundleResult
-from lostbeat.fleet.runner import WORKER_DIED, run_dask, run_local
+from lostbeat.fleet.runner import WORKER_DIED, run_local
 from tests.fleet.helpers import comparable, crash_on_spike
 
 
