@@ -69,6 +69,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "report in the folder FILE's name without .html plus '-incidents' beside it",
     )
     parser.add_argument(
+        "--no-incident-reports",
+        action="store_true",
+        help="with --html: write the fleet page only, without each incident's own report "
+        "(rendering one takes about half a second of CPU)",
+    )
+    parser.add_argument(
         "--resume",
         action="store_true",
         help="finish the last run that was interrupted (same paths, same --db): the "
@@ -164,7 +170,15 @@ def run(args: argparse.Namespace) -> int:
         if args.html is not None:
             from lostbeat.fleet.page import write_page
 
-            write_page(store, summary, results, args.html, run_id=outcome.run_id, workers=workers)
+            write_page(
+                store,
+                summary,
+                results,
+                args.html,
+                run_id=outcome.run_id,
+                workers=workers,
+                reports=not args.no_incident_reports,
+            )
     if args.json:
         doc = fleet_document(summary, results, db=str(db), run_id=outcome.run_id)
         sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True, allow_nan=False) + "\n")

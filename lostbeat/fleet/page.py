@@ -94,6 +94,7 @@ def write_page(
     *,
     run_id: int,
     workers: int | None = None,
+    reports: bool = True,
 ) -> int:
     """Writes the fleet page of one run and the reports it links to.
 
@@ -104,6 +105,7 @@ def write_page(
         page: the HTML file to write; its reports go in :func:`reports_folder`.
         run_id: the run.
         workers: processes rendering the reports; default one per CPU.
+        reports: write and link each incident's own report; without, the page alone.
 
     Returns:
         How many reports were rendered (those already there are not).
@@ -113,18 +115,20 @@ def write_page(
     """
     from lostbeat.report.fleet_html import render_fleet_html
 
-    folder = reports_folder(page)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise LostbeatError(f"{folder}: cannot write the reports: {err.strerror}") from err
     links: dict[str, str] = {}
-    n = workers or len(os.sched_getaffinity(0))
-    rendered = _render_all(_missing(store, folder, run_id, links), n)
-    linked = {Path(link).name for link in links.values()}
-    for stale in folder.iterdir():
-        if _REPORT.fullmatch(stale.name) and stale.name not in linked:
-            stale.unlink()
+    rendered = 0
+    if reports:
+        folder = reports_folder(page)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise LostbeatError(f"{folder}: cannot write the reports: {err.strerror}") from err
+        n = workers or len(os.sched_getaffinity(0))
+        rendered = _render_all(_missing(store, folder, run_id, links), n)
+        linked = {Path(link).name for link in links.values()}
+        for stale in folder.iterdir():
+            if _REPORT.fullmatch(stale.name) and stale.name not in linked:
+                stale.unlink()
     doc = fleet_document(summary, results, db=str(store.path), run_id=run_id)
     text = render_fleet_html(doc, reports=links)
     try:

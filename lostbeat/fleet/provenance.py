@@ -16,9 +16,10 @@ incident. Two questions are asked of every culprit that leaks somewhere:
   version" and "with another"; the same test scores it: "cmahealthd leaks only with HP's
   hp-snmp-agents 8.1.1-22: on 9 of 11 hosts with it, on none of 14 with other versions".
 
-A split is reported when its p-value, multiplied by the number of splits tried for that
-culprit (Bonferroni), is below :data:`ALPHA`. Only splits that could reach it are tried and
-counted: both sides hold a host, and the leaking side a leak. An agent split is reported
+Many splits are tried for each culprit, so a p-value is multiplied by their number before it
+is held against :data:`ALPHA` (Bonferroni), counting, as Tarone (1990) showed is enough for
+a discrete test, only the splits whose table could reach significance at all given its
+margins: a version two hosts hold cannot explain ten leaks. An agent split is reported
 beside the build split only when it explains the leaks better (a smaller p-value): a
 package that follows the build, as VMware's own do, says nothing more.
 
@@ -39,6 +40,7 @@ Examples:
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -50,6 +52,7 @@ from lostbeat.fleet.model import BundleResult, PackageRow, host_label
 
 __all__ = [
     "ALPHA",
+    "VERSIONS_SHOWN",
     "BuildCount",
     "HostView",
     "LeakOrigin",
@@ -60,8 +63,9 @@ __all__ = [
     "line_of",
 ]
 
-ALPHA = 0.01
+ALPHA = 0.05
 """Family-wise significance per culprit (Bonferroni over the splits tried)."""
+VERSIONS_SHOWN = 10
 
 _LINE = re.compile(r"\b([0-9]+\.[0-9]+)\b")
 
@@ -134,7 +138,8 @@ class LeakOrigin:
     agent: str | None
     """The package of the agent split, when there is one."""
     versions: tuple[VersionCount, ...]
-    """That package's versions: hosts and leaking hosts."""
+    """That package's versions, hosts and leaking hosts: those with a leak, then the most
+    held, at most :data:`VERSIONS_SHOWN`; the rest in one row named ``other versions``."""
 
 
 def line_of(build: int | None, release: str | None) -> str | None:
@@ -178,11 +183,35 @@ def _recency(r: BundleResult) -> tuple[float, str]:
     return (at if at is not None else float("-inf"), r.key)
 
 
-def _fisher(on_leak: int, on_n: int, off_leak: int, off_n: int) -> float:
+def _fisher(split: Split) -> float:
     from scipy.stats import fisher_exact  # imported when a fleet needs it: it is slow
 
-    table = [[on_leak, on_n - on_leak], [off_leak, off_n - off_leak]]
+    table = [
+        [split.leaking_on, split.hosts_on - split.leaking_on],
+        [split.leaking_off, split.hosts_off - split.leaking_off],
+    ]
     return float(fisher_exact(table, alternative="greater").pvalue)
+
+
+def _min_p(split: Split) -> float:
+    """The smallest p-value the split's table could give, its margins fixed: every leak on
+    the "on" side (Tarone: a split that cannot reach significance is not counted)."""
+    n, total = split.hosts_on, split.hosts_on + split.hosts_off
+    leaks = split.leaking_on + split.leaking_off
+    k = min(n, leaks)
+    if k == 0:
+        return 1.0
+    return math.comb(n, k) * math.comb(total - n, leaks - k) / math.comb(total, leaks)
+
+
+def _tarone(min_ps: Sequence[float]) -> int:
+    """The number of splits to correct for: the smallest ``m`` such that at most ``m``
+    splits could reach ``ALPHA / m`` (Tarone 1990, a sharper Bonferroni for discrete tests)."""
+    ordered = sorted(min_ps)
+    for m in range(1, len(ordered) + 1):
+        if sum(1 for p in ordered if p <= ALPHA / m) <= m:
+            return m
+    return max(len(ordered), 1)
 
 
 def _count(n: int, total: int) -> str:
@@ -190,6 +219,7 @@ def _count(n: int, total: int) -> str:
 
 
 def _build_splits(culprit: str, hosts: Sequence[HostView]) -> list[Split]:
+    """Every "from build b on" split of every product line (p-values not computed yet)."""
     by_line: dict[str, list[HostView]] = defaultdict(list)
     for h in hosts:
         line = line_of(h.build, h.release)
@@ -203,22 +233,21 @@ def _build_splits(culprit: str, hosts: Sequence[HostView]) -> list[Split]:
             off = [h for h in members if h.build is not None and h.build < b]
             on_leak = sum(culprit in h.leaks for h in on)
             off_leak = sum(culprit in h.leaks for h in off)
-            if on_leak == 0:
-                continue
             release = next((h.release for h in on if h.build == b and h.release), None)
             name = f"{release} (build {b})" if release else f"build {b}"
             text = (
                 f"{culprit} leaks on {_count(on_leak, len(on))} hosts on {name} and later, "
                 f"on {_count(off_leak, len(off))} before"
             )
-            p = _fisher(on_leak, len(on), off_leak, len(off))
             out.append(
-                Split("build", text, p, on_leak, len(on), off_leak, len(off), line, b, release)
+                Split("build", text, 1.0, on_leak, len(on), off_leak, len(off), line, b, release)
             )
     return out
 
 
 def _agent_splits(culprit: str, hosts: Sequence[HostView]) -> list[Split]:
+    """Every "with version v" split of every package with a known vendor, among the hosts
+    that have the package, for the versions two hosts or more hold."""
     versions: dict[str, dict[str, list[HostView]]] = defaultdict(lambda: defaultdict(list))
     for h in hosts:
         for package in h.packages.values():
@@ -226,28 +255,25 @@ def _agent_splits(culprit: str, hosts: Sequence[HostView]) -> list[Split]:
                 versions[package.name][package.version].append(h)
     out = []
     for name, held in sorted(versions.items()):
-        if len(held) < 2:
-            continue
         everyone = [h for group in held.values() for h in group]
         for version, on in sorted(held.items()):
-            on_leak = sum(culprit in h.leaks for h in on)
-            if len(on) < 2 or on_leak == 0:
+            if len(on) < 2 or len(on) == len(everyone):
                 continue
             off = [h for h in everyone if h.packages[name].version != version]
+            on_leak = sum(culprit in h.leaks for h in on)
             off_leak = sum(culprit in h.leaks for h in off)
             vendor = on[0].packages[name].vendor
-            how = "only" if off_leak == 0 else "mostly"
+            how = "only" if off_leak == 0 else "mostly" if on_leak > off_leak else "more often"
             text = (
                 f"{culprit} leaks {how} with {vendor}'s {name} {version}: on "
                 f"{_count(on_leak, len(on))} hosts with it, on {_count(off_leak, len(off))} "
                 "with other versions"
             )
-            p = _fisher(on_leak, len(on), off_leak, len(off))
             out.append(
                 Split(
                     "agent",
                     text,
-                    p,
+                    1.0,
                     on_leak,
                     len(on),
                     off_leak,
@@ -260,60 +286,80 @@ def _agent_splits(culprit: str, hosts: Sequence[HostView]) -> list[Split]:
     return out
 
 
-def _best(splits: Sequence[Split], tried: int) -> Split | None:
-    if not splits:
-        return None
-    # smallest p; on a tie the earlier build or the lower version (sorted input, stable)
-    best = min(splits, key=lambda s: s.p_value)
-    adjusted = min(1.0, best.p_value * tried)
-    if adjusted >= ALPHA:
-        return None
-    return replace(best, p_value=adjusted)
+def _best(splits: Sequence[Split], kind: str) -> Split | None:
+    """The significant split of ``kind`` with the smallest p-value; on a tie the earlier
+    build or the lower version (the input is sorted, ``min`` is stable)."""
+    mine = [s for s in splits if s.kind == kind and s.p_value < ALPHA]
+    return min(mine, key=lambda s: s.p_value) if mine else None
 
 
-def _origin(culprit: str, hosts: Sequence[HostView]) -> LeakOrigin:
-    builds = _build_splits(culprit, hosts)
-    agents = _agent_splits(culprit, hosts)
-    tried = len(builds) + len(agents)
-    build = _best(builds, tried)
-    agent = _best(agents, tried)
-    if build is not None and agent is not None and agent.p_value >= build.p_value:
-        agent = None  # it follows the build and tells nothing more
-    splits = tuple(sorted((s for s in (build, agent) if s is not None), key=lambda s: s.p_value))
-    counts: dict[tuple[str | None, int], list[HostView]] = defaultdict(list)
+def _tested(splits: Sequence[Split]) -> list[Split]:
+    """The splits that could be significant, with their p-values corrected."""
+    min_ps = [_min_p(s) for s in splits]
+    m = _tarone(min_ps)
+    return [
+        replace(s, p_value=min(1.0, _fisher(s) * m))
+        for s, floor in zip(splits, min_ps, strict=True)
+        if floor <= ALPHA / m and s.leaking_on > 0
+    ]
+
+
+def _build_table(culprit: str, hosts: Sequence[HostView]) -> tuple[BuildCount, ...]:
+    held: dict[tuple[str, int], list[HostView]] = defaultdict(list)
     for h in hosts:
         if h.build is not None:
-            counts[(line_of(h.build, h.release), h.build)].append(h)
-    table = tuple(
+            held[(line_of(h.build, h.release) or "", h.build)].append(h)
+    return tuple(
         BuildCount(
-            line,
-            b,
+            line or None,
+            build,
             next((h.release for h in members if h.release), None),
             len(members),
             sum(culprit in h.leaks for h in members),
         )
-        for (line, b), members in sorted(counts.items(), key=lambda kv: (kv[0][0] or "", kv[0][1]))
+        for (line, build), members in sorted(held.items())
     )
-    versions: tuple[VersionCount, ...] = ()
-    if agent is not None and agent.package is not None:
-        held: dict[str, list[HostView]] = defaultdict(list)
-        for h in hosts:
-            if agent.package in h.packages:
-                held[h.packages[agent.package].version].append(h)
-        versions = tuple(
-            VersionCount(v, len(m), sum(culprit in h.leaks for h in m))
-            for v, m in sorted(held.items())
-        )
+
+
+def _version_table(
+    culprit: str, hosts: Sequence[HostView], package: str
+) -> tuple[VersionCount, ...]:
+    held: dict[str, list[HostView]] = defaultdict(list)
+    for h in hosts:
+        if package in h.packages:
+            held[h.packages[package].version].append(h)
+    shown = sorted(
+        (VersionCount(v, len(m), sum(culprit in h.leaks for h in m)) for v, m in held.items()),
+        key=lambda c: (-c.leaking, -c.hosts, c.version),
+    )
+    rest = shown[VERSIONS_SHOWN:]
+    if rest:
+        hosts_n, leaking_n = sum(c.hosts for c in rest), sum(c.leaking for c in rest)
+        shown = [
+            *shown[:VERSIONS_SHOWN],
+            VersionCount(f"{len(rest)} other versions", hosts_n, leaking_n),
+        ]
+    return tuple(shown)
+
+
+def _origin(culprit: str, hosts: Sequence[HostView]) -> LeakOrigin:
+    tested = _tested(_build_splits(culprit, hosts) + _agent_splits(culprit, hosts))
+    build = _best(tested, "build")
+    agent = _best(tested, "agent")
+    if build is not None and agent is not None and agent.p_value >= build.p_value:
+        agent = None  # it follows the build and tells nothing more
     return LeakOrigin(
         culprit=culprit,
         leaking_hosts=sum(culprit in h.leaks for h in hosts),
         hosts=len(hosts),
         introducing_build=build.build if build is not None else None,
         introducing_release=build.release if build is not None else None,
-        splits=splits,
-        builds=table,
+        splits=tuple(sorted((s for s in (build, agent) if s), key=lambda s: s.p_value)),
+        builds=_build_table(culprit, hosts),
         agent=agent.package if agent is not None else None,
-        versions=versions,
+        versions=_version_table(culprit, hosts, agent.package)
+        if agent is not None and agent.package is not None
+        else (),
     )
 
 
