@@ -111,7 +111,7 @@ def render(summary: FleetSummary, console: Console) -> None:
         console.print(table)
     if summary.leak_origins:
         console.print()
-        console.print(_origins(summary.leak_origins))
+        _origins(summary.leak_origins, console)
     if summary.error_rows:
         console.print()
         table = _table("Errors (not analysed)", "incident", "error")
@@ -134,9 +134,9 @@ def origin_lines(origin: LeakOrigin) -> list[str]:
     return lines
 
 
-def _origins(origins: Sequence[LeakOrigin]) -> Table:
-    table = _table("Where the leaks came from", "culprit", "leaks on", "introduced in")
+def _origins(origins: Sequence[LeakOrigin], console: Console) -> None:
     alone = [o.culprit for o in origins if o.leaking_hosts == 1 and not o.splits]
+    table = _table("Where the leaks came from", "culprit", "leaks on", "introduced in")
     for o in origins:
         if o.culprit in alone:
             continue
@@ -147,11 +147,14 @@ def _origins(origins: Sequence[LeakOrigin]) -> Table:
         )
         text = "\n".join(clean(line, limit=300) for line in origin_lines(o))
         table.add_row(Text(clean(o.culprit, limit=40)), Text(text), Text(clean(intro)))
-    if alone:
-        names = ", ".join(clean(c, limit=40) for c in alone)
-        table.caption = f"On one host each, nothing sets apart: {names}"
-        table.caption_justify = "left"
-    return table
+    names = ", ".join(clean(c, limit=40) for c in alone)
+    if table.row_count:
+        console.print(table)
+        if alone:
+            console.print(Text(f"On one host each, nothing sets apart: {names}"))
+    else:
+        console.print(Text("Where the leaks came from", style="italic"))
+        console.print(Text(f"On one host each, nothing sets apart: {names}"))
 
 
 def _group_doc(g: Group) -> dict[str, Any]:

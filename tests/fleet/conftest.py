@@ -35,17 +35,25 @@ def many(fleet_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def analysed_fleet(
+    kind: str, seed: int, factory: pytest.TempPathFactory
+) -> tuple[GeneratedFleet, list[BundleResult]]:
+    """A generated fleet of 36 hosts and its analysis (local pool, 2 workers)."""
+    fleet = generate_fleet(kind, factory.mktemp(f"{kind}-fleet"), seed=seed, hosts=36)
+    return fleet, run_local(discover([fleet.cases]).incidents, workers=2)
+
+
 @pytest.fixture(scope="session")
 def build_fleet(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[GeneratedFleet, list[BundleResult]]:
-    fleet = generate_fleet("build", tmp_path_factory.mktemp("build-fleet"), seed=5, hosts=36)
-    return fleet, run_local(discover([fleet.cases]).incidents, workers=2)
+    """A culprit leaking from one build on."""
+    return analysed_fleet("build", 5, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def agent_fleet(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[GeneratedFleet, list[BundleResult]]:
-    fleet = generate_fleet("agent", tmp_path_factory.mktemp("agent-fleet"), seed=3, hosts=36)
-    return fleet, run_local(discover([fleet.cases]).incidents, workers=2)
+    """An agent leaking with one version only."""
+    return analysed_fleet("agent", 3, tmp_path_factory)
