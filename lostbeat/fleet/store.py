@@ -29,11 +29,11 @@ import json
 import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from lostbeat import __version__
 from lostbeat.analyzer.findings import Severity
@@ -52,6 +52,8 @@ from lostbeat.fleet._schema import (
 from lostbeat.fleet.model import BundleResult, FindingRow, KnownIssueRow, PackageRow, Verdict
 
 __all__ = ["DEFAULT_DB", "FleetStore", "RunRow", "SCHEMA_VERSION"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,29 +273,36 @@ class FleetStore:
         rows = self._db.execute(f"{SELECT}{column} FROM incidents i{join} {where}", args)
         scope = f" WHERE incident_key IN (SELECT key FROM incidents i {where})"
         findings = self._children(
-            "SELECT incident_key, finding_id, severity, title FROM findings" + scope, args
+            "SELECT incident_key, finding_id, severity, title FROM findings" + scope,
+            args,
+            lambda i, s, t: FindingRow(i, Severity(s), t),
         )
-        known = self._children("SELECT incident_key, kb, title FROM known_issues" + scope, args)
+        known = self._children(
+            "SELECT incident_key, kb, title FROM known_issues" + scope, args, KnownIssueRow
+        )
         packages = self._children(
-            "SELECT incident_key, name, version, vendor FROM packages" + scope, args
+            "SELECT incident_key, name, version, vendor FROM packages" + scope, args, PackageRow
         )
         out = [
-            _result(
-                row,
-                tuple(FindingRow(i, Severity(s), t) for i, s, t in findings.get(row[0], ())),
-                tuple(KnownIssueRow(kb, t) for kb, t in known.get(row[0], ())),
-                tuple(PackageRow(n, v, d) for n, v, d in packages.get(row[0], ())),
-            )
+            _result(row, findings.get(row[0], ()), known.get(row[0], ()), packages.get(row[0], ()))
             for row in rows.fetchall()
         ]
         return sorted(out, key=lambda r: r.sort_key)
 
-    def _children(self, sql: str, args: tuple[Any, ...]) -> dict[str, list[tuple[Any, ...]]]:
-        """Rows of a child table grouped by incident key, in ``seq`` order."""
-        grouped: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    def _children(
+        self, sql: str, args: tuple[Any, ...], make: Callable[..., T]
+    ) -> dict[str, tuple[T, ...]]:
+        """Rows of a child table grouped by incident key, in ``seq`` order. Equal rows are
+        one object: 10,000 hosts share a few hundred package versions and finding titles."""
+        made: dict[tuple[Any, ...], T] = {}
+        grouped: dict[str, list[T]] = defaultdict(list)
         for key, *rest in self._db.execute(sql + " ORDER BY incident_key, seq", args):
-            grouped[key].append(tuple(rest))
-        return grouped
+            row = tuple(rest)
+            item = made.get(row)
+            if item is None:
+                item = made[row] = make(*row)
+            grouped[key].append(item)
+        return {key: tuple(items) for key, items in grouped.items()}
 
     def documents(self, *, run_id: int | None = None) -> Iterator[tuple[str, str | None, str]]:
         """``(key, host, document)`` of the analysed incidents, one at a time, by key."""
