@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from lostbeat.recording.units import parse_size
+from lostbeat.safetext import clean
 
 __all__ = ["add_arguments", "run"]
 
@@ -73,7 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(new or empty); default: a temporary folder, removed at the end",
     )
     parser.add_argument(
-        "--json", action="store_true", help="print the analysis as JSON (lostbeat.analysis/1)"
+        "--json", action="store_true", help="print the analysis as JSON (lostbeat.analysis/2)"
     )
 
 
@@ -85,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
     from lostbeat.simulate.run import SimulationConfig, simulate
 
     def say(text: str) -> None:
-        print(f"lostbeat simulate: {text}", file=sys.stderr, flush=True)
+        # the monitor's lines it repeats name processes of the host
+        print(f"lostbeat simulate: {clean(text)}", file=sys.stderr, flush=True)
 
     config = SimulationConfig(
         scenario=Scenario(args.scenario),

@@ -36,6 +36,7 @@ from types import FrameType
 from lostbeat.agent.cgroup import CgroupVersion
 from lostbeat.analyzer.result import AnalysisResult
 from lostbeat.errors import AgentError
+from lostbeat.procfs import Procfs
 from lostbeat.simulate import cgroups, plans
 from lostbeat.simulate.children import Children
 from lostbeat.simulate.watch import Watch, pace_throttled
@@ -142,7 +143,7 @@ def preflight(config: SimulationConfig) -> cgroups.Controllers:
         raise AgentError(
             f"--ram: expected at least {MIN_RAM // MIB}M, got {config.ram_bytes / MIB:g}M"
         )
-    available = _mem_available(config.proc_root)
+    available = Procfs(config.proc_root).meminfo().get("MemAvailable")
     if available is not None and config.ram_bytes > available // 2:
         raise AgentError(
             f"--ram: expected at most half the memory available ({available // 2 // MIB}M)"
@@ -151,14 +152,6 @@ def preflight(config: SimulationConfig) -> cgroups.Controllers:
     if keep is not None and keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
         raise AgentError(f"{config.keep}: expected a new or empty folder for --keep")
     return controllers
-
-
-def _mem_available(proc_root: Path) -> int | None:
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        for line in (proc_root / "meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    return None
 
 
 class _Interrupted(KeyboardInterrupt):
