@@ -8,14 +8,12 @@ incident, so the same (scenario, seed) gives the same bytes.
 
 from __future__ import annotations
 
-import gzip
-import io
 import random
-import tarfile
 from pathlib import Path
 
 from lostbeat.errors import InputError
 from lostbeat.scenarios.assemble import Assembled, assemble
+from lostbeat.scenarios.loose import tar_bytes
 from lostbeat.scenarios.model import GeneratedCase
 from lostbeat.scenarios.scenarios import BUILDERS, SCENARIOS
 from lostbeat.scenarios.simulate import simulate
@@ -25,37 +23,9 @@ from lostbeat.scenarios.truth import truth_of
 __all__ = ["generate", "tgz_bytes", "write_case"]
 
 
-def _info(name: str, *, size: int, mtime: int, directory: bool = False) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.size = size
-    info.mtime = mtime
-    info.uname = info.gname = "root"
-    info.mode = 0o755 if directory else 0o644
-    if directory:
-        info.type = tarfile.DIRTYPE
-    return info
-
-
 def tgz_bytes(case: Assembled) -> bytes:
     """The gzipped tar of ``case``'s files under its top folder."""
-    raw = io.BytesIO()
-    with (
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6,
-                      mtime=case.collected) as gz,
-        tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar,
-    ):  # fmt: skip
-        seen: set[str] = set()
-        for path in sorted(case.files):
-            parts = path.split("/")
-            for depth in range(len(parts)):
-                folder = "/".join([case.top_dir, *parts[:depth]])
-                if folder not in seen:
-                    seen.add(folder)
-                    tar.addfile(_info(folder, size=0, mtime=case.collected, directory=True))
-            data = case.files[path]
-            member = _info(f"{case.top_dir}/{path}", size=len(data), mtime=case.collected)
-            tar.addfile(member, io.BytesIO(data))
-    return raw.getvalue()
+    return tar_bytes(case.top_dir, case.files, mtime=case.collected)
 
 
 def generate(name: str, out_dir: Path, *, seed: int) -> GeneratedCase:

@@ -48,7 +48,7 @@ __all__ = [
     "vendor_of",
 ]
 
-MAX_PACKAGES = 20_000
+MAX_PACKAGES = 4096
 """Packages kept at most (a Service Console has a few hundred); the rest is a problem."""
 
 _A = re.ASCII
