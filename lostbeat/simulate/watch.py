@@ -96,6 +96,7 @@ class Watch:
         while True:
             while pending and pending[0][0] <= time.monotonic():
                 pending.pop(0)[1]()
+            cgroups.protect_members(domain)
             self._echo_monitor(monitor)
             done = sorted(datastore.glob("lost-heartbeat-*/manifest.json"))
             if done:
