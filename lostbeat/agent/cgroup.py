@@ -38,6 +38,7 @@ V2_FILES = (
     "memory.current",
     "memory.swap.current",
     "memory.events",
+    "memory.oom.group",
     "memory.pressure",
     "memory.stat",
 )

@@ -280,8 +280,6 @@ def _drive(
     )
     workload = plans.workload(config.scenario, room=room, python=py, overhead=overhead)
     rate = room / plans.FILL_S
-    if domain.cpu_quota is not None:
-        cgroups.set_cpu_share(domain, rate / GROWTH_PER_CPU)
 
     def start(program: plans.Program) -> None:
         join = domain.join_throttled if program.throttled else domain.join
@@ -295,6 +293,10 @@ def _drive(
     for program in workload:
         if program.delay <= 0:
             start(program)
+    if domain.cpu_quota is not None:
+        # throttled once started: a program throttled before its exec is done can take
+        # seconds to start at all on a slow machine (15 s in the TCG guest of make test-vm)
+        cgroups.set_cpu_share(domain, rate / GROWTH_PER_CPU)
     watch.phase("workload started")
     pace = (
         pace_throttled(domain, rate=rate, share=rate / GROWTH_PER_CPU) if domain.cpu_quota else None

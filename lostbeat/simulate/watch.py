@@ -165,10 +165,13 @@ def describe_capture(folder: Path) -> str:
 def pace_throttled(domain: cgroups.Domain, *, rate: float, share: float) -> Callable[[], None]:
     """A step that keeps a CPU-throttled workload on the line "``rate`` bytes/s more".
 
-    The line starts when the group first grows by 1 MiB. Every second the CPU ``share`` is
-    scaled (by half to double) by the growth needed to be back on the line two seconds
-    later over the growth of the last second; growth is close to proportional to the share
-    (stress-ng --bigheap: about 16 MiB/s at 1 % of a CPU here, 5 MiB/s at 0.3 %).
+    The line starts when the group first grows by 1 MiB; until then the share is doubled
+    every half second, so a first guess far too low for this machine (stress-ng grows about
+    fifty times slower under qemu's TCG than here) costs seconds, not the whole run. Then
+    every second the CPU ``share`` is scaled (by half to double) by the growth needed to be
+    back on the line two seconds later over the growth of the last second; growth is close
+    to proportional to the share (stress-ng --bigheap: about 16 MiB/s at 1 % of a CPU here,
+    5 MiB/s at 0.3 %).
     """
     base: int | None = None
     line: tuple[float, int] | None = None
@@ -181,12 +184,16 @@ def pace_throttled(domain: cgroups.Domain, *, rate: float, share: float) -> Call
         if usage is None:
             return
         if base is None:
-            base = usage
+            base, last = usage, (now, usage)
+        assert last is not None
         if line is None:
             if usage - base >= MIB:
                 line = last = (now, usage)
+            elif now - last[0] >= 0.5:
+                share = min(share * 2.0, 1.0)
+                cgroups.set_cpu_share(domain, share)
+                last = (now, usage)
             return
-        assert last is not None
         seconds = now - last[0]
         if seconds < 1.0:
             return

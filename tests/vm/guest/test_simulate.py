@@ -1,0 +1,44 @@
+"""``lostbeat simulate`` on cgroup v2: each scenario hangs its group at memory.max (every task
+protected from the OOM killer), the analyzer gets the scenario's verdict, and nothing is left."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import CGROUP, keep, lostbeat
+
+from lostbeat.simulate.children import find_marked
+
+MIB = 1 << 20
+
+
+def _state() -> tuple[set[str], str]:
+    groups = {p.name for p in CGROUP.iterdir() if p.name.startswith("lostbeat-sim-")}
+    return groups, (CGROUP / "cgroup.subtree_control").read_text()
+
+
+@pytest.mark.parametrize("scenario", ["leak", "spike", "contention", "third-party"])
+def test_each_scenario_on_cgroup_v2_and_nothing_left(scenario: str, tmp_path: Path) -> None:
+    groups, controls = _state()
+    run_dir = tmp_path / "run"
+    status, out, err = lostbeat("simulate", "--scenario", scenario, "--ram", "128M",
+                                "--timeout", "5", "--keep", str(run_dir), "--json")  # fmt: skip
+    keep(f"simulate-{scenario}.log", err)
+    run = json.loads((run_dir / "simulation.json").read_text())
+    keep(f"simulate-{scenario}.json", json.dumps(run, indent=1))
+    assert status == 0, err
+    assert (run["version"], run["failure"], run["limit_bytes"]) == ("v2", "no-victim", 128 * MIB)
+    capture = Path(run["capture"])
+    cgroup = capture / "cgroup"
+    assert (cgroup / "memory.max").read_text().strip() == str(128 * MIB)
+    assert (cgroup / "memory.high").read_text().strip() == "max"
+    assert (cgroup / "memory.oom.group").read_text().strip() == "1"
+    events = dict(line.split() for line in (cgroup / "memory.events").read_text().splitlines())
+    assert int(events["oom"]) > 0 and int(events["oom_kill"]) == 0, events
+    analysis = json.loads(out)
+    assert analysis["crash"]["type"] == "lost_heartbeat"
+    # nothing left: no group, no process of the run, the controllers as they were
+    assert _state() == (groups, controls)
+    assert find_marked(run["run"]) == []
