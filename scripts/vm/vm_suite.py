@@ -86,7 +86,7 @@ def run_suite(
         return run
     run.seconds.update(built.seconds)
     try:
-        kernel = qemu.find_kernel()
+        kernel = qemu.small_initrd(qemu.find_kernel(), image.cache_root())
         accel = qemu.accelerator(kernel, image.cache_root())
         timeout = float(os.environ.get("LOSTBEAT_VM_TIMEOUT", DEFAULT_TIMEOUT))
         say(f"booting {built.image.name} with {kernel.release} under {accel} "
