@@ -117,6 +117,11 @@ class Watch:
             if full and full_at is None:
                 full_at = self.elapsed()
                 self.phase("group full")
+                if domain.cpu_quota is not None:
+                    # the pace is kept; now the workload competes for every page freed, as
+                    # an unthrottled program would: throttled, it let the heartbeat have the
+                    # pages reclaim freed, for 90 s in the VM suite's guest (cgroup v2)
+                    cgroups.set_cpu_share(domain, 1.0)
                 time.sleep(0.5)  # let the other tasks reach their next allocation
                 stuck = [
                     f"{comm} {st}" + (f" in {wchan}" if wchan != "-" else "")

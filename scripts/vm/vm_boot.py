@@ -30,9 +30,10 @@ RESULTS_BYTES = 256 << 20
 MEMORY_MB = 1536
 CPUS = 2
 PROBE_SECONDS = 8.0
-CMDLINE = "root=/dev/vda rw console=ttyS0 quiet panic=1 log_buf_len=8M"
-"""``log_buf_len``: room for the kernel's OOM reports, which the guest's journald leaves alone
-(scripts/vm/recipe/configure-base)."""
+CMDLINE = "root=/dev/vda rw console=ttyS0 quiet loglevel=2 panic=1 log_buf_len=8M"
+"""``loglevel=2``: only the kernel's critical lines on the serial console, not its OOM reports
+between the suite's lines; ``log_buf_len``: room for those reports in its buffer, which the
+guest's journald leaves alone (scripts/vm/recipe/configure-base)."""
 TCG_CPU = "max,avx=off,avx2=off,fma=off,f16c=off"
 """qemu 7.2's TCG emulates AVX2 (new in that release), and numpy's argsort segfaulted under it
 in the guest (x86-simd-sort's AVX2 path, from scipy.stats.kendalltau); without the AVX family

@@ -7,6 +7,7 @@ The guest writes pytest's JUnit XML onto its results disk; each test case become
 
 from __future__ import annotations
 
+import ast
 import os
 import time
 import xml.etree.ElementTree as ET
@@ -67,6 +68,22 @@ def parse_junit(text: str) -> dict[str, Outcome]:
                 break
         out[nodeid] = Outcome(nodeid, status, said, float(case.get("time", "0") or 0))
     return out
+
+
+def guest_tests(folder: Path) -> list[str]:
+    """The node ids the guest's pytest gives its tests (``test_x.py::test_y[param]``)."""
+    ids = []
+    for path in sorted(folder.glob("test_*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if not isinstance(node, ast.FunctionDef) or not node.name.startswith("test_"):
+                continue
+            params: list[str] = []
+            for deco in node.decorator_list:
+                if isinstance(deco, ast.Call) and ast.unparse(deco.func).endswith("parametrize"):
+                    params = [str(v) for v in ast.literal_eval(deco.args[1])]
+            base = f"{path.name}::{node.name}"
+            ids += [f"{base}[{p}]" for p in params] if params else [base]
+    return ids
 
 
 def run_suite(

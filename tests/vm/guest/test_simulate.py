@@ -3,10 +3,10 @@ protected from the OOM killer), the heartbeat is declared lost and captured, the
 runs, and nothing is left.
 
 The verdict is checked for ``leak``. Under TCG on a loaded machine the other scenarios'
-timings stretch (a program takes seconds to start, stress-ng's growth comes in bursts) and
-their verdicts were seen to go wrong (contention read as a leak of ``churner``, third-party
-as a spike); their verdicts are checked on real hardware by tests/simulate and
-benchmarks/simulate.py. Here each one's verdict is kept with its log.
+timings stretch (a program takes seconds to start, the recorder's samples come late) and
+their verdicts were seen to go wrong in some runs (contention read as a leak of
+``churner``); their verdicts are checked on real hardware by benchmarks/simulate.py. Here
+each run's verdict is kept with its log (``simulate-<scenario>.log`` in the artifacts).
 """
 
 from __future__ import annotations
