@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import lostbeat
+from lostbeat.commands._args import seconds_between
 from lostbeat.errors import LostbeatError
 
 __all__ = ["SERVICES", "Settings", "add_arguments", "render", "run", "templates"]
@@ -110,14 +111,7 @@ def _executable() -> Path:
     return Path(found).resolve()
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds such as 30, got {text!r}") from None
-    if not 0.05 <= value <= 86400:
-        raise argparse.ArgumentTypeError(f"expected 0.05-86400 seconds, got {text!r}")
-    return value
+_seconds = seconds_between(0.05, 86400, example="30")
 
 
 def _size(text: str) -> str:

@@ -118,9 +118,12 @@ class Watch:
                 full_at = self.elapsed()
                 self.phase("group full")
                 if domain.cpu_quota is not None:
-                    # the pace is kept; now the workload competes for every page freed, as
-                    # an unthrottled program would: throttled, it let the heartbeat have the
-                    # pages reclaim freed, for 90 s in the VM suite's guest (cgroup v2)
+                    # the pace was kept; now the workload competes for every page that is
+                    # freed, as an unthrottled program would. Throttled to its last share, the
+                    # heartbeat kept coming for 90 s after the group was full in the VM
+                    # suite's guest (cgroup v2); unthrottled, for 40 s (why it gets pages at
+                    # all there, stress-ng freeing its heap when a realloc() is refused or
+                    # reclaim of the group's file pages, is not verified)
                     cgroups.set_cpu_share(domain, 1.0)
                 time.sleep(0.5)  # let the other tasks reach their next allocation
                 stuck = [
