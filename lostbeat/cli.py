@@ -14,6 +14,7 @@ from typing import Protocol, cast
 
 from lostbeat import __version__
 from lostbeat.errors import LostbeatError
+from lostbeat.safetext import clean
 
 # name -> one-line help; the module is lostbeat.commands.<name with - as _>
 COMMANDS: dict[str, str] = {
@@ -65,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return command.run(args)
     except LostbeatError as err:
-        print(f"lostbeat {name}: {err}", file=sys.stderr)
+        print(f"lostbeat {name}: {clean(str(err))}", file=sys.stderr)  # paths come from hosts
         return 2
     except KeyboardInterrupt:
         print(f"lostbeat {name}: interrupted", file=sys.stderr)

@@ -37,7 +37,7 @@ ARGS = [
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", type=Path, help="a lostbeat.analysis/1 document to show")
+    parser.add_argument("--json", type=Path, help="a lostbeat.analysis/2 document to show")
     parser.add_argument("--out", type=Path, default=ROOT / "docs/img/report-example.png")
     parser.add_argument("--html", type=Path, help="also keep the HTML page here")
     parser.add_argument("--width", type=int, default=1100)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lostbeat.analyzer.artifacts import ARTIFACTS
 from lostbeat.analyzer.parsers import PARSERS
+from lostbeat.analyzer.platforms import PROFILES
 from lostbeat.analyzer.rules import RULES
 
 PKG = Path(__file__).resolve().parents[1] / "lostbeat" / "analyzer"
@@ -28,9 +29,20 @@ def test_every_parser_module_is_registered_and_documented() -> None:
         assert "Sample" in doc or ">>>" in doc, f"{module.__name__} lacks sample data"
 
 
-def test_every_artifact_is_read_by_a_parser_or_named_by_a_rule() -> None:
-    used = {p.artifact for p in PARSERS} | {a for r in RULES for a in r.artifacts}
-    assert set(ARTIFACTS) - used <= {"recording"}
+def test_every_artifact_is_read_by_a_parser_and_owned_by_a_profile() -> None:
+    assert set(ARTIFACTS) == {p.artifact for p in PARSERS}
+    owned = {name for profile in PROFILES for name in profile.artifacts}
+    assert owned == set(ARTIFACTS)
+
+
+def test_every_platform_module_holds_a_registered_profile() -> None:
+    names = [p.name for p in PROFILES]
+    assert len(names) == len(set(names))
+    assert {type(p).__module__.rsplit(".", 1)[-1] for p in PROFILES} == set(
+        public_modules("platforms")
+    )
+    for profile in PROFILES:
+        assert inspect.getdoc(type(profile)), profile.name
 
 
 def test_every_rule_module_holds_a_registered_rule() -> None:
@@ -39,4 +51,3 @@ def test_every_rule_module_holds_a_registered_rule() -> None:
     assert {r.module.rsplit(".", 1)[-1] for r in RULES} == set(public_modules("rules"))
     for rule in RULES:
         assert rule.doc, rule.id
-        assert set(rule.artifacts) <= set(ARTIFACTS), rule.id

@@ -25,6 +25,10 @@ MODULES = [
     "lostbeat.fleet.rollup",
     "lostbeat.fleet.summary",
     "lostbeat.heartbeat",
+    "lostbeat.procfs",
+    "lostbeat.procfs.formats",
+    "lostbeat.procfs.reader",
+    "lostbeat.safetext",
 ]
 
 

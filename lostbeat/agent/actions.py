@@ -18,10 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from lostbeat.agent._linux import Procfs, kill_process
+from lostbeat.agent._linux import kill_process
 from lostbeat.agent.capture import CaptureResult
 from lostbeat.agent.clients import ClientView
 from lostbeat.errors import AgentError
+from lostbeat.procfs import Procfs
 
 
 class ActionKind(StrEnum):

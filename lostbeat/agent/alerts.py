@@ -23,7 +23,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
+from lostbeat.agent.clients import Event, EventKind
+
 RING_LINES = 256
+# Lines about the clients of one uid other than root: a burst, then one a second. A uid
+# whose clients never beat, or come and go, cannot flush the ring the capture keeps.
+UID_BURST = 32
+UID_EVERY = 1.0
 
 
 def format_uptime(seconds: float) -> str:
@@ -85,7 +91,7 @@ class AlertLog:
         self._pid = pid
         self._stream = stream
         self.ring: deque[str] = deque(maxlen=RING_LINES)
-        self._limited: dict[str, tuple[float, int]] = {}
+        self._limited: dict[str, tuple[float, float, int]] = {}
 
     def line(self, source: str, text: str) -> str:
         """Write and keep one line; returns it."""
@@ -101,18 +107,58 @@ class AlertLog:
             pass  # a closed or full log must not stop the monitor
         return line
 
-    def limited(self, key: str, source: str, text: str, *, now: float, every: float = 1.0) -> None:
-        """Write a line at most once per ``every`` seconds per ``key``, counting the rest.
+    def limited(
+        self,
+        key: str,
+        source: str,
+        text: str,
+        *,
+        now: float,
+        every: float = 1.0,
+        burst: int = 1,
+        counted: str = "more suppressed",
+    ) -> bool:
+        """Write a line unless ``key`` has used its allowance; returns whether it was written.
 
-        Keys come from a fixed set (one per kind of complaint), so this state stays small.
+        Each key may write ``burst`` lines at once, then one per ``every`` seconds (a token
+        bucket); the lines held back are counted and the count is appended to the key's
+        next line as ``(N more suppressed)``, or ``(N <counted>)``. Keys come from a fixed
+        set (a kind of complaint, an allowed uid), so this state stays small.
         """
-        last, suppressed = self._limited.get(key, (-1e18, 0))
-        if now - last < every:
-            self._limited[key] = (last, suppressed + 1)
-            return
-        more = f" ({suppressed} more suppressed)" if suppressed else ""
+        tokens, last, suppressed = self._limited.get(key, (float(burst), now, 0))
+        tokens = min(float(burst), tokens + (now - last) / every)
+        if tokens < 1.0 - 1e-9:  # (sums of float fractions fall just short of 1)
+            self._limited[key] = (tokens, now, suppressed + 1)
+            return False
+        more = f" ({suppressed} {counted})" if suppressed else ""
         self.line(source, text + more)
-        self._limited[key] = (now, 0)
+        self._limited[key] = (tokens - 1.0, now, 0)
+        return True
+
+    def report(self, event: Event, *, now: float) -> None:
+        """The lines of a client event. Root's are always written; another uid's are held
+        to :data:`UID_BURST` at once, then one per :data:`UID_EVERY` seconds."""
+        c = event.client
+        fields = HbFields(c.name, c.pid, c.since, c.timeout, c.clt).render()
+        text = {
+            EventKind.REGISTERED: f"Client registered {fields} uid={c.uid} interval={c.interval:g}",
+            EventKind.DEREGISTERED: f"Client deregistered {fields}",
+            EventKind.LATE: f"Lost heartbeat {fields}",
+            EventKind.LOST: f"Lost heartbeat {fields}",
+            EventKind.RESUMED: f"Heartbeat resumed {fields}",
+            EventKind.GONE: f"Client gone {fields}: process exited, not a hang",
+        }[event.kind]
+        lines = [("HB", text)]
+        if event.kind is EventKind.LOST:
+            lines.append(("Host", f"Error: Lost heartbeat {fields}"))
+        for source, line in lines:
+            if c.uid == 0:
+                self.line(source, line)
+            else:
+                self.limited(
+                    f"uid:{c.uid}", source, line, now=now, every=UID_EVERY, burst=UID_BURST,
+                    counted=f"more lines of uid {c.uid} suppressed",
+                )  # fmt: skip
 
     def recent(self) -> tuple[str, ...]:
         """The kept lines, oldest first."""

@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import socket
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -30,11 +31,12 @@ from pathlib import Path
 from lostbeat import __version__
 from lostbeat.agent import cgroup as cg
 from lostbeat.agent import screen
-from lostbeat.agent._linux import Procfs, fsync_dir, make_private_dir, write_private
+from lostbeat.agent._linux import fsync_dir, make_private_dir, write_private
 from lostbeat.agent.bounded import BoundedRunner, Outcome, StepStatus, T
 from lostbeat.agent.clients import ClientView
 from lostbeat.agent.consumers import Consumer, Sampler
 from lostbeat.agent.coredump import CoreAttempt, CoreDumper
+from lostbeat.procfs import Procfs
 
 SCHEMA = "lostbeat.capture/1"
 PROC_FILES = (
@@ -134,13 +136,26 @@ class Capturer:
         self._host = socket.gethostname()
 
     def _new_folder(self, wall: float) -> Path:
+        """A new, empty folder of our own: ``mkdir`` never follows a link nor reuses a name.
+
+        The name is predictable, so something may already stand there (a link planted to
+        send the capture elsewhere, a file to make it fail): then ``-2`` to ``-9``, then a
+        random suffix, as many times as ``mkdtemp`` tries. A capture is never given up for
+        a name.
+        """
         host = re.sub(r"[^A-Za-z0-9._-]", "_", self._host)
-        base = self._config.datastore / f"lost-heartbeat-{host}-{utc_stamp(wall)}"
-        folder, n = base, 1
-        while folder.exists():
-            n += 1
-            folder = Path(f"{base}-{n}")
-        folder.mkdir(mode=0o700)
+        base = f"lost-heartbeat-{host}-{utc_stamp(wall)}"
+        datastore = self._config.datastore
+        for name in (base, *(f"{base}-{n}" for n in range(2, 10))):
+            try:
+                os.mkdir(datastore / name, 0o700)
+            except FileExistsError:
+                continue
+            folder = datastore / name
+            break
+        else:
+            folder = Path(tempfile.mkdtemp(prefix=f"{base}-", dir=datastore))
+            self._say("Dump", f"the names {base}[-2..-9] are taken; writing to '{folder.name}'")
         os.chmod(folder, 0o700)
         return folder
 

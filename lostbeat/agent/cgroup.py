@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from lostbeat.agent._linux import Procfs
 from lostbeat.agent.mountinfo import Mount, parse_mountinfo
 from lostbeat.errors import AgentError, InputError
+from lostbeat.procfs import Procfs
 
 _UNLIMITED = 1 << 62  # v1 shows "no limit" as a page-rounded LONG_MAX
 

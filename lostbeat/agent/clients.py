@@ -5,6 +5,17 @@ takes a slot too) and each entry keeps at most ``history`` beats, so no number o
 connections or beats makes it grow. Time is passed in by the caller (``now``, monotonic
 seconds), which keeps the table free of I/O and easy to test.
 
+No allowed uid can crowd another out: a uid other than root holds at most ``per_uid``
+slots (by default an equal share of what is left once :data:`ROOT_ROOM` slots are kept
+for root), and a connection is admitted only if the free slots left after it still cover
+root's room (:data:`ROOT_ROOM` less the slots root holds) and one slot for each other
+allowed uid that holds none. Every admission keeps that cover, so root can always hold
+:data:`ROOT_ROOM` slots and every allowed uid one, whatever the others do.
+
+A late client is reported once a second for its first :data:`LATE_LINES` whole seconds,
+then each time its silence has doubled, so a client that never beats costs a few lines a
+day, not one a second.
+
 States of a client::
 
     PENDING --HELLO--> ALIVE <--beat-- LATE --timeout--> LOST --beat--> ALIVE (resumed)
@@ -22,6 +33,16 @@ from enum import StrEnum
 
 from lostbeat.agent._linux import PeerCred
 from lostbeat.agent.protocol import Beat, Hello
+
+ROOT_ROOM = 2  # root's hbd, and its reconnection while its old slot waits out its timeout
+LATE_LINES = 5
+
+
+class Refusal(StrEnum):
+    """Why a connection gets no slot (the ``reason`` word of ``LB1 REFUSED``)."""
+
+    FULL = "too-many-clients"  # no free slot, or only the ones kept for others
+    QUOTA = "uid-quota"  # this uid holds its share
 
 
 class ClientState(StrEnum):
@@ -89,7 +110,8 @@ class _Client:
     timeout: float = 30.0
     state: ClientState = ClientState.PENDING
     beats: int = 0
-    alerted: int = 0
+    alerted: int = 0  # whole seconds of silence at the last LATE event
+    late: int = 0  # LATE events since the last beat
     bad: int = 0
     history: deque[BeatRecord] = field(default_factory=deque)
 
@@ -102,6 +124,8 @@ class ClientTable:
         default_timeout: seconds, for clients whose HELLO names none.
         history: beats kept per client.
         hello_timeout: seconds a connection may stay silent before its HELLO.
+        allowed: the uids allowed to connect (the others never reach the table).
+        per_uid: most slots one uid other than root may hold; None for an equal share.
     """
 
     def __init__(
@@ -111,28 +135,59 @@ class ClientTable:
         default_timeout: float,
         history: int = 16,
         hello_timeout: float = 5.0,
+        allowed: frozenset[int] = frozenset({0}),
+        per_uid: int | None = None,
     ) -> None:
         self._slots: list[_Client | None] = [None] * max_clients
         self._by_key: dict[int, _Client] = {}
         self.default_timeout = default_timeout
         self._history = history
         self._hello_timeout = hello_timeout
+        self._allowed = allowed
+        others = len(allowed - {0})
+        share = (max_clients - (ROOT_ROOM if 0 in allowed else 0)) // max(others, 1)
+        self.per_uid = per_uid if per_uid is not None else max(share, 1)
 
-    def open(self, key: int, cred: PeerCred, *, starttime: int | None, now: float) -> int | None:
-        """Take a slot for a new connection; returns its client number, None when full."""
-        for index, slot in enumerate(self._slots):
-            if slot is None:
-                client = _Client(
-                    clt=index + 1,
-                    key=key,
-                    cred=cred,
-                    starttime=starttime,
-                    last=now,
-                    history=deque(maxlen=self._history),
-                )
-                self._slots[index] = self._by_key[key] = client
-                return client.clt
-        return None
+    @staticmethod
+    def room_needed(allowed: frozenset[int]) -> int:
+        """The fewest slots that leave room for every allowed uid."""
+        others = len(allowed - {0})
+        return (ROOT_ROOM if 0 in allowed else 0) + others if others else 1
+
+    def held(self, uid: int) -> int:
+        """Slots the uid holds (pending, registered, and closed ones still watched)."""
+        return sum(1 for c in self._slots if c is not None and c.cred.uid == uid)
+
+    def _refusal(self, uid: int) -> Refusal | None:
+        held: dict[int, int] = {}
+        for c in self._slots:
+            if c is not None:
+                held[c.cred.uid] = held.get(c.cred.uid, 0) + 1
+        if uid != 0 and held.get(uid, 0) >= self.per_uid:
+            return Refusal.QUOTA
+        keep = sum(1 for other in self._allowed - {0, uid} if not held.get(other))
+        if uid != 0 and 0 in self._allowed:
+            # root's hang must never go unwatched for want of a slot
+            keep += max(ROOT_ROOM - held.get(0, 0), 0)
+        free = len(self._slots) - sum(held.values())
+        return Refusal.FULL if free <= keep else None
+
+    def open(self, key: int, cred: PeerCred, *, starttime: int | None, now: float) -> int | Refusal:
+        """Take a slot for a new connection; returns its client number, or why not."""
+        refusal = self._refusal(cred.uid)
+        if refusal is not None:
+            return refusal
+        index = self._slots.index(None)  # there is one: the refusal counted the free slots
+        client = _Client(
+            clt=index + 1,
+            key=key,
+            cred=cred,
+            starttime=starttime,
+            last=now,
+            history=deque(maxlen=self._history),
+        )
+        self._slots[index] = self._by_key[key] = client
+        return client.clt
 
     def hello(self, key: int, message: Hello, *, now: float) -> Event | None:
         """Register a connection's client; None if it had already said HELLO."""
@@ -157,7 +212,7 @@ class ClientTable:
         t = now - client.last
         client.history.append(BeatRecord(message.seq, message.at, message.took, now, uptime))
         client.beats += 1
-        client.last, client.state, client.alerted = now, ClientState.ALIVE, 0
+        client.last, client.state, client.alerted, client.late = now, ClientState.ALIVE, 0, 0
         if was_lost:
             return Event(EventKind.RESUMED, self._view(client, now, since=t), key)
         return None
@@ -215,12 +270,19 @@ class ClientTable:
                 events.append(Event(EventKind.LOST, self._view(client, now), client.key))
                 if client.key is None:
                     self._slots[client.clt - 1] = None
-            elif t >= max(2 * client.interval, 1.0) and int(t) > client.alerted:
+            elif t >= max(2 * client.interval, 1.0) and self._late_due(client, int(t)):
                 if client.state is ClientState.ALIVE:
                     client.state = ClientState.LATE
-                client.alerted = int(t)
+                client.alerted, client.late = int(t), client.late + 1
                 events.append(Event(EventKind.LATE, self._view(client, now), client.key))
         return events
+
+    @staticmethod
+    def _late_due(client: _Client, seconds: int) -> bool:
+        """Once a second for the first LATE_LINES, then each time the silence doubles."""
+        if client.late < LATE_LINES:
+            return seconds > client.alerted
+        return seconds >= 2 * client.alerted
 
     def _drop(self, client: _Client) -> None:
         self._slots[client.clt - 1] = None

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lostbeat.agent._linux import Procfs
 from lostbeat.errors import AgentError
+from lostbeat.procfs import Procfs
 
 
 @dataclass(frozen=True, slots=True)

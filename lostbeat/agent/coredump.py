@@ -31,8 +31,9 @@ from enum import StrEnum
 from pathlib import Path
 
 from lostbeat.agent import elfcore
-from lostbeat.agent._linux import PAGE_SIZE, Procfs, read_mem_into
+from lostbeat.agent._linux import PAGE_SIZE, read_mem_into
 from lostbeat.agent.bounded import BoundedRunner, StepStatus
+from lostbeat.procfs import Procfs
 
 BUFFER_SIZE = 1 << 20
 _MAX_THREADS = 4096

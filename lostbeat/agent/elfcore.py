@@ -19,7 +19,8 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lostbeat.agent._linux import PAGE_SIZE, Mapping
+from lostbeat.agent._linux import PAGE_SIZE
+from lostbeat.procfs import Mapping
 
 NT_PRSTATUS, NT_PRPSINFO, NT_AUXV, NT_FILE = 1, 3, 6, 0x46494C45
 _PT_LOAD, _PT_NOTE = 1, 4

@@ -6,20 +6,22 @@ rest), then checks every deadline on the monotonic clock. A client whose last be
 than its timeout is declared lost, the capture is written and fsync'ed, and only then does
 the action run.
 
-Bounded by construction: at most ``max_clients`` connections (one more is refused), at
+Bounded by construction: at most ``max_clients`` connections (one more is refused), shared
+so that no allowed uid can crowd out root or another uid (``lostbeat.agent.clients``), at
 most 16 beats of history per client, one fixed receive buffer, a fixed-size log ring, one
-log line per second per kind of complaint, and a connection that keeps sending malformed
-packets is dropped after :data:`MAX_BAD`.
+log line per second per kind of complaint, the lines about one uid's clients held to a
+burst and then one a second (root's excepted), and a connection that keeps sending
+malformed packets is dropped after :data:`MAX_BAD`. ``--min-capture-interval`` applies per
+uid, so that another uid's loss does not use up the capture of root's.
 """
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import os
 import selectors
 import signal
 import socket
-import stat
 import sys
 import time
 from dataclasses import dataclass, field
@@ -27,13 +29,15 @@ from pathlib import Path
 
 from lostbeat import __version__
 from lostbeat.agent import cgroup as cg
-from lostbeat.agent._linux import Procfs, boottime, current_cpu, peer_credentials, set_comm
+from lostbeat.agent._linux import boottime, current_cpu, peer_credentials, set_comm
 from lostbeat.agent.actions import Action, ActionKind, run_action
-from lostbeat.agent.alerts import AlertLog, HbFields
+from lostbeat.agent.alerts import AlertLog
 from lostbeat.agent.capture import CaptureConfig, Capturer, Incident
-from lostbeat.agent.clients import ClientTable, ClientView, Event, EventKind
+from lostbeat.agent.clients import ClientTable, ClientView, Event, EventKind, Refusal
 from lostbeat.agent.consumers import Sampler
+from lostbeat.agent.datastore import open_datastore
 from lostbeat.agent.journal import alert_stream
+from lostbeat.agent.listener import listen, refuse
 from lostbeat.agent.protect import protect
 from lostbeat.agent.protocol import (
     MAX_MESSAGE,
@@ -41,12 +45,12 @@ from lostbeat.agent.protocol import (
     Beat,
     Bye,
     Hello,
-    Refused,
     decode,
     encode,
 )
 from lostbeat.agent.sdnotify import Notifier
 from lostbeat.errors import AgentError, InputError, ParseError
+from lostbeat.procfs import Procfs
 
 BURST = 32
 MAX_BAD = 16
@@ -66,6 +70,7 @@ class MonitorConfig:
     socket_mode: int = 0o600
     socket_gid: int | None = None
     max_clients: int = 128
+    max_clients_per_uid: int | None = None  # None: an equal share (lostbeat.agent.clients)
     capture: CaptureConfig | None = None
     sample_interval: float = 10.0
     min_capture_interval: float = 300.0
@@ -85,15 +90,20 @@ class Monitor:
             uptime=boottime, cpu=current_cpu, pid=os.getpid(), stream=alert_stream()
         )
         self.notifier = notifier or Notifier(None)
-        self.table = ClientTable(max_clients=config.max_clients, default_timeout=config.timeout)
+        self.table = ClientTable(
+            max_clients=config.max_clients,
+            default_timeout=config.timeout,
+            allowed=config.allow_uids,
+            per_uid=config.max_clients_per_uid,
+        )
         self._conns: dict[int, socket.socket] = {}
         self._buffer = bytearray(MAX_MESSAGE + 1)
         self._stop = False
         self._last_ping = self._last_sample = 0.0
-        self._last_capture: float | None = None
+        self._last_capture: dict[int, float] = {}  # uid -> when a loss of its was captured
         self.captures = 0
 
-    def _prepare(self) -> tuple[cg.MemoryCgroup | None, socket.socket]:
+    def _prepare(self) -> tuple[cg.MemoryCgroup | None, Path, socket.socket]:
         watched = None
         if self.config.cgroup is not None:
             hierarchy = cg.memory_hierarchy(self.procfs)
@@ -102,15 +112,7 @@ class Monitor:
                     "no memory cgroup controller on this host", path=self.config.cgroup
                 )
             watched = cg.resolve(self.config.cgroup, hierarchy)
-        datastore = self.config.datastore
-        try:
-            datastore.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError as err:
-            raise InputError(
-                f"cannot create the datastore: {err.strerror}", path=str(datastore)
-            ) from err
-        if not os.access(datastore, os.W_OK | os.X_OK) or not datastore.is_dir():
-            raise InputError("expected a writable directory for the datastore", path=str(datastore))
+        datastore = open_datastore(self.config.datastore, uid=os.geteuid())
         guard = protect(procfs=self.procfs, watched=watched, lock_memory=self.config.lock_memory)
         self.log.line(
             "Monitor",
@@ -119,41 +121,10 @@ class Monitor:
             + (f" (moved out of {guard.cgroup_before})" if guard.moved else "")
             + "".join(f"; {e}" for e in (guard.mlock_error, guard.oom_error) if e),
         )
-        return watched, self._listen()
-
-    def _listen(self) -> socket.socket:
-        path = self.config.socket
-        if path.exists() or path.is_symlink():
-            if not stat.S_ISSOCK(path.lstat().st_mode):
-                raise InputError("exists and is not a socket", path=str(path))
-            probe = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-            try:
-                probe.connect(str(path))
-            except OSError:
-                path.unlink()  # a stale socket from a monitor that died
-            else:
-                raise InputError("another monitor is listening on this socket", path=str(path))
-            finally:
-                probe.close()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
-        old = os.umask(0o177)
-        try:
-            sock.bind(str(path))
-        except OSError as err:
-            sock.close()
-            raise InputError(f"cannot bind: {err.strerror}", path=str(path)) from err
-        finally:
-            os.umask(old)
-        try:
-            if self.config.socket_gid is not None:
-                os.chown(path, -1, self.config.socket_gid)
-            os.chmod(path, self.config.socket_mode)
-        except OSError as err:
-            sock.close()
-            raise InputError(f"cannot set owner or mode: {err.strerror}", path=str(path)) from err
-        sock.listen(64)
-        sock.setblocking(False)
-        return sock
+        listener = listen(
+            self.config.socket, mode=self.config.socket_mode, gid=self.config.socket_gid
+        )
+        return watched, datastore, listener
 
     def stop(self, *_: object) -> None:
         """Ask :meth:`serve` to return (a signal handler)."""
@@ -167,13 +138,13 @@ class Monitor:
             # a stalled reader of our log (journald short of memory) must not stall the
             # monitor: a line that cannot be written now is dropped, and kept in the ring
             os.set_blocking(sys.stderr.fileno(), False)
-        watched, listener = self._prepare()
+        watched, datastore, listener = self._prepare()
         scope = (lambda: cg.member_pids(watched)) if watched else self.procfs.pids
         sampler = Sampler(self.procfs, scope=scope, exclude=frozenset({os.getpid()}))
-        capture_config = self.config.capture or CaptureConfig(datastore=self.config.datastore)
+        capture_config = self.config.capture or CaptureConfig(datastore=datastore)
         self.capturer = Capturer(
             procfs=self.procfs,
-            config=capture_config,
+            config=dataclasses.replace(capture_config, datastore=datastore),
             sampler=sampler,
             cgroup=watched,
             keepalive=self._keepalive,
@@ -188,7 +159,7 @@ class Monitor:
             "Monitor",
             f"lostbeat {__version__} listening on {self.config.socket} timeout="
             f"{self.config.timeout:g} allow_uids={uids} scope="
-            f"{'host' if watched is None else watched.path} datastore={self.config.datastore}",
+            f"{'host' if watched is None else watched.path} datastore={datastore}",
         )
         self.notifier.ready(f"watching {self.config.socket}")
         try:
@@ -240,7 +211,7 @@ class Monitor:
             conn.setblocking(False)
             cred = peer_credentials(conn)
             if cred.uid not in self.config.allow_uids:
-                self._refuse(conn, "uid-not-allowed")
+                refuse(conn, "uid-not-allowed")
                 self.log.limited(
                     "uid", "HB", f"refused pid={cred.pid} uid={cred.uid}: uid not allowed", now=now
                 )
@@ -249,26 +220,25 @@ class Monitor:
                 starttime: int | None = self.procfs.stat(cred.pid).starttime
             except AgentError:
                 starttime = None
-            if self.table.open(conn.fileno(), cred, starttime=starttime, now=now) is None:
-                self._refuse(conn, "too-many-clients")
+            taken = self.table.open(conn.fileno(), cred, starttime=starttime, now=now)
+            if isinstance(taken, Refusal):
+                refuse(conn, taken)
+                free = self.config.max_clients - len(self.table)
+                why = (
+                    f"uid {cred.uid} holds {self.table.per_uid} clients, its share"
+                    if taken is Refusal.QUOTA
+                    else f"{len(self.table)} clients already"
+                    + (f", {free} kept for root and uids that hold none" if free else "")
+                )
                 self.log.limited(
-                    "full",
+                    taken.name.lower(),
                     "HB",
-                    f"refused pid={cred.pid} uid={cred.uid}: "
-                    f"{self.config.max_clients} clients already",
+                    f"refused pid={cred.pid} uid={cred.uid}: {why}",
                     now=now,
                 )
                 continue
             self._conns[conn.fileno()] = conn
             selector.register(conn, selectors.EVENT_READ, conn.fileno())
-
-    @staticmethod
-    def _refuse(conn: socket.socket, reason: str) -> None:
-        with contextlib.suppress(OSError):
-            conn.send(encode(Refused(reason)))
-            for _ in range(4):  # closing with unread packets would reset the connection
-                conn.recv(MAX_MESSAGE)
-        conn.close()
 
     def _read(self, conn: socket.socket, selector: selectors.BaseSelector) -> None:
         fd = conn.fileno()
@@ -341,19 +311,7 @@ class Monitor:
             self._report(event)
 
     def _report(self, event: Event) -> None:
-        c = event.client
-        fields = HbFields(c.name, c.pid, c.since, c.timeout, c.clt).render()
-        text = {
-            EventKind.REGISTERED: f"Client registered {fields} uid={c.uid} interval={c.interval:g}",
-            EventKind.DEREGISTERED: f"Client deregistered {fields}",
-            EventKind.LATE: f"Lost heartbeat {fields}",
-            EventKind.LOST: f"Lost heartbeat {fields}",
-            EventKind.RESUMED: f"Heartbeat resumed {fields}",
-            EventKind.GONE: f"Client gone {fields}: process exited, not a hang",
-        }[event.kind]
-        self.log.line("HB", text)
-        if event.kind is EventKind.LOST:
-            self.log.line("Host", f"Error: Lost heartbeat {fields}")
+        self.log.report(event, now=time.monotonic())
 
     def _deadlines(self, now: float, selector: selectors.BaseSelector) -> None:
         lost: list[ClientView] = []
@@ -370,16 +328,20 @@ class Monitor:
             self._declare(tuple(lost), now)
 
     def _declare(self, lost: tuple[ClientView, ...], now: float) -> None:
-        first = lost[0]
-        since = None if self._last_capture is None else now - self._last_capture
-        if since is not None and since < self.config.min_capture_interval:
-            self.log.line(
+        # a loss is captured unless every uid among the lost had one captured lately
+        since = max(now - self._last_capture.get(c.uid, -1e18) for c in lost)
+        if since < self.config.min_capture_interval:
+            self.log.limited(
+                "nocapture",
                 "Dump",
                 f"no capture: the last one was {since:.0f} s ago (--min-capture-interval "
                 f"{self.config.min_capture_interval:g}); no action",
+                now=now,
             )
             return
-        self._last_capture = now
+        lost = tuple(sorted(lost, key=lambda c: c.uid != 0))  # root's first, if any
+        first = lost[0]
+        self._last_capture.update((c.uid, now) for c in lost)
         incident = Incident(
             lost=lost,
             clients=self.table.views(now),

@@ -16,9 +16,10 @@ import threading
 from dataclasses import dataclass
 
 from lostbeat.agent import cgroup as cg
-from lostbeat.agent._linux import Procfs, mlockall, set_oom_score_adj
+from lostbeat.agent._linux import mlockall, set_oom_score_adj
 from lostbeat.agent.bounded import STACK_SIZE
 from lostbeat.errors import AgentError
+from lostbeat.procfs import Procfs
 
 OOM_SCORE_ADJ = -1000
 

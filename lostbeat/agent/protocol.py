@@ -14,7 +14,10 @@ optional: without it the monitor's ``--timeout`` applies. A refused client reads
 ``LB1 REFUSED reason=<word>`` and the monitor closes the connection. Who the client is
 (pid, uid) is never taken from the message: the monitor asks the kernel (SO_PEERCRED).
 
-A packet longer than :data:`MAX_MESSAGE` bytes is malformed, as is any unknown word.
+A packet longer than :data:`MAX_MESSAGE` bytes is malformed, as is any unknown word. Numbers
+are plain decimals (ASCII digits, at most one ``.`` between digits): not the other forms
+Python's ``int()`` and ``float()`` take (``1_0``, ``+1``, `` 1``, ``1e3``, ``inf``, digits of
+other scripts), so that one packet has one meaning to every reader.
 
 Examples:
     >>> decode(encode(Beat(seq=7, at=1.5, took=0.25)), path="hb.sock")
@@ -25,11 +28,15 @@ Examples:
     Traceback (most recent call last):
     ...
     lostbeat.errors.ParseError: hb.sock: expected 'LB1 BEAT seq=N at=T took=S', got 'LB1 BEAT seq=x'
+    >>> try:
+    ...     decode(b"LB1 HELLO name=x interval=1_0", path="hb.sock")
+    ... except ParseError as err:
+    ...     print(err)
+    hb.sock: interval: expected a plain decimal number (such as 1 or 0.5), got '1_0'
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
@@ -38,6 +45,8 @@ from lostbeat.errors import ParseError
 VERSION = "LB1"
 MAX_MESSAGE = 256
 NAME_RE = re.compile(r"[A-Za-z0-9._:@+-]{1,32}")
+_INTEGER = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 MIN_TIMEOUT, MAX_TIMEOUT = 0.2, 86400.0
 MIN_INTERVAL, MAX_INTERVAL = 0.05, 3600.0
 
@@ -138,43 +147,58 @@ def decode(data: bytes, *, path: str) -> Message:
         if not eq or not value or key in fields:
             raise ParseError(f"expected {form!r}", path=path, line=text)
         fields[key] = value
-    try:
-        message = _build(kind, fields)
-    except (KeyError, ValueError):
-        message = None
-    if message is None or len(data) > MAX_MESSAGE:
+    message = None if len(data) > MAX_MESSAGE else _build(kind, fields, path)
+    if message is None:
         raise ParseError(f"expected {form!r}", path=path, line=text)
     return message
 
 
-def _finite(value: str, low: float, high: float) -> float:
+def _decimal(f: dict[str, str], key: str, low: float, high: float, path: str) -> float:
+    """A plain decimal within [low, high]; anything else names the field."""
+    value = f[key]
+    if not _DECIMAL.fullmatch(value):
+        raise ParseError(
+            f"{key}: expected a plain decimal number (such as 1 or 0.5)", path=path, line=value
+        )
     number = float(value)
-    if not math.isfinite(number) or not low <= number <= high:
-        raise ValueError(value)
+    if not low <= number <= high:
+        raise ParseError(f"{key}: expected {low:g} to {high:g}", path=path, line=value)
     return number
 
 
-def _build(kind: str, f: dict[str, str]) -> Message | None:
+def _integer(f: dict[str, str], key: str, path: str) -> int:
+    value = f[key]
+    if not _INTEGER.fullmatch(value):
+        raise ParseError(
+            f"{key}: expected a plain decimal number (such as 1 or 0.5)", path=path, line=value
+        )
+    return int(value)
+
+
+def _build(kind: str, f: dict[str, str], path: str) -> Message | None:
     keys = set(f)
     if kind == "HELLO" and keys in ({"name", "interval"}, {"name", "interval", "timeout"}):
         if not NAME_RE.fullmatch(f["name"]):
             return None
-        timeout = f.get("timeout")
         return Hello(
             name=f["name"],
-            interval=_finite(f["interval"], MIN_INTERVAL, MAX_INTERVAL),
-            timeout=None if timeout is None else _finite(timeout, MIN_TIMEOUT, MAX_TIMEOUT),
+            interval=_decimal(f, "interval", MIN_INTERVAL, MAX_INTERVAL, path),
+            timeout=None
+            if "timeout" not in f
+            else _decimal(f, "timeout", MIN_TIMEOUT, MAX_TIMEOUT, path),
         )
-    if kind == "BEAT" and keys == {"seq", "at", "took"} and f["seq"].isdigit():
+    if kind == "BEAT" and keys == {"seq", "at", "took"}:
         return Beat(
-            seq=int(f["seq"]),
-            at=_finite(f["at"], 0.0, 1e11),
-            took=_finite(f["took"], 0.0, 1e6),
+            seq=_integer(f, "seq", path),
+            at=_decimal(f, "at", 0.0, 1e11, path),
+            took=_decimal(f, "took", 0.0, 1e6, path),
         )
     if kind == "BYE" and not keys:
         return Bye()
-    if kind == "OK" and keys == {"clt", "to"} and f["clt"].isdigit():
-        return Accepted(clt=int(f["clt"]), timeout=_finite(f["to"], 0.0, MAX_TIMEOUT))
+    if kind == "OK" and keys == {"clt", "to"}:
+        return Accepted(
+            clt=_integer(f, "clt", path), timeout=_decimal(f, "to", 0.0, MAX_TIMEOUT, path)
+        )
     if kind == "REFUSED" and keys == {"reason"}:
         return Refused(reason=f["reason"])
     return None

@@ -17,12 +17,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from lostbeat.agent._linux import Procfs
 from lostbeat.agent.alerts import HbFields, format_uptime
 from lostbeat.agent.cgroup import CgroupMemory, MemoryCgroup
 from lostbeat.agent.clients import ClientView
 from lostbeat.agent.consumers import Consumer
 from lostbeat.errors import AgentError
+from lostbeat.procfs import Procfs, parse_meminfo
 
 PRESSURE = ("cpu", "memory", "io")
 
@@ -88,17 +88,8 @@ def _kb(value: int | None) -> str:
     return "-" if value is None else str(value)
 
 
-def _meminfo(text: str | None) -> dict[str, int]:
-    values: dict[str, int] = {}
-    for line in (text or "").splitlines():
-        key, _, rest = line.partition(":")
-        if rest.split() and rest.split()[0].isdigit():
-            values[key] = int(rest.split()[0])
-    return values
-
-
 def _memory_lines(text: str | None) -> list[str]:
-    m = _meminfo(text)
+    m = {key: value // 1024 for key, value in parse_meminfo(text or "").items()}  # kB
     if not m:
         return ["Memory: unavailable", "Swap: unavailable"]
     swap_used = m["SwapTotal"] - m["SwapFree"] if "SwapTotal" in m and "SwapFree" in m else None

@@ -1,5 +1,7 @@
 """ARTIFACTS: every logical artifact, named once, with its candidate paths in a bundle.
 
+Each platform profile owns its artifacts (``analyzer/platforms/``); sources read the union.
+
 Paths are globs relative to the bundle root, i.e. below the vm-support top folder
 ``vm-support-<host>-<date>.<pid>/`` (reference esx-artifacts.md §3.1). In a glob, ``*`` and
 ``?`` never cross a ``/``; a leading ``**/`` stands for any number of folders. When two
@@ -22,9 +24,10 @@ Examples:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from lostbeat.analyzer.parsers import PARSERS
+from lostbeat.analyzer.platforms import Artifact, artifact_table
+from lostbeat.recording.schema import MARKER_NAME
 
 __all__ = [
     "ARTIFACTS",
@@ -36,130 +39,10 @@ __all__ = [
     "top_folder",
 ]
 
-RECORDING_MARKER = "lostbeat-recording.json"
-"""The file that marks a folder as a lostbeat recording store."""
+RECORDING_MARKER = MARKER_NAME  # the file that marks a folder as a lostbeat recording store
 
-
-@dataclass(frozen=True, slots=True)
-class Artifact:
-    """One logical artifact and where a bundle may hold it.
-
-    Attributes:
-        patterns: globs relative to the bundle root.
-        many: several files may match (rotations, one per core).
-        content: the files are read; ``False`` means only their names matter.
-        doc: what the artifact is, in one line.
-        tail: when a file is larger than the read cap, keep its end (the newest lines).
-    """
-
-    patterns: tuple[str, ...]
-    many: bool
-    content: bool
-    doc: str
-    tail: bool = False
-
-
-ARTIFACTS: dict[str, Artifact] = {
-    "vmksummary": Artifact(
-        (
-            "var/log/vmksummary",  # §1.1, §3.2: vm-support collects /var/log/vmksummary
-            # §1.4: rotated names not found, so any suffix (.1, .2.gz) is accepted
-            "var/log/vmksummary.*",
-            "var/log/vmksummary.d/*",  # §1.1, §3.2: /var/log/vmksummary.d/vmksummary*
-        ),
-        many=True,
-        content=True,
-        doc="hourly heartbeat lines: swap used and the top three Service Console consumers",
-        tail=True,
-    ),
-    "vmkernel_log": Artifact(
-        (
-            "var/log/vmkernel",  # §3.2: var/log/vmkernel*
-            "var/log/vmkernel.*",  # §3.2: rotations
-            "var/log/vmkwarning*",  # §3.2: warnings
-            "root/vmkernel-log.*",  # §5: `vmkdump -l <zdump>` extracts vmkernel-log.N
-            "root/old_cores/vmkernel-log.*",  # §5: /root cores move to /root/old_cores
-            "var/core/vmkernel-log.*",  # §5: COREDUMP_DIR=/var/core on ESXi
-        ),
-        many=True,
-        content=True,
-        doc="VMkernel log lines, including the log extracted from a zdump",
-        tail=True,
-    ),
-    "psod": Artifact(
-        # not a vm-support file: a screen someone transcribed; loose files are sniffed (§2.2)
-        ("**/psod.txt", "**/*[Pp][Ss][Oo][Dd]*.txt"),
-        many=True,
-        content=True,
-        doc="a transcribed purple diagnostic screen",
-    ),
-    "meminfo": Artifact(
-        ("proc/meminfo",),  # §3.2: all of /proc is copied
-        many=False,
-        content=True,
-        doc="Service Console memory and swap totals (post-reboot)",
-    ),
-    "esx_conf": Artifact(
-        ("etc/vmware/esx.conf",),  # §3.2 config, §4.1 advanced options
-        many=False,
-        content=True,
-        doc="host configuration: Misc.CosCorefile, Misc.PsodOnCosPanic",
-    ),
-    "version": Artifact(
-        (
-            "tmp/vmware.*.txt",  # §3.3: `vmware -v` output
-            "etc/vmware-release",  # §3.3
-            "proc/vmware/version",  # §3.3, §1.1
-        ),
-        many=True,
-        content=True,
-        doc="product and build of the host",
-    ),
-    "ps": Artifact(
-        ("tmp/ps.*.txt",),  # §3.2: ps -auxwww
-        many=True,
-        content=True,
-        doc="process table at collection time",
-    ),
-    "pstree": Artifact(
-        ("tmp/pstree.*.txt",),  # §3.2: pstree -ap
-        many=True,
-        content=True,
-        doc="process tree at collection time",
-    ),
-    "top": Artifact(
-        ("tmp/top.*.txt",),  # §3.2, §8: top -d 1 -n 10 -b
-        many=True,
-        content=True,
-        doc="ten batch-mode top iterations at collection time",
-    ),
-    "coredumps": Artifact(
-        (
-            "root/vmkernel-zdump-*",  # §5: first reboot after a PSOD writes it to /root
-            "root/old_cores/*",  # §5: vm-support moves /root cores to /root/old_cores
-            "var/core/*",  # §5: COREDUMP_DIR on ESXi
-            "**/*.core.gz",  # §4.1, §5: COS core <CosCorefile>.<pid>.core.gz
-        ),
-        many=True,
-        content=False,
-        doc="VMkernel zdumps and Service Console cores (names only)",
-    ),
-    "capture": Artifact(
-        # lostbeat's own: `lostbeat monitor` writes lost-heartbeat-<host>-<stamp>/screen.txt
-        # (lostbeat/agent/capture.py); given as a folder, that top folder is stripped
-        ("screen.txt", "**/lost-heartbeat-*/screen.txt"),
-        many=True,
-        content=True,
-        doc="the diagnostic screen lostbeat's monitor wrote when it declared a heartbeat lost",
-    ),
-    "recording": Artifact(
-        # lostbeat's own store; a directory source reports every file beside the marker
-        (f"**/{RECORDING_MARKER}",),
-        many=True,
-        content=True,
-        doc="lostbeat recording store (marker and shards)",
-    ),
-}
+ARTIFACTS: dict[str, Artifact] = artifact_table()
+"""Every platform profile's artifacts (``analyzer/platforms/``), merged."""
 
 
 def _glob_regex(pattern: str) -> str:

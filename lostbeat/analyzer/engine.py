@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from lostbeat.analyzer.facts import HostFacts, crash_signals, merge_processes, merge_summaries
+from lostbeat.analyzer.artifacts import ARTIFACTS
+from lostbeat.analyzer.facts import Facts, Measure, MemoryHistory, Sampling
 from lostbeat.analyzer.findings import Finding
 from lostbeat.analyzer.history import build_history
 from lostbeat.analyzer.parsers import PARSERS, ParserInput
@@ -23,12 +24,14 @@ from lostbeat.analyzer.parsers.coredumps import CoredumpInventory, parse_coredum
 from lostbeat.analyzer.parsers.esx_conf import EsxConf
 from lostbeat.analyzer.parsers.meminfo import MemInfo
 from lostbeat.analyzer.parsers.processes import ProcessTable
+from lostbeat.analyzer.parsers.procfiles import ProcFile
 from lostbeat.analyzer.parsers.psod import PsodScreen
-from lostbeat.analyzer.parsers.recordings import Recording, parse_recording
+from lostbeat.analyzer.parsers.recordings import parse_recording
 from lostbeat.analyzer.parsers.top import TopSnapshot
 from lostbeat.analyzer.parsers.version import VersionInfo
 from lostbeat.analyzer.parsers.vmkernel_log import VmkernelLog
 from lostbeat.analyzer.parsers.vmksummary import VmkSummary
+from lostbeat.analyzer.platforms import Parsed, Profile, choose
 from lostbeat.analyzer.result import (
     Action,
     AnalysisResult,
@@ -41,6 +44,7 @@ from lostbeat.analyzer.result import (
     InputStatus,
     KnownIssueMatch,
     Memory,
+    Platform,
     RootCause,
 )
 from lostbeat.analyzer.rules.actions import plan_actions
@@ -60,17 +64,10 @@ T = TypeVar("T")
 
 
 @dataclass
-class _Parsed:
-    summaries: list[VmkSummary] = field(default_factory=list)
-    logs: list[VmkernelLog] = field(default_factory=list)
-    screens: list[PsodScreen] = field(default_factory=list)
-    meminfo: list[MemInfo] = field(default_factory=list)
-    conf: list[EsxConf] = field(default_factory=list)
-    versions: list[VersionInfo] = field(default_factory=list)
-    tables: list[ProcessTable] = field(default_factory=list)
-    tops: list[TopSnapshot] = field(default_factory=list)
-    recordings: list[Recording] = field(default_factory=list)
-    captures: list[LinuxScreen] = field(default_factory=list)
+class _Run:
+    """One analysis: the parser outputs, and what happened to each input."""
+
+    parsed: Parsed = field(default_factory=Parsed)
     records: list[InputRecord] = field(default_factory=list)
 
 
@@ -84,13 +81,14 @@ _SLOTS: dict[type, str] = {
     ProcessTable: "tables",
     TopSnapshot: "tops",
     LinuxScreen: "captures",
+    ProcFile: "proc_files",
 }
 
 
-def _parse_member(member: Member, parsed: _Parsed, *, strict: bool) -> None:
+def _parse_member(member: Member, run: _Run, *, strict: bool) -> None:
     parser = _PARSE.get(member.artifact)
     if parser is None:
-        parsed.records.append(
+        run.records.append(
             InputRecord(
                 member.path, InputStatus.SKIPPED, member.artifact, "no parser for this artifact"
             )
@@ -100,36 +98,36 @@ def _parse_member(member: Member, parsed: _Parsed, *, strict: bool) -> None:
     lines = io.TextIOWrapper(io.BytesIO(member.data), encoding="utf-8", errors="replace")
     value = _guarded(
         lambda: parser(lines, path=member.path),
-        parsed,
+        run,
         path=member.path,
         artifact=member.artifact,
         strict=strict,
     )
     if value is None:
         return
-    getattr(parsed, _SLOTS[type(value)]).append(value)
+    getattr(run.parsed, _SLOTS[type(value)]).append(value)
     problems = getattr(value, "problems", ())
     reason = f"{len(problems)} malformed line(s), first: {problems[0]}" if problems else ""
     if member.note:
         reason = f"{member.note}; {reason}" if reason else member.note
     if problems and strict:
         raise problems[0]
-    parsed.records.append(InputRecord(member.path, InputStatus.READ, member.artifact, reason))
+    run.records.append(InputRecord(member.path, InputStatus.READ, member.artifact, reason))
 
 
 def _guarded(
-    parse: Callable[[], T], parsed: _Parsed, *, path: str, artifact: str, strict: bool
+    parse: Callable[[], T], run: _Run, *, path: str, artifact: str, strict: bool
 ) -> T | None:
     """Run one parser: a missing artifact is skipped, a malformed one recorded as broken (or
     raised, when ``strict``); ``None`` in both cases."""
     try:
         return parse()
     except ArtifactMissing as err:
-        parsed.records.append(InputRecord(path, InputStatus.SKIPPED, artifact, str(err)))
+        run.records.append(InputRecord(path, InputStatus.SKIPPED, artifact, str(err)))
     except LostbeatError as err:
         if strict:
             raise
-        parsed.records.append(InputRecord(path, InputStatus.BROKEN, artifact, str(err)))
+        run.records.append(InputRecord(path, InputStatus.BROKEN, artifact, str(err)))
     return None
 
 
@@ -137,12 +135,12 @@ def _is_summary_log(path: str) -> bool:
     return path.rsplit("/", 1)[-1].startswith("vmksummary")
 
 
-def _parse_recording(members: Sequence[Member], parsed: _Parsed, *, strict: bool) -> None:
+def _parse_recording(members: Sequence[Member], run: _Run, *, strict: bool) -> None:
     files = [(m.path, m.data) for m in members if not _is_summary_log(m.path)]
     where = members[0].path.rsplit("/", 1)[0] if "/" in members[0].path else "."
     recording = _guarded(
         lambda: parse_recording(files, path=where),
-        parsed,
+        run,
         path=where,
         artifact="recording",
         strict=strict,
@@ -151,36 +149,18 @@ def _parse_recording(members: Sequence[Member], parsed: _Parsed, *, strict: bool
         return
     if recording.problems and strict:
         raise RecordingCorrupt(str(recording.problems[0]), path=where)
-    parsed.recordings.append(recording)
+    run.parsed.recordings.append(recording)
     reason = (
         f"{len(recording.problems)} unusable record(s), first: {recording.problems[0]}"
         if recording.problems
         else ""
     )
-    parsed.records.append(InputRecord(where, InputStatus.READ, "recording", reason))
+    run.records.append(InputRecord(where, InputStatus.READ, "recording", reason))
 
 
 _PARSE: dict[str, Callable[..., Any]] = {
     p.artifact: p.parse for p in PARSERS if p.takes is ParserInput.LINES
 }
-
-
-def _facts(parsed: _Parsed, host: str | None, names: Iterable[str]) -> HostFacts:
-    top = parsed.tops[-1] if parsed.tops else None
-    return HostFacts(
-        host=host,
-        summary=merge_summaries(parsed.summaries),
-        screens=tuple(parsed.screens),
-        signals=crash_signals(parsed.screens, parsed.logs),
-        meminfo=parsed.meminfo[0] if parsed.meminfo else None,
-        esx_conf=parsed.conf[0] if parsed.conf else None,
-        versions=tuple(parsed.versions),
-        processes=merge_processes(parsed.tables, top),
-        top=top,
-        coredumps=_coredumps(names),
-        recording=parsed.recordings[0] if parsed.recordings else None,
-        captures=tuple(parsed.captures),
-    )
 
 
 def _coredumps(names: Iterable[str]) -> CoredumpInventory:
@@ -208,17 +188,14 @@ class _Guard:
             return fallback
 
 
-def analyze_collected(
-    collected: Sequence[Collected], *, strict: bool = False, records: Sequence[InputRecord] = ()
-) -> AnalysisResult:
-    """Analyse members already collected from one host's sources."""
-    parsed = _Parsed(records=list(records))
-    seen: dict[tuple[str, bytes], str] = {}
+def _collect(collected: Sequence[Collected], run: _Run, *, strict: bool) -> None:
+    """Parse every wanted member of every source into ``run``."""
+    seen: dict[tuple[str, str, bytes], str] = {}
     for c in collected:
-        parsed.records.extend(c.records)
+        run.records.extend(c.records)
         recorded = [m for m in c.members if m.artifact == "recording"]
         if recorded:
-            _parse_recording(recorded, parsed, strict=strict)
+            _parse_recording(recorded, run, strict=strict)
         for member in c.members:
             if member.artifact == "recording":
                 if not _is_summary_log(member.path):
@@ -226,9 +203,11 @@ def analyze_collected(
                 # the recorder's hourly log is a vmksummary, read by the same parser
                 member = replace(member, artifact="vmksummary")
             # the same file given twice (in a folder and again as a loose file) counts once
-            key = (member.artifact, hashlib.blake2b(member.data, digest_size=16).digest())
+            digest = hashlib.blake2b(member.data, digest_size=16).digest()
+            by_path = ARTIFACTS[member.artifact].by_path if member.artifact in ARTIFACTS else False
+            key = (member.artifact, member.path if by_path else "", digest)
             if key in seen:
-                parsed.records.append(
+                run.records.append(
                     InputRecord(
                         member.path,
                         InputStatus.SKIPPED,
@@ -238,55 +217,50 @@ def analyze_collected(
                 )
                 continue
             seen[key] = member.path
-            _parse_member(member, parsed, strict=strict)
-    host = next((c.host for c in collected if c.host), None)
-    names = [n for c in collected for n in c.names]
+            _parse_member(member, run, strict=strict)
+
+
+def facts_of(parsed: Parsed, profile: Profile | None = None) -> tuple[Profile, Facts]:
+    """The profile that owns the inputs, and the neutral facts it reads from them."""
+    chosen = profile or choose(parsed)
+    return chosen, chosen.facts(parsed)
+
+
+def judge(
+    facts: Facts, *, strict: bool = False, records: Sequence[InputRecord] = ()
+) -> AnalysisResult:
+    """Run every rule on the facts, in order, each guarded."""
     guard = _Guard(strict=strict)
-    facts = guard(
-        "facts",
-        lambda: _facts(parsed, host, names),
-        HostFacts(host=host, coredumps=CoredumpInventory((), ())),
-    )
-    if facts.host is None and facts.summary:
-        facts = replace(facts, host=facts.summary[-1].host)
-    timeline = guard("timeline", lambda: judge_timeline(facts), Timeline((), (), ()))
-    crash_j = guard("crash", lambda: judge_crash(facts, timeline), None)
-    crash = crash_j.crash if crash_j else Crash(CrashType.UNKNOWN)
-    memory_j = guard("memory", lambda: judge_memory(facts, timeline), None)
+    crash = facts.crash
+    timeline = guard("timeline", lambda: judge_timeline(facts), Timeline((), ()))
+    no_findings: tuple[Finding, ...] = ()
+    crash_f = guard("crash", lambda: judge_crash(facts), no_findings)
+    memory_j = guard("memory", lambda: judge_memory(facts), None)
     cause_j = guard(
         "root_cause",
-        lambda: judge_root_cause(facts, timeline, crash),
+        lambda: judge_root_cause(facts),
         RootCauseJudgement(RootCause(CauseKind.INCONCLUSIVE), (), ()),
     )
     no_resolutions: tuple[Resolution, ...] = ()
-    no_findings: tuple[Finding, ...] = ()
     no_known: tuple[KnownIssueMatch, ...] = ()
     no_actions: tuple[Action, ...] = ()
     cause, resolutions, culprit_f = guard(
         "culprit",
-        lambda: resolve_culprit(facts, timeline, cause_j.root_cause),
+        lambda: resolve_culprit(facts, cause_j.root_cause),
         (cause_j.root_cause, no_resolutions, no_findings),
     )
     known, known_f = guard(
-        "known_issues", lambda: match_known_issues(facts, crash, cause), (no_known, no_findings)
+        "known_issues", lambda: match_known_issues(facts, cause), (no_known, no_findings)
     )
-    cores_j = guard("coredumps", lambda: judge_coredumps(facts, crash), None)
-    cores = cores_j.coredumps if cores_j else Coredumps()
+    cores_j = guard("coredumps", lambda: judge_coredumps(facts), None)
     other_origins = tuple(r.origin for r in resolutions[1:])
-    linux = bool(facts.captures) or facts.recording is not None
-    actions = guard(
-        "actions",
-        lambda: plan_actions(crash, cause, known, cores, other_origins, linux=linux),
-        no_actions,
-    )
+    actions = guard("actions", lambda: plan_actions(facts, cause, known, other_origins), no_actions)
     names_by_token = {r.token: r.name for r in resolutions}
     leak = cause_j.leaks[0] if cause_j.leaks and cause.kind is CauseKind.LEAK else None
-    history = guard(
-        "history", lambda: build_history(facts, timeline, cause, leak, names_by_token), None
-    )
+    history = guard("history", lambda: build_history(facts, cause, leak, names_by_token), None)
     findings: list[Finding] = []
     for part in (
-        crash_j.findings if crash_j else (),
+        crash_f,
         cause_j.findings,
         culprit_f,
         known_f,
@@ -300,14 +274,43 @@ def analyze_collected(
         crash=crash,
         root_cause=cause,
         memory=memory_j.memory if memory_j else Memory(),
-        coredumps=cores,
+        coredumps=cores_j.coredumps if cores_j else Coredumps(),
         timeline=timeline.events,
         known_issues=known,
         actions=actions,
         findings=tuple(findings),
-        inputs=tuple(parsed.records),
+        inputs=tuple(records),
         history=history or History(),
         errors=tuple(guard.errors),
+        platform=facts.words,
+    )
+
+
+def analyze_collected(
+    collected: Sequence[Collected], *, strict: bool = False, records: Sequence[InputRecord] = ()
+) -> AnalysisResult:
+    """Analyse members already collected from one host's sources."""
+    run = _Run(records=list(records))
+    _collect(collected, run, strict=strict)
+    run.parsed.host = next((c.host for c in collected if c.host), None)
+    run.parsed.cores = _coredumps(n for c in collected for n in c.names)
+    guard = _Guard(strict=strict)
+    chosen = guard("platform", lambda: facts_of(run.parsed), None)
+    facts = _no_facts(run.parsed) if chosen is None else chosen[1]
+    result = judge(facts, strict=strict, records=run.records)
+    if guard.errors:
+        result = replace(result, errors=tuple(guard.errors) + result.errors)
+    return result
+
+
+def _no_facts(parsed: Parsed) -> Facts:
+    """What is left when a profile failed on the inputs: an unknown crash, no history."""
+    unknown = Sampling(3600.0, 1, 0.0, 1, False, Measure.VIRTUAL, "points")
+    return Facts(
+        words=Platform(),
+        crash=Crash(CrashType.UNKNOWN),
+        history=MemoryHistory(unknown),
+        host=parsed.host,
     )
 
 

@@ -1,116 +1,352 @@
-"""HostFacts: one typed view of a host, merged from every parser's output.
+"""Facts: the neutral view of one incident that every rule judges, whatever the platform.
 
-Parsers each see one file; HostFacts puts them together (rotated vmksummary files in time
-order, the crash signals of every screen and log, the process tables) so that rules read one
-object and never a file.
+A platform profile (``analyzer/platforms/``) turns its parsed artifacts into these records:
+the memory domain and what counts as exhausted, each consumer's memory over time at a stated
+resolution, the pressure before the end, the crash or loss event, the boots, the processes
+known by name, the evidence inventory, and the words and plan that fit the platform. Rules
+read only this module's types (and the result's), so a rule never needs to know whether the
+history came from ESX's hourly vmksummary, an ESXi vmksummary.log or a lostbeat recording.
+
+Sizes are KB (1024 bytes) unless a name says bytes; times are Unix epochs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 
-from lostbeat.analyzer.parsers.capture import LinuxScreen
-from lostbeat.analyzer.parsers.coredumps import CoredumpInventory
-from lostbeat.analyzer.parsers.esx_conf import EsxConf
-from lostbeat.analyzer.parsers.meminfo import MemInfo
-from lostbeat.analyzer.parsers.processes import ProcessEntry, ProcessTable
-from lostbeat.analyzer.parsers.psod import PsodScreen
-from lostbeat.analyzer.parsers.recordings import Recording
-from lostbeat.analyzer.parsers.top import TopSnapshot
-from lostbeat.analyzer.parsers.version import VersionInfo
-from lostbeat.analyzer.parsers.vmkernel_log import Signal, VmkernelLog
-from lostbeat.analyzer.parsers.vmksummary import SummaryLine, VmkSummary
+from lostbeat.analyzer.findings import Evidence
+from lostbeat.analyzer.result import Action, Crash, CrashType, Origin, Platform, TimelineEvent
 
-__all__ = ["HostFacts", "crash_signals", "merge_processes", "merge_summaries"]
+__all__ = [
+    "Boot",
+    "BootEnd",
+    "Catalog",
+    "Catalogued",
+    "Domain",
+    "DumpSet",
+    "Facts",
+    "MemoryHistory",
+    "KnownIssue",
+    "Measure",
+    "PlanBook",
+    "ReleaseInfo",
+    "Pressure",
+    "ProcessInfo",
+    "Sampling",
+    "Series",
+    "SettingCheck",
+]
+
+
+class BootEnd(StrEnum):
+    CRASH = "crash"  # restarted without a clean stop, with the crash recorded
+    UNCLEAN = "unclean"  # restarted without a clean stop, and nothing said why
+    REBOOT = "reboot"
+    HALT = "halt"
+    OPEN = "open"  # still running when the evidence was taken
 
 
 @dataclass(frozen=True, slots=True)
-class HostFacts:
-    host: str | None
-    summary: tuple[SummaryLine, ...] = ()
-    """Every vmksummary line of every file, oldest first."""
-    screens: tuple[PsodScreen, ...] = ()
-    signals: tuple[Signal, ...] = ()
-    """Crash signals of the screens and the VMkernel logs."""
-    meminfo: MemInfo | None = None
-    esx_conf: EsxConf | None = None
-    versions: tuple[VersionInfo, ...] = ()
-    processes: tuple[ProcessEntry, ...] = ()
-    """ps, pstree and top entries, for name resolution."""
-    top: TopSnapshot | None = None
-    coredumps: CoredumpInventory = CoredumpInventory((), ())
-    recording: Recording | None = None
-    """lostbeat's own per-process history, when the inputs hold a recording."""
-    captures: tuple[LinuxScreen, ...] = ()
-    """Screens of ``lostbeat monitor`` captures: a Linux lost heartbeat."""
-
-    @property
-    def product_line(self) -> tuple[int, int] | None:
-        """(major, minor) of the first version file that names one: "3.5.0" -> (3, 5).
-        It tells a 3.5 patch build from a 4.0 one where the build numbers overlap."""
-        for info in self.versions:
-            parts = (info.version or "").split(".")
-            if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
-                return int(parts[0]), int(parts[1])
-        return None
-
-    @property
-    def domain_kb(self) -> float | None:
-        """Memory of the watched domain: the cgroup limit of a capture, else the console's
-        MemTotal, else the recorded host's."""
-        for cap in self.captures:
-            if cap.limit_bytes:
-                return cap.limit_bytes / 1024.0
-        if self.meminfo is not None and self.meminfo.total:
-            return self.meminfo.total / 1024.0
-        rec = self.recording
-        totals = [p.mem_total for p in rec.system if p.mem_total] if rec is not None else []
-        return totals[-1] / 1024.0 if totals else None
+class Boot:
+    started_at: float | None
+    end: BootEnd
+    ended_at: float | None
+    end_evidence: tuple[Evidence, ...] = ()
+    last_evidence: Evidence | None = None
+    """The last memory record of this boot, shown beside how it ended."""
+    samples: int = 0
+    source: str = ""
+    """Where the boots were read: ``vmksummary``, ``the recording``."""
+    detail: str = ""
+    """How the evidence shows the end, in the source's terms."""
 
 
-def _rotation(path: str) -> int:
-    """Rotation number of a log path: ``vmksummary`` 0, ``vmksummary.2.gz`` 2."""
-    parts = path.rsplit("/", 1)[-1].split(".")
-    for part in parts[1:]:
-        if part.isdigit():
-            return int(part)
-    return 0
+@dataclass(frozen=True, slots=True)
+class Domain:
+    """The memory domain whose exhaustion stops the heartbeat.
 
-
-def merge_summaries(files: Iterable[VmkSummary]) -> tuple[SummaryLine, ...]:
-    """All lines of all files, oldest first, duplicates (overlapping rotations) dropped.
-
-    The epoch in parentheses orders lines across files and across a year boundary (syslog
-    stamps carry no year). A line without an epoch keeps its place after the line before it.
-    Files are first put oldest-rotation first, so that order also holds without epochs.
+    ``limit_kb`` is a hard limit (a memory cgroup's): the domain is exhausted when its use
+    reaches it, swap or not. Otherwise RAM plus swap is what there is.
     """
-    ordered = sorted(files, key=lambda f: -_rotation(f.lines[0].evidence.path) if f.lines else 0)
-    keyed: list[tuple[float, int, SummaryLine]] = []
-    seen: set[tuple[int | None, str, str]] = set()
-    last = float("-inf")
-    for index, line in enumerate(ln for f in ordered for ln in f.lines):
-        ident = (line.epoch, line.kind.value, line.evidence.text.strip())
-        if line.epoch is not None and ident in seen:
-            continue
-        seen.add(ident)
-        if line.epoch is not None:
-            last = float(line.epoch)
-        keyed.append((last, index, line))
-    keyed.sort(key=lambda item: (item[0], item[1]))
-    return tuple(line for _, _, line in keyed)
+
+    ram_kb: float | None = None
+    swap_total_kb: float | None = None
+    """``None`` when unknown, ``0`` when none is configured."""
+    limit_kb: float | None = None
+    evidence: tuple[Evidence, ...] = ()
+    """The lines the sizes were read from."""
+    exhausted_at: float | None = None
+    """When the evidence saw the domain exhausted (a cgroup at its limit, in its OOM state);
+    ``None`` when it did not see it so."""
+
+    @property
+    def size_kb(self) -> float | None:
+        """The domain's memory: its limit, else its RAM."""
+        return self.limit_kb if self.limit_kb is not None else self.ram_kb
+
+    @property
+    def capacity_kb(self) -> float | None:
+        """What the domain can hold before it is exhausted."""
+        if self.limit_kb is not None:
+            return self.limit_kb
+        if self.ram_kb is None:
+            return None
+        return self.ram_kb + (self.swap_total_kb or 0.0)
 
 
-def merge_processes(
-    tables: Iterable[ProcessTable], top: TopSnapshot | None
-) -> tuple[ProcessEntry, ...]:
-    entries = [p for t in tables for p in t.processes]
-    if top is not None:
-        entries.extend(top.processes)
-    return tuple(entries)
+class Measure(StrEnum):
+    """What a series' KB are: resident memory (RSS plus swap) can say when a domain fills up;
+    virtual size (vmksummary's, KB 308590) cannot, only how much a process held."""
+
+    RESIDENT = "resident"
+    VIRTUAL = "virtual"
 
 
-def crash_signals(screens: Iterable[PsodScreen], logs: Iterable[VmkernelLog]) -> tuple[Signal, ...]:
-    return tuple(s for screen in screens for s in screen.signals) + tuple(
-        s for log in logs for s in log.signals
-    )
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    """What a history can show, set by how it was sampled.
+
+    An hourly log of the top three consumers needs hours to show a trend and cannot see a
+    jump within the hour; samples every few seconds of every process see both, but a sample
+    may catch an allocation half-made, so a jump may straddle a few steps.
+    """
+
+    resolution_s: float
+    min_samples: int
+    """Samples needed before any verdict on memory."""
+    min_span_s: float
+    """Time a leak must span."""
+    jump_steps: int
+    """Consecutive steps one allocation may show in."""
+    shows_jumps: bool
+    """Every process at every sample: a sudden rise is seen, and a no-crash history is judged
+    in full (an ongoing leak is a verdict of its own)."""
+    measure: Measure
+    unit: str
+    """What one sample is called: ``hourly points``, ``samples``."""
+    name_cut: int | None = None
+    """The length the source cuts names to (vmksummary's 8), ``None`` when names are whole."""
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One consumer's memory over time."""
+
+    key: str
+    """Unique within the history."""
+    token: str
+    """The name as the source logs it (vmksummary cuts it to 8 characters, Linux to 15)."""
+    points: tuple[tuple[float, float], ...]
+    """(epoch, KB), oldest first."""
+    name: str | None = None
+    """The full name, where the source gives it; else the culprit rule resolves ``token``."""
+    pid: int | None = None
+    cmdline: str | None = None
+    unit: str | None = None
+    """The systemd unit (or cgroup) that runs it, where known."""
+    evidence: tuple[Evidence, ...] = ()
+    """The source lines that show it, oldest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pressure:
+    """How full the domain was before the end, in percent.
+
+    A domain that hung is full at its very last moment, so this is taken where the history
+    can still tell contention from a sudden end: the last hourly summary, or four fifths into
+    a fine record.
+    """
+
+    swap_used_percent: float | None = None
+    ram_used_percent: float | None = None
+    swap_free_kb: float | None = None
+    """Swap still free at the last point; ``None`` when the history cannot say."""
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryHistory:
+    """The memory history judged: the boot that ended in the incident, up to its end."""
+
+    sampling: Sampling
+    series: tuple[Series, ...] = ()
+    samples: int = 0
+    end: float | None = None
+    """The last sample of the window."""
+    swap: tuple[tuple[float, int], ...] = ()
+    """(epoch, swap used bytes)."""
+    pressure: Pressure = field(default_factory=Pressure)
+    last_evidence: tuple[Evidence, ...] = ()
+    """The last record of the window (the last hourly line), shown with memory verdicts."""
+
+    def last_top(self, n: int = 3) -> list[tuple[str, float]]:
+        """The ``n`` largest consumers at the window's last sample: (key, KB).
+
+        Where every process is sampled, a process holds its value between its points; a
+        top-three log says nothing of a process it no longer lists.
+        """
+        end = self.end
+        if end is None:
+            return []
+        last: list[tuple[str, float]] = []
+        for s in self.series:
+            held = [kb for t, kb in s.points if t <= end + 1.0]
+            if held and (self.sampling.shows_jumps or s.points[-1][0] >= end - 1.0):
+                last.append((s.key, held[-1]))
+        return sorted(last, key=lambda kv: -kv[1])[:n]
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessInfo:
+    """A process the inputs name in full (ps, pstree, top, a capture's /proc state)."""
+
+    name: str
+    command: str = ""
+    pid: int | None = None
+    vsz_kb: int | None = None
+    rss_kb: int | None = None
+    unit: str | None = None
+    evidence: Evidence | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogued:
+    """Who ships a program, and where that is written down."""
+
+    origin: Origin
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """The platform's knowledge of who ships which program."""
+
+    by_name: dict[str, Catalogued] = field(default_factory=dict)
+    by_path: tuple[tuple[str, Origin], ...] = ()
+    """Install-path prefixes and the origin they imply (``/opt/hp`` is third-party)."""
+    wrappers: tuple[str, ...] = ()
+    """Interpreters whose script, not themselves, is the program (``java -jar x.jar``)."""
+
+    def lookup(self, name: str) -> Catalogued | None:
+        return self.by_name.get(name)
+
+    def candidates(self, token: str, cut: int | None) -> tuple[str, ...]:
+        """Catalogued names a token may stand for, when names are cut to ``cut``."""
+        if cut is None or len(token) < cut:
+            return (token,) if token in self.by_name else ()
+        return tuple(sorted(n for n in self.by_name if n[:cut] == token))
+
+
+@dataclass(frozen=True, slots=True)
+class DumpSet:
+    """One kind of core dump the evidence should hold."""
+
+    key: str
+    """Stable id used in finding ids: ``vmkernel``, ``cos``, ``captured``."""
+    label: str
+    paths: tuple[str, ...]
+    expected: bool
+    """Warn when a crash left none."""
+    missing: str = ""
+    """Title of the warning when none is there."""
+    advice: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SettingCheck:
+    """A setting the evidence depends on (the Service Console core file, say)."""
+
+    key: str
+    label: str
+    value: str | None
+    valid: bool | None
+    """``None`` when the configuration was not in the inputs."""
+    requirement: str = ""
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseInfo:
+    """A product release: ``ESX 3.5 Update 4`` is product ESX, line (3, 5), update 4."""
+
+    name: str
+    product: str
+    line: tuple[int, int]
+    update: int
+    verified: bool
+
+
+@dataclass(frozen=True, slots=True)
+class KnownIssue:
+    """A documented issue: matched when the crash is of its type, the release in its range,
+    and its process among the blamed."""
+
+    kb: str
+    title: str
+    process: str
+    crash: CrashType
+    product: str
+    lines: tuple[tuple[int, int], ...]
+    """The product lines the update range applies to (``(3, 5)``)."""
+    min_update: int
+    max_update: int
+    workaround: str
+    source: str
+
+    def applies_to(self, release: ReleaseInfo | None) -> bool:
+        return (
+            release is not None
+            and release.product == self.product
+            and release.line in self.lines
+            and self.min_update <= release.update <= self.max_update
+        )
+
+    @property
+    def scope(self) -> str:
+        """The releases it applies to, in words."""
+        lines = ", ".join(f"{a}.{b}" for a, b in self.lines)
+        return f"{self.product} {lines} Update {self.min_update} to {self.max_update}"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanBook:
+    """The platform's steps for each verdict, each with its KB where one is cited.
+
+    ``{name}`` in a text is the culprit; a step that is ``None`` does not apply here.
+    """
+
+    remove_third_party: Action | None = None
+    disable_leaker: Action | None = None
+    engage_for_leak: Action | None = None
+    """``{who}`` is "a VMware component" or "of unknown origin"."""
+    raise_memory: Action | None = None
+    record_finer: Action | None = None
+    engage: Action | None = None
+    interpret: Action | None = None
+    fix_setting: dict[str, Action] = field(default_factory=dict)
+    """By :class:`SettingCheck` key: the step when that setting is invalid."""
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """One incident, as every rule sees it."""
+
+    words: Platform
+    """The platform's words: its memory domain, heartbeat daemon and records."""
+    crash: Crash
+    history: MemoryHistory
+    host: str | None = None
+    domain: Domain = field(default_factory=Domain)
+    boots: tuple[Boot, ...] = ()
+    events: tuple[TimelineEvent, ...] = ()
+    plot: MemoryHistory | None = None
+    """Every point for the plots (all boots); the judged window when ``None``."""
+    boot_times: tuple[float, ...] = ()
+    processes: tuple[ProcessInfo, ...] = ()
+    catalog: Catalog = field(default_factory=Catalog)
+    dumps: tuple[DumpSet, ...] = ()
+    settings: tuple[SettingCheck, ...] = ()
+    known_issues: tuple[KnownIssue, ...] = ()
+    plan: PlanBook = field(default_factory=PlanBook)
+    release: ReleaseInfo | None = None
+    """The release of the crashed host, where its build or version says."""

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from lostbeat.analyzer.facts import HostFacts
-from lostbeat.analyzer.fine import fine_series, swap_series
-from lostbeat.analyzer.parsers.vmksummary import LineKind
+from lostbeat.analyzer.facts import Facts
+from lostbeat.analyzer.leaks import Leak
 from lostbeat.analyzer.result import History, ProcessSeries, RootCause
-from lostbeat.analyzer.rules.root_cause import Leak, series_by_token
-from lostbeat.analyzer.rules.timeline import Timeline
 
 __all__ = ["MAX_SERIES", "build_history"]
 
@@ -16,70 +13,34 @@ MAX_SERIES = 6
 
 
 def build_history(
-    facts: HostFacts,
-    timeline: Timeline,
-    cause: RootCause,
-    leak: Leak | None,
-    names: dict[str, str],
+    facts: Facts, cause: RootCause, leak: Leak | None, names: dict[str, str]
 ) -> History:
-    if facts.recording is not None and facts.recording.processes:
-        return _recorded(facts, cause, leak)
-    beats = [ln for ln in facts.summary if ln.kind is LineKind.HEARTBEAT]
-    series = series_by_token(beats)
-    ranked = sorted(series, key=lambda t: max(kb for _, kb in series[t]), reverse=True)
-    keep = [t for t in (cause.token,) if t and t in series]
-    for token in ranked:
-        if len(keep) >= MAX_SERIES:
-            break
-        if token not in keep:
-            keep.append(token)
+    """The plot series of every boot, at the history's own resolution; ``names`` gives the
+    resolved full name of a token."""
+    plot = facts.plot or facts.history
+    ranked = sorted(plot.series, key=lambda s: max(kb for _, kb in s.points), reverse=True)
+    culprit = [
+        s for s in ranked if (cause.process and s.name == cause.process) or s.key == cause.token
+    ][:1]
+    keep = culprit + [s for s in ranked if s not in culprit][: MAX_SERIES - len(culprit)]
     consumers = tuple(
         ProcessSeries(
-            token, names.get(token, token), tuple((when, int(kb)) for when, kb in series[token])
+            s.token,
+            s.name or names.get(s.token, s.token),
+            tuple((when, int(kb)) for when, kb in s.points),
         )
-        for token in keep
+        for s in keep
     )
-    swap = tuple(
-        (float(ln.epoch), ln.swap_used_bytes)
-        for ln in beats
-        if ln.epoch is not None and ln.swap_used_bytes is not None
-    )
-    boots = tuple(b.started_at for b in timeline.boots if b.started_at is not None)
-    projection = _projection(cause, leak)
-    info = facts.meminfo
+    dom = facts.domain
+    size = dom.size_kb
     return History(
         consumers=consumers,
-        swap=swap,
-        swap_total_bytes=info.swap_total if info else None,
-        mem_total_bytes=info.total if info else None,
-        boots=boots,
-        resolution_s=3600.0,
-        projection=projection,
-    )
-
-
-def _recorded(facts: HostFacts, cause: RootCause, leak: Leak | None) -> History:
-    """The plot series of a lostbeat recording, at its own resolution."""
-    rec = facts.recording
-    assert rec is not None
-    series = fine_series(rec)
-    culprit = [s for s in series if s.name == cause.process]
-    rest = [s for s in series if s.name != cause.process]
-    consumers = tuple(
-        ProcessSeries(s.token, s.name, tuple((t, int(kb)) for t, kb in s.points))
-        for s in (culprit + rest)[:MAX_SERIES]
-    )
-    projection = _projection(cause, leak)
-    last = rec.system[-1] if rec.system else None
-    domain = facts.domain_kb
-    return History(
-        consumers=consumers,
-        swap=swap_series(rec),
-        swap_total_bytes=last.swap_total if last else None,
-        mem_total_bytes=int(domain * 1024) if domain else None,
-        boots=rec.boots,
-        resolution_s=rec.interval_s or 10.0,
-        projection=projection,
+        swap=plot.swap,
+        swap_total_bytes=int(dom.swap_total_kb * 1024) if dom.swap_total_kb is not None else None,
+        mem_total_bytes=int(size * 1024) if size is not None else None,
+        boots=facts.boot_times,
+        resolution_s=plot.sampling.resolution_s,
+        projection=_projection(cause, leak),
     )
 
 

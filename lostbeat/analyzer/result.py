@@ -1,6 +1,6 @@
 """AnalysisResult: everything the analyzer concludes, and all that reports may read.
 
-The field names mirror the JSON document ``lostbeat.analysis/1`` (see docs/json-schema.md).
+The field names mirror the JSON document ``lostbeat.analysis/2`` (see docs/json-schema.md).
 Times are Unix epoch seconds (float) or ``None`` when unknown; sizes are bytes unless the
 name says ``kb``.
 """
@@ -18,19 +18,23 @@ __all__ = [
     "CauseKind",
     "Coredumps",
     "Crash",
+    "CrashClass",
     "CrashType",
+    "DumpList",
     "History",
     "InputRecord",
     "InputStatus",
     "KnownIssueMatch",
     "Memory",
     "Origin",
+    "Platform",
     "ProcessSeries",
     "RootCause",
+    "Setting",
     "TimelineEvent",
 ]
 
-SCHEMA = "lostbeat.analysis/1"
+SCHEMA = "lostbeat.analysis/2"
 
 
 class CrashType(StrEnum):
@@ -38,6 +42,28 @@ class CrashType(StrEnum):
     COS_OOPS = "cos_oops"
     COS_PANIC = "cos_panic"
     VMKERNEL = "vmkernel"
+    # Linux look-alikes of the lost heartbeat (the kernel's log names each)
+    OOM_KILL = "oom_kill"
+    CGROUP_OOM = "cgroup_oom"
+    HUNG_TASK = "hung_task"
+    SOFT_LOCKUP = "soft_lockup"
+    HARD_LOCKUP = "hard_lockup"
+    RCU_STALL = "rcu_stall"
+    KERNEL_PANIC = "kernel_panic"
+    NONE = "none"
+    UNKNOWN = "unknown"
+
+
+class CrashClass(StrEnum):
+    """What kind of fault it was, whatever the platform: the Service Console or a cgroup
+    running out of memory, the hardware, a driver, the kernel (VMkernel on ESX)."""
+
+    MEMORY_EXHAUSTION = "memory_exhaustion"
+    HARDWARE = "hardware"
+    DRIVER = "driver"
+    VMKERNEL = "vmkernel"
+    SERVICE_CONSOLE = "service_console"
+    KERNEL = "kernel"
     NONE = "none"
     UNKNOWN = "unknown"
 
@@ -72,6 +98,31 @@ class InputRecord:
     reason: str = ""
 
 
+_TYPE_CLASS = {
+    CrashType.COS_OOPS: CrashClass.SERVICE_CONSOLE,
+    CrashType.COS_PANIC: CrashClass.SERVICE_CONSOLE,
+    CrashType.VMKERNEL: CrashClass.VMKERNEL,
+    CrashType.NONE: CrashClass.NONE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Platform:
+    """The platform the inputs came from, and the words reports use for it."""
+
+    name: str = "unknown"
+    """``esx_classic``, ``esxi`` or ``linux``."""
+    label: str = "unknown platform"
+    domain: str = "the host"
+    """The memory domain whose exhaustion stops the heartbeat: ``the Service Console``,
+    ``the watched cgroup /lostbeat-sim``."""
+    domain_short: str = "host"
+    daemon: str | None = None
+    """The heartbeat daemon: ``vmnixhbd``, ``lostbeat hbd``."""
+    record: str = "sample"
+    """One record of the memory history: ``hourly summary``, ``sample``."""
+
+
 @dataclass(frozen=True, slots=True)
 class Crash:
     type: CrashType
@@ -93,6 +144,20 @@ class Crash:
     alert_comm: str | None = None
     """``comm=`` of the HB alert: a weak hint only, never the culprit by itself."""
     evidence: tuple[Evidence, ...] = ()
+    class_: CrashClass = field(default=CrashClass.UNKNOWN, metadata={"json": "class"})
+    """What kind of fault (written ``class`` in the document)."""
+    victim: str | None = None
+    """The process the crash or kill hit, as the evidence names it."""
+    killer: str | None = None
+    """Who killed the victim: ``kernel``, ``earlyoom``, ``systemd-oomd``, ``kubelet``..."""
+    suspect_module: str | None = None
+    """The first module in the backtrace that is not the kernel's core."""
+    suspect_vendor: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.class_ is CrashClass.UNKNOWN:
+            # a crash given only its type takes the class that type always has
+            object.__setattr__(self, "class_", _TYPE_CLASS.get(self.type, CrashClass.UNKNOWN))
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +202,14 @@ class RootCause:
     others: tuple[str, ...] = ()
     """Further leakers or contenders, by full name."""
     explanation: str = ""
+    pid: int | None = None
+    cmdline: str | None = None
+    unit: str | None = None
+    """The systemd unit (or the cgroup) that ran the culprit, where known."""
+    held_kb: float | None = None
+    """The culprit's size at the last record before the end."""
+    held_percent: float | None = None
+    """``held_kb`` as a share of the domain's memory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,12 +221,35 @@ class KnownIssueMatch:
 
 
 @dataclass(frozen=True, slots=True)
+class DumpList:
+    """One kind of core dump and the ones found: ``VMkernel dumps``, ``COS cores``,
+    ``core dumps of the top consumers``."""
+
+    kind: str
+    label: str
+    paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """A setting the evidence depends on, and whether it is valid (``None``: not read)."""
+
+    key: str
+    label: str
+    value: str | None = None
+    valid: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Coredumps:
     vmkernel: tuple[str, ...] = ()
     cos: tuple[str, ...] = ()
     cos_core_file: str | None = None
     cos_core_file_valid: bool | None = None
     """``None`` when no esx.conf was read."""
+    dumps: tuple[DumpList, ...] = ()
+    """Every kind of dump this platform leaves, in the platform's words."""
+    settings: tuple[Setting, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,4 +295,5 @@ class AnalysisResult:
     history: History = field(default_factory=History)
     errors: tuple[str, ...] = ()
     """One line per parser or rule that failed; the analysis went on without it."""
+    platform: Platform = field(default_factory=Platform)
     schema: str = SCHEMA

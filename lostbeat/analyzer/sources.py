@@ -50,7 +50,6 @@ from lostbeat.analyzer._tarstream import _CHUNK, _REPORT_EVERY, _is_tar_header, 
 from lostbeat.analyzer.artifacts import ARTIFACTS
 from lostbeat.analyzer.result import InputRecord, InputStatus
 from lostbeat.errors import InputError
-from lostbeat.recording.store import finest_per_day, parse_shard_path
 
 __all__ = [
     "BundleSource",
@@ -146,22 +145,6 @@ def _read_file(path: str, sink: _Sink, *, size: int) -> int:
         os.close(fd)
 
 
-def _coarser_shards(path: str, rel_dir: str) -> set[str]:
-    """Shards of a recording that repeat a day kept at a finer tier: listed, not read.
-
-    The recorder keeps raw samples for a day and minute and hour aggregates for weeks; the
-    analysis wants each day once, at its finest (``recording.store.finest_per_day``).
-    """
-    shards = [
-        os.path.relpath(os.path.join(folder, name), path).replace(os.sep, "/")
-        for folder, _, names in os.walk(path)
-        for name in names
-    ]
-    keep = set(finest_per_day(shards))
-    prefix = f"{rel_dir}/" if rel_dir else ""
-    return {prefix + s for s in shards if parse_shard_path(s) is not None and s not in keep}
-
-
 def _is_real_dir(path: str) -> bool:
     try:
         return stat.S_ISDIR(os.lstat(path).st_mode)
@@ -214,7 +197,6 @@ class DirSource:
             col.set_top(None)
             col.host = artifacts.host_of(os.path.basename(os.path.abspath(self.path)))
         done = reported = 0
-        coarse: set[str] = set()
         stack = [""]
         while stack:
             rel_dir = stack.pop()
@@ -226,15 +208,13 @@ class DirSource:
                 continue
             marker = artifacts.RECORDING_MARKER
             if any(e.name == marker and e.is_file(follow_symlinks=False) for e in entries):
+                # every shard is read: which tier serves a day is the recording's choice
                 col.recording_dirs.append(rel_dir)
-                coarse |= _coarser_shards(os.path.join(root, rel_dir), rel_dir)
             subdirs = []
             for entry in entries:
                 rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
                 if entry.is_dir(follow_symlinks=False):
                     subdirs.append(rel)
-                elif rel in coarse:
-                    col.name(rel)  # a coarser copy of a day read at a finer tier
                 elif entry.is_file(follow_symlinks=False):
                     done += self._read(col, entry.path, rel)
                     if progress is not None and done - reported >= _REPORT_EVERY:

@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json",
         action="store_true",
-        help="print the analysis as JSON (schema lostbeat.analysis/1)",
+        help="print the analysis as JSON (schema lostbeat.analysis/2)",
     )
     parser.add_argument(
         "--strict",

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from lostbeat.fleet import DEFAULT_DB
+from lostbeat.safetext import clean
 
 _COMMIT_EVERY = 100
 _SIDE_FILES = ("-journal", "-wal", "-shm")  # SQLite's files beside the database
@@ -125,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     if found.ignored:
         print(
             f"{len(found.ignored)} loose file(s) belong to no incident and were not read "
-            f"(first: {found.ignored[0]}); see docs/fleet.md for the grouping rule",
+            f"(first: {clean(str(found.ignored[0]))}); see docs/fleet.md for the grouping rule",
             file=sys.stderr,
         )
     if not args.json:

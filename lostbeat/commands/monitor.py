@@ -74,6 +74,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--socket-mode", default="0600", help="permissions of the socket, octal (default 0600)")
     add("--socket-group", help="group owning the socket")
     add("--max-clients", type=int, default=128, help="most clients at once (default 128)")
+    add(
+        "--max-clients-per-uid",
+        type=int,
+        default=None,
+        help="most clients of one uid other than root (default: an equal share of"
+        " --max-clients once 2 are kept for root); root and every allowed uid always have room",
+    )
     add("--top", type=int, default=5, help="top consumers shown and captured (default 5)")
     add("--cores", type=int, default=3, help="top consumers to dump core of (default 3)")
     add("--core-limit", default="1G", help="most memory bytes per core (default 1G)")
@@ -107,14 +114,16 @@ def run(args: argparse.Namespace) -> int:
 
     from lostbeat.agent.actions import parse_action
     from lostbeat.agent.capture import CaptureConfig
+    from lostbeat.agent.clients import ROOT_ROOM, ClientTable
     from lostbeat.agent.monitor import Monitor, MonitorConfig
     from lostbeat.agent.protocol import MAX_TIMEOUT, MIN_TIMEOUT
     from lostbeat.agent.sdnotify import Notifier
 
     if not MIN_TIMEOUT <= args.timeout <= MAX_TIMEOUT:
         raise AgentError(f"--timeout: expected {MIN_TIMEOUT}-{MAX_TIMEOUT} s, got {args.timeout:g}")
-    for name in ("max_clients", "top", "cores"):
-        if getattr(args, name) < (1 if name == "max_clients" else 0):
+    for name in ("max_clients", "max_clients_per_uid", "top", "cores"):
+        value = getattr(args, name)
+        if value is not None and value < (1 if name.startswith("max_") else 0):
             raise AgentError(f"--{name.replace('_', '-')}: expected a positive number")
     try:
         mode = int(args.socket_mode, 8)
@@ -125,6 +134,12 @@ def run(args: argparse.Namespace) -> int:
     if mode & ~0o777:
         raise AgentError(f"--socket-mode: expected permission bits only, got {args.socket_mode}")
     uids = frozenset(_uid(u) for u in args.allow_uid) or frozenset({0, os.getuid()})
+    if args.max_clients < (needed := ClientTable.room_needed(uids)):
+        root = f"{ROOT_ROOM} kept for root, " if 0 in uids else ""
+        raise AgentError(
+            f"--max-clients: expected at least {needed} for these --allow-uid ({root}1 for"
+            f" each other uid), got {args.max_clients}"
+        )
     config = MonitorConfig(
         socket=args.socket,
         datastore=args.datastore,
@@ -135,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
         socket_mode=mode,
         socket_gid=_gid(args.socket_group) if args.socket_group else None,
         max_clients=args.max_clients,
+        max_clients_per_uid=args.max_clients_per_uid,
         capture=CaptureConfig(
             datastore=args.datastore,
             top=args.top,

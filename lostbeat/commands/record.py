@@ -16,6 +16,7 @@ from pathlib import Path
 from types import FrameType
 
 from lostbeat.recording.units import parse_duration, parse_size
+from lostbeat.safetext import clean
 
 __all__ = ["add_arguments", "run"]
 
@@ -109,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(sig, _stop)
     stats = recorder.run(
         started=lambda: print(
-            f"lostbeat record: recording {recorder.host} into {args.dir} every {args.interval:g} s",
+            f"lostbeat record: recording {clean(recorder.host)} into {clean(str(args.dir))} "
+            f"every {args.interval:g} s",
             file=sys.stderr,
             flush=True,
         )

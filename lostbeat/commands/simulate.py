@@ -20,6 +20,7 @@ from pathlib import Path
 
 from lostbeat.commands._args import seconds_between
 from lostbeat.recording.units import parse_size
+from lostbeat.safetext import clean
 
 __all__ = ["add_arguments", "run"]
 
@@ -67,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(new or empty); default: a temporary folder, removed at the end",
     )
     parser.add_argument(
-        "--json", action="store_true", help="print the analysis as JSON (lostbeat.analysis/1)"
+        "--json", action="store_true", help="print the analysis as JSON (lostbeat.analysis/2)"
     )
 
 
@@ -79,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
     from lostbeat.simulate.run import SimulationConfig, simulate
 
     def say(text: str) -> None:
-        print(f"lostbeat simulate: {text}", file=sys.stderr, flush=True)
+        # the monitor's lines it repeats name processes of the host
+        print(f"lostbeat simulate: {clean(text)}", file=sys.stderr, flush=True)
 
     config = SimulationConfig(
         scenario=Scenario(args.scenario),

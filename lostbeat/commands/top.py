@@ -15,6 +15,7 @@ from pathlib import Path
 
 from lostbeat.recording.schema import Identity, ProcAggregate, ProcSample
 from lostbeat.recording.units import parse_time
+from lostbeat.safetext import clean
 
 __all__ = ["add_arguments", "format_kb", "run"]
 
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         if table.resolution_s and table.tier.value == "raw"
         else f"{table.tier.value} bucket (min / mean / max)"
     )
-    header = f"[bold]{escape(table.host or '?')}[/]  {stamp}  {kind}"
+    header = f"[bold]{escape(clean(table.host or '?'))}[/]  {stamp}  {kind}"
     if args.at is not None:
         header += f"  (asked {time.strftime('%H:%M:%S', time.localtime(args.at))})"
     console.print(header)
@@ -116,12 +117,13 @@ def run(args: argparse.Namespace) -> int:
             ]
         else:
             cells = [format_kb(row.rss_max), format_kb(row.rss_mean), format_kb(row.swap_max)]
-        # process text is data, never markup, and one line however it was written
-        command = _one_line(key.cmdline) or f"[{key.name}]"
-        grid.add_row(str(key.pid), Text(_one_line(key.name)), *cells, Text(command))
+        # process text is data: never markup, never a control sequence, one line however
+        # it was written (a newline shows as \x0a)
+        command = clean(key.cmdline) or f"[{clean(key.name)}]"
+        grid.add_row(str(key.pid), Text(clean(key.name)), *cells, Text(command))
     console.print(grid)
     for problem in table.problems:
-        console.print(f"[yellow]note:[/] {problem.where}: {problem.reason}")
+        console.print(f"[yellow]note:[/] {escape(clean(f'{problem.where}: {problem.reason}'))}")
     return 0
 
 
@@ -138,15 +140,6 @@ def _sort_key(
     if sort == "name":
         return key.name, key.pid
     return -(rss + swap if sort == "mem" else rss if sort == "rss" else swap), key.pid
-
-
-def _one_line(text: str) -> str:
-    r"""Control characters (a newline in a ``python -c`` argument) shown as spaces.
-
-    >>> _one_line("python -c import x\n\tprint(1)")
-    'python -c import x  print(1)'
-    """
-    return "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text)
 
 
 def _bytes(value: int | None) -> str:

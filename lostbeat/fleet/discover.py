@@ -38,6 +38,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from lostbeat.errors import InputError
+from lostbeat.recording.schema import MARKER_NAME
 
 __all__ = [
     "ARCHIVE_SUFFIXES",
@@ -50,7 +51,7 @@ __all__ = [
     "discover",
 ]
 
-RECORDING_MARKER = "lostbeat-recording.json"
+RECORDING_MARKER = MARKER_NAME
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 
 

@@ -79,7 +79,7 @@ class BundleResult:
     ok: bool
     error: str | None
     document: str | None
-    """The ``lostbeat.analysis/1`` document, compact JSON with sorted keys."""
+    """The ``lostbeat.analysis/2`` document, compact JSON with sorted keys."""
     verdict: Verdict | None
     duration_s: float
 

@@ -1,7 +1,7 @@
 """The recorder: samples every process's memory into a recording, and writes the hourly
 ESX-format ``vmksummary`` line (``lostbeat record``).
 
-``_procfs`` is the only module that reads ``/proc``; ``sampler`` makes snapshots;
+``sampler`` makes snapshots (reading ``/proc`` through :mod:`lostbeat.procfs`);
 ``summary`` and ``summary_log`` the hourly line; ``daemon`` the loop.
 """
 

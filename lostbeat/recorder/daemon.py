@@ -17,11 +17,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from lostbeat.errors import AgentError
-from lostbeat.recorder._procfs import ProcFS
-from lostbeat.recorder.sampler import Sampler
+from lostbeat.procfs import Procfs
+from lostbeat.recorder.sampler import Sampler, quietly
 from lostbeat.recorder.summary import count_guests, hb_message, kernel_build, top_consumers
 from lostbeat.recorder.summary_log import SummaryLog, SyslogSender
 from lostbeat.recording.marker import open_directory
@@ -103,7 +104,7 @@ class Recorder:
             fsync_every_s=cfg.fsync_every_s,
         )
         try:
-            procfs = ProcFS(cfg.procfs_root)
+            procfs = Procfs(cfg.procfs_root)
             sampler = Sampler(procfs, clock=self._clock)
             log = SummaryLog(cfg.directory, host=self.host, syslog=syslog)
             self._note_boot(log, procfs, sampler.boot_time)
@@ -119,7 +120,7 @@ class Recorder:
             os.close(lock_fd)
 
     def _loop(
-        self, store: Store, sampler: Sampler, log: SummaryLog, procfs: ProcFS
+        self, store: Store, sampler: Sampler, log: SummaryLog, procfs: Procfs
     ) -> RecorderStats:
         cfg = self.config
         samples = written = summaries = 0
@@ -147,18 +148,19 @@ class Recorder:
             self._wait(max(0.0, tick - self._monotonic()))
         return RecorderStats(samples, written, summaries, len(store.pruned))
 
-    def _summarise(self, log: SummaryLog, procfs: ProcFS, snapshot: Snapshot) -> None:
+    def _summarise(self, log: SummaryLog, procfs: Procfs, snapshot: Snapshot) -> None:
+        cgroup_of = partial(quietly, partial(procfs.read_text, name="cgroup"))
         uptime = procfs.uptime()
         message = hb_message(
             uptime_s=uptime if uptime is not None else snapshot.ts - snapshot.boot_time,
-            guests=count_guests(snapshot, procfs.cgroup),
+            guests=count_guests(snapshot, cgroup_of),
             build=kernel_build(procfs.kernel_release()),
             swap_used=snapshot.system.swap_used,
             top=top_consumers(snapshot),
         )
         log.write(epoch=snapshot.ts, tag="logger", message=message)
 
-    def _note_boot(self, log: SummaryLog, procfs: ProcFS, boot_time: float) -> None:
+    def _note_boot(self, log: SummaryLog, procfs: Procfs, boot_time: float) -> None:
         """Log ``Starting system...`` once per boot, stamped with the boot's time."""
         state_path = self.config.directory / "recorder.state"
         boot_id = procfs.boot_id()

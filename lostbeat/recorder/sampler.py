@@ -8,6 +8,7 @@ lives: a process is known by its pid and start time, so a reused pid is a new pr
 
 Examples:
     >>> import pathlib, tempfile
+    >>> from lostbeat.procfs import PAGE_KB
     >>> root = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (root / "stat").write_text("cpu 0\\nbtime 1700000000\\n")
     >>> _ = (root / "meminfo").write_text("MemTotal: 1000 kB\\nSwapTotal: 0 kB\\nSwapFree: 0 kB\\n")
@@ -15,9 +16,9 @@ Examples:
     >>> _ = (root / "7" / "stat").write_text(
     ...     "7 (leaky) S 1 7 7 0 -1 0 0 0 0 0 5 5 0 0 20 0 1 0 250 8192000 100 0")
     >>> _ = (root / "7" / "cmdline").write_bytes(b"leaky\\0--fast\\0")
-    >>> snap = Sampler(ProcFS(root), clock=lambda: 1700000100.0).sample()
+    >>> snap = Sampler(Procfs(root), clock=lambda: 1700000100.0).sample()
     >>> identity, sample = snap.procs[0]
-    >>> identity.key.cmdline, identity.key.start, sample.rss_kb == 100 * ProcFS(root).page_kb
+    >>> identity.key.cmdline, identity.key.start, sample.rss_kb == 100 * PAGE_KB
     ('leaky --fast', 1700000002.5, True)
     >>> sample.swap_kb, snap.system.mem_total
     (0, 1024000)
@@ -27,12 +28,34 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from lostbeat.errors import AgentError
-from lostbeat.recorder._procfs import ProcFS
-from lostbeat.recording.schema import Identity, ProcessKey, ProcSample, Snapshot
+from lostbeat.procfs import Procfs
+from lostbeat.recording.schema import Identity, ProcessKey, ProcSample, Snapshot, SystemSample
 
-__all__ = ["Sampler"]
+__all__ = ["Sampler", "quietly", "system_sample"]
+
+T = TypeVar("T")
+
+
+def quietly(read: Callable[[int], T], pid: int) -> T | None:
+    """What ``read`` finds of a process, or None if it ended (or hides) meanwhile."""
+    try:
+        return read(pid)
+    except AgentError:
+        return None
+
+
+def system_sample(meminfo: dict[str, int]) -> SystemSample:
+    """Memory and swap in bytes from parsed ``meminfo``; a line it lacks gives ``None``."""
+    total, free = meminfo.get("SwapTotal"), meminfo.get("SwapFree")
+    return SystemSample(
+        mem_total=meminfo.get("MemTotal"),
+        mem_available=meminfo.get("MemAvailable"),
+        swap_total=total,
+        swap_used=None if total is None or free is None else total - free,
+    )
 
 
 class Sampler:
@@ -40,7 +63,7 @@ class Sampler:
 
     def __init__(
         self,
-        procfs: ProcFS | None = None,
+        procfs: Procfs | None = None,
         *,
         clock: Callable[[], float] = time.time,
         read_swap: bool | None = None,
@@ -55,7 +78,7 @@ class Sampler:
         Raises:
             AgentError: ``/proc/stat`` has no ``btime`` (not a procfs).
         """
-        self.procfs = procfs or ProcFS()
+        self.procfs = procfs or Procfs()
         self._clock = clock
         self._read_swap = read_swap
         boot = self.procfs.boot_time()
@@ -67,7 +90,7 @@ class Sampler:
     def sample(self) -> Snapshot:
         procfs = self.procfs
         ts = self._clock()
-        system = procfs.meminfo()
+        system = system_sample(procfs.meminfo())
         no_swap = system.swap_total == 0
         read_swap = self._read_swap if self._read_swap is not None else not no_swap
         known, seen = self._known, {}
@@ -75,16 +98,16 @@ class Sampler:
         rows = []
         for proc in procfs.scan(read_swap=read_swap):
             stat = proc.stat
-            ref = (proc.pid, stat.start_ticks)
+            ref = (proc.pid, stat.starttime)
             identity = known.get(ref)
             if identity is None:
                 key = ProcessKey(
                     name=stat.comm,
-                    cmdline=procfs.cmdline(proc.pid) or "",
+                    cmdline=quietly(procfs.cmdline, proc.pid) or "",
                     pid=proc.pid,
-                    start=round(boot + stat.start_ticks / hz, 2),
+                    start=round(boot + stat.starttime / hz, 2),
                 )
-                identity = Identity(key, ppid=stat.ppid, uid=procfs.uid(proc.pid))
+                identity = Identity(key, ppid=stat.ppid, uid=quietly(procfs.uid, proc.pid))
             seen[ref] = identity
             # Without swap configured a process's swap is known to be 0, not unknown.
             swap = proc.swap_kb if read_swap else (0 if no_swap else None)

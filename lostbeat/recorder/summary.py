@@ -20,7 +20,7 @@ and at boot ``vmkhalt: (epoch) Starting system...``. On Linux the fields are:
 * the top three processes by RSS + swap, ``name-KB``, names cut to 8 characters as ESX's
   ``ps --format fname`` does (esx-artifacts.md §1.2, DERIVED).
 
-Syslog stamps are local time with the day padded by a space (RFC 3164 §4.1.2).
+Syslog stamps are local time with the day padded by a space (RFC 3164, section 4.1.2).
 
 Examples:
     >>> kernel_build("6.1.55-amd64"), kernel_build("4.19.0"), kernel_build("weird")

@@ -46,11 +46,11 @@ __all__ = [
     "Store",
     "day_of",
     "day_start",
-    "finest_per_day",
     "inflate",
     "list_shards",
     "parse_shard_path",
     "shard_name",
+    "shards_by_day",
 ]
 
 DAY = 86400.0
@@ -114,23 +114,26 @@ def parse_shard_path(path: str) -> tuple[Tier, date, bool] | None:
     return Tier(match[1]), day, match[3] is not None
 
 
-def finest_per_day(paths: Iterable[str]) -> list[str]:
-    """The shard paths worth reading first: for each day, the finest tier's file (its
-    original plain file when a compressed copy also exists). Others are coarser copies.
+def shards_by_day(paths: Iterable[str]) -> dict[date, list[str]]:
+    """Each day's shards in the order a reader tries them: the finest tier first (raw, then
+    minute, then hour), a tier's original plain file before its compressed copy. A reader
+    uses the first that gives data and falls back to the next: a day whose raw shard is
+    corrupt is still read, from its minute buckets (or its hour buckets). Other files are
+    left out. This is the one place the tier choice is made.
 
-    >>> finest_per_day(["hour/2024-05-01.jsonl.gz", "raw/2024-05-01.jsonl.gz",
-    ...                 "hour/2024-04-30.jsonl.gz", "vmksummary"])
-    ['hour/2024-04-30.jsonl.gz', 'raw/2024-05-01.jsonl.gz']
+    >>> shards_by_day(["hour/2024-05-01.jsonl.gz", "raw/2024-05-01.jsonl.gz",
+    ...                "minute/2024-05-01.jsonl.gz", "hour/2024-04-30.jsonl.gz", "vmksummary"])
+    {datetime.date(2024, 4, 30): ['hour/2024-04-30.jsonl.gz'], \
+datetime.date(2024, 5, 1): ['raw/2024-05-01.jsonl.gz', 'minute/2024-05-01.jsonl.gz', \
+'hour/2024-05-01.jsonl.gz']}
     """
-    best: dict[date, tuple[int, bool, str]] = {}
+    found: dict[date, list[tuple[int, bool, str]]] = {}
     for path in paths:
         parsed = parse_shard_path(path)
         if parsed is not None:
             tier, day, compressed = parsed
-            candidate = (tier.rank, compressed, path)
-            if day not in best or candidate < best[day]:
-                best[day] = candidate
-    return [best[day][2] for day in sorted(best)]
+            found.setdefault(day, []).append((tier.rank, compressed, path))
+    return {day: [p for _, _, p in sorted(found[day])] for day in sorted(found)}
 
 
 MAX_INFLATED = 512 * 2**20

@@ -1,7 +1,8 @@
 """Words and numbers shared by the terminal and HTML reports, so both say the same thing.
 
-Every string that came from a bundle goes through :func:`clean` before it is shown: control
-characters (terminal escapes, bidi overrides) are made visible instead of acted on. HTML
+Every string that came from a bundle goes through :func:`~lostbeat.safetext.clean` (the one
+sanitiser, re-exported here) before it is shown: control characters (terminal escapes, C1
+controls, bidi overrides) are made visible instead of acted on. HTML
 escaping is the template's job (jinja2 autoescape), not this module's.
 
 Examples:
@@ -17,19 +18,27 @@ Examples:
 
 from __future__ import annotations
 
-import math
-import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from lostbeat.analyzer.result import (
     AnalysisResult,
     CauseKind,
+    Coredumps,
     CrashType,
     InputStatus,
     Origin,
     RootCause,
 )
+from lostbeat.analyzer.units import (
+    duration,
+    iso_utc,
+    percent,
+    rate_kb_h,
+    size_bytes,
+    size_kb,
+    when,
+)
+from lostbeat.safetext import clean
 
 __all__ = [
     "CAUSE_LABELS",
@@ -38,6 +47,8 @@ __all__ = [
     "ORIGIN_LABELS",
     "VerdictLine",
     "clean",
+    "coredump_rows",
+    "crash_label",
     "culprit",
     "hours",
     "input_counts",
@@ -50,17 +61,25 @@ __all__ = [
 ]
 
 CRASH_LABELS: dict[CrashType, str] = {
-    CrashType.LOST_HEARTBEAT: "Lost heartbeat (the Service Console stopped heartbeating)",
+    CrashType.LOST_HEARTBEAT: "Lost heartbeat ({domain} stopped heartbeating)",
     CrashType.COS_OOPS: "Service Console kernel Oops",
     CrashType.COS_PANIC: "Service Console panic",
     CrashType.VMKERNEL: "VMkernel crash (not a lost heartbeat)",
+    CrashType.OOM_KILL: "OOM kill: the kernel killed a process to free memory",
+    CrashType.CGROUP_OOM: "memory cgroup OOM: a process was killed at its cgroup's limit",
+    CrashType.HUNG_TASK: "hung task: a process blocked past the kernel's timeout",
+    CrashType.SOFT_LOCKUP: "soft lockup: a CPU stuck in the kernel",
+    CrashType.HARD_LOCKUP: "hard lockup: a CPU stopped taking interrupts",
+    CrashType.RCU_STALL: "RCU stall: a CPU held up the kernel's grace period",
+    CrashType.KERNEL_PANIC: "kernel panic",
     CrashType.NONE: "No crash found",
     CrashType.UNKNOWN: "Unknown: the inputs do not show what happened",
 }
+"""``{domain}`` is the platform's memory domain (``the Service Console``)."""
 
 CAUSE_LABELS: dict[CauseKind, str] = {
     CauseKind.LEAK: "memory leak",
-    CauseKind.SPIKE: "memory spike within the hour",
+    CauseKind.SPIKE: "memory spike",
     CauseKind.CONTENTION: "memory contention (no single leaker)",
     CauseKind.INCONCLUSIVE: "inconclusive",
     CauseKind.NOT_MEMORY: "not memory exhaustion",
@@ -75,95 +94,8 @@ ORIGIN_LABELS: dict[Origin, str] = {
 _UNKNOWN = "unknown"
 
 
-def clean(text: str, *, limit: int | None = None) -> str:
-    """Makes control and format characters visible and caps the length.
-
-    Args:
-        text: any string, usually straight from a bundle.
-        limit: the longest result, in characters; longer text ends with an ellipsis.
-    """
-    out = []
-    for ch in text:
-        if ch == "\t":
-            out.append(" ")
-        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
-            code = ord(ch)
-            if code < 0x100:
-                out.append(f"\\x{code:02x}")
-            else:
-                out.append(f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
-        else:
-            out.append(ch)
-    cleaned = "".join(out)
-    if limit is not None and len(cleaned) > limit:
-        cleaned = cleaned[: max(limit - 1, 0)] + "…"
-    return cleaned
-
-
-def iso_utc(epoch: float | None) -> str | None:
-    """ISO-8601 UTC to the second, or ``None`` when the time is unknown.
-
-    >>> iso_utc(1258114439.0)
-    '2009-11-13T12:13:59Z'
-    """
-    if epoch is None or not math.isfinite(epoch):
-        return None
-    try:
-        return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def when(epoch: float | None) -> str:
-    """A readable UTC time, or ``unknown``."""
-    iso = iso_utc(epoch)
-    return iso.replace("T", " ").replace("Z", " UTC") if iso else _UNKNOWN
-
-
-def size_kb(kb: float | None) -> str:
-    """A size given in KB (1024 bytes), in the unit a person reads.
-
-    Whole MB are rounded down, as KB 308590 does (799732 KB is "780MB").
-    """
-    if kb is None or not math.isfinite(kb):
-        return _UNKNOWN
-    if abs(kb) < 1024:
-        return f"{kb:.0f} KB"
-    if abs(kb) < 10 * 1024 * 1024:
-        return f"{math.floor(kb / 1024)} MB"
-    return f"{kb / 1024 / 1024:.1f} GB"
-
-
-def size_bytes(n: int | None) -> str:
-    """A size given in bytes, as :func:`size_kb` shows it."""
-    return _UNKNOWN if n is None else size_kb(n / 1024)
-
-
-def percent(value: float | None) -> str:
-    """A percentage already scaled 0-100."""
-    if value is None or not math.isfinite(value):
-        return _UNKNOWN
-    if 0 < value < 1:
-        return "<1 %"
-    return f"{value:.0f} %"
-
-
-def hours(value: float | None) -> str:
-    """A duration in hours, in hours below three days and in days above; a recording's
-    short durations in minutes or seconds.
-
-    >>> hours(0.004), hours(0.5), hours(5.25), hours(100)
-    ('14 s', '30 min', '5.2 h', '4.2 days')
-    """
-    if value is None or not math.isfinite(value):
-        return _UNKNOWN
-    if 0 <= value < 1 / 60:
-        return f"{value * 3600:.0f} s"
-    if 0 <= value < 1:
-        return f"{value * 60:.0f} min"
-    if value < 72:
-        return f"{value:.1f} h" if value < 10 else f"{value:.0f} h"
-    return f"{value / 24:.1f} days"
+hours = duration
+"""A duration in hours, as every section writes it (:func:`lostbeat.analyzer.units.duration`)."""
 
 
 def culprit(cause: RootCause) -> str | None:
@@ -184,12 +116,19 @@ class VerdictLine:
     text: str
 
 
+def crash_label(result: AnalysisResult) -> str:
+    """What crashed, in the platform's words."""
+    return CRASH_LABELS[result.crash.type].format(domain=result.platform.domain)
+
+
 def _crash_line(result: AnalysisResult) -> str:
     crash = result.crash
-    parts = [CRASH_LABELS[crash.type]]
-    if crash.build is not None or crash.release:
-        build = f"build {crash.build}" if crash.build is not None else "build unknown"
+    parts = [crash_label(result)]
+    if crash.build is not None:
+        build = f"build {crash.build}"
         parts.append(f"{build} ({clean(crash.release)})" if crash.release else build)
+    elif crash.release:
+        parts.append(clean(crash.release))
     if crash.crashed_at is not None:
         parts.append(f"at {when(crash.crashed_at)}")
     if crash.vms_affected is not None:
@@ -221,16 +160,58 @@ def _cause_line(cause: RootCause) -> str:
     return f"{text}, confidence {percent(cause.confidence * 100)}"
 
 
-def _exhaustion_line(cause: RootCause) -> str | None:
+def _process_line(cause: RootCause) -> str | None:
+    """The culprit's pid, command line and unit, where the history recorded them."""
+    parts = []
+    if cause.pid is not None:
+        parts.append(f"pid {cause.pid}")
+    if cause.cmdline:
+        parts.append(f"command {clean(cause.cmdline, limit=200)!r}")
+    if cause.unit:
+        parts.append(f"unit {clean(cause.unit)}")
+    return ", ".join(parts) if parts else None
+
+
+def _exhaustion_line(result: AnalysisResult) -> str | None:
+    cause = result.root_cause
     parts = []
     if cause.rate_kb_per_hour is not None:
         since = f" since {when(cause.since)}" if cause.since is not None else ""
-        parts.append(f"growing {size_kb(cause.rate_kb_per_hour)}/h{since}")
+        parts.append(f"growing {rate_kb_h(cause.rate_kb_per_hour)}{since}")
     if cause.hours_to_exhaustion is not None:
-        parts.append(f"memory exhausted after {hours(cause.hours_to_exhaustion)}")
+        parts.append(f"memory exhausted after {duration(cause.hours_to_exhaustion)}")
     if cause.exhaustion_at is not None:
         parts.append(f"exhaustion at {when(cause.exhaustion_at)}")
+    elif cause.held_kb is not None and cause.held_percent is not None:
+        parts.append(
+            f"held {size_kb(cause.held_kb)} ({percent(cause.held_percent)} of "
+            f"{result.platform.domain}) at the last {result.platform.record}"
+        )
     return "; ".join(parts) if parts else None
+
+
+def coredump_rows(dumps: Coredumps) -> list[tuple[str, str]]:
+    """(label, text) rows of the dumps and settings, in the platform's words; a document
+    written before the platform words (no ``dumps``) shows the ESX rows it has."""
+    rows = [(d.label, ", ".join(clean(p) for p in d.paths) or "none found") for d in dumps.dumps]
+    for setting in dumps.settings:
+        if setting.valid is None:
+            rows.append((setting.label, "not known (its configuration was not in the inputs)"))
+        else:
+            state = "valid" if setting.valid else "NOT valid"
+            rows.append((setting.label, f"{clean(setting.value or '(unset)')} ({state})"))
+    if dumps.dumps or dumps.settings:
+        return rows
+    if not (dumps.vmkernel or dumps.cos or dumps.cos_core_file_valid is not None):
+        return [("Core dumps", "none found")]
+    rows = [
+        ("VMkernel dumps", ", ".join(clean(p) for p in dumps.vmkernel) or "none found"),
+        ("COS cores", ", ".join(clean(p) for p in dumps.cos) or "none found"),
+    ]
+    if dumps.cos_core_file_valid is not None:
+        state = "valid" if dumps.cos_core_file_valid else "NOT valid"
+        rows.append(("Misc.CosCoreFile", f"{clean(dumps.cos_core_file or '(unset)')} ({state})"))
+    return rows
 
 
 def verdict_lines(result: AnalysisResult) -> tuple[VerdictLine, ...]:
@@ -244,11 +225,17 @@ def verdict_lines(result: AnalysisResult) -> tuple[VerdictLine, ...]:
     if heartbeat:
         lines.append(VerdictLine("Heartbeat", heartbeat))
     lines.append(VerdictLine("Root cause", _cause_line(result.root_cause)))
+    process = _process_line(result.root_cause)
+    if process:
+        lines.append(VerdictLine("Process", process))
     if result.root_cause.explanation:
         lines.append(VerdictLine("Why", clean(result.root_cause.explanation)))
     mem = result.memory
     before = len(lines)
-    if mem.swap_used_bytes is not None or mem.swap_total_bytes is not None:
+    words = result.platform
+    if mem.swap_total_bytes == 0:
+        lines.append(VerdictLine("Swap", "none configured"))
+    elif mem.swap_used_bytes is not None or mem.swap_total_bytes is not None:
         used, total = size_bytes(mem.swap_used_bytes), size_bytes(mem.swap_total_bytes)
         lines.append(
             VerdictLine("Swap", f"{used} of {total} used ({percent(mem.swap_used_percent)})")
@@ -259,12 +246,13 @@ def verdict_lines(result: AnalysisResult) -> tuple[VerdictLine, ...]:
         share = percent(mem.top_process_ram_percent)
         lines.append(
             VerdictLine(
-                "Top process", f"{name}: {size_kb(mem.top_process_kb)} of {ram} RAM ({share})"
+                "Top process",
+                f"{name}: {size_kb(mem.top_process_kb)} of {words.domain}'s {ram} ({share})",
             )
         )
     if mem.at is not None and len(lines) > before:
-        lines.append(VerdictLine("Measured", f"last summary at {when(mem.at)}"))
-    exhaustion = _exhaustion_line(result.root_cause)
+        lines.append(VerdictLine("Measured", f"last {words.record} at {when(mem.at)}"))
+    exhaustion = _exhaustion_line(result)
     if exhaustion:
         lines.append(VerdictLine("Exhaustion", exhaustion))
     if result.root_cause.others:

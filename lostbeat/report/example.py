@@ -24,14 +24,18 @@ from lostbeat.analyzer.result import (
     CauseKind,
     Coredumps,
     Crash,
+    CrashClass,
     CrashType,
+    DumpList,
     History,
     InputRecord,
     InputStatus,
     Memory,
     Origin,
+    Platform,
     ProcessSeries,
     RootCause,
+    Setting,
     TimelineEvent,
 )
 
@@ -145,6 +149,11 @@ def _findings() -> tuple[Finding, ...]:
     )
 
 
+_CORE_FILE = "/vmfs/volumes/4533e089-1dfcdd21-f1d3-001a140ebdca/cos-core-esxhostname"
+_ZDUMPS = ("root/old_cores/vmkernel-zdump-111309.07.13.1",)
+_COS_CORES = ("root/old_cores/cos-core-esxhostname.123.core.gz",)
+
+
 def example_result() -> AnalysisResult:
     """The example: a VMware HA (VMap) leak that exhausted the Service Console's swap."""
     vmap_kb = 586196
@@ -164,6 +173,7 @@ def example_result() -> AnalysisResult:
             vms_affected=73,
             alert_comm="VMap",
             evidence=_findings()[0].evidence,
+            class_=CrashClass.MEMORY_EXHAUSTION,
         ),
         root_cause=RootCause(
             kind=CauseKind.LEAK,
@@ -177,6 +187,8 @@ def example_result() -> AnalysisResult:
             hours_to_exhaustion=round((_CRASH - (_LAST - 3600.0 * (_HOURS - 1))) / 3600.0, 1),
             explanation="VMap grew about 1 MB an hour for two weeks until swap was full and the "
             "Service Console could no longer get a page to heartbeat with.",
+            held_kb=float(vmap_kb),
+            held_percent=round(100.0 * vmap_kb / _MEM_TOTAL_KB, 1),
         ),
         memory=Memory(
             at=_LAST,
@@ -191,10 +203,15 @@ def example_result() -> AnalysisResult:
             ram_danger_at=_LAST - 3600.0 * 220,
         ),
         coredumps=Coredumps(
-            vmkernel=("root/old_cores/vmkernel-zdump-111309.07.13.1",),
-            cos=("root/old_cores/cos-core-esxhostname.123.core.gz",),
-            cos_core_file="/vmfs/volumes/4533e089-1dfcdd21-f1d3-001a140ebdca/cos-core-esxhostname",
+            vmkernel=_ZDUMPS,
+            cos=_COS_CORES,
+            cos_core_file=_CORE_FILE,
             cos_core_file_valid=True,
+            dumps=(
+                DumpList("vmkernel", "VMkernel dumps", _ZDUMPS),
+                DumpList("cos", "COS cores", _COS_CORES),
+            ),
+            settings=(Setting("cos_core_file", "Misc.CosCoreFile", _CORE_FILE, True),),
         ),
         timeline=(
             TimelineEvent("boot", _BOOT, "host booted (uptime 136 days at the last summary)"),
@@ -227,4 +244,12 @@ def example_result() -> AnalysisResult:
             ),
         ),
         history=_history(),
+        platform=Platform(
+            name="esx_classic",
+            label="ESX 3.x/4.x (Service Console)",
+            domain="the Service Console",
+            domain_short="console",
+            daemon="vmnixhbd",
+            record="hourly summary",
+        ),
     )

@@ -70,6 +70,7 @@ def render_html(result: AnalysisResult) -> str:
         counts=_format.input_counts(result),
         unread=[r for r in result.inputs if r.status is not InputStatus.READ],
         plots=plots,
+        coredumps=_format.coredump_rows(result.coredumps),
         omitted=max(plotted - MAX_CONSUMERS, 0),
         title_host=_format.clean(result.host, limit=80) if result.host else "unknown host",
     )

@@ -1,7 +1,7 @@
-"""The canonical JSON document ``lostbeat.analysis/1``, and back.
+"""The canonical JSON document ``lostbeat.analysis/2``, and back.
 
 The document mirrors :class:`~lostbeat.analyzer.result.AnalysisResult` field for field
-(docs/json-schema.md, lostbeat/report/schema/analysis-1.schema.json): enums are written as
+(docs/json-schema.md, lostbeat/report/schema/analysis-2.schema.json): enums are written as
 their values, tuples as arrays, and every time field ``x`` is written twice, as the epoch
 ``x`` and as ``x_iso`` (ISO-8601 UTC, derived, ignored when read back). A number that is
 not finite is unknown and written as ``null``. The fleet stores documents and rebuilds
@@ -11,7 +11,7 @@ Examples:
     >>> from lostbeat.report.example import example_result
     >>> doc = to_document(example_result())
     >>> doc["schema"], doc["crash"]["type"], doc["root_cause"]["process"]
-    ('lostbeat.analysis/1', 'lost_heartbeat', 'VMap')
+    ('lostbeat.analysis/2', 'lost_heartbeat', 'VMap')
     >>> doc["crash"]["crashed_at_iso"]
     '2009-11-13T10:00:00Z'
     >>> from_document(doc) == example_result()
@@ -24,19 +24,19 @@ import json
 import math
 import types
 from collections.abc import Mapping
-from dataclasses import MISSING, fields, is_dataclass
+from dataclasses import MISSING, Field, fields, is_dataclass
 from enum import Enum
 from functools import cache
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
-from lostbeat.analyzer.result import SCHEMA, AnalysisResult
+from lostbeat.analyzer.result import SCHEMA, AnalysisResult, Crash
 from lostbeat.errors import ParseError
 from lostbeat.report._format import iso_utc
 
 __all__ = ["SCHEMA", "SCHEMA_FILE", "dumps", "from_document", "loads", "to_document"]
 
-SCHEMA_FILE = Path(__file__).with_name("schema") / "analysis-1.schema.json"
+SCHEMA_FILE = Path(__file__).with_name("schema") / "analysis-2.schema.json"
 """The JSON Schema (draft 2020-12) every document validates against."""
 
 # Fields holding an epoch; each also gets an ``<name>_iso`` twin in the document.
@@ -45,6 +45,9 @@ _TIME_FIELDS = frozenset(
     | {"swap_danger_at", "ram_danger_at"}
 )
 _ISO = "_iso"
+_READABLE = (SCHEMA, "lostbeat.analysis/1")
+"""Documents this version reads: its own, and /1 (stored by earlier fleet runs), whose
+fields /2 keeps; /1 put a Linux capture's cores in ``coredumps.cos``, /2 in ``dumps``."""
 
 
 def to_document(result: AnalysisResult) -> dict[str, Any]:
@@ -74,14 +77,14 @@ def from_document(doc: Mapping[str, Any], *, path: str = "<document>") -> Analys
     missing keys take the field's default when it has one.
 
     Args:
-        doc: a parsed ``lostbeat.analysis/1`` document.
+        doc: a parsed ``lostbeat.analysis/2`` document.
         path: where the document came from, for error messages.
 
     Raises:
-        ParseError: the document is not a ``lostbeat.analysis/1`` document, or a value
+        ParseError: the document is not a ``lostbeat.analysis/2`` document, or a value
             has the wrong type; the message names the key, e.g. ``crash.build``.
     """
-    if not isinstance(doc, Mapping) or doc.get("schema") != SCHEMA:
+    if not isinstance(doc, Mapping) or doc.get("schema") not in _READABLE:
         found = doc.get("schema") if isinstance(doc, Mapping) else doc
         raise ParseError(f"expected a {SCHEMA} document", path=path, line=_show(found))
     result = _decode(AnalysisResult, doc, "", path)
@@ -102,14 +105,22 @@ def loads(text: str, *, path: str = "<document>") -> AnalysisResult:
     return from_document(doc, path=path)
 
 
+def _key(f: Field[Any]) -> str:
+    """A field's key in the document: its name, or the name its metadata gives (``class_``
+    is written ``class``, a word Python keeps for itself)."""
+    return str(f.metadata.get("json", f.name))
+
+
 def _encode(value: object) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
         out: dict[str, Any] = {}
         for f in fields(value):
             item = getattr(value, f.name)
-            out[f.name] = _encode(item)
+            out[_key(f)] = _encode(item)
             if f.name in _TIME_FIELDS:
                 out[f.name + _ISO] = iso_utc(item)
+        if isinstance(value, Crash):
+            out["at"], out["at" + _ISO] = out["crashed_at"], out["crashed_at" + _ISO]
         return out
     if isinstance(value, Enum):
         return value.value
@@ -201,10 +212,11 @@ def _decode_dataclass(cls: type, value: Any, where: str, path: str) -> Any:
     hints = _hints(cls)
     kwargs: dict[str, Any] = {}
     for f in fields(cls):
-        key = f"{where}.{f.name}" if where else f.name
-        if f.name in value:
-            kwargs[f.name] = _decode(hints[f.name], value[f.name], key, path)
+        name = _key(f)
+        key = f"{where}.{name}" if where else name
+        if name in value:
+            kwargs[f.name] = _decode(hints[f.name], value[name], key, path)
         elif f.default is MISSING and f.default_factory is MISSING:
             at = f" in {where}" if where else ""
-            raise ParseError(f"expected the key {f.name!r}{at}", path=path)
+            raise ParseError(f"expected the key {name!r}{at}", path=path)
     return cls(**kwargs)

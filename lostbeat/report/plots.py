@@ -1,7 +1,7 @@
 """Plots of the memory history as inline SVG, made with matplotlib and nothing else.
 
 One plot per top consumer (its footprint over time, the boots and the crash as vertical
-lines, the leak's projection dashed to the exhaustion point, the COS RAM for scale) and one
+lines, the leak's projection dashed to the exhaustion point, the domain's memory for scale) and one
 of swap used against swap total. The SVG draws its text as glyph paths, so it needs no font
 and no file, and it carries no string from the bundle: legends say "footprint" or "crash",
 and the names go in the HTML caption, where the template escapes them.
@@ -56,6 +56,7 @@ class _Marks:
     crash: float | None
     ram_kb: float | None
     resolution_s: float
+    ram_label: str = "memory"
 
 
 def _x(epochs: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -126,7 +127,9 @@ def _mark(ax: Axes, marks: _Marks, span: tuple[float, float]) -> None:
     if marks.crash is not None:
         ax.axvline(float(_x([marks.crash])[0]), color=_CRASH, linewidth=1.6, label="crash")
     if marks.ram_kb is not None:
-        ax.axhline(marks.ram_kb / _MB, color=_LIMIT, linestyle="-.", linewidth=1, label="COS RAM")
+        ax.axhline(
+            marks.ram_kb / _MB, color=_LIMIT, linestyle="-.", linewidth=1, label=marks.ram_label
+        )
     lo, hi = _x([span[0], span[1]])
     pad = max((hi - lo) * 0.02, 1 / 24)
     ax.set_xlim(float(lo - pad), float(hi + pad))
@@ -163,7 +166,8 @@ def _consumer_plot(
     _mark(ax, marks, _span(series.points, projection, extra=(marks.crash,), boots=marks.boots))
     name = clean(series.name or series.token, limit=80)
     peak = max(kb for _, kb in series.points)
-    caption = f"{name} (vmksummary token {clean(series.token, limit=16)!r}): peak {size_kb(peak)}"
+    token = f" (logged as {clean(series.token, limit=16)!r})" if series.token != series.name else ""
+    caption = f"{name}{token}: peak {size_kb(peak)}"
     if projection:
         caption += "; dashed: the leak's projected line to exhaustion"
     key = f"plot-consumer-{n}"
@@ -215,7 +219,8 @@ def memory_plots(result: AnalysisResult) -> tuple[Plot, ...]:
     history = result.history
     ram_kb = history.mem_total_bytes / 1024 if history.mem_total_bytes else None
     resolution = history.resolution_s if history.resolution_s > 0 else 3600.0
-    base = _Marks(history.boots, result.crash.crashed_at, None, resolution)
+    ram_label = f"{result.platform.domain_short} memory"
+    base = _Marks(history.boots, result.crash.crashed_at, None, resolution, ram_label)
     plots: list[Plot] = []
     drawn = False
     with (

@@ -34,7 +34,7 @@ from rich.text import Text
 
 from lostbeat.analyzer.findings import Evidence, Finding, Severity
 from lostbeat.analyzer.result import AnalysisResult, InputStatus
-from lostbeat.report._format import clean, input_counts, verdict_lines
+from lostbeat.report._format import clean, coredump_rows, input_counts, verdict_lines
 
 __all__ = ["ProgressCallback", "progress", "render"]
 
@@ -112,20 +112,11 @@ def _evidence(result: AnalysisResult) -> RenderableType:
 
 
 def _coredumps(result: AnalysisResult) -> RenderableType:
-    dumps = result.coredumps
-    if dumps.cos_core_file_valid is None:
-        setting = "not known (no esx.conf read)"
-    else:
-        state = "valid" if dumps.cos_core_file_valid else "NOT valid"
-        setting = f"{clean(dumps.cos_core_file or '(unset)')} ({state})"
     grid = Table.grid(padding=(0, 2))
     grid.add_column(no_wrap=True)
     grid.add_column(overflow="fold")
-    grid.add_row(
-        Text("vmkernel dumps"), Text(", ".join(clean(p) for p in dumps.vmkernel) or "none")
-    )
-    grid.add_row(Text("COS cores"), Text(", ".join(clean(p) for p in dumps.cos) or "none"))
-    grid.add_row(Text("Misc.CosCoreFile"), Text(setting))
+    for label, text in coredump_rows(result.coredumps):
+        grid.add_row(Text(label), Text(text))
     return Group(Text("\nCoredumps", style="bold"), Padding(grid, (0, 0, 0, 9)))
 
 

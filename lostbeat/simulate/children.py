@@ -28,6 +28,7 @@ from pathlib import Path
 
 import lostbeat
 from lostbeat.errors import AgentError
+from lostbeat.procfs import Procfs
 
 __all__ = [
     "Child",
@@ -231,14 +232,14 @@ class Children:
 def find_marked(run: str, *, proc_root: Path = Path("/proc")) -> list[int]:
     """Pids of the processes whose environment holds ``LOSTBEAT_SIMULATION=<run>``."""
     needle = f"{MARKER}={run}".encode()
-    found = []
-    for entry in proc_root.iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+    procfs, found = Procfs(proc_root), []
+    for pid in procfs.pids():
+        if pid == os.getpid():
             continue
         try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
+            environ = procfs.read_bytes(pid, "environ")
+        except AgentError:
             continue
         if needle in environ.split(b"\0"):
-            found.append(int(entry.name))
-    return sorted(found)
+            found.append(pid)
+    return found

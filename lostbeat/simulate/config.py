@@ -11,6 +11,7 @@ from pathlib import Path
 
 from lostbeat.agent.cgroup import CgroupVersion
 from lostbeat.errors import AgentError
+from lostbeat.procfs import Procfs
 from lostbeat.simulate import cgroups, plans
 
 __all__ = ["MIB", "MIN_RAM", "SimulationConfig", "preflight"]
@@ -74,7 +75,7 @@ def preflight(config: SimulationConfig) -> cgroups.Controllers:
         raise AgentError(
             f"--ram: expected at least {MIN_RAM // MIB}M, got {config.ram_bytes / MIB:g}M"
         )
-    available = _mem_available(config.proc_root)
+    available = Procfs(config.proc_root).meminfo().get("MemAvailable")
     if available is not None and config.ram_bytes > available // 2:
         raise AgentError(
             f"--ram: expected at most half the memory available ({available // 2 // MIB}M)"
@@ -94,11 +95,3 @@ def _has_capability(proc_root: Path, bit: int) -> bool:
             if line.startswith("CapEff:"):
                 return bool(int(line.split()[1], 16) >> bit & 1)
     return False
-
-
-def _mem_available(proc_root: Path) -> int | None:
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        for line in (proc_root / "meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    return None

@@ -1,6 +1,6 @@
 """What each scenario runs in the simulated Service Console, and the verdict it must get.
 
-Every scenario runs the heartbeat daemon (named ``vmnixhbd``, as in the seed KB) and three
+Every scenario runs the heartbeat daemon ``lostbeat-hbd`` (the seed KB's ``vmnixhbd``) and three
 steady programs; then its workload, sized from the room left once those hold their memory:
 
 =============  ===========================================================  ============
@@ -59,7 +59,7 @@ JUMP_MAX = 20 * MIB
 """Most one contention program takes at once: with its interpreter still under the
 analyzer's 32 MiB floor for a jump."""
 STRESS_NG = "stress-ng"
-HBD_NAME = "vmnixhbd"
+HBD_NAME = "lostbeat-hbd"
 _MODULE = "lostbeat.simulate.workloads"
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from lostbeat.agent.cgroup import CgroupVersion, member_pids
 from lostbeat.errors import AgentError
+from lostbeat.procfs import Procfs
 from lostbeat.simulate import cgroups
 from lostbeat.simulate.children import Child, Children
 
@@ -30,14 +31,12 @@ _ECHO = re.compile(r"\)(HB: Lost heartbeat|Host: |Dump: Capture)")
 
 def task_states(pids: list[int], *, proc_root: Path = Path("/proc")) -> list[tuple[str, str, str]]:
     """(comm, state, wchan) of each pid still there."""
-    out = []
+    procfs, out = Procfs(proc_root), []
     for pid in pids:
-        with contextlib.suppress(OSError, IndexError):
-            stat = (proc_root / str(pid) / "stat").read_text()
-            comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-            state = stat[stat.rindex(")") + 2]
-            wchan = (proc_root / str(pid) / "wchan").read_text().strip()
-            out.append((comm, state, wchan if wchan not in ("", "0") else "-"))
+        with contextlib.suppress(AgentError, ValueError, IndexError):
+            stat = procfs.stat(pid)
+            wchan = procfs.read_text(pid, "wchan").strip()
+            out.append((stat.comm, stat.state, wchan if wchan not in ("", "0") else "-"))
     return out
 
 

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from lostbeat.agent import cgroup as cg
-from lostbeat.agent._linux import Procfs
+from lostbeat.procfs import Procfs
 
 PYTHON = sys.executable
 
@@ -170,12 +171,52 @@ class Agent:
         folder = wait_for(done, timeout=timeout, what="a capture's manifest.json")
         return folder, json.loads((folder / "manifest.json").read_text())
 
+    def clients_as(
+        self, uid: int, count: int, *, interval: float, prefix: str = "hog", timeout: float = 86400
+    ) -> tuple[Proc, int, str]:
+        """A process of ``uid`` that registers up to ``count`` clients and never beats.
+
+        Returns the process (it keeps its connections open until the test ends), how many
+        clients the monitor accepted, and the refusal reasons it gave for the rest.
+        """
+        if os.geteuid() != 0:
+            print("SKIP: running clients as another uid needs root")
+            pytest.skip("running clients as another uid needs root")
+        argv = [PYTHON, "-c", CLIENTS_AS, str(self.socket), str(uid), str(count), prefix,
+                f"{interval:g}", f"{timeout:g}"]  # fmt: skip
+        proc = self.spawn(argv, f"{prefix}-{uid}")
+        line = proc.wait_line(r"^held \d+ refused ", timeout=30).split()
+        return proc, int(line[1]), line[3]
+
     def close(self) -> None:
         for proc in reversed(self.procs):
             if proc.popen.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(proc.pid, signal.SIGCONT)  # let a stopped process die at once
                 proc.stop(signal.SIGKILL)
+
+
+CLIENTS_AS = textwrap.dedent("""\
+    import os, sys, time
+    from lostbeat.heartbeat import Heartbeat, HeartbeatRefused
+    path, uid, count, prefix = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    interval, timeout = float(sys.argv[5]), float(sys.argv[6])
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    held, refused = [], set()
+    for i in range(count):
+        hb = Heartbeat(path, name=f"{prefix}{i}", interval=interval, timeout=timeout)
+        try:
+            hb.connect()
+        except HeartbeatRefused as err:
+            refused.add(err.reason)
+        else:
+            held.append(hb)  # registered, and never beats
+    print("held", len(held), "refused", ",".join(sorted(refused)) or "-", flush=True)
+    while True:
+        time.sleep(60)
+""")
 
 
 @pytest.fixture

@@ -38,6 +38,12 @@ def lostbeat(*args: str, timeout: float = 20) -> subprocess.CompletedProcess[str
         (["--core-limit", "lots"], "--core-limit: expected a size such as 512M or 2G, got 'lots'"),
         (["--allow-uid", "no-such-user-here"], "--allow-uid: no user 'no-such-user-here'"),
         (["--cgroup", "/no/such/group"], "/no/such/group: expected a memory cgroup"),
+        (
+            ["--max-clients", "3", "--allow-uid", "0", "--allow-uid", "1", "--allow-uid", "2"],
+            "--max-clients: expected at least 4 for these --allow-uid (2 kept for root, 1 for"
+            " each other uid), got 3",
+        ),
+        (["--max-clients-per-uid", "0"], "--max-clients-per-uid: expected a positive number"),
     ],
 )
 def test_monitor_bad_options_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
@@ -79,7 +85,7 @@ def test_actions_parse_and_a_command_sees_the_capture(tmp_path: Path) -> None:
     action = parse_action(f"command:sh -c 'echo $LOSTBEAT_CAPTURE $LOSTBEAT_CLIENT > {out}'")
     capture = CaptureResult(tmp_path / "cap", tmp_path / "cap" / "manifest.json", (), (), (), True)
     lost = ClientView(1, "hbd", 42, 0, ClientState.LOST, 1.0, 5.0, 5.0, 3, ())
-    from lostbeat.agent._linux import Procfs
+    from lostbeat.procfs import Procfs
 
     said = run_action(action, capture, lost, procfs=Procfs(), timeout=10, keepalive=lambda: None)
     assert said == "command: sh exited with 0"

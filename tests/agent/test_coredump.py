@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from lostbeat.agent import elfcore
-from lostbeat.agent._linux import Procfs
 from lostbeat.agent.bounded import BoundedRunner, StepStatus
 from lostbeat.agent.coredump import CoreDumper, CoreRoute
+from lostbeat.procfs import Procfs
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -138,7 +138,7 @@ def test_gcore_route_for_a_sleeping_process(
 
 
 def test_plan_segments_follows_the_default_coredump_filter() -> None:
-    from lostbeat.agent._linux import parse_maps_line
+    from lostbeat.procfs import parse_maps_line
 
     maps = [
         parse_maps_line(line)

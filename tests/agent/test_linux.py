@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from lostbeat.agent import cgroup as cg
-from lostbeat.agent._linux import Procfs, peer_credentials, touch_page, write_private
+from lostbeat.agent._linux import peer_credentials, touch_page, write_private
 from lostbeat.agent.consumers import Sampler
 from lostbeat.errors import InputError, ProcessGone
+from lostbeat.procfs import Procfs
 
 
 def fake_process(root: Path, pid: int, *, comm: str, state: str = "S", rss_kb: int | None,

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from lostbeat.agent import cgroup as cg
-from lostbeat.agent._linux import Procfs
 from lostbeat.agent.mountinfo import parse_mountinfo, unescape
+from lostbeat.procfs import Procfs
 from lostbeat.simulate import cgroups
 
 

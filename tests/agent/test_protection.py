@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from lostbeat.agent import cgroup as cg
-from lostbeat.agent._linux import Procfs
+from lostbeat.procfs import Procfs
 
 if TYPE_CHECKING:
     from conftest import Agent

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import inspect
+import sys
 
 import pytest
 
 from lostbeat.analyzer import artifacts
 from lostbeat.analyzer.artifacts import ARTIFACTS, host_of, match, sniff_kind, top_folder
+from lostbeat.analyzer.platforms import PROFILES, _esx
 
 # (bundle-relative path, artifact or None), from esx-artifacts.md §1.4, §3.2, §3.3, §5
 PATHS = [
@@ -43,6 +45,9 @@ PATHS = [
     ("lost-heartbeat-web1-20261125T190102Z/screen.txt", "capture"),
     ("var/lib/lostbeat/lostbeat-recording.json", "recording"),
     ("lostbeat-recording.json", "recording"),
+    ("proc/4300/cmdline", "proc_file"),
+    ("proc/4300/cgroup", "proc_file"),
+    ("lost-heartbeat-web1-20261125T190102Z/proc/4300/cmdline", "proc_file"),
     # neighbours that must not match
     ("var/log/messages", None),
     ("var/log/vmkernel.d/x", None),  # * never crosses a folder
@@ -53,6 +58,8 @@ PATHS = [
     ("etc/vmware/esx.conf.orig", None),
     ("x/proc/meminfo", None),  # paths are bundle-relative: no top folder left
     ("root/vmkernel-zdump", None),
+    ("proc/self/cmdline", None),
+    ("proc/4300/status", None),
     ("", None),
 ]
 
@@ -79,6 +86,7 @@ def test_table_shape() -> None:
         "top",
         "coredumps",
         "capture",
+        "proc_file",
         "recording",
     ]
     assert [n for n, a in ARTIFACTS.items() if not a.content] == ["coredumps"]
@@ -87,16 +95,20 @@ def test_table_shape() -> None:
     assert all(a.doc and a.patterns for a in ARTIFACTS.values())
 
 
-_OWN = ("capture", "recording")  # lostbeat's own files: no reference section to cite
+_OWN = ("capture", "proc_file", "recording")  # lostbeat's own files: nothing to cite
 
 
 def test_every_pattern_cites_its_source() -> None:
     """Each pattern has a comment on its line, or a comment line just before, citing the
-    reference section."""
-    lines = inspect.getsource(artifacts).splitlines()
+    reference section, in the profile that owns it."""
+    lines = [
+        line
+        for profile in PROFILES
+        for line in inspect.getsource(sys.modules[type(profile).__module__]).splitlines()
+    ] + inspect.getsource(_esx).splitlines()
     for name, art in ARTIFACTS.items():
         for pattern in art.patterns:
-            literal = pattern.replace(artifacts.RECORDING_MARKER, "{RECORDING_MARKER}")
+            literal = pattern.replace(artifacts.RECORDING_MARKER, "{MARKER_NAME}")
             at = next(i for i, line in enumerate(lines) if f'"{literal}"' in line)
             before = lines[at - 1].strip()
             comment = lines[at].partition("  # ")[2] or (before[1:] if before[:1] == "#" else "")
@@ -205,7 +217,8 @@ def test_sniff_kind(kind: str) -> None:
 
 
 def test_every_content_artifact_but_the_recording_can_be_sniffed() -> None:
-    content = {n for n, a in ARTIFACTS.items() if a.content} - {"recording"}
+    # a recording is a folder, and /proc files say what they are only by their path
+    content = {n for n, a in ARTIFACTS.items() if a.content} - {"recording", "proc_file"}
     assert set(SAMPLES) == content
 
 

@@ -77,7 +77,7 @@ def test_record_until_sigterm_then_top_shows_the_table(tmp_path: Path) -> None:
     assert shown.returncode == 0, shown.stderr
     assert "raw sample, every 0.1 s" in shown.stdout
     row = next(line for line in shown.stdout.splitlines() if line.split()[:1] == [str(sleeper.pid)])
-    assert "cli-test-sleeper [red]x[/] 2" in row  # shown as text on one line, not as markup
+    assert "cli-test-sleeper [red]x[/]\\x0a2" in row  # text on one line, not markup
     first = recording.system[0].epoch
     early = _lostbeat(
         "top", "--dir", str(rec), "--at", f"@{first - 5}", "--sort", "pid", "--limit", "3"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from lostbeat.errors import AgentError
-from lostbeat.recorder._procfs import ProcFS
+from lostbeat.procfs import Procfs
 from lostbeat.recorder.sampler import Sampler
 
 
@@ -21,7 +21,7 @@ def test_fake_proc_values_and_odd_entries(fake_proc) -> None:
     fake_proc.add(77, "my (odd) name", 8192, cmdline="/opt/x --a b", swap_kb=12)
     (fake_proc.root / "88").mkdir()  # a process that ended between listing and reading
     (fake_proc.root / "self").mkdir()
-    snap = Sampler(ProcFS(fake_proc.root), clock=lambda: 5.0).sample()
+    snap = Sampler(Procfs(fake_proc.root), clock=lambda: 5.0).sample()
     by_pid = {i.key.pid: (i, s) for i, s in snap.procs}
     assert sorted(by_pid) == [1, 77]  # no kernel thread, no half-gone process
     identity, sample = by_pid[77]
@@ -49,17 +49,17 @@ def test_swap_is_read_only_where_swap_is_configured(fake_proc) -> None:
     fake_proc.memory(total_kb=1 << 20, available_kb=1 << 19, swap_kb=1 << 20, swap_free_kb=1 << 19)
     fake_proc.add(5, "swapped", 400, swap_kb=300)
     fake_proc.add(6, "oldkernel", 400, swap_kb=None)  # no VmSwap line: unknown, not 0
-    snap = Sampler(ProcFS(fake_proc.root)).sample()
+    snap = Sampler(Procfs(fake_proc.root)).sample()
     swaps = {i.key.name: s.swap_kb for i, s in snap.procs}
     assert swaps == {"swapped": 300, "oldkernel": None}
     assert snap.system.swap_used == (1 << 19) * 1024
-    forced_off = Sampler(ProcFS(fake_proc.root), read_swap=False).sample()
+    forced_off = Sampler(Procfs(fake_proc.root), read_swap=False).sample()
     assert {s.swap_kb for _, s in forced_off.procs} == {None}
 
 
 def test_identity_is_read_once_and_a_reused_pid_is_a_new_process(fake_proc) -> None:
     fake_proc.add(9, "worker", 100, cmdline="worker --first")
-    sampler = Sampler(ProcFS(fake_proc.root))
+    sampler = Sampler(Procfs(fake_proc.root))
     first = sampler.sample().procs[0][0]
     (fake_proc.root / "9" / "cmdline").write_bytes(b"worker\0--changed\0")
     assert sampler.sample().procs[0][0] is first  # the command line is read once per process
@@ -70,7 +70,7 @@ def test_identity_is_read_once_and_a_reused_pid_is_a_new_process(fake_proc) -> N
 
 def test_not_a_procfs(tmp_path: Path) -> None:
     with pytest.raises(AgentError, match="btime"):
-        Sampler(ProcFS(tmp_path))
+        Sampler(Procfs(tmp_path))
 
 
 def test_the_real_proc_sees_a_real_process_and_its_memory(tmp_path: Path) -> None:

@@ -166,3 +166,29 @@ def test_nothing_readable_is_corrupt_and_a_bad_marker_is_malformed() -> None:
 def test_the_doctest_runs() -> None:
     result = doctest.testmod(recordings)
     assert result.attempted > 5 and result.failed == 0
+
+
+def test_a_day_whose_raw_shard_is_corrupt_is_read_from_its_minute_shard(
+    tmp_path: Path, kit
+) -> None:
+    """However the recording is given, a folder or its files, the day is not lost."""
+    from lostbeat.analyzer.sources import open_source
+
+    files = dict(_recorded(tmp_path, kit, days=4.5, step=600.0))
+    day = "2024-05-04"
+    raw = next(n for n in files if n.startswith(f"raw/{day}"))
+    assert any(n.startswith(f"minute/{day}") for n in files)
+    (tmp_path / raw).write_bytes(b"\x1f\x8b\x08\x00 not gzip at all")
+    for given in ("folder", "files"):
+        if given == "folder":
+            collected = open_source(tmp_path).collect()
+            shards = [(m.path, m.data) for m in collected.members if m.artifact == "recording"]
+            said = [r.path for r in collected.records]  # the folder's reader says it broke
+        else:
+            shards = [(n, (tmp_path / n).read_bytes()) for n in files]
+            said = []
+        rec = parse_recording(shards, path=str(tmp_path))
+        tiers = {c.path.split("/")[1][:10]: c.tier for c in rec.coverage}
+        assert tiers[day] is Tier.MINUTE, given
+        assert len(rec.coverage) == 5, given  # every day, none lost
+        assert raw in said + [p.path for p in rec.problems], given

@@ -90,7 +90,7 @@ def test_verdict_shows_unknown_parts_as_unknown(leak: AnalysisResult) -> None:
         for line in fmt.verdict_lines(dataclasses.replace(leak, memory=memory))
     }
     assert lines["Swap"] == "541 MB of unknown used (unknown)"
-    assert lines["Top process"] == "top process: 572 MB of unknown RAM (unknown)"
+    assert lines["Top process"] == "top process: 572 MB of the Service Console's unknown (unknown)"
     assert "Measured" not in lines
 
 

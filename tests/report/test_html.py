@@ -82,7 +82,7 @@ def test_page_has_verdict_evidence_plan_and_plots_in_order(leak: AnalysisResult)
     ]
     assert marks == sorted(marks)
     assert "541 MB of 541 MB used (100 %)" in page
-    assert "VMap: 572 MB of 780 MB RAM (73 %)" in page
+    assert "VMap: 572 MB of the Service Console&#39;s 780 MB (73 %)" in page
     assert page.count("<svg") == 4
     assert "dashed: the leak&#39;s projected line to exhaustion" in page
 
@@ -91,7 +91,7 @@ def test_projection_is_drawn_dashed_on_the_culprits_plot(leak: AnalysisResult) -
     plots = memory_plots(leak)
     culprit, others = plots[0], plots[1:3]
     assert "stroke-dasharray" in culprit.svg
-    assert culprit.caption.startswith("VMap (vmksummary token 'VMap'): peak 572 MB")
+    assert culprit.caption.startswith("VMap: peak 572 MB")
     assert all("projected" not in p.caption for p in others)
 
 

@@ -50,7 +50,7 @@ def test_round_trip_is_exact(any_result: AnalysisResult) -> None:
 def test_contract_field_names(leak: AnalysisResult) -> None:
     """The names issue 2 fixes, spelled exactly."""
     doc = jsonout.to_document(leak)
-    assert doc["schema"] == "lostbeat.analysis/1"
+    assert doc["schema"] == "lostbeat.analysis/2"
     assert doc["crash"]["type"] == "lost_heartbeat"
     assert doc["crash"]["build"] == 153875
     assert doc["crash"]["release"] == "ESX Server 3.5 Update 4"
@@ -164,10 +164,10 @@ def test_from_document_names_the_bad_key(
 
 
 def test_from_document_rejects_another_schema(leak: AnalysisResult) -> None:
-    doc = dict(jsonout.to_document(leak), schema="lostbeat.analysis/2")
-    with pytest.raises(ParseError, match=r"^x\.json: expected a lostbeat\.analysis/1 document"):
+    doc = dict(jsonout.to_document(leak), schema="lostbeat.analysis/3")
+    with pytest.raises(ParseError, match=r"^x\.json: expected a lostbeat\.analysis/2 document"):
         jsonout.from_document(doc, path="x.json")
-    with pytest.raises(ParseError, match="expected a lostbeat.analysis/1 document"):
+    with pytest.raises(ParseError, match="expected a lostbeat.analysis/2 document"):
         jsonout.from_document([], path="x.json")  # type: ignore[arg-type]
 
 
@@ -187,6 +187,6 @@ def test_from_document_ignores_unknown_and_derived_keys(leak: AnalysisResult) ->
 
 def test_loads_reports_the_line_of_a_syntax_error() -> None:
     with pytest.raises(ParseError) as info:
-        jsonout.loads('{\n  "schema": "lostbeat.analysis/1",\n  oops\n}', path="doc.json")
+        jsonout.loads('{\n  "schema": "lostbeat.analysis/2",\n  oops\n}', path="doc.json")
     assert info.value.line_no == 3
     assert str(info.value).startswith("doc.json:3: expected JSON")

@@ -40,7 +40,7 @@ def test_verdict_comes_before_evidence_before_plan_before_inputs(leak: AnalysisR
 def test_verdict_carries_the_kb_arithmetic(leak: AnalysisResult) -> None:
     out = _flat(_render(leak))
     assert "Swap 541 MB of 541 MB used (100 %)" in out
-    assert "Top process VMap: 572 MB of 780 MB RAM (73 %)" in out
+    assert "Top process VMap: 572 MB of the Service Console's 780 MB (73 %)" in out
     assert (
         "build 153875 (ESX Server 3.5 Update 4), at 2009-11-13 10:00:00 UTC, 73 VMs running" in out
     )
@@ -83,7 +83,7 @@ def test_empty_analysis_says_what_is_unknown(empty: AnalysisResult) -> None:
     assert "No findings: no rule found anything to report." in out
     assert "No action proposed." in out
     assert "0 read, 0 skipped, 0 broken" in out
-    assert "Misc.CosCoreFile not known (no esx.conf read)" in out
+    assert "Core dumps none found" in out
     assert "Swap" not in out  # nothing known about swap: no line rather than zeros
 
 

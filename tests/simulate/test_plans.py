@@ -32,7 +32,7 @@ def test_background_holds_fifteen_percent_in_three_steady_programs() -> None:
 
 def test_heartbeat_is_lostbeat_hbd_named_as_on_esx() -> None:
     hb = heartbeat("py", socket=Path("/s"), interval=0.5, timeout=5)
-    assert hb.name == "vmnixhbd" and hb.role is Role.HEARTBEAT
+    assert hb.name == "lostbeat-hbd" and hb.role is Role.HEARTBEAT
     assert hb.argv[:4] == ("py", "-m", "lostbeat", "hbd")
     assert "--timeout" in hb.argv and hb.argv[hb.argv.index("--timeout") + 1] == "5"
 

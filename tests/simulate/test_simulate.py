@@ -66,10 +66,10 @@ def test_leak_is_found_and_nothing_is_left(tmp_path: Path) -> None:
     assert "OOM killer disabled" in done.stderr  # the failure exercised is said
     run = json.loads((tmp_path / "run" / "simulation.json").read_text())
     assert run["failure"] == "oom-hang" and run["verdict_ok"] is True
-    assert {p["name"] for p in run["programs"]} >= {"monitor", "recorder", "vmnixhbd", "leaker"}
+    assert {p["name"] for p in run["programs"]} >= {"monitor", "recorder", "lostbeat-hbd", "leaker"}
     capture = Path(run["capture"])
     assert (capture / "manifest.json").is_file() and (capture / "screen.txt").is_file()
-    assert "Lost heartbeat (comm=vmnixhbd" in (capture / "screen.txt").read_text()
+    assert "Lost heartbeat (comm=lostbeat-hbd" in (capture / "screen.txt").read_text()
     assert (tmp_path / "run" / "recording" / "lostbeat-recording.json").is_file()
 
 
@@ -77,7 +77,7 @@ def test_spike_blames_no_steady_program(tmp_path: Path) -> None:
     need_memory_cgroup()
     done, analysis = _simulate(tmp_path, "--scenario", "spike", "--ram", "128M", "--timeout", "3")
     cause = analysis["root_cause"]
-    assert cause["process"] not in ("steady-1", "steady-2", "steady-3", "vmnixhbd")
+    assert cause["process"] not in ("steady-1", "steady-2", "steady-3", "lostbeat-hbd")
     assert cause["kind"] == "spike", cause
     assert done.returncode == 0
 

@@ -35,6 +35,7 @@ from lostbeat.analyzer.parsers.processes import (
     parse_ps,
     parse_pstree,
 )
+from lostbeat.analyzer.parsers.procfiles import parse_proc_file
 from lostbeat.analyzer.parsers.psod import looks_like_psod, parse_psod
 from lostbeat.analyzer.parsers.recordings import parse_recording
 from lostbeat.analyzer.parsers.top import looks_like_top, parse_top
@@ -129,6 +130,11 @@ PARSERS: tuple[Parser, ...] = (
         parse_top,
         "tmp/top.*.txt (top -b) -> TopSnapshot (memory header, last iteration's processes)",
         looks_like_top,
+    ),
+    Parser(
+        "proc_file",
+        parse_proc_file,
+        "proc/<pid>/cmdline and cgroup -> ProcFile (command line, systemd unit or cgroup)",
     ),
     Parser(
         "coredumps",

@@ -80,6 +80,9 @@ class LinuxScreen:
     limit_bytes: int | None  # the watched memory cgroup's limit
     top: tuple[CapturedProcess, ...]
     evidence: tuple[Evidence, ...]
+    cgroup: str | None = None  # the watched memory cgroup's path
+    usage_bytes: int | None = None  # the cgroup's memory use when the loss was declared
+    under_oom: bool | None = None  # the cgroup was in its OOM state (v1 under_oom)
 
 
 def looks_like_capture(text: str) -> bool:
@@ -150,8 +153,11 @@ def parse_capture(lines: Iterable[str], *, path: str) -> LinuxScreen:
             kv = _kv(text)
             values.update(swap_total=kv.get("total"), swap_used=kv.get("used"))
         elif text.startswith("Cgroup:"):
-            limit = _kv(text).get("limit")
-            values["limit"] = limit
+            kv = _kv(text)
+            values.update(limit=kv.get("limit"), usage=kv.get("usage"))
+            values["oom"] = None if kv.get("under_oom") is None else kv.get("under_oom") == 1
+            words = text.split()
+            values["cgroup"] = next((w for w in words[1:] if w.startswith("/")), None)
             evidence.append(Evidence(path, no, line))
         elif text.startswith("Top consumers"):
             in_top = True
@@ -187,4 +193,7 @@ def parse_capture(lines: Iterable[str], *, path: str) -> LinuxScreen:
         limit_bytes=values.get("limit"),  # type: ignore[arg-type]
         top=tuple(top),
         evidence=tuple(evidence),
+        cgroup=values.get("cgroup"),  # type: ignore[arg-type]
+        usage_bytes=values.get("usage"),  # type: ignore[arg-type]
+        under_oom=values.get("oom"),  # type: ignore[arg-type]
     )

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from lostbeat.analyzer.findings import Evidence
 from lostbeat.analyzer.parsers._lines import head, require_lines, to_int
 from lostbeat.errors import ParseError
+from lostbeat.procfs import meminfo_line
 
 __all__ = ["MemInfo", "looks_like_meminfo", "parse_meminfo"]
 
@@ -49,7 +50,6 @@ class MemInfo:
 
 
 _A = re.ASCII
-_KEY_VALUE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_()]*)\s*:\s*([0-9]+)(?:\s*(kB))?\s*", _A)
 # Linux 2.4 byte table: "        total:    used:    free:  shared: buffers:  cached:"
 _TABLE_HEADER = re.compile(r"\s*total:\s+used:\s+free:.*", _A)
 _TABLE_ROW = re.compile(r"\s*(Mem|Swap):((?:\s+[0-9]+){2,})\s*", _A)
@@ -87,16 +87,16 @@ def parse_meminfo(lines: Iterable[str], *, path: str) -> MemInfo:
     table: dict[str, tuple[tuple[int, ...], Evidence]] = {}
     evidence: list[Evidence] = []
     for line_no, text in numbered:
-        if m := _KEY_VALUE.fullmatch(text):
-            key, number, unit = m.groups()
-            field = _FIELDS.get(key)
+        if entry := meminfo_line(text):  # the line grammar the agent and recorder use too
+            field = _FIELDS.get(entry.key)
             if field is None:
                 continue
-            value = to_int(number)
-            if unit != "kB" or value is None:
-                raise ParseError(f"expected '{key}: <n> kB'", path=path, line_no=line_no, line=text)
-            values.setdefault(field, value * 1024)
-            if key in ("MemTotal", "SwapTotal"):
+            if entry.unit != "kB":
+                raise ParseError(
+                    f"expected '{entry.key}: <n> kB'", path=path, line_no=line_no, line=text
+                )
+            values.setdefault(field, entry.bytes)
+            if entry.key in ("MemTotal", "SwapTotal"):
                 evidence.append(Evidence(path, line_no, text))
         elif m := _TABLE_ROW.fullmatch(text):
             row = tuple(to_int(n) for n in m[2].split())

@@ -39,7 +39,6 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import NamedTuple
 
 from lostbeat.errors import ArtifactMissing, RecordingCorrupt
@@ -54,7 +53,7 @@ from lostbeat.recording.schema import (
     SystemSample,
     Tier,
 )
-from lostbeat.recording.store import inflate, parse_shard_path
+from lostbeat.recording.store import inflate, parse_shard_path, shards_by_day
 
 __all__ = [
     "Coverage",
@@ -208,25 +207,22 @@ def parse_recording(files: Sequence[tuple[str, bytes]], *, path: str) -> Recordi
     host: str | None = None
     interval: float | None = None
     problems: list[Problem] = []
-    by_day: dict[date, list[tuple[int, bool, str, bytes]]] = {}
-    for name, data in files:
+    data: dict[str, bytes] = {}
+    for name, content in files:
         if name.endswith(MARKER_NAME):
-            marker = read_marker(data, path=name)
+            marker = read_marker(content, path=name)
             host, interval = marker.host, marker.interval_s
-            continue
-        parsed = parse_shard_path(name)
-        if parsed is not None and data:
-            tier, day, compressed = parsed
-            # the plain file wins over a .gz of the same day: it is the original
-            by_day.setdefault(day, []).append((tier.rank, compressed, name, data))
+        elif content and parse_shard_path(name) is not None:
+            data[name] = content
+    by_day = shards_by_day(data)
     if not by_day:
         raise ArtifactMissing("recording", path=path)
     series, coverage = _Series(), []
     boots: list[float] = []
     hosts: list[str] = []
-    for day in sorted(by_day):
-        for _, _, name, data in sorted(by_day[day], key=lambda c: c[:2]):
-            used = _read_shard(name, data, series, problems)
+    for shards in by_day.values():
+        for name in shards:  # the finest usable one (lostbeat/recording/store.py)
+            used = _read_shard(name, data[name], series, problems)
             if used is not None:
                 coverage.append(used[0])
                 boots.extend(s.boot_time for s in used[1] if s.boot_time is not None)
@@ -235,7 +231,7 @@ def parse_recording(files: Sequence[tuple[str, bytes]], *, path: str) -> Recordi
                     interval = used[0].resolution_s
                 break
     if not series.system:
-        first = sorted(n for cands in by_day.values() for _, _, n, _ in cands)[0]
+        first = sorted(data)[0]
         raise RecordingCorrupt(
             f"no readable sample ({len(problems)} bad lines or files)", path=first
         )

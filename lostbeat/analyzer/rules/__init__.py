@@ -1,6 +1,7 @@
-"""Rules judge HostFacts. Each module holds one rule; RULES lists them in the order the engine
-runs them. ``@rule`` only attaches metadata (id, the artifacts it reads, its doc): the engine
-calls each rule function directly, with typed inputs, in the order written in engine.py.
+"""Rules judge the neutral :class:`~lostbeat.analyzer.facts.Facts`, whatever the platform.
+Each module holds one rule; RULES lists them in the order the engine runs them. ``@rule``
+only attaches metadata (id and doc): the engine calls each rule function directly, with
+typed inputs, in the order written in engine.py. No rule imports a platform profile.
 """
 
 from __future__ import annotations

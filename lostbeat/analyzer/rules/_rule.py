@@ -1,4 +1,8 @@
-"""The ``Rule`` record and the ``@rule`` decorator that attaches it (metadata only)."""
+"""The ``Rule`` record and the ``@rule`` decorator that attaches it (metadata only).
+
+Rules read the neutral :class:`~lostbeat.analyzer.facts.Facts`, never an artifact: which
+artifacts feed a fact is each platform profile's business, so a rule declares none.
+"""
 
 from __future__ import annotations
 
@@ -14,17 +18,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 @dataclass(frozen=True, slots=True)
 class Rule:
     id: str
-    artifacts: tuple[str, ...]
     doc: str
     module: str
 
 
-def rule(rule_id: str, *, artifacts: tuple[str, ...]) -> Callable[[F], F]:
+def rule(rule_id: str) -> Callable[[F], F]:
     """Attach a ``Rule`` record to a rule function; nothing is registered anywhere."""
 
     def wrap(fn: F) -> F:
         fn.__lostbeat_rule__ = Rule(  # type: ignore[attr-defined]
-            rule_id, artifacts, (fn.__doc__ or "").strip(), fn.__module__
+            rule_id, (fn.__doc__ or "").strip(), fn.__module__
         )
         return fn
 

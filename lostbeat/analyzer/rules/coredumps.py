@@ -1,26 +1,21 @@
-"""The evidence for support: the VMkernel zdump and the COS core, and the core-file setting.
+"""The evidence for support: the core dumps the platform leaves, and the settings they need.
 
-The article: the zdump goes to ``/root/`` or ``/var/core/`` and is rotated to
-``/root/old_cores/``; the COS core to ``/root/old_cores/`` or ``/var/core/``; "the move can
-fail, so both locations should be checked". ``Misc.CosCorefile`` (spelled CosCorefile in the
-VMkernel's option table, CosCoreFile in the KBs) must name a file on a VMFS volume
-(esx-artifacts.md §4.1: "Full path of vmfs file to use for Service Console core dumps").
+The article: the VMkernel zdump and the COS core must both be checked for, in every place
+they may have been moved to, and ``Misc.CosCoreFile`` must be valid for the COS core to be
+written. Each profile lists its own dumps (a Linux capture's cores of the top consumers) and
+settings; this rule says which are there and which are missing after a crash.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lostbeat.analyzer.facts import HostFacts
-from lostbeat.analyzer.findings import Evidence, Finding, Severity
-from lostbeat.analyzer.result import Coredumps, Crash, CrashType
+from lostbeat.analyzer.facts import Facts
+from lostbeat.analyzer.findings import Finding, Severity
+from lostbeat.analyzer.result import Coredumps, CrashType, DumpList, Setting
 from lostbeat.analyzer.rules._rule import rule
 
 __all__ = ["CoredumpJudgement", "judge_coredumps"]
-
-KEY = "/adv/Misc/CosCorefile"
-"""Either spelling: ``EsxConf.get`` compares keys case-insensitively."""
-VMFS_PREFIX = "/vmfs/volumes/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,100 +24,52 @@ class CoredumpJudgement:
     findings: tuple[Finding, ...]
 
 
-@rule("coredumps", artifacts=("coredumps", "esx_conf"))
-def judge_coredumps(facts: HostFacts, crash: Crash) -> CoredumpJudgement:
-    """Which cores are there, in which location, and is the COS core file set validly."""
-    inv = facts.coredumps
-    if facts.captures:
-        return _linux(facts)
-    entry = None
-    if facts.esx_conf is not None:
-        entry = facts.esx_conf.get(KEY)
-    value = entry.value.strip() if entry is not None else None
-    valid: bool | None
-    if facts.esx_conf is None:
-        valid = None
-    else:
-        valid = (
-            bool(value)
-            and value is not None
-            and value.startswith(VMFS_PREFIX)
-            and (len(value) > len(VMFS_PREFIX))
-        )
-    cores = Coredumps(
-        vmkernel=inv.vmkernel, cos=inv.cos, cos_core_file=value or None, cos_core_file_valid=valid
-    )
+@rule("coredumps")
+def judge_coredumps(facts: Facts) -> CoredumpJudgement:
+    """Which dumps are there, which a crash should have left, and which settings are invalid."""
+    crashed = facts.crash.type is not CrashType.NONE
     findings: list[Finding] = []
-    crashed = crash.type not in (CrashType.NONE,)
-    conf_ev: tuple[Evidence, ...] = (entry.evidence,) if entry is not None else ()
-    if inv.vmkernel:
-        findings.append(
-            Finding(
-                "coredumps.vmkernel",
-                Severity.INFO,
-                f"VMkernel core dump present ({len(inv.vmkernel)})",
-                ", ".join(inv.vmkernel),
+    settings_ev = tuple(e for s in facts.settings for e in s.evidence)
+    for dumps in facts.dumps:
+        if dumps.paths:
+            findings.append(
+                Finding(
+                    f"coredumps.{dumps.key}",
+                    Severity.INFO,
+                    f"{dumps.label[0].upper()}{dumps.label[1:]} present ({len(dumps.paths)})",
+                    ", ".join(dumps.paths),
+                )
             )
-        )
-    elif crashed:
-        findings.append(
-            Finding(
-                "coredumps.vmkernel_missing",
-                Severity.WARNING,
-                "No VMkernel core dump (vmkernel-zdump-*) in root/, root/old_cores/ or var/core/",
-                "collect it from the dump partition (vmkdump) before it is overwritten",
+        elif crashed and dumps.expected:
+            findings.append(
+                Finding(
+                    f"coredumps.{dumps.key}_missing",
+                    Severity.WARNING,
+                    dumps.missing,
+                    dumps.advice,
+                    settings_ev,
+                )
             )
-        )
-    if inv.cos:
-        findings.append(
-            Finding(
-                "coredumps.cos",
-                Severity.INFO,
-                f"Service Console core present ({len(inv.cos)})",
-                ", ".join(inv.cos),
+    for setting in facts.settings:
+        if setting.valid is False:
+            shown = f"'{setting.value}'" if setting.value else "not set"
+            findings.append(
+                Finding(
+                    f"coredumps.{setting.key}_invalid",
+                    Severity.WARNING,
+                    f"{setting.label} is {shown}",
+                    setting.requirement,
+                    setting.evidence,
+                )
             )
-        )
-    elif crashed:
-        findings.append(
-            Finding(
-                "coredumps.cos_missing",
-                Severity.WARNING,
-                "No Service Console core (*.core.gz) in root/old_cores/ or var/core/",
-                "analysis of the crash state needs it",
-                conf_ev,
-            )
-        )
-    if valid is False:
-        shown = f"'{value}'" if value else "not set"
-        findings.append(
-            Finding(
-                "coredumps.cos_core_file_invalid",
-                Severity.WARNING,
-                f"Misc.CosCorefile is {shown}",
-                "it must name a file on a VMFS volume (/vmfs/volumes/...) for "
-                "the Service Console core to be written",
-                conf_ev,
-            )
-        )
+    by_key = {d.key: d.paths for d in facts.dumps}
+    core_file = next((s for s in facts.settings if s.key == "cos_core_file"), None)
+    cores = Coredumps(
+        vmkernel=by_key.get("vmkernel", ()),
+        cos=by_key.get("cos", ()),
+        cos_core_file=core_file.value if core_file else None,
+        cos_core_file_valid=core_file.valid if core_file else None,
+        dumps=tuple(DumpList(d.key, d.label, d.paths) for d in facts.dumps),
+        settings=tuple(Setting(s.key, s.label, s.value, s.valid) for s in facts.settings),
+    )
     return CoredumpJudgement(cores, tuple(findings))
-
-
-def _linux(facts: HostFacts) -> CoredumpJudgement:
-    """A lostbeat monitor capture: the cores it took of the watched domain's processes stand
-    where an ESX bundle has its COS core; there is no VMkernel dump nor core-file setting."""
-    cores = facts.coredumps.captured
-    if cores:
-        finding = Finding(
-            "coredumps.captured",
-            Severity.INFO,
-            f"The capture holds {len(cores)} core dump(s) of the top consumers",
-            ", ".join(cores),
-        )
-    else:
-        finding = Finding(
-            "coredumps.captured_missing",
-            Severity.WARNING,
-            "The capture holds no core dump",
-            "its manifest.json says why each attempt failed",
-        )
-    return CoredumpJudgement(Coredumps(cos=cores), (finding,))

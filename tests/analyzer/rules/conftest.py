@@ -1,21 +1,25 @@
-"""Builders of HostFacts for rule tests: rules are tested on facts, not on files."""
+"""Builders of facts for rule tests: parser outputs as the parsers would make them, turned
+into neutral facts by the profile that recognises them; rules are tested on facts, not files."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from lostbeat.analyzer.facts import HostFacts
+from lostbeat.analyzer.facts import Facts
 from lostbeat.analyzer.findings import Evidence
 from lostbeat.analyzer.parsers.coredumps import CoredumpInventory
 from lostbeat.analyzer.parsers.esx_conf import ConfEntry, EsxConf
 from lostbeat.analyzer.parsers.meminfo import MemInfo
-from lostbeat.analyzer.parsers.processes import ProcessEntry
-from lostbeat.analyzer.parsers.vmkernel_log import Signal, SignalKind
-from lostbeat.analyzer.parsers.vmksummary import Consumer, LineKind, SummaryLine
+from lostbeat.analyzer.parsers.processes import ProcessEntry, ProcessTable
+from lostbeat.analyzer.parsers.vmkernel_log import Signal, SignalKind, VmkernelLog
+from lostbeat.analyzer.parsers.vmksummary import Consumer, LineKind, SummaryLine, VmkSummary
+from lostbeat.analyzer.platforms import Parsed, choose
+from lostbeat.analyzer.result import Crash
 
 HOUR = 3600.0
 T0 = 1_258_000_000  # Nov 2009, the article's era
@@ -134,9 +138,43 @@ class Build:
             )
         )
 
-    def facts(self, summary: Sequence[SummaryLine] = (), **kw: Any) -> HostFacts:
-        kw.setdefault("coredumps", CoredumpInventory((), ()))
-        return HostFacts(host="esx1", summary=tuple(summary), **kw)
+    def parsed(
+        self,
+        summary: Sequence[SummaryLine] = (),
+        *,
+        signals: Sequence[Signal] = (),
+        screens: Sequence[Any] = (),
+        meminfo: MemInfo | None = None,
+        esx_conf: EsxConf | None = None,
+        versions: Sequence[Any] = (),
+        processes: Sequence[ProcessEntry] = (),
+        coredumps: CoredumpInventory | None = None,
+        recording: Any = None,
+        captures: Sequence[Any] = (),
+    ) -> Parsed:
+        """The parser outputs of one host, as the engine collects them."""
+        return Parsed(
+            host="esx1",
+            summaries=[VmkSummary(tuple(summary))] if summary else [],
+            logs=[VmkernelLog(tuple(signals), None)] if signals else [],
+            screens=list(screens),
+            meminfo=[meminfo] if meminfo else [],
+            conf=[esx_conf] if esx_conf else [],
+            versions=list(versions),
+            tables=[ProcessTable(tuple(processes))] if processes else [],
+            recordings=[recording] if recording is not None else [],
+            captures=list(captures),
+            cores=coredumps or CoredumpInventory((), ()),
+        )
+
+    def facts(
+        self, summary: Sequence[SummaryLine] = (), *, crash: Crash | None = None, **kw: Any
+    ) -> Facts:
+        """The neutral facts the profile that owns the inputs reads from them; ``crash``
+        stands in for the one the inputs show."""
+        parsed = self.parsed(summary, **kw)
+        facts = choose(parsed).facts(parsed)
+        return replace(facts, crash=crash) if crash is not None else facts
 
 
 @pytest.fixture

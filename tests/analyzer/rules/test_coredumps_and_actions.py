@@ -5,7 +5,6 @@ import pytest
 from lostbeat.analyzer.parsers.coredumps import CoredumpInventory
 from lostbeat.analyzer.result import (
     CauseKind,
-    Coredumps,
     Crash,
     CrashType,
     KnownIssueMatch,
@@ -29,31 +28,36 @@ LOST = Crash(CrashType.LOST_HEARTBEAT)
     ],
 )
 def test_cos_core_file_validity(make, conf, valid):
-    j = judge_coredumps(make.facts(esx_conf=make.conf(conf)), LOST)
+    j = judge_coredumps(make.facts(esx_conf=make.conf(conf), crash=LOST))
     assert j.coredumps.cos_core_file_valid is valid
     assert ("coredumps.cos_core_file_invalid" in {f.id for f in j.findings}) is (not valid)
 
 
 def test_no_esx_conf_means_unknown_validity(make):
-    assert judge_coredumps(make.facts(), LOST).coredumps.cos_core_file_valid is None
+    assert judge_coredumps(make.facts(crash=LOST)).coredumps.cos_core_file_valid is None
 
 
 def test_cores_in_each_location_are_listed(make):
     inv = CoredumpInventory(
         ("root/old_cores/vmkernel-zdump-111309.07.13.1",), ("var/core/cos-core-esx1.123.core.gz",)
     )
-    j = judge_coredumps(make.facts(coredumps=inv), LOST)
+    j = judge_coredumps(make.facts(coredumps=inv, crash=LOST))
     assert j.coredumps.vmkernel == inv.vmkernel and j.coredumps.cos == inv.cos
     assert {f.id for f in j.findings} == {"coredumps.vmkernel", "coredumps.cos"}
-    missing = judge_coredumps(make.facts(), LOST)
+    missing = judge_coredumps(make.facts(crash=LOST))
     assert {f.id for f in missing.findings} == {
         "coredumps.vmkernel_missing",
         "coredumps.cos_missing",
     }
 
 
-VALID = Coredumps(cos_core_file="/vmfs/volumes/x/core", cos_core_file_valid=True)
-INVALID = Coredumps(cos_core_file_valid=False)
+VALID = {"/adv/Misc/CosCorefile": "/vmfs/volumes/x/core"}
+INVALID = {"/adv/Misc/CosCorefile": "/tmp/core"}
+
+
+def facts(make, crash=LOST, conf=VALID):
+    """ESX classic facts whose core-file setting is ``conf``."""
+    return make.facts(esx_conf=make.conf(conf), crash=crash)
 
 
 def kbs(actions):
@@ -77,21 +81,21 @@ def kbs(actions):
         (RootCause(CauseKind.NOT_MEMORY), Crash(CrashType.NONE), INVALID, []),
     ],
 )
-def test_action_plan(cause, crash, cores, expected):
-    assert kbs(plan_actions(crash, cause, (), cores)) == expected
+def test_action_plan(make, cause, crash, cores, expected):
+    assert kbs(plan_actions(facts(make, crash, cores), cause, ())) == expected
 
 
-def test_known_issue_comes_first_with_its_workaround():
+def test_known_issue_comes_first_with_its_workaround(make):
     known = (KnownIssueMatch("1009607", "Pegasus leak", "restart daily"),)
     cause = RootCause(CauseKind.LEAK, process="cimserver", origin=Origin.VMWARE)
-    actions = plan_actions(LOST, cause, known, VALID)
+    actions = plan_actions(facts(make), cause, known)
     assert actions[0].kb == "1009607" and "restart daily" in actions[0].text
     assert kbs(actions) == ["1009607", "653"]
 
 
-def test_a_vmware_second_leaker_beside_a_third_party_culprit_calls_for_support():
+def test_a_vmware_second_leaker_beside_a_third_party_culprit_calls_for_support(make):
     cause = RootCause(
         CauseKind.LEAK, process="naviagent", origin=Origin.THIRD_PARTY, others=("vmware-hostd",)
     )
-    assert kbs(plan_actions(LOST, cause, (), VALID, (Origin.VMWARE,))) == ["653"]
-    assert kbs(plan_actions(LOST, cause, (), VALID, (Origin.THIRD_PARTY,))) == []
+    assert kbs(plan_actions(facts(make), cause, (), (Origin.VMWARE,))) == ["653"]
+    assert kbs(plan_actions(facts(make), cause, (), (Origin.THIRD_PARTY,))) == []

@@ -7,11 +7,10 @@ from lostbeat.analyzer.parsers.vmkernel_log import SignalKind
 from lostbeat.analyzer.parsers.vmksummary import LineKind
 from lostbeat.analyzer.result import CrashType
 from lostbeat.analyzer.rules.crash import judge_crash
-from lostbeat.analyzer.rules.timeline import judge_timeline
 
 
 def _judge(facts):
-    return judge_crash(facts, judge_timeline(facts)).crash
+    return facts.crash
 
 
 def test_lost_heartbeat_from_the_alerts_and_placed_in_time(make):
@@ -93,5 +92,5 @@ def test_comm_is_reported_as_a_hint_never_as_the_cause(make):
     alert = make.signal(
         SignalKind.HB_ALERT, message="Lost heartbeat", comm="cimserver", t=30, to=30
     )
-    judged = judge_crash(make.facts(signals=(alert,)), judge_timeline(make.facts()))
-    assert "not the cause" in judged.findings[0].detail
+    findings = judge_crash(make.facts(signals=(alert,)))
+    assert "not the cause" in findings[0].detail

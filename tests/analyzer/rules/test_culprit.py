@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from lostbeat.analyzer.result import CauseKind, Origin, RootCause
 from lostbeat.analyzer.rules.culprit import resolve_culprit, resolve_token
-from lostbeat.analyzer.rules.timeline import judge_timeline
 
 
 def test_unique_match_in_ps_gives_full_name_and_origin(make):
@@ -47,7 +46,7 @@ def test_without_ps_the_catalog_resolves_unique_tokens_only(make):
 def test_resolve_culprit_names_the_root_cause_and_the_others(make):
     facts = make.facts(processes=(make.ps("cimserver"), make.ps("naviagent")))
     cause = RootCause(CauseKind.LEAK, token="cimserve", others=("naviagen",))
-    resolved, resolutions, findings = resolve_culprit(facts, judge_timeline(facts), cause)
+    resolved, resolutions, findings = resolve_culprit(facts, cause)
     assert resolved.process == "cimserver" and resolved.origin is Origin.VMWARE
     assert resolved.others == ("naviagent",)
     assert resolutions[1].origin is Origin.THIRD_PARTY

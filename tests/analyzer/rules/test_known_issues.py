@@ -3,11 +3,18 @@ from __future__ import annotations
 import pytest
 
 from lostbeat.analyzer.findings import Evidence
+from lostbeat.analyzer.parsers.psod import PsodScreen
 from lostbeat.analyzer.parsers.version import VersionInfo
-from lostbeat.analyzer.result import CauseKind, Crash, CrashType, RootCause
-from lostbeat.analyzer.rules.known_issues import KNOWN_ISSUES, match_known_issues
+from lostbeat.analyzer.platforms.esx_classic import KNOWN_ISSUES
+from lostbeat.analyzer.result import CauseKind, RootCause
+from lostbeat.analyzer.rules.known_issues import match_known_issues
 
 LEAK = RootCause(CauseKind.LEAK, process="cimserver", token="cimserve")
+
+
+def lost(make, build, message="Lost heartbeat", **kw):
+    """Facts of a screen showing ``message`` on ``build``."""
+    return make.facts(screens=(PsodScreen(build, message, None, (), (), ()),), **kw)
 
 
 @pytest.mark.parametrize(
@@ -24,31 +31,27 @@ LEAK = RootCause(CauseKind.LEAK, process="cimserver", token="cimserve")
     ],
 )
 def test_pegasus_leak_is_gated_on_35_update_2_to_5(make, build, applies):
-    crash = Crash(CrashType.LOST_HEARTBEAT, build=build)
-    matches, findings = match_known_issues(make.facts(), crash, LEAK)
+    matches, findings = match_known_issues(lost(make, build), LEAK)
     assert [m.kb for m in matches] == (["1009607"] if applies else [])
     if not applies:
         assert findings[0].id == "known_issues.not_applicable.1009607"
 
 
 def test_version_file_disambiguates_a_patch_build(make):
-    crash = Crash(CrashType.LOST_HEARTBEAT, build=180000)
     v40 = VersionInfo("VMware ESX", "4.0.0", None, 180000, Evidence("tmp/vmware.1.txt", 1, ""))
-    assert match_known_issues(make.facts(versions=(v40,)), crash, LEAK)[0] == ()
+    assert match_known_issues(lost(make, 180000, versions=(v40,)), LEAK)[0] == ()
     v35 = VersionInfo("VMware ESX Server", "3.5.0", None, 180000, Evidence("x", 1, ""))
-    assert [m.kb for m in match_known_issues(make.facts(versions=(v35,)), crash, LEAK)[0]] == [
+    assert [m.kb for m in match_known_issues(lost(make, 180000, versions=(v35,)), LEAK)[0]] == [
         "1009607"
     ]
 
 
 def test_no_match_when_cimserver_is_not_to_blame_or_not_a_lost_heartbeat(make):
-    crash = Crash(CrashType.LOST_HEARTBEAT, build=123630)
     other = RootCause(CauseKind.LEAK, process="vmware-hostd", token="vmware-h")
-    assert match_known_issues(make.facts(), crash, other)[0] == ()
-    oops = Crash(CrashType.COS_OOPS, build=123630)
-    assert match_known_issues(make.facts(), oops, LEAK)[0] == ()
+    assert match_known_issues(lost(make, 123630), other)[0] == ()
+    assert match_known_issues(lost(make, 123630, "Oops"), LEAK)[0] == ()
     second = RootCause(CauseKind.LEAK, process="vmware-hostd", others=("cimserver",))
-    assert len(match_known_issues(make.facts(), crash, second)[0]) == 1
+    assert len(match_known_issues(lost(make, 123630), second)[0]) == 1
 
 
 def test_every_row_is_complete():

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from lostbeat.analyzer.rules.memory import judge_memory
-from lostbeat.analyzer.rules.timeline import judge_timeline
 
 
 def test_the_articles_arithmetic(make):
@@ -21,7 +20,7 @@ def test_the_articles_arithmetic(make):
         ),
     ]
     facts = make.facts(lines, meminfo=make.meminfo(799732, 554168))
-    judged = judge_memory(facts, judge_timeline(facts))
+    judged = judge_memory(facts)
     m = judged.memory
     assert m.swap_used_percent == 100.0
     assert m.top_process == "VMap"
@@ -35,7 +34,7 @@ def test_the_articles_arithmetic(make):
 
 def test_unknown_totals_stay_unknown(make):
     facts = make.facts([make.hb(1_000_000, [("vpxa", 1000)], swap=4096)])
-    m = judge_memory(facts, judge_timeline(facts)).memory
+    m = judge_memory(facts).memory
     assert m.swap_used_percent is None
     assert m.top_process_ram_percent is None
     assert m.swap_used_bytes == 4096

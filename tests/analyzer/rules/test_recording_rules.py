@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from lostbeat.analyzer.parsers.recordings import Point, ProcessHistory, Recording, SystemPoint
 from lostbeat.analyzer.result import CauseKind, Crash, CrashType, Origin
-from lostbeat.analyzer.rules.crash import judge_crash
 from lostbeat.analyzer.rules.culprit import resolve_culprit
 from lostbeat.analyzer.rules.root_cause import judge_root_cause
-from lostbeat.analyzer.rules.timeline import judge_timeline
 from lostbeat.recording.schema import ProcessKey
 
 T0 = 1_700_000_000.0
@@ -21,16 +19,16 @@ def proc(name: str, pid: int, values: list[float]) -> ProcessHistory:
     )
 
 
-def recording(*procs: ProcessHistory, available: float = 20 * GB) -> Recording:
-    system = tuple(SystemPoint(T0 + i, 24 * GB, int(available), 0, 0) for i in range(60))
+def recording(
+    *procs: ProcessHistory, available: float = 20 * GB, total: float = 24 * GB
+) -> Recording:
+    system = tuple(SystemPoint(T0 + i, int(total), int(available), 0, 0) for i in range(60))
     return Recording("rec", "web1", 1.0, (T0 - 1000,), procs, system, (), ())
 
 
 def judge(make, rec: Recording, crash: Crash | None = None):
-    facts = make.facts(recording=rec)
-    timeline = judge_timeline(facts)
-    crash = crash or judge_crash(facts, timeline).crash
-    return facts, timeline, judge_root_cause(facts, timeline, crash)
+    facts = make.facts(recording=rec, crash=crash)
+    return facts, None, judge_root_cause(facts)
 
 
 def steady(base: float) -> list[float]:
@@ -49,7 +47,7 @@ def test_a_steady_grower_is_named_as_the_leaker(make):
     assert cause.process == "leaker" and cause.token == "leaker"
     assert cause.rate_kb_per_hour is not None and cause.rate_kb_per_hour > 5_000 * 3600 * 0.9
     assert cause.hours_to_exhaustion is not None and cause.hours_to_exhaustion > 0
-    resolved, _, _ = resolve_culprit(facts, timeline, cause)
+    resolved, _, _ = resolve_culprit(facts, cause)
     assert resolved.origin is Origin.UNKNOWN and resolved.process == "leaker"
 
 
@@ -66,7 +64,7 @@ def test_a_single_jump_is_a_spike_not_a_leak(make):
 def test_a_quiet_recording_without_crash_is_not_memory(make):
     rec = recording(proc("nginx", 11, steady(30_000)), proc("postgres", 12, steady(90_000)))
     facts, timeline, judged = judge(make, rec)
-    assert judge_crash(facts, timeline).crash.type is CrashType.NONE
+    assert facts.crash.type is CrashType.NONE
     assert judged.root_cause.kind is CauseKind.NOT_MEMORY
 
 
@@ -88,10 +86,12 @@ def test_restarted_leaker_with_new_pids_is_one_program(make):
         0,
         tuple(Point(T0 + 30 + i, 10_000 + 4_000 * i, 0) for i in range(30)),
     )
-    rec = recording(first, second, proc("nginx", 11, steady(30_000)))
+    # the host had just the room the agent took: it ran out when the agent peaked
+    rec = recording(first, second, proc("nginx", 11, steady(30_000)), total=160 * 2**20)
     _, _, judged = judge(make, rec, Crash(CrashType.LOST_HEARTBEAT))
     assert judged.root_cause.kind is CauseKind.LEAK
     assert judged.root_cause.process == "agent"
+    assert judged.root_cause.pid == 31  # the process that ran last
 
 
 def test_processes_hold_their_value_between_points(make):

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from lostbeat.analyzer.facts import merge_summaries
+from lostbeat.analyzer.facts import BootEnd
 from lostbeat.analyzer.parsers.vmksummary import LineKind, VmkSummary
-from lostbeat.analyzer.rules.timeline import BootEnd, judge_timeline
+from lostbeat.analyzer.platforms._summary import incident, merge_summaries, split_boots
+from lostbeat.analyzer.rules.timeline import judge_timeline
 
 HOUR = 3600.0
 
@@ -16,11 +17,11 @@ def test_crash_is_a_start_without_clean_stop_then_vmkernel_error(make):
         make.event(LineKind.LOADED_VMKERNEL, gap_end + 60),
         *make.series(3, {"VMap": 90_000}, start=gap_end + HOUR),
     ]
+    boots = split_boots([*before, *after])
+    assert [b.boot.end for b in boots] == [BootEnd.CRASH, BootEnd.OPEN]
+    assert incident(boots) is boots[0]
+    assert len(boots[0].lines) == 10
     timeline = judge_timeline(make.facts([*before, *after]))
-    assert [b.end for b in timeline.boots] == [BootEnd.CRASH, BootEnd.OPEN]
-    assert timeline.incident is timeline.boots[0]
-    assert len(timeline.incident.lines) == 10
-    assert timeline.crashed
     assert [f.id for f in timeline.findings] == ["timeline.crash"]
     kinds = [e.kind for e in timeline.events]
     assert kinds.index("last_summary") > kinds.index("vmkernel_error")
@@ -40,9 +41,12 @@ def test_clean_reboot_and_halt_are_not_crashes(make):
         make.event(LineKind.HALTING, t2),
         make.event(LineKind.STARTING, t2 + 200),
     ]
+    assert [b.boot.end for b in split_boots(lines)] == [
+        BootEnd.REBOOT,
+        BootEnd.HALT,
+        BootEnd.OPEN,
+    ]
     timeline = judge_timeline(make.facts(lines))
-    assert [b.end for b in timeline.boots] == [BootEnd.REBOOT, BootEnd.HALT, BootEnd.OPEN]
-    assert not timeline.crashed
     assert {f.id for f in timeline.findings} == {"timeline.reboot", "timeline.halt"}
 
 
@@ -55,8 +59,7 @@ def test_uptime_falling_without_start_line_is_an_unclean_boot(make):
         make.hb(1_000_000 + (5 + h) * HOUR, [("vpxa", 20_000)], uptime=100 + h * HOUR)
         for h in range(2)
     ]
-    timeline = judge_timeline(make.facts(lines))
-    assert [b.end for b in timeline.boots] == [BootEnd.UNCLEAN, BootEnd.OPEN]
+    assert [b.boot.end for b in split_boots(lines)] == [BootEnd.UNCLEAN, BootEnd.OPEN]
 
 
 def test_rotated_files_merge_by_epoch_across_a_year_boundary(make):
