@@ -3,13 +3,16 @@
 the suite, and each guest test.
 
 Usage (as root, with ``scripts/setup-system --vm`` done):
-    .venv/bin/python benchmarks/vm.py [--no-cold]
+    .venv/bin/python benchmarks/vm.py [--no-cold] [--imports]
 
 A cold build uses an empty cache folder of its own (the root file system from debootstrap,
 the wheels, the image), so nothing from ~/.cache/lostbeat/vm is reused; ``--no-cold`` skips
 it. Then the suite is booted once from the built image (the warm case of ``make test-vm``,
 where only the boot and the suite count), and the table shows every phase and the ten
 slowest guest tests. Runs take about ten minutes under TCG on two shared cores.
+
+``--imports`` instead boots the image once to time, inside the guest, the imports the suite
+pays for: each module in a fresh interpreter, twice (the second time from a warm page cache).
 """
 
 from __future__ import annotations
@@ -33,11 +36,45 @@ def _row(what: str, seconds: float | None, note: str = "") -> None:
     print(f"| {what} | {shown} | {note} |", flush=True)
 
 
+IMPORTS = """\
+#!/bin/bash
+P=/opt/lostbeat/bin/python
+for round in cold warm; do
+  for m in lostbeat.cli lostbeat.agent.monitor pytest numpy scipy.stats lostbeat.analyzer.engine; do
+    $P -c "import time, importlib; t = time.monotonic(); importlib.import_module('$m'); \\
+print('| import $m ($round) |', round(time.monotonic() - t, 1), '| fresh interpreter |')"
+  done
+done
+"""
+
+
+def imports() -> int:
+    with tempfile.TemporaryDirectory(prefix="lostbeat-vm-bench-") as tmp:
+        script = Path(tmp) / "imports.sh"
+        script.write_text(IMPORTS)
+        lines: list[str] = []
+        run = vm_suite.run_suite(
+            results=Path(tmp) / "results",
+            script=script,
+            say=lambda s: None,
+            on_line=lambda t, line: lines.append(line),
+        )
+    print("| phase | seconds | note |\n| --- | ---: | --- |")
+    for line in lines:
+        if line.startswith("| import "):
+            print(line)
+    print(f"problem: {run.problem}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-cold", action="store_true", help="skip the cold image build")
+    parser.add_argument("--imports", action="store_true", help="time the guest's imports only")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.1f}", flush=True)
+    if args.imports:
+        return imports()
     print("| phase | seconds | note |\n| --- | ---: | --- |", flush=True)
     cache = vm_image.cache_root()
     if not args.no_cold:

@@ -4,6 +4,7 @@ guest's results disk and JUnit file are read, and which guest tests are expected
 from __future__ import annotations
 
 import doctest
+import re
 import shutil
 import tarfile
 from pathlib import Path
@@ -95,3 +96,16 @@ def test_the_newest_kernel_with_an_initrd_is_booted(tmp_path: Path) -> None:
     for release in ("6.1.0-9-amd64", "6.1.0-57-amd64"):
         (tmp_path / f"initrd.img-{release}").write_bytes(b"")
     assert vm_boot.find_kernel(tmp_path).release == "6.1.0-57-amd64"  # 6.10 has no initrd
+
+
+def test_every_vm_test_the_docs_name_exists() -> None:
+    """docs/agent.md says which VM test covers each claim: each one it names is there."""
+    ids = vm_suite.guest_tests(CHECKOUT / "tests" / "vm" / "guest")
+    files = {i.split("::")[0] for i in ids}
+    text = (CHECKOUT / "docs" / "agent.md").read_text()
+    named = set(re.findall(r"(test_\w+\.py)(?:::(test_\w+))?", text))
+    assert named, "docs/agent.md names no VM test"
+    for module, test in named:
+        assert module in files, module
+        if test:
+            assert any(i.startswith(f"{module}::{test}") for i in ids), f"{module}::{test}"

@@ -34,6 +34,8 @@ from helpers import (
     wait_for,
 )
 
+from lostbeat.agent.journal import MESSAGE_IDS
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the modules in the order of a user's day: install, lose, read, break, simulate."""
@@ -49,6 +51,7 @@ def agent() -> Agent:
         capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    keep("install-units.txt", done.stderr)
     wait_for(
         "registered heartbeat",
         lambda: [m for m in messages(journal(unit="lostbeat-monitor.service"))
@@ -101,5 +104,7 @@ def loss(agent: Agent) -> Loss:
     os.environ["COLUMNS"] = "100"
     keep("analyze.txt", lostbeat("analyze", str(capture), str(RECORDING))[1])
     keep("journal-monitor.txt", sh("journalctl", "--no-pager", "-u", "lostbeat-monitor.service"))
+    keep("journal-lost-verbose.txt", sh("journalctl", "--no-pager", "-o", "verbose",
+                                        f"MESSAGE_ID={MESSAGE_IDS['lost']}"))  # fmt: skip
     return Loss(started, capture, leaker, cmdline, monitor, recorder, hbd, monitor_after,
                recorder_after, analysis, resumed)  # fmt: skip
