@@ -9,17 +9,19 @@ from __future__ import annotations
 import os
 import socket
 import struct
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
 import pytest
 
-from lostbeat.agent import journal
+from lostbeat.agent import journal, journald
 
 
 def decode(data: bytes) -> dict[str, str]:
-    """The reverse of :func:`journal.encode`, as journald reads a datagram."""
+    """The reverse of :func:`journald.encode`, as journald reads a datagram."""
     fields: dict[str, str] = {}
     while data:
         head, sep, rest = data.partition(b"\n")
@@ -37,7 +39,7 @@ def decode(data: bytes) -> dict[str, str]:
 
 
 @pytest.fixture()
-def journald(tmp_path: Path) -> Iterator[tuple[socket.socket, Path]]:
+def receiver(tmp_path: Path) -> Iterator[tuple[socket.socket, Path]]:
     path = tmp_path / "journal.sock"
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(path))
@@ -54,8 +56,8 @@ def stderr(tmp_path: Path) -> Iterator[tuple[TextIO, dict[str, str]]]:
         yield err, {"JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}"}
 
 
-def test_lines_arrive_with_their_fields(tmp_path: Path, journald, stderr) -> None:
-    (sock, path), (err, env) = journald, stderr
+def test_lines_arrive_with_their_fields(tmp_path: Path, receiver, stderr) -> None:
+    (sock, path), (err, env) = receiver, stderr
     stream = journal.alert_stream(environ=env, stderr=err, socket_path=path)
     assert stream is not None
     stream.write(
@@ -64,7 +66,7 @@ def test_lines_arrive_with_their_fields(tmp_path: Path, journald, stderr) -> Non
     stream.flush()
     got = decode(sock.recv(65536))
     assert got["MESSAGE"].endswith("Host: Error: Lost heartbeat (comm=hbd pid=42 t=5 to=5 clt=1)")
-    assert (got["PRIORITY"], got["MESSAGE_ID"]) == ("2", journal.MESSAGE_IDS["lost"])
+    assert (got["PRIORITY"], got["MESSAGE_ID"]) == ("2", journald.MESSAGE_IDS["lost"])
     assert (got["LOSTBEAT_CLIENT"], got["LOSTBEAT_CLIENT_PID"], got["LOSTBEAT_CLT"]) == (
         "hbd",
         "42",
@@ -79,7 +81,7 @@ def test_lines_arrive_with_their_fields(tmp_path: Path, journald, stderr) -> Non
     )
     stream.flush()
     got = decode(sock.recv(65536))
-    assert got["MESSAGE_ID"] == journal.MESSAGE_IDS["captured"] and got["PRIORITY"] == "5"
+    assert got["MESSAGE_ID"] == journald.MESSAGE_IDS["captured"] and got["PRIORITY"] == "5"
     assert got["LOSTBEAT_CAPTURE"] == "/var/lib/lb/c 1"
     assert got["LOSTBEAT_MANIFEST"] == "/var/lib/lb/c 1/manifest.json"
     assert got["LOSTBEAT_CAPTURE_COMPLETE"] == "yes"
@@ -113,29 +115,29 @@ def test_lines_arrive_with_their_fields(tmp_path: Path, journald, stderr) -> Non
     ],
 )
 def test_each_kind_of_line(line: str, priority: int, kind: str | None) -> None:
-    e = journal.entry(f"0:00:00:01.000 cpu0:5){line}")
-    assert (e.priority, e.message_id) == (priority, journal.MESSAGE_IDS[kind] if kind else None)
+    e = journald.entry(f"0:00:00:01.000 cpu0:5){line}")
+    assert (e.priority, e.message_id) == (priority, journald.MESSAGE_IDS[kind] if kind else None)
     assert e.fields["LOSTBEAT_SOURCE"] == line.split(":")[0]
     assert ("DOCUMENTATION" in e.fields) is (kind is not None)
 
 
 def test_an_incomplete_capture_says_so() -> None:
     line = "0:00:00:01.000 cpu0:5)Dump: Capture incomplete (see manifest): '/d/x/manifest.json'"
-    fields = journal.entry(line).fields
+    fields = journald.entry(line).fields
     assert (fields["LOSTBEAT_CAPTURE"], fields["LOSTBEAT_CAPTURE_COMPLETE"]) == ("/d/x", "no")
 
 
 def test_a_line_not_of_the_monitor_is_info_without_fields() -> None:
-    assert journal.entry("something else") == journal.Entry("something else", 6, None, {})
+    assert journald.entry("something else") == journald.Entry("something else", 6, None, {})
 
 
 def test_a_value_with_a_newline_is_sent_binary_safe() -> None:
-    data = journal.encode({"MESSAGE": "two\nlines", "A": "b"})
+    data = journald.encode({"MESSAGE": "two\nlines", "A": "b"})
     assert decode(data) == {"MESSAGE": "two\nlines", "A": "b"}
 
 
-def test_not_the_journal_means_plain_lines(tmp_path: Path, journald, stderr) -> None:
-    (_, path), (err, env) = journald, stderr
+def test_not_the_journal_means_plain_lines(tmp_path: Path, receiver, stderr) -> None:
+    (_, path), (err, env) = receiver, stderr
     assert journal.alert_stream(environ={}, stderr=err, socket_path=path) is None
     other = {"JOURNAL_STREAM": "1:2"}
     assert journal.alert_stream(environ=other, stderr=err, socket_path=path) is None
@@ -143,8 +145,8 @@ def test_not_the_journal_means_plain_lines(tmp_path: Path, journald, stderr) -> 
     assert journal.alert_stream(environ=env, stderr=err, socket_path=gone) is None
 
 
-def test_a_line_that_cannot_be_sent_goes_to_stderr(tmp_path: Path, journald, stderr) -> None:
-    (sock, path), (err, env) = journald, stderr
+def test_a_line_that_cannot_be_sent_goes_to_stderr(tmp_path: Path, receiver, stderr) -> None:
+    (sock, path), (err, env) = receiver, stderr
     stream = journal.alert_stream(environ=env, stderr=err, socket_path=path)
     assert stream is not None
     sock.close()
@@ -153,3 +155,15 @@ def test_a_line_that_cannot_be_sent_goes_to_stderr(tmp_path: Path, journald, std
     stream.write(line + "\n")
     stream.flush()
     assert (tmp_path / "stderr").read_text() == line + "\n"
+
+
+def test_the_monitor_loads_the_protocol_only_for_the_journal() -> None:
+    """Its pages are locked: code it does not use is memory it keeps for nothing."""
+    probe = (
+        "import sys; from lostbeat.agent import monitor, journal; journal.alert_stream();"
+        " print('lostbeat.agent.journald' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env=env, timeout=60, check=True)  # fmt: skip
+    assert done.stdout.strip() == "False"

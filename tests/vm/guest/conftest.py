@@ -34,7 +34,7 @@ from helpers import (
     wait_for,
 )
 
-from lostbeat.agent.journal import MESSAGE_IDS
+from lostbeat.agent.journald import MESSAGE_IDS
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from helpers import Loss, journal, sh
 
-from lostbeat.agent.journal import MESSAGE_IDS
+from lostbeat.agent.journald import MESSAGE_IDS
 
 
 def test_the_loss_and_the_capture_carry_structured_fields(loss: Loss) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from helpers import Agent, journal, keep, main_pid, messages, proc_status, sh, show, wait_for
 
-from lostbeat.agent.journal import MESSAGE_IDS
+from lostbeat.agent.journald import MESSAGE_IDS
 
 UNIT = "lostbeat-monitor.service"
 
