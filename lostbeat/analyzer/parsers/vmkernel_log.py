@@ -4,7 +4,10 @@ Each line is ``D:HH:MM:SS.mmm cpuN:<world>)<Module>: <source line>: <message>``,
 stamp being the VMkernel uptime (KB 308590's screen; the zdump log of vbrownbag.com).
 ESX 4 logs put a syslog stamp in front (``Nov 13 03:01:35 host vmkernel: ...``): both are
 read. Only the few lines that matter for a crash become :class:`Signal` s; everything
-else is skipped after a cheap substring test, so a 100 MB log takes seconds.
+else is skipped after a cheap substring test, so a 100 MB log takes seconds. Of the lines
+that pass the test, the newest ``MAX_CANDIDATES`` are classified once the log is read (a
+real log has a few dozen; a hostile one made of nothing else costs the same as a real one),
+and ``omitted`` says how many older ones were left.
 
 The numbers after ``HB:`` / ``Host:`` / ``Heartbeat:`` are source line numbers (the same
 in builds 64607, 123630 and the cimserver case) and are never matched literally.
@@ -38,16 +41,19 @@ Examples:
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from itertools import islice
+from itertools import accumulate, islice
 
 from lostbeat.analyzer.findings import Evidence
 from lostbeat.analyzer.parsers._lines import head, parse_uptime, strip_newline, to_int
 from lostbeat.errors import ArtifactMissing, ParseError
 
 __all__ = [
+    "MAX_CANDIDATES",
     "LineScanner",
     "Signal",
     "SignalKind",
@@ -93,6 +99,11 @@ class Signal:
 class VmkernelLog:
     signals: tuple[Signal, ...]
     last_uptime_s: float | None  # uptime of the last timestamped line
+    omitted: str = ""  # the older keyword lines left unread, when there were too many
+
+
+MAX_CANDIDATES = 2000
+"""Lines holding a crash keyword that are classified, the newest; older ones are counted."""
 
 
 # Any of these substrings makes a line worth a regex; the rest is skipped unread.
@@ -275,12 +286,14 @@ def parse_vmkernel_log(lines: Iterable[str], *, path: str) -> VmkernelLog:
     """
     if isinstance(lines, str):
         lines = lines.splitlines()
-    scanner = LineScanner(path=path)
     it = iter(lines)
     base = 0
     first: tuple[int, str] | None = None
     seen_log_line = False
     last_uptime: float | None = None
+    kept: deque[_Candidate] = deque(maxlen=MAX_CANDIDATES)
+    count = 0
+    waiting: _Candidate | None = None  # the last candidate, until its next line comes
     while batch := list(islice(it, _BATCH)):
         # One C-level search per keyword over the whole batch; most batches stop here.
         blob = "\n".join(batch)
@@ -291,14 +304,18 @@ def parse_vmkernel_log(lines: Iterable[str], *, path: str) -> VmkernelLog:
                     break
         if not seen_log_line:
             seen_log_line = _LOGLINE.search(blob) is not None
-        if scanner.pending is not None or any(k in blob for k in _KEYWORDS):
-            for i, line in enumerate(batch, base + 1):
-                scanner.feed(i, line)
-        if "cpu" in blob:
-            for line in reversed(batch):
-                if "cpu" in line and (uptime := line_uptime(line)) is not None:
-                    last_uptime = uptime
-                    break
+        if waiting is not None and (nxt := _next_line(batch, 0)) is not None:
+            waiting.next_no, waiting.next_line = base + 1 + nxt, batch[nxt]
+            waiting = None
+        for at in _candidate_lines(batch, blob):
+            waiting = _Candidate(base + 1 + at, batch[at])
+            kept.append(waiting)
+            count += 1
+            if (nxt := _next_line(batch, at + 1)) is not None:
+                waiting.next_no, waiting.next_line = base + 1 + nxt, batch[nxt]
+                waiting = None
+        if "cpu" in blob and (uptime := _last_uptime(batch)) is not None:
+            last_uptime = uptime
         base += len(batch)
     if first is None:
         raise ArtifactMissing("vmkernel_log", path=path)
@@ -309,4 +326,57 @@ def parse_vmkernel_log(lines: Iterable[str], *, path: str) -> VmkernelLog:
             line_no=first[0],
             line=first[1],
         )
-    return VmkernelLog(signals=scanner.finish(), last_uptime_s=last_uptime)
+    older = f"kept the last {MAX_CANDIDATES} of {count} keyword lines" if count > len(kept) else ""
+    return VmkernelLog(_scan(kept, path=path), last_uptime, older)
+
+
+def _candidate_lines(batch: list[str], blob: str) -> list[int]:
+    """The indexes of the lines of ``batch`` (``blob`` is them joined by ``\\n``) holding a
+    keyword: found by ``str.find`` over the blob, a C search per keyword line, not a Python
+    test per line."""
+    starts: list[int] | None = None  # where each line starts in blob
+    found: set[int] = set()
+    for keyword in _KEYWORDS:
+        at = blob.find(keyword)
+        if at >= 0 and starts is None:
+            starts = [0, *accumulate(len(line) + 1 for line in batch)]
+        while at >= 0 and starts is not None:
+            index = bisect_right(starts, at) - 1
+            found.add(index)
+            at = blob.find(keyword, starts[index + 1])
+    return sorted(found)
+
+
+def _next_line(batch: list[str], start: int) -> int | None:
+    """The index of the first non-blank line of ``batch`` from ``start``."""
+    return next((i for i in range(start, len(batch)) if batch[i].strip()), None)
+
+
+def _last_uptime(batch: list[str]) -> float | None:
+    """The uptime of the last line of ``batch`` that has one."""
+    for line in reversed(batch):
+        # the stamp is "D:HH:MM:SS.mmm cpuN:W)": both tests are cheap, the regex is not
+        if "cpu" in line and ")" in line and (uptime := line_uptime(line)) is not None:
+            return uptime
+    return None
+
+
+class _Candidate:
+    """A keyword line, and the next non-blank line (a wrapped HB alert goes on there)."""
+
+    __slots__ = ("line", "line_no", "next_line", "next_no")
+
+    def __init__(self, line_no: int, line: str) -> None:
+        self.line_no, self.line = line_no, line
+        self.next_no, self.next_line = 0, ""
+
+
+def _scan(kept: Iterable[_Candidate], *, path: str) -> tuple[Signal, ...]:
+    """The signals of the kept keyword lines; a line's successor is fed too when the scanner
+    waits for it (a wrapped HB alert's ``pid=`` line holds no keyword)."""
+    scanner = LineScanner(path=path)
+    for c in kept:
+        scanner.feed(c.line_no, c.line)
+        if scanner.pending is not None and c.next_no and not _is_candidate(c.next_line):
+            scanner.feed(c.next_no, c.next_line)
+    return scanner.finish()
