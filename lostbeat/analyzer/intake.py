@@ -22,6 +22,7 @@ from lostbeat.analyzer.parsers.capture import CaptureManifest, LinuxScreen
 from lostbeat.analyzer.parsers.esx_conf import EsxConf
 from lostbeat.analyzer.parsers.host_log import HostLog
 from lostbeat.analyzer.parsers.meminfo import MemInfo
+from lostbeat.analyzer.parsers.packages import PackageList
 from lostbeat.analyzer.parsers.processes import ProcessTable
 from lostbeat.analyzer.parsers.procfiles import ProcFile
 from lostbeat.analyzer.parsers.psod import PsodScreen
@@ -73,6 +74,7 @@ _SLOTS: dict[type, str] = {
     ProcFile: "proc_files",
     HostLog: "host_logs",
     SarLog: "sars",
+    PackageList: "packages",
 }
 
 

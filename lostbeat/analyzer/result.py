@@ -23,6 +23,7 @@ __all__ = [
     "CrashType",
     "DumpList",
     "History",
+    "HostPackage",
     "Incident",
     "InputRecord",
     "InputStatus",
@@ -324,6 +325,22 @@ class History:
 
 
 @dataclass(frozen=True, slots=True)
+class HostPackage:
+    """One installed package of the host (``rpm -qa``): the agents and their versions."""
+
+    name: str
+    version: str
+    release: str
+    vendor: str | None = None
+    """Where the name tells it (``VMware``, ``HP``, ``Dell``...); None otherwise."""
+
+    @property
+    def full_version(self) -> str:
+        """``version-release``, as rpm prints it after the name: ``8.2.0-164.rhel4``."""
+        return f"{self.version}-{self.release}"
+
+
+@dataclass(frozen=True, slots=True)
 class AnalysisResult:
     host: str | None
     crash: Crash
@@ -344,4 +361,6 @@ class AnalysisResult:
     of event or more than one of a kind."""
     incidents_more: int = 0
     """Older incidents not listed."""
+    host_packages: tuple[HostPackage, ...] = ()
+    """The host's installed packages, when the inputs list them (``rpm -qa``)."""
     schema: str = SCHEMA

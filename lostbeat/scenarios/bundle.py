@@ -17,9 +17,10 @@ from lostbeat.scenarios.loose import tar_bytes
 from lostbeat.scenarios.model import GeneratedCase
 from lostbeat.scenarios.scenarios import BUILDERS, SCENARIOS
 from lostbeat.scenarios.simulate import simulate
+from lostbeat.scenarios.spec import Spec
 from lostbeat.scenarios.truth import truth_of
 
-__all__ = ["generate", "tgz_bytes"]
+__all__ = ["generate", "tgz_bytes", "write_case"]
 
 
 def tgz_bytes(case: Assembled) -> bytes:
@@ -42,6 +43,14 @@ def generate(name: str, out_dir: Path, *, seed: int) -> GeneratedCase:
         raise InputError(f"unknown scenario; one of {', '.join(SCENARIOS)}", path=name)
     rng = random.Random(f"{name}:{seed}")
     spec = BUILDERS[name](rng, seed)
+    return write_case(name, seed, spec, rng, out_dir)
+
+
+def write_case(
+    name: str, seed: int, spec: Spec, rng: random.Random, out_dir: Path
+) -> GeneratedCase:
+    """Play ``spec`` out with ``rng`` and write its incident into ``out_dir``, as
+    :func:`generate` does (a fleet builds its hosts' specs itself, lostbeat.scenarios.fleet)."""
     timeline = simulate(spec, rng)
     case = assemble(spec, timeline, rng)
     truth = truth_of(name, seed, spec, timeline)

@@ -36,6 +36,7 @@ PATHS = [
     ("tmp/ps.4711.txt", "ps"),
     ("tmp/pstree.4711.txt", "pstree"),
     ("tmp/top.4711.txt", "top"),
+    ("tmp/rpm.4711.txt", "packages"),
     ("root/vmkernel-zdump-111309.07.13.1", "coredumps"),
     ("root/old_cores/vmkernel-zdump-020609.04.40.1", "coredumps"),
     ("root/old_cores/cos-core-esx01.4711.core.gz", "coredumps"),
@@ -99,6 +100,7 @@ def test_table_shape() -> None:
         "pstree",
         "top",
         "coredumps",
+        "packages",
         "capture",
         "capture_manifest",
         "proc_file",
@@ -232,6 +234,7 @@ SAMPLES = {
     ),
     "host_log": "[ 7063.247407] Memory cgroup out of memory: Killed process 63214 (uwsgi)\n",
     "sar": "Linux 5.14.0-362.el9.x86_64 (web01) \t05/01/2024 \t_x86_64_\t(4 CPU)\n",
+    "packages": "glibc-2.3.4-2.41\nVMware-esx-3.5.0-153875\nhp-snmp-agents-8.2.0-164.rhel4\n",
 }
 
 
