@@ -7,15 +7,17 @@ import gzip
 import io
 import lzma
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from lostbeat.analyzer.engine import analyze, facts_of
-from lostbeat.analyzer.parsers.recordings import KernelRecord, Recording
+from lostbeat.analyzer.parsers.recordings import Coverage, KernelRecord, ProcessHistory, Recording
 from lostbeat.analyzer.platforms import Parsed
 from lostbeat.analyzer.result import CauseKind, CrashClass, CrashType
 from lostbeat.analyzer.sources import TarSource
+from lostbeat.recording.schema import ProcessKey, Tier
 from lostbeat.report.jsonout import to_document
 
 HEADER = "[ pid ]   uid  tgid total_vm      rss nr_ptes swapents oom_score_adj name"
@@ -143,6 +145,30 @@ def test_a_recordings_kernel_records_name_the_crash() -> None:
         CrashType.CGROUP_OOM, "stress", 1700000000.0,  # the report began
     )  # fmt: skip
     assert facts.crash.victim_pid == 4242
+
+
+def test_a_recordings_kernel_incidents_are_those_it_saw() -> None:
+    """The boot's log before the first sample, and a kill of a process the recorder never saw
+    (another PID namespace's: /dev/kmsg is the host's), are not the recording's crash."""
+    t0 = 1700000000.0
+    kill = (
+        "Out of memory: Killed process {pid} ({name}) total-vm:9000kB, anon-rss:8000kB, "
+        "file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:40kB oom_score_adj:0"
+    )
+    records = (
+        KernelRecord(t0 - 600, 3, 1, kill.format(pid=111, name="old")),  # before the start
+        KernelRecord(t0 + 5, 3, 2, kill.format(pid=222, name="elsewhere")),  # never recorded
+    )
+    ours = ProcessHistory(ProcessKey("app", "app --serve", 333, t0 - 50), None, None, ())
+    rec = Recording(
+        "rec", "host1", 1.0, (), (ours,), (), (Coverage(Tier.RAW, t0, t0 + 60, 1.0, "raw"),), (),
+        kernel=records,
+    )  # fmt: skip
+    assert facts_of(Parsed(recordings=[rec]))[1].crash.type is CrashType.NONE
+    mine = KernelRecord(t0 + 9, 3, 3, kill.format(pid=333, name="app"))
+    rec = replace(rec, kernel=(*records, mine))
+    crash = facts_of(Parsed(recordings=[rec]))[1].crash
+    assert (crash.type, crash.victim, crash.victim_pid) == (CrashType.OOM_KILL, "app", 333)
 
 
 def _sosreport(

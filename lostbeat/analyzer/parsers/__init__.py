@@ -13,7 +13,7 @@ has vmkernel log lines, so try the entries in ``PARSERS`` order: ``psod`` comes 
 
 Examples:
     >>> [p.artifact for p in PARSERS][:3]
-    ['capture', 'psod', 'vmksummary']
+    ['capture', 'capture_manifest', 'psod']
     >>> next(p.artifact for p in PARSERS if p.looks_like and p.looks_like("MemTotal: 1 kB"))
     'meminfo'
 """

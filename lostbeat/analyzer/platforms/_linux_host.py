@@ -30,6 +30,7 @@ from lostbeat.analyzer.parsers.host_log import HostLog, host_log_of
 from lostbeat.analyzer.parsers.recordings import Recording
 from lostbeat.analyzer.platforms._linux_grower import find_grower
 from lostbeat.analyzer.platforms._linux_logs import (
+    OOM,
     Placed,
     choose,
     class_of,
@@ -100,12 +101,22 @@ class HostView:
 
 def recording_log(rec: Recording) -> HostLog | None:
     """The kernel records a recording kept (``Recording.kernel``: epoch, priority, sequence
-    and the ``/dev/kmsg`` message), read by the same scanner as a log."""
-    if not rec.kernel:
+    and the ``/dev/kmsg`` message), read by the same scanner as a log; of the incidents, those
+    the recording saw: from its first sample on (the recorder reads the boot's earlier log as
+    it starts: what came before has no history here), and an OOM kill only of a process it
+    recorded, by pid or name (``/dev/kmsg`` is the host's: a recorder in a PID namespace or a
+    container sees other groups' kills, of processes it never saw)."""
+    start = min((c.start for c in rec.coverage), default=None)
+    kept = [r for r in rec.kernel if start is None or r.epoch >= start]
+    if not kept:
         return None
     where = f"{rec.host or 'recording'}: kernel log"
-    frames = (Frame(n, r.text.rstrip(), KERNEL, r.epoch) for n, r in enumerate(rec.kernel, 1))
-    return host_log_of(frames, path=where)
+    frames = (Frame(n, r.text.rstrip(), KERNEL, r.epoch) for n, r in enumerate(kept, 1))
+    log = host_log_of(frames, path=where)
+    seen = {h.key.pid for h in rec.processes} | {h.key.name for h in rec.processes}
+    ours = tuple(i for i in log.incidents if i.type not in OOM or not seen
+                 or i.pid in seen or i.victim in seen)  # fmt: skip
+    return replace(log, incidents=ours) if ours else None
 
 
 def _when(p: Placed) -> float:

@@ -31,7 +31,7 @@ from lostbeat.analyzer.parsers._kernel_report import Incident as Event
 from lostbeat.analyzer.parsers.host_log import HostLog
 from lostbeat.analyzer.result import Consumer, CrashClass, CrashType, Incident
 
-__all__ = ["Placed", "choose", "class_of", "merge", "summary"]
+__all__ = ["OOM", "Placed", "choose", "class_of", "merge", "summary"]
 
 OOM = (CrashType.OOM_KILL, CrashType.CGROUP_OOM)
 MEMORY_CONTEXT_S = 600.0

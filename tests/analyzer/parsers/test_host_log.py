@@ -32,6 +32,7 @@ def parse(lines: list[str]):  # type: ignore[no-untyped-def]
         (f"Aug 11 16:28:11 kernel: {KILL}", "kernel", None, "Aug 11 16:28:11"),
         (f"May 15 23:13:51 host kernel: [  778.978329] {KILL}", "kernel", 778.978329, "May 15 23:13:51"),
         (f"2026-05-28T12:24:00.184235+00:00 vm-1 kernel: {KILL}", "kernel", None, "2026-05-28T12:24:00.184235+00:00"),
+        (f"2024-05-01T12:00:00+0000 vm-1 kernel: {KILL}", "kernel", None, "2024-05-01T12:00:00+0000"),
         (f"kernel: {KILL}", "kernel", None, None),
         (f" kernel:[405108.698255] {KILL}", "kernel", 405108.698255, None),
         (f"nas3 login: [86185.341902] {KILL}", None, 86185.341902, None),
