@@ -1,4 +1,5 @@
-"""Incremental gunzip under the bomb guard, shared by the archive stream and nested members.
+"""Incremental gunzip under the bomb guard, shared by the archive stream and nested members;
+and the archive's inflater thread.
 
 Examples:
     >>> import gzip
@@ -16,7 +17,10 @@ Examples:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+import contextlib
+import queue
+import threading
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from isal import isal_zlib
 
@@ -42,6 +46,7 @@ class _Broken(Exception):
     def __init__(self, message: str, *, at: int | None = None) -> None:
         super().__init__(message)
         self.at = at
+        self.used = -1  # compressed bytes inflated when it broke, when known
 
 
 class _Gunzip:
@@ -98,3 +103,91 @@ class _Gunzip:
             if len(self.pending) == left and not eof:
                 break  # no progress: wait for more input
         return b""
+
+
+_AHEAD = 2  # inflated chunks that may wait for the reader: what the thread adds to memory
+_POLL_S = 0.05  # how often a blocked thread looks whether it was told to stop
+
+
+class _Inflater:
+    """The archive's gunzip, run in a thread of its own, ``ahead`` chunks before the reader.
+
+    isal releases the GIL while it inflates, so the tar walk, the parsers and the rules run
+    beside it on a second core: the archive costs its inflation, not its inflation plus its
+    reading. Chunks come out in order; a failure (corrupt or truncated data, a bomb, a read
+    error) comes out after every byte inflated before it, as it did in one thread, and is
+    raised by :meth:`next`. :meth:`close` stops the thread wherever it is.
+    """
+
+    def __init__(self, fp: BinaryIO, gunzip: _Gunzip, *, chunk: int, read: int) -> None:
+        self.fp, self.gunzip, self.chunk, self.read_size = fp, gunzip, chunk, read
+        self.used = 0  # compressed bytes behind the chunks handed out
+        self.read = 0  # file bytes read behind them
+        self.done = False
+        self._queue: queue.Queue[tuple[bytes, int, int] | BaseException | None] = queue.Queue(
+            _AHEAD
+        )
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lostbeat-inflate", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        gunzip, read = self.gunzip, 0
+        try:
+            while not self._stop.is_set():
+                out = gunzip.pull(self.chunk)
+                if out:
+                    self._put((out, gunzip.used(), read))
+                    continue
+                data = self.fp.read(self.read_size)
+                if not data:
+                    if not gunzip.finished():
+                        raise _Broken("gzip stream truncated")
+                    self._put(None)
+                    return
+                read += len(data)
+                gunzip.feed(data)
+        except OSError as err:
+            self._put(_Broken(f"read error ({err.strerror})"), gunzip.used())
+        except _Broken as err:
+            self._put(err, gunzip.used())
+        except BaseException as err:  # noqa: BLE001 - raised in the reader, where it belongs
+            self._put(err)
+
+    def _put(self, item: tuple[bytes, int, int] | BaseException | None, used: int = -1) -> None:
+        if isinstance(item, _Broken) and used >= 0:
+            item.used = used
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=_POLL_S)
+                return
+            except queue.Full:
+                continue
+
+    def next(self) -> bytes:
+        """The next inflated chunk; b"" at the end of the gzip data.
+
+        Raises:
+            _Broken: the data cannot be inflated further.
+        """
+        if self.done:
+            return b""
+        item = self._queue.get()
+        if item is None:
+            self.done = True
+            return b""
+        if isinstance(item, BaseException):
+            self.done = True
+            if isinstance(item, _Broken) and item.used >= 0:
+                self.used = item.used
+            raise item
+        data, self.used, self.read = item
+        return data
+
+    def close(self) -> None:
+        """Stop the thread and wait for it (at most a chunk's inflation)."""
+        self._stop.set()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=_POLL_S)
+        self._thread.join()
