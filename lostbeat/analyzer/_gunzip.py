@@ -17,7 +17,6 @@ Examples:
 
 from __future__ import annotations
 
-import contextlib
 import queue
 import threading
 from typing import TYPE_CHECKING, BinaryIO, cast
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 _GZIP_MAGIC = b"\x1f\x8b"
+_SLICE = 64 * 1024  # compressed bytes given to one inflate call
 # isal's stub declares ``error`` as an instance; at run time it is the exception class
 _INFLATE_ERROR = cast("type[Exception]", isal_zlib.error)
 
@@ -50,24 +50,31 @@ class _Broken(Exception):
 
 
 class _Gunzip:
-    """Incremental gunzip with the bomb guard: concatenated members, zero padding."""
+    """Incremental gunzip with the bomb guard: concatenated members, zero padding.
+
+    Each inflate call is given at most :data:`_SLICE` compressed bytes, a view into what was
+    fed: what it leaves unconsumed (isal copies it) stays small, and the fed bytes are never
+    copied again as inflation moves through them.
+    """
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.inflater = isal_zlib.decompressobj(wbits=31)
-        self.pending = b""  # compressed bytes fed but not inflated yet
+        self.pending = b""  # compressed bytes fed...
+        self.at = 0  # ...of which those before this offset are inflated
         self.fed = 0
         self.out = 0
 
     def used(self) -> int:
         """Compressed bytes inflated so far."""
-        return self.fed - len(self.pending)
+        return self.fed - (len(self.pending) - self.at)
 
     def finished(self) -> bool:
-        return self.inflater.eof and not self.pending
+        return self.inflater.eof and self.at >= len(self.pending)
 
     def feed(self, data: bytes) -> None:
-        self.pending = self.pending + data if self.pending else data
+        rest = self.pending[self.at :] if self.at < len(self.pending) else b""
+        self.pending, self.at = rest + data if rest else data, 0
         self.fed += len(data)
 
     def pull(self, size: int) -> bytes:
@@ -77,21 +84,24 @@ class _Gunzip:
             _Broken: corrupt data, data after the gzip stream that is not another gzip
                 member, or more inflated than the limits allow (a gzip bomb).
         """
-        while self.pending:
+        while self.at < len(self.pending):
             if self.inflater.eof:  # a further gzip member, or zero padding
-                if not self.pending.strip(b"\0"):
-                    self.pending = b""
+                rest = self.pending[self.at :]
+                if not rest.strip(b"\0"):
+                    self.at = len(self.pending)
                     break
-                if not _GZIP_MAGIC.startswith(self.pending[:2]):
+                if not _GZIP_MAGIC.startswith(rest[:2]):
                     raise _Broken("trailing garbage after the gzip data")
                 self.inflater = isal_zlib.decompressobj(wbits=31)
-            left = len(self.pending)
+            piece = memoryview(self.pending)[self.at : self.at + _SLICE]
             try:
-                out = self.inflater.decompress(self.pending, size)
+                out = self.inflater.decompress(piece, size)
             except _INFLATE_ERROR as err:
                 raise _Broken(f"corrupt gzip data ({err})") from None
             eof = self.inflater.eof
-            self.pending = self.inflater.unused_data if eof else self.inflater.unconsumed_tail
+            left = self.inflater.unused_data if eof else self.inflater.unconsumed_tail
+            moved = len(piece) - len(left)
+            self.at += moved
             if out:
                 self.out += len(out)
                 lim = self.limits
@@ -100,69 +110,93 @@ class _Gunzip:
                 ):
                     raise _Broken(f"stopped after inflating {_size(self.out)}: gzip bomb")
                 return out
-            if len(self.pending) == left and not eof:
+            if not moved and not eof:
                 break  # no progress: wait for more input
         return b""
 
 
-_AHEAD = 2  # inflated chunks that may wait for the reader: what the thread adds to memory
+_AHEAD = 2  # batches that may wait for the reader: what the thread adds to memory
 _POLL_S = 0.05  # how often a blocked thread looks whether it was told to stop
+
+_Item = tuple[list[bytes], int, int] | BaseException | None
 
 
 class _Inflater:
-    """The archive's gunzip, run in a thread of its own, ``ahead`` chunks before the reader.
+    """The archive's gunzip, run in a thread of its own, a few chunks before the reader.
 
     isal releases the GIL while it inflates, so the tar walk, the parsers and the rules run
     beside it on a second core: the archive costs its inflation, not its inflation plus its
-    reading. Chunks come out in order; a failure (corrupt or truncated data, a bomb, a read
-    error) comes out after every byte inflated before it, as it did in one thread, and is
-    raised by :meth:`next`. :meth:`close` stops the thread wherever it is.
+    reading. Chunks of ``chunk`` bytes (small enough that the allocator reuses their memory
+    rather than mapping and faulting in fresh pages for each) are handed over in batches of
+    ``batch`` bytes, at most :data:`_AHEAD` batches ahead. They come out in order; a failure
+    (corrupt or truncated data, a bomb, a read error) comes out after every byte inflated
+    before it, as it did in one thread, and is raised by :meth:`next`. :meth:`close` stops
+    the thread wherever it is.
     """
 
-    def __init__(self, fp: BinaryIO, gunzip: _Gunzip, *, chunk: int, read: int) -> None:
-        self.fp, self.gunzip, self.chunk, self.read_size = fp, gunzip, chunk, read
-        self.used = 0  # compressed bytes behind the chunks handed out
+    def __init__(self, fp: BinaryIO, gunzip: _Gunzip, *, chunk: int, batch: int, read: int) -> None:
+        self.fp, self.gunzip, self.read_size = fp, gunzip, read
+        self.chunk, self.batch = chunk, batch
+        self.used = 0  # compressed bytes behind the batches handed out
         self.read = 0  # file bytes read behind them
         self.done = False
-        self._queue: queue.Queue[tuple[bytes, int, int] | BaseException | None] = queue.Queue(
-            _AHEAD
-        )
+        self._ready: list[bytes] = []  # the current batch, last chunk first
+        # batches go through a SimpleQueue (C, no Python-level lock), bounded by the tokens
+        # of a second one: the thread takes a token before it puts a batch, the reader gives
+        # one back as it takes a batch
+        self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        self._slots: queue.SimpleQueue[None] = queue.SimpleQueue()
+        for _ in range(_AHEAD):
+            self._slots.put(None)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lostbeat-inflate", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         gunzip, read = self.gunzip, 0
+        chunks: list[bytes] = []
+        size = 0
         try:
             while not self._stop.is_set():
                 out = gunzip.pull(self.chunk)
                 if out:
-                    self._put((out, gunzip.used(), read))
+                    chunks.append(out)
+                    size += len(out)
+                    if size >= self.batch:
+                        self._put((chunks, gunzip.used(), read))
+                        chunks, size = [], 0
                     continue
                 data = self.fp.read(self.read_size)
                 if not data:
                     if not gunzip.finished():
                         raise _Broken("gzip stream truncated")
+                    self._put((chunks, gunzip.used(), read))
                     self._put(None)
                     return
                 read += len(data)
                 gunzip.feed(data)
         except OSError as err:
-            self._put(_Broken(f"read error ({err.strerror})"), gunzip.used())
+            self._fail(chunks, _Broken(f"read error ({err.strerror})"), read)
         except _Broken as err:
-            self._put(err, gunzip.used())
+            self._fail(chunks, err, read)
         except BaseException as err:  # noqa: BLE001 - raised in the reader, where it belongs
+            self._put((chunks, gunzip.used(), read))
             self._put(err)
 
-    def _put(self, item: tuple[bytes, int, int] | BaseException | None, used: int = -1) -> None:
-        if isinstance(item, _Broken) and used >= 0:
-            item.used = used
+    def _fail(self, chunks: list[bytes], err: _Broken, read: int) -> None:
+        """Hand over what was inflated before ``err``, then ``err``."""
+        err.used = self.gunzip.used()
+        self._put((chunks, err.used, read))
+        self._put(err)
+
+    def _put(self, item: _Item) -> None:
         while not self._stop.is_set():
             try:
-                self._queue.put(item, timeout=_POLL_S)
-                return
-            except queue.Full:
+                self._slots.get(timeout=_POLL_S)
+            except queue.Empty:
                 continue
+            self._queue.put(item)
+            return
 
     def next(self) -> bytes:
         """The next inflated chunk; b"" at the end of the gzip data.
@@ -170,24 +204,26 @@ class _Inflater:
         Raises:
             _Broken: the data cannot be inflated further.
         """
-        if self.done:
-            return b""
-        item = self._queue.get()
-        if item is None:
-            self.done = True
-            return b""
-        if isinstance(item, BaseException):
-            self.done = True
-            if isinstance(item, _Broken) and item.used >= 0:
-                self.used = item.used
-            raise item
-        data, self.used, self.read = item
-        return data
+        while not self._ready:
+            if self.done:
+                return b""
+            item = self._queue.get()
+            self._slots.put(None)
+            if item is None:
+                self.done = True
+            elif isinstance(item, BaseException):
+                self.done = True
+                if isinstance(item, _Broken) and item.used >= 0:
+                    self.used = item.used
+                raise item
+            else:
+                chunks, self.used, self.read = item
+                chunks.reverse()
+                self._ready = chunks
+        return self._ready.pop()
 
     def close(self) -> None:
         """Stop the thread and wait for it (at most a chunk's inflation)."""
         self._stop.set()
-        while self._thread.is_alive():
-            with contextlib.suppress(queue.Empty):
-                self._queue.get(timeout=_POLL_S)
+        self._slots.put(None)  # a thread waiting for room sees the stop at once
         self._thread.join()

@@ -28,7 +28,8 @@ _OCTAL = re.compile(rb"[0-7]{1,12}")
 _MAX_SIZE = 1 << 40  # 1 TiB: no bundle member comes near; a larger size is a lie
 _CHUNK = 4 * MiB  # tar bytes per step: big enough that per-call overhead vanishes
 _IN_CHUNK = 1 * MiB  # compressed bytes per read
-_INFLATED = 2 * MiB  # inflated bytes per chunk handed over by the inflater thread
+_INFLATED = 256 * 1024  # inflated bytes per chunk of the inflater thread...
+_BATCH = 2 * MiB  # ...handed over this many at a time
 _REPORT_EVERY = 4 * MiB  # progress callback interval, in compressed bytes
 
 _BLOCK = 512
@@ -49,7 +50,7 @@ class _Stream:
     """Forward-only reader over the tar bytes, inflating a ``.tgz`` on the fly.
 
     Inflation is driven by :class:`~lostbeat.analyzer._gunzip._Inflater` (1 MiB in, at most
-    2 MiB out per call, in a thread of its own) rather than through a gzip file object, so
+    256 KiB out per call, in a thread of its own) rather than through a gzip file object, so
     that all bytes before a truncation are delivered and the compressed position (for
     progress and the ratio guard) is exact. :meth:`close` must be called when done.
     """
@@ -59,7 +60,9 @@ class _Stream:
         self.seekable = not gz and fp.seekable()
         self.gunzip = _Gunzip(limits) if gz else None
         self.inflater = (
-            _Inflater(fp, self.gunzip, chunk=_INFLATED, read=_IN_CHUNK) if self.gunzip else None
+            _Inflater(fp, self.gunzip, chunk=_INFLATED, batch=_BATCH, read=_IN_CHUNK)
+            if self.gunzip
+            else None
         )
         self.read = 0  # bytes read from the file
         self.buf, self.off = b"", 0
