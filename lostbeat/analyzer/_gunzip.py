@@ -1,9 +1,10 @@
 """Incremental gunzip under the bomb guard, shared by the archive stream and nested members;
-and the archive's inflater thread.
+and the archive's inflater thread, which the command line may start before it imports the
+analysis (:func:`inflate_early`).
 
 Examples:
     >>> import gzip
-    >>> from lostbeat.analyzer._collect import Limits
+    >>> from lostbeat.analyzer._limits import Limits
     >>> g = _Gunzip(Limits())
     >>> g.feed(gzip.compress(b"abc") + gzip.compress(b"def") + bytes(8))
     >>> g.pull(100), g.pull(100), g.pull(100), g.finished()
@@ -17,6 +18,7 @@ Examples:
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from typing import TYPE_CHECKING, BinaryIO, cast
@@ -24,12 +26,15 @@ from typing import TYPE_CHECKING, BinaryIO, cast
 from isal import isal_zlib
 
 if TYPE_CHECKING:
-    from lostbeat.analyzer._collect import Limits
+    from lostbeat.analyzer._limits import Limits
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 _GZIP_MAGIC = b"\x1f\x8b"
 _SLICE = 64 * 1024  # compressed bytes given to one inflate call
+_IN_CHUNK = 1 * MiB  # compressed bytes per read of the inflater thread
+_INFLATED = 256 * 1024  # inflated bytes per chunk of the inflater thread...
+_BATCH = 2 * MiB  # ...handed over this many at a time
 # isal's stub declares ``error`` as an instance; at run time it is the exception class
 _INFLATE_ERROR = cast("type[Exception]", isal_zlib.error)
 
@@ -116,6 +121,7 @@ class _Gunzip:
 
 
 _AHEAD = 2  # batches that may wait for the reader: what the thread adds to memory
+_HEAD_START = 24  # batches more (48 MiB) for an inflater started while the analysis imports
 _POLL_S = 0.05  # how often a blocked thread looks whether it was told to stop
 
 _Item = tuple[list[bytes], int, int] | BaseException | None
@@ -128,15 +134,28 @@ class _Inflater:
     beside it on a second core: the archive costs its inflation, not its inflation plus its
     reading. Chunks of ``chunk`` bytes (small enough that the allocator reuses their memory
     rather than mapping and faulting in fresh pages for each) are handed over in batches of
-    ``batch`` bytes, at most :data:`_AHEAD` batches ahead. They come out in order; a failure
-    (corrupt or truncated data, a bomb, a read error) comes out after every byte inflated
-    before it, as it did in one thread, and is raised by :meth:`next`. :meth:`close` stops
-    the thread wherever it is.
+    ``batch`` bytes, at most :data:`_AHEAD` batches ahead (plus ``head`` batches once, for an
+    inflater started before its reader is ready: :func:`inflate_early`). They come out in
+    order; a failure (corrupt or truncated data, a bomb, a read error) comes out after every
+    byte inflated before it, as it did in one thread, and is raised by :meth:`next`.
+    :meth:`close` stops the thread wherever it is.
     """
 
-    def __init__(self, fp: BinaryIO, gunzip: _Gunzip, *, chunk: int, batch: int, read: int) -> None:
+    def __init__(
+        self,
+        fp: BinaryIO,
+        gunzip: _Gunzip,
+        *,
+        chunk: int = _INFLATED,
+        batch: int = _BATCH,
+        read: int = _IN_CHUNK,
+        head: int = 0,
+        owns_fp: bool = False,
+    ) -> None:
         self.fp, self.gunzip, self.read_size = fp, gunzip, read
         self.chunk, self.batch = chunk, batch
+        self.owns_fp = owns_fp  # close fp with the thread: it was opened for the thread
+        self._owed = head  # tokens of the head start, not given back
         self.used = 0  # compressed bytes behind the batches handed out
         self.read = 0  # file bytes read behind them
         self.done = False
@@ -146,7 +165,7 @@ class _Inflater:
         # one back as it takes a batch
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
         self._slots: queue.SimpleQueue[None] = queue.SimpleQueue()
-        for _ in range(_AHEAD):
+        for _ in range(_AHEAD + head):
             self._slots.put(None)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lostbeat-inflate", daemon=True)
@@ -208,7 +227,10 @@ class _Inflater:
             if self.done:
                 return b""
             item = self._queue.get()
-            self._slots.put(None)
+            if self._owed:
+                self._owed -= 1
+            else:
+                self._slots.put(None)
             if item is None:
                 self.done = True
             elif isinstance(item, BaseException):
@@ -227,3 +249,70 @@ class _Inflater:
         self._stop.set()
         self._slots.put(None)  # a thread waiting for room sees the stop at once
         self._thread.join()
+        if self.owns_fp:
+            self.fp.close()
+
+
+_early: dict[tuple[int, int, int, int], tuple[_Inflater, Limits]] = {}
+
+
+def _identity(fp: BinaryIO) -> tuple[int, int, int, int]:
+    st = os.fstat(fp.fileno())
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def inflate_early(path: str | os.PathLike[str], limits: Limits) -> None:
+    """Start inflating the gzip file at ``path`` now, up to :data:`_HEAD_START` batches
+    ahead, for the archive reader that :func:`adopt_early` will give it to.
+
+    The command line calls it before it imports the analysis, which takes about as long as
+    inflating 100 MiB: the inflation runs on the second core meanwhile. Anything that is not
+    a readable gzip file is left alone, for the source to report. One file at a time: a
+    further call (or :func:`drop_early`) stops the one not adopted.
+    """
+    drop_early()
+    if not os.path.isfile(path):  # a FIFO or a device is not opened here
+        return
+    try:
+        fp = open(path, "rb")  # noqa: SIM115 - closed by the inflater, or below
+    except OSError:
+        return
+    try:
+        if fp.read(2) != _GZIP_MAGIC:
+            fp.close()
+            return
+        fp.seek(0)
+        key = _identity(fp)
+    except OSError:
+        fp.close()
+        return
+    _early[key] = (_Inflater(fp, _Gunzip(limits), head=_HEAD_START, owns_fp=True), limits)
+
+
+def adopt_early(fp: BinaryIO, limits: Limits) -> _Inflater | None:
+    """The inflater :func:`inflate_early` started on the file ``fp`` is open on (the same
+    file, unchanged, read from its start under the same limits), or None. The first archive
+    a run opens is the one started early, or none is: one not taken over now is stopped."""
+    if not _early:
+        return None
+    try:
+        key = _identity(fp)
+        at_start = fp.tell() == 0
+    except (OSError, ValueError):
+        key, at_start = (-1, -1, -1, -1), False
+    found = _early.pop(key, None)
+    drop_early()
+    if found is None:
+        return None
+    inflater, early_limits = found
+    if at_start and early_limits == limits:
+        return inflater
+    inflater.close()
+    return None
+
+
+def drop_early() -> None:
+    """Stop an inflater :func:`inflate_early` started that no reader adopted."""
+    while _early:
+        inflater, _ = _early.popitem()[1]
+        inflater.close()

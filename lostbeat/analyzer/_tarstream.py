@@ -18,8 +18,9 @@ from __future__ import annotations
 import re
 from typing import BinaryIO
 
-from lostbeat.analyzer._collect import Limits, Progress, _Collector, shown_link
-from lostbeat.analyzer._gunzip import MiB, _Broken, _Gunzip, _Inflater
+from lostbeat.analyzer._collect import Progress, _Collector, shown_link
+from lostbeat.analyzer._gunzip import MiB, _Broken, _Gunzip, _Inflater, adopt_early
+from lostbeat.analyzer._limits import Limits
 from lostbeat.analyzer._sink import _Sink
 from lostbeat.errors import InputError
 
@@ -27,9 +28,6 @@ _DECIMAL = re.compile(r"[0-9]{1,20}")
 _OCTAL = re.compile(rb"[0-7]{1,12}")
 _MAX_SIZE = 1 << 40  # 1 TiB: no bundle member comes near; a larger size is a lie
 _CHUNK = 4 * MiB  # tar bytes per step: big enough that per-call overhead vanishes
-_IN_CHUNK = 1 * MiB  # compressed bytes per read
-_INFLATED = 256 * 1024  # inflated bytes per chunk of the inflater thread...
-_BATCH = 2 * MiB  # ...handed over this many at a time
 _REPORT_EVERY = 4 * MiB  # progress callback interval, in compressed bytes
 
 _BLOCK = 512
@@ -50,20 +48,16 @@ class _Stream:
     """Forward-only reader over the tar bytes, inflating a ``.tgz`` on the fly.
 
     Inflation is driven by :class:`~lostbeat.analyzer._gunzip._Inflater` (1 MiB in, at most
-    256 KiB out per call, in a thread of its own) rather than through a gzip file object, so
-    that all bytes before a truncation are delivered and the compressed position (for
-    progress and the ratio guard) is exact. :meth:`close` must be called when done.
+    256 KiB out per call, in a thread of its own, started early by the command line when it
+    can be: :func:`~lostbeat.analyzer._gunzip.inflate_early`) rather than through a gzip file
+    object, so that all bytes before a truncation are delivered and the compressed position
+    (for progress and the ratio guard) is exact. :meth:`close` must be called when done.
     """
 
     def __init__(self, fp: BinaryIO, *, gz: bool, total: int, limits: Limits) -> None:
         self.fp, self.total = fp, total
         self.seekable = not gz and fp.seekable()
-        self.gunzip = _Gunzip(limits) if gz else None
-        self.inflater = (
-            _Inflater(fp, self.gunzip, chunk=_INFLATED, batch=_BATCH, read=_IN_CHUNK)
-            if self.gunzip
-            else None
-        )
+        self.inflater = (adopt_early(fp, limits) or _Inflater(fp, _Gunzip(limits))) if gz else None
         self.read = 0  # bytes read from the file
         self.buf, self.off = b"", 0
         self.offset = 0  # tar bytes produced so far
@@ -247,7 +241,7 @@ def _walk(stream: _Stream, col: _Collector) -> None:
 
 
 def _not_tar(stream: _Stream, col: _Collector, what: str) -> InputError:
-    kind = "gzip data is not a" if stream.gunzip else "not a gzip or"
+    kind = "gzip data is not a" if stream.inflater else "not a gzip or"
     return InputError(f"{kind} tar archive ({what})", path=col.label)
 
 

@@ -47,7 +47,6 @@ from lostbeat.analyzer import artifacts
 from lostbeat.analyzer._collect import (
     Collected,
     Consume,
-    Limits,
     Member,
     Progress,
     Text,
@@ -55,6 +54,7 @@ from lostbeat.analyzer._collect import (
 )
 from lostbeat.analyzer._folder import is_real_dir, read_file, shown_path, walk_folder
 from lostbeat.analyzer._gunzip import _GZIP_MAGIC, _INFLATE_ERROR, _Broken, _size
+from lostbeat.analyzer._limits import Limits
 from lostbeat.analyzer._tarstream import _CHUNK, _is_tar_header, _Stream, _walk
 from lostbeat.analyzer.artifacts import ARTIFACTS
 from lostbeat.analyzer.result import InputRecord, InputStatus

@@ -105,6 +105,17 @@ def _console() -> Console:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lostbeat.analyzer import early
+
+    if args.kind is None:  # the first archive inflates while the analysis is imported
+        early.start(args.paths)
+    try:
+        return _run(args)
+    finally:
+        early.stop()
+
+
+def _run(args: argparse.Namespace) -> int:
     from lostbeat.analyzer.engine import analyze
 
     if not sys.stderr.isatty():  # no progress bar to show: rich is not imported for it
