@@ -21,6 +21,7 @@ from lostbeat.analyzer.parsers import PARSERS, ParserInput
 from lostbeat.analyzer.parsers.capture import LinuxScreen
 from lostbeat.analyzer.parsers.esx_conf import EsxConf
 from lostbeat.analyzer.parsers.meminfo import MemInfo
+from lostbeat.analyzer.parsers.packages import PackageList
 from lostbeat.analyzer.parsers.processes import ProcessTable
 from lostbeat.analyzer.parsers.procfiles import ProcFile
 from lostbeat.analyzer.parsers.psod import PsodScreen
@@ -68,6 +69,7 @@ _SLOTS: dict[type, str] = {
     TopSnapshot: "tops",
     LinuxScreen: "captures",
     ProcFile: "proc_files",
+    PackageList: "packages",
 }
 
 

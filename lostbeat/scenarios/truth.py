@@ -10,13 +10,18 @@ Conventions (shared with the analyzer):
 * a leak by a VMware process -> KB 653; by a third party -> no KB (remove or disable the
   agent, per the support policy); with two leakers, each one's action;
 * KB 1032962 whenever a crash happened and Misc.CosCorefile is not a ``/vmfs/volumes/`` path;
-* KB 1009607 when cimserver leaks on a build where the Pegasus leak applies (3.5 U2-U5).
+* KB 1009607 when cimserver leaks on a build where the Pegasus leak applies (3.5 U2-U5);
+* the class (``expect`` only), as the real corpus settles it: memory exhaustion for a lost
+  heartbeat whose history shows a leak, a spike or contention (none when inconclusive); the
+  Service Console for its Oops or panic; for a VMkernel PSOD, ``vmkernel`` where the screen
+  says so (``NOT_IMPLEMENTED`` at boot), ``unknown`` for a lockup or an exception in core
+  frames, whose cause the screen does not give.
 """
 
 from __future__ import annotations
 
 from lostbeat.scenarios.catalog import PROCS
-from lostbeat.scenarios.model import CauseKind, CrashType, Origin, Truth
+from lostbeat.scenarios.model import CauseKind, CrashClass, CrashType, Origin, Truth
 from lostbeat.scenarios.simulate import Timeline
 from lostbeat.scenarios.spec import End, Load, Spec
 
@@ -49,6 +54,16 @@ def hours_before_crash(tl: Timeline) -> int:
             break
         count = 0 if line.kind == "starting" else count + (line.kind == "hb")
     return count
+
+
+def _crash_class(crash: CrashType, kind: CauseKind, variant: str) -> CrashClass | None:
+    if crash is CrashType.LOST_HEARTBEAT:
+        return None if kind is CauseKind.INCONCLUSIVE else CrashClass.MEMORY_EXHAUSTION
+    if crash is CrashType.VMKERNEL:
+        return CrashClass.VMKERNEL if variant == "not_implemented" else CrashClass.UNKNOWN
+    if crash is CrashType.NONE:
+        return CrashClass.NONE
+    return CrashClass.SERVICE_CONSOLE
 
 
 def truth_of(scenario: str, seed: int, spec: Spec, tl: Timeline) -> Truth:
@@ -95,4 +110,5 @@ def truth_of(scenario: str, seed: int, spec: Spec, tl: Timeline) -> Truth:
         cos_core_file_valid=host.core_file.valid,
         host=host.name,
         crashed_at=None if tl.crash_at is None else float(tl.crash_at),
+        crash_class=_crash_class(crash, kind, spec.variant),
     )

@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from lostbeat.scenarios import SCENARIOS, GeneratedCase, generate
+from lostbeat.scenarios import GeneratedCase, generate
 from lostbeat.scenarios.model import CauseKind, CrashType, Origin
+from lostbeat.scenarios.registry import CLASSIC as SCENARIOS
 from tests.scenarios.conftest import SEEDS
 from tests.scenarios.helpers import crashed_boot, entries, members
 

@@ -117,11 +117,20 @@ def _core_file(conf: EsxConf | None) -> SettingCheck:
     )
 
 
+# The Service Console's packages (ESXi has no rpm): the agents and their versions
+PACKAGES = Artifact(
+    ("tmp/rpm.*.txt",),  # §3.2: vm-support runs rpm -qa; §7 names tmp/rpm.<pid>.txt
+    many=True,
+    content=True,
+    doc="installed packages: VMware's and the management agents', with their versions",
+)
+
+
 class EsxClassic:
     """ESX 3.x/4.x with a Service Console."""
 
     name = "esx_classic"
-    artifacts: dict[str, Artifact] = ESX_ARTIFACTS
+    artifacts: dict[str, Artifact] = {**ESX_ARTIFACTS, "packages": PACKAGES}
 
     def recognise(self, parsed: Parsed) -> int:
         """Any ESX artifact; a 5.x+ product line or an ESXi header is ESXi's instead."""
