@@ -6,7 +6,7 @@ library has it, so nothing is added).
 
 Examples:
     >>> import lzma
-    >>> from lostbeat.analyzer._collect import Limits
+    >>> from lostbeat.analyzer._limits import Limits
     >>> x = _Unxz(Limits())
     >>> x.feed(lzma.compress(b"hello\\n" * 3))
     >>> x.pull(1024), x.finished()
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from lostbeat.analyzer._gunzip import _Broken, _Gunzip
 
 if TYPE_CHECKING:
-    from lostbeat.analyzer._collect import Limits
+    from lostbeat.analyzer._limits import Limits
 
 __all__ = ["XZ_MAGIC", "_Unxz"]
 

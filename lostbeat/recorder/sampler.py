@@ -42,7 +42,7 @@ from dataclasses import replace
 from typing import TypeVar
 
 from lostbeat.errors import AgentError
-from lostbeat.procfs import Procfs
+from lostbeat.procfs import Procfs, ProcStat
 from lostbeat.recording.schema import Identity, ProcessKey, ProcSample, Snapshot, SystemSample
 
 __all__ = ["REFRESH_S", "Sampler", "cgroup_path", "quietly", "system_sample"]
@@ -86,6 +86,21 @@ def system_sample(meminfo: dict[str, int]) -> SystemSample:
     )
 
 
+_Row = tuple[Identity, ProcSample]
+_Known = tuple[Identity, ProcStat, int | None, _Row, float]
+
+
+def _proc_sample(stat: ProcStat, swap_kb: int | None) -> ProcSample:
+    return ProcSample(
+        rss_kb=stat.rss_kb,
+        swap_kb=swap_kb,
+        vsz_kb=stat.vsz_kb,
+        threads=stat.threads,
+        cpu_ticks=stat.cpu_ticks,
+        state=stat.state,
+    )
+
+
 class Sampler:
     """Takes snapshots of one host's processes."""
 
@@ -113,8 +128,9 @@ class Sampler:
         if boot is None:
             raise AgentError(f"{self.procfs.root}/stat: expected a 'btime' line (is it procfs?)")
         self.boot_time = boot
-        # (pid, starttime) -> identity, and the comm and stack start it was read with, when
-        self._known: dict[tuple[int, int], tuple[Identity, str, int, float]] = {}
+        # each process seen last time: its identity, stat, swap and snapshot row, and when
+        # its names and cgroup were read
+        self._known: dict[tuple[int, int], _Known] = {}
 
     def sample(self) -> Snapshot:
         procfs = self.procfs
@@ -122,14 +138,32 @@ class Sampler:
         system = system_sample(procfs.meminfo())
         no_swap = system.swap_total == 0
         read_swap = self._read_swap if self._read_swap is not None else not no_swap
-        known, seen = self._known, {}
+        known: dict[tuple[int, int], _Known] = self._known
+        seen: dict[tuple[int, int], _Known] = {}
         boot, hz = self.boot_time, procfs.clock_ticks
-        rows = []
+        rows: list[_Row] = []
         for proc in procfs.scan(read_swap=read_swap):
             stat = proc.stat
             ref = (proc.pid, stat.starttime)
-            entry = known.get(ref)
-            if entry is None:
+            # Without swap configured a process's swap is known to be 0, not unknown.
+            swap = proc.swap_kb if read_swap else (0 if no_swap else None)
+            last = known.get(ref)
+            if last is not None:
+                identity, last_stat, last_swap, row, read_at = last
+                # the scan gives the same stat object for a stat file that did not change:
+                # then so is the sample, and the row of the last snapshot serves again
+                stale = last_stat is not stat or last_swap != swap
+                renamed = stat.comm != last_stat.comm or stat.startstack != last_stat.startstack
+                if (
+                    stat.state != "Z"
+                    and stat.startstack
+                    and (renamed or ts - read_at >= REFRESH_S)
+                ):  # (a zombie, or a process exiting, has no stack nor command line left to read)
+                    fresh, read_at = self._refresh(identity, stat.comm), ts
+                    stale, identity = stale or fresh is not identity, fresh
+                if stale:
+                    row = (identity, _proc_sample(stat, swap))
+            else:
                 key = ProcessKey(
                     name=stat.comm,
                     cmdline=quietly(procfs.cmdline, proc.pid) or "",
@@ -138,34 +172,9 @@ class Sampler:
                 )
                 cgroup = quietly(self._cgroup, proc.pid)
                 identity = Identity(key, stat.ppid, quietly(procfs.uid, proc.pid), cgroup)
-                entry = (identity, stat.comm, stat.startstack, ts)
-            elif (
-                stat.state != "Z"
-                and stat.startstack
-                and (
-                    stat.comm != entry[1]
-                    or stat.startstack != entry[2]
-                    or ts - entry[3] >= REFRESH_S
-                )
-            ):  # (a zombie, or a process exiting, has no stack nor command line left to read)
-                entry = (self._refresh(entry[0], stat.comm), stat.comm, stat.startstack, ts)
-            identity = entry[0]
-            seen[ref] = entry
-            # Without swap configured a process's swap is known to be 0, not unknown.
-            swap = proc.swap_kb if read_swap else (0 if no_swap else None)
-            rows.append(
-                (
-                    identity,
-                    ProcSample(
-                        rss_kb=stat.rss_kb,
-                        swap_kb=swap,
-                        vsz_kb=stat.vsz_kb,
-                        threads=stat.threads,
-                        cpu_ticks=stat.cpu_ticks,
-                        state=stat.state,
-                    ),
-                )
-            )
+                row, read_at = (identity, _proc_sample(stat, swap)), ts
+            seen[ref] = (identity, stat, swap, row, read_at)
+            rows.append(row)
         self._known = seen
         return Snapshot(ts=ts, boot_time=boot, system=system, procs=tuple(rows))
 
