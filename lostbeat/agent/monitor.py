@@ -366,14 +366,9 @@ class Monitor:
         result = self._capture(incident)
         if result is None:
             return
-        outcome = run_action(
-            self.config.action,
-            result,
-            first,
-            procfs=self.procfs,
-            timeout=self.config.action_timeout,
-            keepalive=self._keepalive,
-        )
+        cfg = self.config
+        outcome = run_action(cfg.action, result, first, procfs=self.procfs,
+                             timeout=cfg.action_timeout, keepalive=self._keepalive)  # fmt: skip
         self.log.line("Action", outcome)
         self.notifier.status(f"{len(self.table)} clients, {self.captures} captures")
 

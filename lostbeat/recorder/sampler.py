@@ -155,9 +155,7 @@ class Sampler:
                 stale = last_stat is not stat or last_swap != swap
                 renamed = stat.comm != last_stat.comm or stat.startstack != last_stat.startstack
                 if (
-                    stat.state != "Z"
-                    and stat.startstack
-                    and (renamed or ts - read_at >= REFRESH_S)
+                    stat.state != "Z" and stat.startstack and (renamed or ts - read_at >= REFRESH_S)
                 ):  # (a zombie, or a process exiting, has no stack nor command line left to read)
                     fresh, read_at = self._refresh(identity, stat.comm), ts
                     stale, identity = stale or fresh is not identity, fresh
