@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import os
 import socket
-import struct
 from collections.abc import Mapping
 from pathlib import Path
+
+from lostbeat.agent.journald import encode  # the native protocol, written once
 
 __all__ = ["JOURNAL_SOCKET", "MESSAGE_IDS", "Journal", "encode", "journal_is_stderr"]
 
@@ -44,19 +45,6 @@ MESSAGE_IDS: Mapping[str, str] = {
     "kernel-event": "6b1f0e2c4a7d4d1f9a53c1d2e8b7f604",
     "early-warning": "e4c2d1b0a3f94e6c8d7b5a4f3e2d1c0b",
 }
-
-
-def encode(fields: Mapping[str, str]) -> bytes:
-    """The native protocol's datagram: ``KEY=value`` lines; a value holding a newline as
-    ``KEY``, newline, its length (64-bit little-endian), the bytes, newline."""
-    out = bytearray()
-    for key, value in fields.items():
-        data = value.encode("utf-8", "replace")
-        if b"\n" in data:
-            out += key.encode("ascii") + b"\n" + struct.pack("<Q", len(data)) + data + b"\n"
-        else:
-            out += key.encode("ascii") + b"=" + data + b"\n"
-    return bytes(out)
 
 
 def journal_is_stderr(environ: Mapping[str, str], fd: int = 2) -> bool:
