@@ -20,6 +20,14 @@ Usage::
     .venv/bin/python benchmarks/accuracy.py [--n 20] [--rounds 5] [--seed S] [--jobs 2]
         [--json FILE] [--scenarios a,b] [--misses 5] [--markdown FILE]
     .venv/bin/python benchmarks/accuracy.py --generate-only   # the generator's speed alone
+    .venv/bin/python benchmarks/accuracy.py --real tests/corpus/real   # and a real corpus beside
+
+``--real FOLDER`` also scores a corpus of real incidents (``tests/corpus/real/``: one folder a
+case, its files and a ``case.json`` whose ``expect`` says what the analysis must find). Each
+case's files go to ``lostbeat analyze --json`` as loose inputs, as a user would give them, and
+every key of ``expect`` is compared; the table gives the share of cases entirely right, per
+expected class and per key, beside the generated corpus's figure. ``score_real(folder)`` does
+it for any corpus folder of that form.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from lostbeat.analyzer.parsers import PARSERS, ParserInput
 from lostbeat.analyzer.parsers.capture import LinuxScreen
 from lostbeat.analyzer.parsers.coredumps import CoredumpInventory, parse_coredumps
 from lostbeat.analyzer.parsers.esx_conf import EsxConf
+from lostbeat.analyzer.parsers.ipmi_sel import IpmiSel
 from lostbeat.analyzer.parsers.meminfo import MemInfo
 from lostbeat.analyzer.parsers.processes import ProcessTable
 from lostbeat.analyzer.parsers.procfiles import ProcFile
@@ -29,6 +30,7 @@ from lostbeat.analyzer.parsers.psod import PsodScreen
 from lostbeat.analyzer.parsers.recordings import parse_recording
 from lostbeat.analyzer.parsers.top import TopSnapshot
 from lostbeat.analyzer.parsers.version import VersionInfo
+from lostbeat.analyzer.parsers.vibs import VibList
 from lostbeat.analyzer.parsers.vmkernel_log import VmkernelLog
 from lostbeat.analyzer.parsers.vmksummary import VmkSummary
 from lostbeat.analyzer.platforms import Parsed, Profile, choose
@@ -82,6 +84,8 @@ _SLOTS: dict[type, str] = {
     TopSnapshot: "tops",
     LinuxScreen: "captures",
     ProcFile: "proc_files",
+    IpmiSel: "sel",
+    VibList: "vibs",
 }
 
 
@@ -249,8 +253,8 @@ def judge(
         lambda: resolve_culprit(facts, cause_j.root_cause),
         (cause_j.root_cause, no_resolutions, no_findings),
     )
-    known, known_f = guard(
-        "known_issues", lambda: match_known_issues(facts, cause), (no_known, no_findings)
+    known, known_f, cause = guard(
+        "known_issues", lambda: match_known_issues(facts, cause), (no_known, no_findings, cause)
     )
     cores_j = guard("coredumps", lambda: judge_coredumps(facts), None)
     other_origins = tuple(r.origin for r in resolutions[1:])

@@ -28,12 +28,16 @@ __all__ = [
     "strip_newline",
     "to_float",
     "to_int",
+    "undecorate",
 ]
 
 SNIFF_CHARS = 65536
 """How much of a file the ``looks_like_*`` sniffers read."""
 
 _UPTIME = re.compile(r"([0-9]{1,7}):([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:\.([0-9]{1,9}))?")
+_ESCAPES = re.compile(r"(?:\x1b|\^\[)\[[0-9;]*m")
+# bullets, Markdown quotes and pastebin line numbers before a pasted line
+_LEAD = re.compile(r"^(?:\s*(?:\u2022|>(?=[\s>]|$)|[0-9]{1,5}\.(?=\s)))+\s*")
 _INT = re.compile(r"[0-9]{1,18}")
 _FLOAT = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,12})?")
 
@@ -106,3 +110,19 @@ def to_float(text: str) -> float | None:
     """An ASCII decimal ``123`` or ``123.45``, or None (no exponent, nan or inf)."""
     text = text.strip()
     return float(text) if _FLOAT.fullmatch(text) else None
+
+
+def undecorate(line: str) -> str:
+    """The line without what a paste adds: colour codes, bullets, quotes, line numbers, the
+    quoted ``'@'``; surrounding blanks too.
+
+    >>> undecorate("  10. 2017-01-03T17:45:49.661Z cpu7:69126)0x43913029be30:[0x4180]F'@'vmkernel")
+    '2017-01-03T17:45:49.661Z cpu7:69126)0x43913029be30:[0x4180]F@vmkernel'
+    >>> undecorate(">\\tMar 9 10:24:42 localhost vmkhalt: (1268148282) Rebooting system...")
+    'Mar 9 10:24:42 localhost vmkhalt: (1268148282) Rebooting system...'
+    """
+    text = _ESCAPES.sub("", line)
+    text = _LEAD.sub("", text, count=1)
+    if "'@'" in text:
+        text = text.replace("'@'", "@")
+    return text.strip()

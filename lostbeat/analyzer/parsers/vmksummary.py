@@ -9,8 +9,9 @@ consumers as ``<name>-<KB>`` with the name cut to 8 characters (``vmware-h``).
 The swap field is kept as written, in bytes: KB 1019238's ESX 4.0 example shows ``356``,
 which may be kB (open question, reference §1.2). A token is split on its last ``-``.
 Lines of other programs are skipped; a ``logger``/``vmkhalt`` line that cannot be read
-is kept in ``problems`` and the rest of the file still counts. The ESXi 5.x
-``vmksummary.log`` (``heartbeat: up 0d17h24m17s, ...``) is a different artifact.
+is kept in ``problems`` and the rest of the file still counts. The ESXi 5.x-8.x
+``vmksummary.log`` (``heartbeat: up 0d17h24m17s, ...``) has a parser of its own
+(:mod:`~.vmksummary_log`); a file of that form met here is handed to it.
 
 Sample data (KB 1019238, a crash: no ``Rebooting`` line before ``Starting``)::
 
@@ -42,7 +43,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from lostbeat.analyzer.findings import Evidence
-from lostbeat.analyzer.parsers._lines import head, require_lines, to_float, to_int
+from lostbeat.analyzer.parsers._lines import head, require_lines, to_float, to_int, undecorate
 from lostbeat.errors import ParseError
 
 __all__ = [
@@ -101,7 +102,7 @@ _LINE = re.compile(
     _A,
 )
 _SNIFF = re.compile(
-    r"^\s*[A-Z][a-z]{2} {1,2}[0-9]{1,2} [0-9:]{8} \S+ (?:logger|vmkhalt)(?:\[[0-9]+\])?:"
+    r"^[\s>\u2022]*[A-Z][a-z]{2} {1,2}[0-9]{1,2} [0-9:]{8} \S+ (?:logger|vmkhalt)(?:\[[0-9]+\])?:"
     r" \([0-9]+\) (?:hb: vmk|Starting system|Rebooting system|Halting system|loaded VMkernel"
     r"|VMkernel error)",
     re.MULTILINE | _A,
@@ -181,7 +182,8 @@ def parse_vmksummary(lines: Iterable[str], *, path: str) -> VmkSummary:
     numbered = require_lines(lines, artifact="vmksummary", path=path)
     out: list[SummaryLine] = []
     problems: list[ParseError] = []
-    for line_no, text in numbered:
+    for line_no, raw in numbered:
+        text = undecorate(raw)  # a post quotes the lines (">\t"), a page bullets them
         m = _LINE.match(text)
         if m is None:
             if _looks_like_record(text):
@@ -189,7 +191,7 @@ def parse_vmksummary(lines: Iterable[str], *, path: str) -> VmkSummary:
             continue
         event = m["text"]
         epoch, stamp, host = int(m["epoch"]), m["stamp"], m["host"]
-        evidence = Evidence(path, line_no, text)
+        evidence = Evidence(path, line_no, raw)
         if not event.startswith(_HEARTBEAT):
             kind = next((k for prefix, k in _EVENTS if event.startswith(prefix)), LineKind.OTHER)
             out.append(SummaryLine(kind, epoch, stamp, host, evidence))
@@ -217,6 +219,14 @@ def parse_vmksummary(lines: Iterable[str], *, path: str) -> VmkSummary:
     if not out:
         if problems:
             raise problems[0]
+        # ESXi's var/log/vmksummary.log (a 5.x+ bundle) matches this artifact's path too
+        from lostbeat.analyzer.parsers.vmksummary_log import (  # noqa: PLC0415 - it imports this
+            looks_like_vmksummary_log,
+            parse_vmksummary_log,
+        )
+
+        if looks_like_vmksummary_log("\n".join(t for _, t in numbered)):
+            return parse_vmksummary_log([t for _, t in numbered], path=path)
         line_no, text = numbered[0]
         raise ParseError(_EXPECTED_LINE, path=path, line_no=line_no, line=text)
     return VmkSummary(lines=tuple(out), problems=tuple(problems))

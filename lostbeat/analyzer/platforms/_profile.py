@@ -14,6 +14,7 @@ from lostbeat.analyzer.facts import Facts
 from lostbeat.analyzer.parsers.capture import LinuxScreen
 from lostbeat.analyzer.parsers.coredumps import CoredumpInventory
 from lostbeat.analyzer.parsers.esx_conf import EsxConf
+from lostbeat.analyzer.parsers.ipmi_sel import IpmiSel
 from lostbeat.analyzer.parsers.meminfo import MemInfo
 from lostbeat.analyzer.parsers.processes import ProcessTable
 from lostbeat.analyzer.parsers.procfiles import ProcFile
@@ -21,6 +22,7 @@ from lostbeat.analyzer.parsers.psod import PsodScreen
 from lostbeat.analyzer.parsers.recordings import Recording
 from lostbeat.analyzer.parsers.top import TopSnapshot
 from lostbeat.analyzer.parsers.version import VersionInfo
+from lostbeat.analyzer.parsers.vibs import VibList
 from lostbeat.analyzer.parsers.vmkernel_log import VmkernelLog
 from lostbeat.analyzer.parsers.vmksummary import VmkSummary
 
@@ -64,6 +66,10 @@ class Parsed:
     versions: list[VersionInfo] = field(default_factory=list)
     tables: list[ProcessTable] = field(default_factory=list)
     tops: list[TopSnapshot] = field(default_factory=list)
+    sel: list[IpmiSel] = field(default_factory=list)
+    """The management controller's event log (ESXi)."""
+    vibs: list[VibList] = field(default_factory=list)
+    """The installed VIBs, with their versions (ESXi)."""
     recordings: list[Recording] = field(default_factory=list)
     captures: list[LinuxScreen] = field(default_factory=list)
     proc_files: list[ProcFile] = field(default_factory=list)

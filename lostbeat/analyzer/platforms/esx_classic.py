@@ -7,18 +7,14 @@ the article's action plan with the KB for each step.
 
 from __future__ import annotations
 
-from lostbeat.analyzer.facts import (
-    DumpSet,
-    Facts,
-    KnownIssue,
-    PlanBook,
-    SettingCheck,
-)
+from lostbeat.analyzer.facts import DumpSet, Facts, PlanBook, SettingCheck
 from lostbeat.analyzer.parsers.esx_conf import EsxConf
 from lostbeat.analyzer.parsers.vmksummary import LineKind
-from lostbeat.analyzer.platforms._esx import ESX_ARTIFACTS, esx_catalog, product_line, read_esx
+from lostbeat.analyzer.platforms._esx import esx_catalog, esxi_votes, read_esx
+from lostbeat.analyzer.platforms._esx_artifacts import ESX_ARTIFACTS
+from lostbeat.analyzer.platforms._esx_issues import ESX_ISSUES
 from lostbeat.analyzer.platforms._profile import Artifact, Parsed
-from lostbeat.analyzer.result import Action, CrashType, Platform
+from lostbeat.analyzer.result import Action, CrashClass, Platform
 
 __all__ = ["ESX_CLASSIC", "EsxClassic"]
 
@@ -68,6 +64,30 @@ PLAN = PlanBook(
     interpret=Action(
         INTERPRET, "Not a lost heartbeat: interpret the purple screen as KB 1004250 describes"
     ),
+    for_class={
+        CrashClass.HARDWARE: Action(
+            None,
+            "A hardware error, not an ESX fault: engage the server vendor with the purple "
+            "screen, {bank}{device} and the management controller's event log",
+        ),
+        CrashClass.DRIVER: Action(
+            None,
+            "The fault is in {driver}: update it and the "
+            "device's firmware to the versions the VMware Compatibility Guide lists for this "
+            "release, and engage {vendor} with the VMkernel core dump",
+        ),
+        CrashClass.VMKERNEL: Action(
+            INTERPRET,
+            "A fault in the VMkernel itself: interpret the purple screen as KB 1004250 "
+            "describes, look for a patch of this release that fixes it, and engage VMware "
+            "support with the VMkernel core dump",
+        ),
+    },
+    agent=Action(
+        None,
+        "No purple screen: {agent} failed while the host stayed up; restart the management "
+        "agents (service mgmt-vmware restart) and keep its core and log for VMware support",
+    ),
     fix_setting={
         "cos_core_file": Action(
             COS_CORE,
@@ -77,24 +97,8 @@ PLAN = PlanBook(
     },
 )
 
-KNOWN_ISSUES = (
-    KnownIssue(
-        kb="1009607",
-        title="Pegasus (cimserver) memory leaks reported in ESX 3.5 Update 2 and later",
-        process="cimserver",
-        crash=CrashType.LOST_HEARTBEAT,
-        # "ESX 3.5 U2, U3, U4, U5 only; not ESXi, not ESX 4.0 (Pegasus is not used)"
-        product="ESX",
-        lines=((3, 5),),
-        min_update=2,
-        max_update=5,
-        workaround=(
-            "Restart the Pegasus service daily from root's crontab (crontab -e; at midnight: "
-            "service pegasus restart), as KB 1009607 describes"
-        ),
-        source="KB 1009607 (docs/reference/esx-artifacts.md §6)",
-    ),
-)
+KNOWN_ISSUES = ESX_ISSUES
+"""The known issues of ESX (``esx_known_issues.toml``); their releases gate them."""
 
 
 def _core_file(conf: EsxConf | None) -> SettingCheck:
@@ -124,9 +128,9 @@ class EsxClassic:
     artifacts: dict[str, Artifact] = ESX_ARTIFACTS
 
     def recognise(self, parsed: Parsed) -> int:
-        """Any ESX artifact; a 5.x+ product line or an ESXi header is ESXi's instead."""
-        line = product_line(parsed)
-        if line is not None and line >= (5, 0):
+        """Any ESX artifact; one that says ESXi (a 5.x+ product line, an ESXi header, forms
+        only ESXi writes) is ESXi's instead."""
+        if esxi_votes(parsed) > 0:
             return 0
         classic_lines = any(
             ln.kind is LineKind.HEARTBEAT for s in parsed.summaries for ln in s.lines
@@ -189,7 +193,9 @@ class EsxClassic:
                 ),
             ),
             settings=(_core_file(conf),),
-            known_issues=KNOWN_ISSUES,
+            known_issues=view.issues,
+            signs=view.signs,
+            memory_crashes=view.memory_crashes,
             plan=PLAN,
             release=view.release,
         )

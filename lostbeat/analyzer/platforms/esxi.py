@@ -8,9 +8,10 @@ plan therefore never speaks of the Service Console's memory or core file.
 from __future__ import annotations
 
 from lostbeat.analyzer.facts import DumpSet, Facts, PlanBook
-from lostbeat.analyzer.platforms._esx import ESX_ARTIFACTS, esx_catalog, product_line, read_esx
+from lostbeat.analyzer.platforms._esx import esx_catalog, esxi_votes, read_esx
+from lostbeat.analyzer.platforms._esx_artifacts import ESXI_ARTIFACTS
 from lostbeat.analyzer.platforms._profile import Artifact, Parsed
-from lostbeat.analyzer.result import Action, Platform
+from lostbeat.analyzer.result import Action, CrashClass, Platform
 
 __all__ = ["ESXI", "Esxi"]
 
@@ -38,13 +39,37 @@ PLAN = PlanBook(
     ),
     record_finer=Action(
         None,
-        "The hourly vmksummary.log cannot see this cause: collect esxtop in batch mode before a "
-        "recurrence to see per-world memory within the hour",
+        "The records cannot see this cause: collect esxtop in batch mode before a recurrence "
+        "to see per-world memory as it happens",
     ),
     engage=Action(
         ENGAGE, "Engage VMware support with the vm-support bundle and the VMkernel core dump"
     ),
     interpret=Action(INTERPRET, "Interpret the purple screen as KB 1004250 describes"),
+    for_class={
+        CrashClass.HARDWARE: Action(
+            None,
+            "A hardware error, not an ESXi fault: engage the server vendor with the purple "
+            "screen, {bank}{device} and the IPMI event log (esxcli hardware ipmi sel list)",
+        ),
+        CrashClass.DRIVER: Action(
+            None,
+            "The fault is in {driver}: update its VIB and the "
+            "device's firmware to the versions the VMware Compatibility Guide lists for this "
+            "release (esxcli software vib list shows what is installed), and engage {vendor}",
+        ),
+        CrashClass.VMKERNEL: Action(
+            INTERPRET,
+            "A fault in the VMkernel itself: interpret the purple screen as KB 1004250 "
+            "describes, update to a release that fixes it, and engage VMware support with the "
+            "VMkernel core dump (var/core/vmkernel-zdump)",
+        ),
+    },
+    agent=Action(
+        None,
+        "No purple screen: {agent} failed while the host stayed up; restart the management "
+        "agents (services.sh restart) and keep its core dump in var/core for VMware support",
+    ),
 )
 
 
@@ -52,13 +77,12 @@ class Esxi:
     """ESXi 5.x-8.x (no Service Console)."""
 
     name = "esxi"
-    artifacts: dict[str, Artifact] = ESX_ARTIFACTS
+    artifacts: dict[str, Artifact] = ESXI_ARTIFACTS
 
     def recognise(self, parsed: Parsed) -> int:
-        """A 5.x or later product line, or a version file that says ESXi."""
-        line = product_line(parsed)
-        esxi = any("esxi" in (v.product or "").lower() for v in parsed.versions)
-        return 20 if esxi or (line is not None and line >= (5, 0)) else 0
+        """A 5.x or later product line, a version file or screen that says ESXi, or forms only
+        ESXi writes (``_esx.esxi_votes``)."""
+        return 20 if esxi_votes(parsed) > 0 else 0
 
     def facts(self, parsed: Parsed) -> Facts:
         view = read_esx(parsed)
@@ -89,10 +113,19 @@ class Esxi:
                     "VMkernel dumps",
                     parsed.cores.vmkernel,
                     expected=True,
-                    missing="No VMkernel core dump (vmkernel-zdump-*) in var/core/",
+                    missing="No VMkernel core dump (vmkernel-zdump.N) in var/core/",
                     advice="collect it from the dump partition or file before it is overwritten",
                 ),
+                DumpSet(
+                    "userworld",
+                    "user-world core dumps",
+                    parsed.cores.userworld,
+                    expected=False,
+                ),
             ),
+            known_issues=view.issues,
+            signs=view.signs,
+            memory_crashes=view.memory_crashes,
             plan=PLAN,
             release=view.release,
         )

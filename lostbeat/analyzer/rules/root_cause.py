@@ -9,7 +9,8 @@
 - ``spike``: a sudden rise the history shows, or nothing grows and the domain was not full
   at the last record: exhaustion came faster than the records could show (KB 308590).
 - ``inconclusive``: fewer samples than the history needs (``Sampling.min_samples``).
-- ``not_memory``: the crash is not a memory fault (or there was no crash).
+- ``not_memory``: the crash is not a memory fault (its class, or a type the platform says its
+  memory domain cannot cause), or there was no crash.
 """
 
 from __future__ import annotations
@@ -229,8 +230,15 @@ def judge_root_cause(facts: Facts) -> RootCauseJudgement:
         min_span_s=sampling.min_span_s,
         jump_span=sampling.jump_steps,
     )
-    if crash.class_ in NOT_MEMORY or (crash.type is CrashType.NONE and not sampling.shows_jumps):
+    kinds = facts.memory_crashes
+    if (
+        crash.class_ in NOT_MEMORY
+        or (crash.type is CrashType.NONE and not sampling.shows_jumps)
+        or (kinds is not None and crash.type not in kinds and crash.type is not CrashType.NONE)
+    ):
         what = "no crash" if crash.type is CrashType.NONE else f"a {crash.class_.value} fault"
+        if crash.class_ is CrashClass.UNKNOWN:
+            what = f"a {crash.type.value.replace('_', ' ')} crash"
         cause = RootCause(
             CauseKind.NOT_MEMORY, confidence=0.9, explanation=f"{what}, not memory exhaustion"
         )
