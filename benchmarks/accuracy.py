@@ -21,6 +21,7 @@ Usage::
         [--json FILE] [--scenarios a,b] [--misses 5] [--markdown FILE]
     .venv/bin/python benchmarks/accuracy.py --generate-only   # the generator's speed alone
     .venv/bin/python benchmarks/accuracy.py --real tests/corpus/real   # and a real corpus beside
+    .venv/bin/python benchmarks/accuracy.py --real tests/corpus/real --rounds 0   # that alone
 
 ``--real FOLDER`` also scores a corpus of real incidents (``tests/corpus/real/``: one folder a
 case, its files and a ``case.json`` whose ``expect`` says what the analysis must find). Each
@@ -48,6 +49,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import baselines  # noqa: E402
+import real  # noqa: E402
 
 from lostbeat.scenarios import SCENARIOS, generate  # noqa: E402
 
@@ -351,7 +353,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--generate-only", action="store_true", help="only time the generator, in one process"
     )
+    parser.add_argument(
+        "--real",
+        type=Path,
+        metavar="FOLDER",
+        help="also score a corpus of real cases (tests/corpus/real/); with --rounds 0, only it",
+    )
     args = parser.parse_args(argv)
+    if args.rounds == 0:
+        if args.real is None:
+            parser.error("--rounds 0 needs --real FOLDER")
+        return _real(args, None)
     names = args.scenarios.split(",") if args.scenarios else list(SCENARIOS)
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
@@ -384,6 +396,22 @@ def main(argv: list[str] | None = None) -> int:
         doc = {"n": args.n, "seeds": seeds, "worst_seed": worst_seed, "figures": figures,
                "incidents": [asdict(inc) for inc in incidents]}  # fmt: skip
         args.json.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    if args.real is not None:
+        worst = min(sum(not _wrong(i) for i in inc) / len(inc) for _, inc, _ in rounds)
+        return _real(args, worst)
+    return 0
+
+
+def _real(args: argparse.Namespace, generated: float | None) -> int:
+    """Score the real corpus; print it beside the generated corpus's worst round."""
+    start = time.perf_counter()
+    cases = real.score_real(args.real, jobs=args.jobs)
+    elapsed = time.perf_counter() - start
+    real.print_real(cases, generated=generated)
+    print(f"{len(cases)} real cases in {elapsed:.0f} s with {args.jobs} job(s)")
+    if args.markdown:
+        with args.markdown.open("a", encoding="utf-8") as out:
+            out.write("\n" + real.markdown_real(cases, generated=generated))
     return 0
 
 

@@ -8,7 +8,8 @@ analysis must find (``crash.type``, ``crash.class``, ``crash.suspect_module``, `
 ``root_cause.process``). Each case's files go to ``lostbeat analyze --json`` as loose inputs,
 as a user would give them, and every key of ``expect`` is compared with the document:
 
-- ``crash.release`` is compared with ``Update N`` and ``UN`` taken as the same words;
+- ``crash.release`` is compared with ``Update N`` and ``UN`` taken as the same words, and
+  ``GA`` as no words (``ESXi 8.0 GA`` is ``ESXi 8.0``);
 - ``known_issues``: every KB the source names must be reported, and every reported issue must
   be one of them (an issue's legacy numbers, ``aliases``, count as its own);
 - any other key: the document's value, exactly.
@@ -27,7 +28,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KEYS", "Check", "RealCase", "markdown_real", "print_real", "run_case", "score_real"]
+__all__ = [
+    "KEYS",
+    "Check",
+    "RealCase",
+    "analyze_json",
+    "expected",
+    "markdown_real",
+    "misses",
+    "print_real",
+    "run_case",
+    "score_real",
+]
 
 KEYS = (
     "crash.type",
@@ -66,7 +78,7 @@ class RealCase:
 
 def _release(name: object) -> str:
     text = str(name or "").lower().replace("update ", "u")
-    return " ".join(text.split())
+    return " ".join(w for w in text.split() if w != "ga")
 
 
 def _issues_ok(want: Sequence[str], reported: Sequence[dict[str, Any]]) -> bool:
@@ -103,10 +115,16 @@ def analyze_json(paths: Sequence[Path]) -> tuple[int, dict[str, Any] | None, str
     return status, (json.loads(text) if status == 0 and text.strip() else None), err.getvalue()
 
 
+def expected(folder: Path) -> dict[str, Any]:
+    """A case's ``expect``."""
+    data = json.loads((folder / "case.json").read_text(encoding="utf-8"))
+    found: dict[str, Any] = data["expect"]
+    return found
+
+
 def run_case(folder: Path) -> RealCase:
     """Analyse one case's files and compare the document with its ``expect``."""
-    data = json.loads((folder / "case.json").read_text(encoding="utf-8"))
-    expect: dict[str, Any] = data["expect"]
+    expect = expected(folder)
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != "case.json")
     wanted_class = str(expect.get("crash.class", "unknown"))
     try:

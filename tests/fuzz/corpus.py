@@ -133,7 +133,7 @@ def hostile_tars() -> list[bytes]:
 
 def build(workdir: Path) -> Corpus:
     texts: dict[str, list[bytes]] = defaultdict(list)
-    for path in sorted(KB_DATA.glob("kb*.txt")):
+    for path in sorted(KB_DATA.glob("*.txt")):
         data = path.read_bytes()
         kind = sniff_kind(data.decode("utf-8", "replace"))
         if kind is not None:

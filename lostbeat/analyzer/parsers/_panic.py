@@ -158,7 +158,7 @@ _MESSAGES: tuple[tuple[PanicKind, re.Pattern[str]], ...] = tuple(
         (PanicKind.MCE, r"Machine Check Exception(?: on \S+(?: in world [^\s:]+:[\w.\-]*)?)?"),
         (PanicKind.MCE, r"Uncorrectable/unrecoverable machine check error"),
         (PanicKind.MCE, r"MCA: [0-9#]+: UC Excp .*"),
-        (PanicKind.NMI, r"LINT1/NMI \(motherboard nonmaskable interrupt\)[^.]*\.?"),
+        (PanicKind.NMI, r"LINT1(?:/NMI)? ?\(?motherboard (?:nonmaskable )?interrupt\)?[^.]*\.?"),
         (PanicKind.NMI, r"NMI: [0-9]+: \w+ requested PSOD"),
         (PanicKind.ASSERT, r"ASSERT \S+:[0-9]+"),
         (PanicKind.NOT_IMPLEMENTED, r"NOT_IMPLEMENTED \S+:[0-9]+"),
@@ -172,12 +172,14 @@ _MESSAGES: tuple[tuple[PanicKind, re.Pattern[str]], ...] = tuple(
         (PanicKind.NO_HEARTBEAT, r"Panic from another CPU(?: \(cpu [0-9]+, world [0-9]+\))?"),
         (PanicKind.NO_HEARTBEAT, r"PCPU [0-9]+: no heartbeat[^.]*"),
         (PanicKind.NO_HEARTBEAT, r"NMI IPI: Panic requested by another PCPU\.?"),
-        (PanicKind.SPIN, r"Spin count exceeded - possible deadlock with PCPU [0-9#]+"),
+        (PanicKind.SPIN, r"Spin count exceeded[^-\n]{0,40}- possible deadlock with PCPU [0-9#]+"),
         (PanicKind.FORCED, r"\bCrashMe\b"),
     )
 )
+# A frame's "[0x...]" follows its frame address ("0x4100:[0x4180]"), a log prefix ("cpu0:1)")
+# or nothing: never a word ("libvmacore.so[0x0037ACD3]" is a user world's backtrace).
 _FRAME_AT = re.compile(
-    r"\[\s*0[xX][0-9A-Za-z#]*\s*\]\s*(?P<fn>[A-Za-z_][\w.$]*|<unknown>)?"
+    r"(?:^|(?<=[:)\s]))\[\s*0[xX][0-9A-Za-z#]*\s*\]\s*(?P<fn>[A-Za-z_][\w.$]*|<unknown>)?"
     r"(?:@(?P<mod>\([^)\s]*\)|<None>|[\w.\-]*)(?:[#:](?P<ver>nover|<None>|[0-9v][\w.\-]*)?)?)?",
     _A,
 )
@@ -238,9 +240,19 @@ def segments(text: str) -> list[str]:
     return [s for s in out if s]
 
 
+# Every message form holds one of these: a cheap test before the regexes.
+_MESSAGE_WORDS = (
+    "xception", "locked up", "heartbeat", "Oops", "COS ", "CosPanic", "ASSERT", "NOT_", "BUG:",
+    "NOT REACHED", "anic", "NMI", "LINT1", "achine check", "MCA", "Spin count", "CrashMe",
+    "@BlueScreen",
+)  # fmt: skip
+
+
 def _message(text: str) -> tuple[PanicKind, str, int] | None:
     """The panic message a segment holds, cut where its grammar ends, and its form's rank
     (a screen's ``Machine Check Exception`` line over the log's ``MCA: ... UC Excp``)."""
+    if not any(w in text for w in _MESSAGE_WORDS):
+        return None
     bluescreen = _BLUESCREEN.search(text)
     body = bluescreen["text"] if bluescreen else text
     for index, (kind, rx) in enumerate(_MESSAGES):

@@ -104,7 +104,7 @@ _CORE_FILE = re.compile(
 )
 _HUNG = re.compile(r"\b(?P<name>hostd|vpxa|fdm)\b detected to be non-responsive", _A)
 _RAMDISK = re.compile(
-    r"(?:file table of the |inode table of the )?ramdisk '?(?P<name>[\w\-]+)'? is full"
+    r"(?:file table of the |inode table of the )?ramdisk [('\"]?(?P<name>[\w\-]+)[)'\"]? is full"
     r"|visorfs\.ramdisk\.(?:inodetable\.)?full",
     _A | re.IGNORECASE,
 )

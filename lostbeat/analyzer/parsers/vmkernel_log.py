@@ -98,23 +98,22 @@ class VmkernelLog:
 
 
 # Any of these substrings makes a line worth a regex; the rest is skipped unread. Several
-# stand for more than one form: "eartbeat" (HB alerts, PCPU heartbeat warnings and NMIs),
-# "anic" (Panic, CosPanic), "Dump" (Dumping core, UserDump, wantCoreDump), "[0x" (frames).
+# stand for more than one form: "eartbeat" (HB alerts, PCPU heartbeat warnings, heartbeat
+# NMIs), "COS " (COS Error and COS Panic, an Oops among them), "anic" (Panic, CosPanic, the
+# panic functions of a backtrace), "Dump" (Dumping core, UserDump, wantCoreDump), "[0x" (a
+# frame). A panic's other forms (ASSERT, NOT_IMPLEMENTED, LINT1/NMI) come on its
+# "@BlueScreen:" line in a log.
 _KEYWORDS = (
     "eartbeat",
     "COS ",
     "@BlueScreen",
-    "Oops",
     "locked up",
     "xception",
     "anic",
-    "NOT_",
-    "ASSERT",
     "Dump",
     "[0x",
-    "[ 0x",
     "MCA",
-    "NMI",
+    "requested PSOD",
     "achine check",
     "build-",
     "ramdisk",
