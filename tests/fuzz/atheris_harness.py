@@ -70,10 +70,12 @@ def target(name: str) -> Callable[[bytes], object]:
 
         return archive
     (parser,) = [p for p in PARSERS if p.artifact == name and p.takes is ParserInput.LINES]
+    # a /proc file says what it is about by its path (tests/fuzz/targets.py fuzz_path)
+    path = "atheris/proc/4300/cmdline" if name == "proc_file" else f"atheris/{name}"
 
     def parse(data: bytes) -> object:
         try:
-            return parser.parse(_text(data).splitlines(), path=f"atheris/{name}")
+            return parser.parse(_text(data).splitlines(), path=path)
         except documented:
             return None
 

@@ -139,6 +139,12 @@ def build(workdir: Path) -> Corpus:
         if kind is not None:
             texts[kind].append(data)
     texts["capture"].append(screen_text())
+    # a capture's /proc state (lostbeat/agent/capture.py): NUL-separated, and cgroup lines
+    texts["proc_file"] += [
+        b"python3\0/srv/app/leaky.py\0--workers\x004\0",
+        b"0::/system.slice/leaky.service\n",
+        b"12:memory:/lostbeat-sim\n1:name=systemd:/user.slice\n0::/\n",
+    ]
     names: list[list[str]] = []
     bundles: list[bytes] = []
     tars: list[bytes] = []

@@ -22,6 +22,14 @@ from tests.fuzz.corpus import Corpus
 from tests.fuzz.harness import KiB, MiB
 
 LINE_PARSERS = [p for p in PARSERS if p.takes is ParserInput.LINES]
+
+
+def fuzz_path(artifact: str, where: str = "fuzz") -> str:
+    """The bundle path a parser is given: its artifact's name, or, where the path itself
+    says what the file is about (``proc/<pid>/cmdline``), a path of that form."""
+    return f"{where}/proc/4300/cmdline" if artifact == "proc_file" else f"{where}/{artifact}"
+
+
 SEED_BYTES = 1536  # mutations start from pieces of this size: small inputs, many of them
 
 # Parsers with an open bug found by the fuzzers, by artifact name: the reason marks that

@@ -25,7 +25,13 @@ from lostbeat.analyzer.parsers import PARSERS, Parser
 from lostbeat.errors import LostbeatError
 from tests.fuzz.corpus import Corpus
 from tests.fuzz.harness import report, run_inputs
-from tests.fuzz.targets import KNOWN_QUADRATIC, LINE_PARSERS, memory_bound, seeds_of
+from tests.fuzz.targets import (
+    KNOWN_QUADRATIC,
+    LINE_PARSERS,
+    fuzz_path,
+    memory_bound,
+    seeds_of,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -100,7 +106,7 @@ def test_a_very_long_line_costs_linear_time(parser: Parser | None, corpus: Corpu
     if parser is None:
         call: Callable[[bytes | str], object] = lambda text: _sniff_all(str(text))  # noqa: E731
     else:
-        path = f"fuzz/{name}"
+        path = fuzz_path(name)
         call = lambda text: parser.parse(str(text).splitlines(), path=path)  # noqa: E731
     payloads = (text for group in samples for text in inputs(group))
     failures = run_inputs(

@@ -20,7 +20,14 @@ from lostbeat.analyzer.parsers.coredumps import parse_coredumps
 from lostbeat.errors import LostbeatError
 from tests.fuzz.corpus import Corpus
 from tests.fuzz.harness import Mutator, as_text, report, run_inputs, scaled
-from tests.fuzz.targets import KNOWN_BUGS, LINE_PARSERS, every_seed, memory_bound, seeds_of
+from tests.fuzz.targets import (
+    KNOWN_BUGS,
+    LINE_PARSERS,
+    every_seed,
+    fuzz_path,
+    memory_bound,
+    seeds_of,
+)
 
 PER_PARSER = 5500
 
@@ -45,7 +52,7 @@ def test_mutated_samples_raise_only_documented_errors(parser: Parser, corpus: Co
 
     def call(text: bytes | str) -> object:
         assert isinstance(text, str)
-        return parser.parse(text.splitlines(), path=f"fuzz/{parser.artifact}")
+        return parser.parse(text.splitlines(), path=fuzz_path(parser.artifact))
 
     failures = run_inputs(
         parser.artifact, payloads(), call, memory_bound=memory_bound, memory_every=4
