@@ -154,7 +154,12 @@ _MESSAGES: tuple[tuple[PanicKind, re.Pattern[str]], ...] = tuple(
     for kind, rx in (
         (PanicKind.COS_PANIC, rf"\b(?:COS Panic|CosPanic):?\s*[^@\s][^@]{{0,120}}{_SYMBOL}"),
         (PanicKind.COS_OOPS, r"(?:COS Error:\s*|^(?:<[0-9]>)?)Oops\b[^@]{0,80}"),
-        (PanicKind.LOST_HEARTBEAT, r"(?:COS Error:\s*)?\bLost heartbeat\b"),
+        # the screen's message, or the Service Console's own words: never a heartbeat another
+        # component (a datastore, HA) says it lost
+        (
+            PanicKind.LOST_HEARTBEAT,
+            r"(?:^|(?:COS Error:|HB:(?: ?[0-9]+:)?) ?)(?P<said>Lost heartbeat)\b",
+        ),
         (PanicKind.MCE, r"Machine Check Exception(?: on \S+(?: in world [^\s:]+:[\w.\-]*)?)?"),
         (PanicKind.MCE, r"Uncorrectable/unrecoverable machine check error"),
         (PanicKind.MCE, r"MCA: [0-9#]+: UC Excp .*"),
@@ -208,10 +213,12 @@ _HARDWARE = re.compile(
     r"|memory error",
     _A,
 )
+# Lines a panic prints besides its message: a backtrace among them is the panic's, not a
+# warning's (KB 1004250's screen, KB 367534's ResetToVMKOnPanic, KB 435833's "Panic Details").
 _CONTEXT = re.compile(
     r"\bPRDA 0x|ResetToVMKOnPanic|\bCode start(?:s at)?:|VMK uptime:|Saved backtrace|"
-    r"Backtrace for |Starting coredump|Coredump to disk|Dumping core|Panic Details:",
-    _A,
+    r"Starting coredump|Coredump to disk|Panic Details:",
+    _A | re.IGNORECASE,
 )
 _CORE_SIGNAL = re.compile(r"Program terminated with signal", _A)
 # Function names of a bare stack (one name a line) that only a VMkernel panic shows.
@@ -258,7 +265,8 @@ def _message(text: str) -> tuple[PanicKind, str, int] | None:
     for index, (kind, rx) in enumerate(_MESSAGES):
         m = rx.search(body)
         if m is not None:
-            return kind, m[0].strip()[:MAX_MESSAGE], index
+            said = m["said"] if "said" in rx.groupindex else m[0]
+            return kind, said.strip()[:MAX_MESSAGE], index
     if bluescreen and body.strip():
         return PanicKind.OTHER, body.strip()[:MAX_MESSAGE], len(_MESSAGES)
     return None

@@ -89,7 +89,7 @@ _PCPU_LOCKUP = re.compile(r"(PCPU ([0-9]+) locked up.*)$", _A)
 _PF = re.compile(r"(#PF Exception.*)$", _A)
 _NOT_IMPLEMENTED = re.compile(r"(NOT_IMPLEMENTED\b.*)$", _A)
 _OOPS = re.compile(r"(?:^|[:)>]\s*)(Oops\b.*)$", _A)
-_COS_PANIC = re.compile(r"(?:COS Panic|CosPanic)\b:?\s*(.*)$", _A)
+_COS_PANIC = re.compile(r"\b(?:COS Panic|CosPanic)\b:?\s*(.*)$", _A)
 _DUMP = re.compile(r"Dumping core to\s+(?:'([^']*)'|(\S+))", _A)
 _USERDUMP = re.compile(
     r"UserDump: [0-9]+: (?:(?P<name>[\w.\-]+): )?Dumping cartel [0-9#]+ .*?to file (?P<file>\S+)",
@@ -108,6 +108,7 @@ _RAMDISK = re.compile(
     r"|visorfs\.ramdisk\.(?:inodetable\.)?full",
     _A | re.IGNORECASE,
 )
+_APPLICATION = re.compile(r"by the application '([\w.\-]+)'", _A)  # hostd's event (B2)
 _POWER_LOST = re.compile(
     r"host\.poweroff\.reason\.unavailable|Host had been powered off\. The power ?off was not",
     _A,
@@ -191,7 +192,19 @@ def _events(text: str, ev: Evidence, uptime: float | None) -> list[Signal]:
     if m := _HUNG.search(text):
         out.append(Signal(SignalKind.AGENT_HUNG, ev, uptime, comm=m["name"]))
     if m := _RAMDISK.search(text):
-        out.append(Signal(SignalKind.RAMDISK_FULL, ev, uptime, target=m["name"]))
+        app = _APPLICATION.search(text)
+        table = "file table of the " if "table" in m[0].lower() else ""
+        what = f"the {table}ramdisk '{m['name']}' is full" if m["name"] else None
+        out.append(
+            Signal(
+                SignalKind.RAMDISK_FULL,
+                ev,
+                uptime,
+                message=what,
+                target=m["name"],
+                comm=app[1] if app else None,
+            )
+        )
     if _POWER_LOST.search(text):
         out.append(Signal(SignalKind.POWER_LOST, ev, uptime))
     if _USER_STOP.search(text):

@@ -137,14 +137,16 @@ _VMK_LINE = re.compile(
     re.MULTILINE | _A,
 )
 # Other ESX logs: hostd (4.x "[2012-10-04 08:02:36.167 1F5BDB90 verbose 'X']", 5.x
-# "2013-08-12T13:48:25.650Z [6FE81B90 info 'X']"), any tagged ISO-8601 line (shell, vobd, 7.x/8.x
-# hostd, LogEFI: "<time> [In(N) ]tag[pid]: "), the Service Console's syslog ("Mar 9 10:26:13 host
+# "2013-08-12T13:48:25.650Z [6FE81B90 info 'X']", 7.x "<time> info hostd[2100820] [Originator"
+# (esxi-bundles.md B3)), any tagged ISO-8601 line (shell, vobd, 8.x hostd, LogEFI: "<time>
+# [In(N) ]tag[pid]: "), the Service Console's syslog ("Mar 9 10:26:13 host
 # Hostd: ..."), its kernel messages ("<3>..."), and VMkernel messages quoted without their prefix
 # ("WARNING: Heartbeat: 961: ...", "Mirror.cswitch: VSwitchRspanDstSessionDestinationFind: ...").
 _ESX_LINE = re.compile(
     r"^\[[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+ [0-9A-F]{8} \w+ '"
     r"|^[0-9Y]{4}-[0-9M]{2}-[0-9D]{2}T\S+ \[[0-9A-F]{8} \w+ '"
     r"|^[0-9Y]{4}-[0-9M]{2}-[0-9D]{2}T\S* (?:In\([0-9#]+\) |\w+ )?[A-Za-z][\w-]*(?:\[[0-9#]+\])?: "
+    r"|^[0-9Y]{4}-[0-9M]{2}-[0-9D]{2}T\S* \w+ [A-Za-z][\w-]*\[[0-9#]+\] \["
     r"|^[A-Z][a-z]{2} {1,2}[0-9]{1,2} [0-9:]{8} (?:\S+ )?(?:Hostd|hostd|vpxa|vobd)(?:\[[0-9]+\])?: "
     r"|^<[0-7]>\S"
     r"|^(?:(?:WARNING|ALERT): )?[A-Z]\w*(?:\.\w+)?: (?:[0-9]+: |[A-Z]\w+(?::[0-9]+)?: )",
@@ -280,7 +282,8 @@ def _read(
     return VmkernelLog(
         signals=signals,
         last_uptime_s=last_uptime,
-        panic=panic if panic.shown else None,
+        # a backtrace alone may be a warning's: a log's panic says so, or prints its context
+        panic=panic if panic.kind or panic.involved or (panic.frames and panic.context) else None,
         lines=tuple(Evidence(path, n, strip_newline(t)) for n, t in kept.items()),
         esxi=None if votes[0] == votes[1] or min(votes) else votes[1] > votes[0],
         omitted=older,

@@ -34,8 +34,9 @@ __all__ = ["Shown", "crash_type", "esx_crash", "merge_panics"]
 _LOST = "lost heartbeat"
 _VMKERNEL_KINDS = (SignalKind.PCPU_LOCKUP, SignalKind.PF_EXCEPTION, SignalKind.NOT_IMPLEMENTED)
 _RANK = tuple(PanicKind)
-# The management agents (docs/reference/esxi-bundles.md): a dumped thread is its agent's.
-_AGENTS = {"hostd-worker": "hostd", "vix-async-pipe": "hostd", "hostd-probe": "hostd"}
+# The management agents (docs/reference/esxi-bundles.md): a dumped thread is its agent's
+# (hostd-worker, vpxa-worker; vix-async-pipe is hostd's, KB 2017008).
+_AGENTS = {"vix-async-pipe": "hostd", "hostd-probe": "hostd"}
 _AGENT_KINDS = (SignalKind.AGENT_DUMP, SignalKind.AGENT_HUNG, SignalKind.RAMDISK_FULL)
 
 
@@ -137,25 +138,28 @@ def _crash_uptime(screens: Sequence[PsodScreen], found: list[Signal]) -> float |
 
 
 def _agent(shown: Shown) -> tuple[str | None, str | None, list[Evidence]]:
-    """(agent, what happened to it, evidence) when a management agent failed."""
+    """(agent, what happened to it, evidence) when a management agent failed, or a ramdisk
+    filled up."""
     events = [s for s in shown.signals if s.kind in _AGENT_KINDS]
     names = [s.comm for s in events if s.comm] + [
         path.rsplit("/", 1)[-1].split("-zdump", 1)[0] for path in shown.dumps
     ]
-    full = any(s.kind is SignalKind.RAMDISK_FULL for s in events)
-    if not names and not full:
-        return None, None, []
-    raw = names[0] if names else "hostd"
-    agent = _AGENTS.get(raw, raw)
-    dumped = next((s for s in events if s.kind is SignalKind.AGENT_DUMP), None)
-    if full:
-        what = f"{agent} failed: a ramdisk's file table is full"
-    elif dumped is not None or shown.dumps:
+    fulls = [s for s in events if s.kind is SignalKind.RAMDISK_FULL]
+    full = next((s for s in fulls if s.message), fulls[0] if fulls else None)
+    evidence = [s.evidence for s in events[:4]]
+    full_what = (full.message or "a ramdisk is full") if full is not None else None
+    if not names:
+        return None, full_what, evidence if full_what else []
+    raw = names[0]
+    agent = _AGENTS.get(raw, raw.removesuffix("-worker"))
+    if full_what is not None:
+        what = f"{agent} failed: {full_what}"
+    elif any(s.kind is SignalKind.AGENT_DUMP for s in events) or shown.dumps:
         thread = f" (a core dump of {raw})" if raw != agent else ""
         what = f"{agent} crashed{thread}"
     else:
         what = f"{agent} stopped answering"
-    return agent, what, [s.evidence for s in events[:4]]
+    return agent, what, evidence
 
 
 def _stop(shown: Shown) -> tuple[str | None, list[Evidence]]:
