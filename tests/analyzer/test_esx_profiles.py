@@ -228,3 +228,44 @@ def test_esxi_plans_never_speak_of_the_service_console(tmp_path):
         plan = words(result) + " ".join(f.title + f.detail for f in result.findings)
         for word in ("Service Console", "COS core", "CosCorefile", "vmksummary"):
             assert word not in plan, (word, plan)
+
+
+@pytest.mark.parametrize(
+    ("log", "agent", "said"),
+    [
+        # vobd's alert for an agent that stopped answering, and a ramdisk with no agent named
+        (
+            "2024-02-01T10:00:00.000Z cpu3:2097601)ALERT: vpxa detected to be non-responsive\n",
+            "vpxa",
+            "no purple screen here: vpxa stopped answering",
+        ),
+        (
+            "2019-05-01T10:00:00.000Z cpu1:2097152)WARNING: VisorFSRam: 203: Cannot extend "
+            "visorfs file /var/log/hostd.log because its ramdisk (var) is full.\n",
+            None,
+            "no purple screen here: the ramdisk 'var' is full",
+        ),
+    ],
+)
+def test_an_agent_that_stops_answering_or_a_full_ramdisk_is_no_crash(tmp_path, log, agent, said):
+    result = run(tmp_path, vmkernel_log=log)
+    crash = result.crash
+    assert (crash.type, crash.class_, crash.agent, crash.message) == (
+        CrashType.NONE,
+        CrashClass.NONE,
+        agent,
+        said,
+    )
+    assert all(f.severity is not Severity.CRITICAL for f in result.findings)
+
+
+def test_a_heartbeat_another_component_lost_is_no_purple_screen(tmp_path):
+    # HA's and VMFS's heartbeats are not the Service Console's (KB 1009607 is the HB: alert)
+    log = (
+        "2020-01-01T00:00:00.000Z fdm[2099]: Lost heartbeat from slave host-12\n"
+        "2020-01-01T00:00:01.000Z cpu1:2097152)WARNING: HBX: 4983: 'ds1': HB at offset 3 - "
+        "Waiting for timed out HB\n"
+    )
+    result = run(tmp_path, vmkernel_log=log)
+    assert result.crash.type is CrashType.NONE
+    assert all(f.severity is not Severity.CRITICAL for f in result.findings)

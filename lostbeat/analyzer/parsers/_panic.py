@@ -136,7 +136,7 @@ _HEX = r"0[xX#][0-9A-Fa-f#]*|#+"
 _CUT = re.compile(
     r"(?<=\S)(?=cpu[0-9#]+:[0-9#]*(?: opID=\S+)?\))"
     r"|(?<=\s)(?=(?:0[xX][0-9A-Za-z#]+|#{2,})\s*:\s*\[\s*(?:0[xX]|#))"
-    r"|\s+(?=(?:PTEs:|Code start:|VMK uptime:|Backtrace for |Saved backtrace|@BlueScreen:))"
+    r"|(?<!\s)\s+(?=(?:PTEs:|Code start:|VMK uptime:|Backtrace for |Saved backtrace|@BlueScreen:))"
     r"|(?<=\S)(?=System has encountered a Hardware Error)",
     _A,
 )

@@ -63,7 +63,7 @@ class IpmiSel:
 
 _A = re.ASCII
 _RECORD = re.compile(r"\s*Record:\s*([0-9]+):?\s*$", _A)
-_FIELD = re.compile(r"\s+(When|Event Type|Message):\s*(.*?)\s*$", _A)
+_FIELD = re.compile(r"\s+(When|Event Type|Message):\s*(.*)", _A)  # stripped after: linear
 _SEVERITY = re.compile(r"\(([^)]+)\)", _A)
 _SNIFF = re.compile(r"^\s*Record:\s*[0-9]+:?\s*\n\s+When:", re.MULTILINE | _A)
 
@@ -92,12 +92,13 @@ def parse_ipmi_sel(lines: Iterable[str], *, path: str) -> IpmiSel:
         field = _FIELD.match(text)
         if field is None:
             continue
-        current[field[1]] = field[2]
+        value = field[2].rstrip()
+        current[field[1]] = value
         if field[1] == "Message":
             severity = _SEVERITY.search(current.get("Event Type", ""))
             records.append(
                 SelRecord(record, current.get("When"), severity[1] if severity else None,
-                          field[2], Evidence(path, line_no, text))
+                          value, Evidence(path, line_no, text))
             )  # fmt: skip
     if first is None:
         raise ArtifactMissing("ipmi_sel", path=path)

@@ -60,7 +60,7 @@ class VibList:
 _A = re.ASCII
 _HEADER = re.compile(r"\s*Name\s+Version\s+Vendor\s+Acceptance Level", _A)
 _RULE = re.compile(r"\s*-{3,}(?:\s+-{3,})+\s*$", _A)
-_FIELD = re.compile(r"\s+(Name|Version|Vendor):\s*(\S.*?)\s*$", _A)
+_FIELD = re.compile(r"\s+(Name|Version|Vendor):\s*(\S.*)", _A)  # stripped after: linear
 _SNIFF = re.compile(
     r"^\s*Name\s+Version\s+Vendor\s+Acceptance Level|^\s+Acceptance Level: \w", re.MULTILINE | _A
 )
@@ -112,7 +112,7 @@ def parse_vibs(lines: Iterable[str], *, path: str) -> VibList:
             continue
         if field[1] == "Name" and "Name" in block:
             close()
-        block[field[1]] = (field[2], Evidence(path, line_no, text))
+        block[field[1]] = (field[2].rstrip(), Evidence(path, line_no, text))
     close()
     if first is None:
         raise ArtifactMissing("vibs", path=path)
