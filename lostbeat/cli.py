@@ -2,12 +2,21 @@
 
 Only the chosen subcommand's module is imported, so ``lostbeat hbd`` and ``lostbeat monitor``
 start without the analyzer's libraries.
+
+Every failure ends in one line on standard error, ``lostbeat COMMAND: ...``, with control
+characters and newlines shown escaped as the reports show them, never in a traceback: exit
+status 2 for an error of lostbeat's own (an input that cannot be read, an output that cannot
+be written, a package that cannot be imported), 130 when interrupted. A reader that closes
+the pipe early (``| head``) ends the command quietly, with status 141 as if killed by
+SIGPIPE, as ``cat`` or ``yes`` would end.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Protocol, cast
@@ -63,13 +72,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     command.add_arguments(parser)
     args = parser.parse_args(rest)
     try:
-        return command.run(args)
+        status = command.run(args)
+    except BrokenPipeError:
+        return _closed_pipe()
     except LostbeatError as err:
-        print(f"lostbeat {name}: {clean(str(err))}", file=sys.stderr)  # paths come from hosts
-        return 2
+        status = _fail(name, str(err))
+    except ImportError as err:
+        missing = err.name or "a package"
+        status = _fail(name, f"cannot import {missing} ({err}); reinstall lostbeat with pip")
     except KeyboardInterrupt:
-        print(f"lostbeat {name}: interrupted", file=sys.stderr)
-        return 130
+        status = _fail(name, "interrupted", status=130)
+    return _flushed(name, status)
+
+
+def _fail(name: str, message: str, *, status: int = 2) -> int:
+    """Print the one line of a failure; control characters and newlines escaped (paths and
+    names come from hosts)."""
+    print(f"lostbeat {name}: {clean(message)}", file=sys.stderr)
+    return status
+
+
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null: what is still buffered cannot be written, and
+    must not fail again when the interpreter flushes it at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _closed_pipe() -> int:
+    _discard_stdout()
+    return 128 + signal.SIGPIPE
+
+
+def _flushed(name: str, status: int) -> int:
+    """Flush standard output now, so that a write error (a full disk) is one line here
+    rather than a traceback at exit; the status to exit with."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _closed_pipe()
+    except OSError as err:
+        _discard_stdout()
+        if status == 0:
+            return _fail(name, f"cannot write to standard output: {err.strerror or err}")
+    return status
 
 
 if __name__ == "__main__":

@@ -1,46 +1,67 @@
 """What one ``collect()`` run builds, shared by every source and by the tar stream.
 
-The caps (:class:`Limits`) and the result (:class:`Member`, :class:`Collected`), re-exported
-by :mod:`lostbeat.analyzer.sources`, and the mutable state that fills them: a :class:`_Sink`
-per member, inflating gzip with :class:`_Gunzip` under the bomb guard, and the
-:class:`_Collector` of one run.
+The caps (:class:`Limits`) and the result (:class:`Member`, :class:`Text`, :class:`Collected`),
+re-exported by :mod:`lostbeat.analyzer.sources`, and the :class:`_Collector` of one run: it
+hands each wanted member to a :class:`~lostbeat.analyzer._sink._Sink`, and once read either
+to the run's consumer (the engine's parser, so that nothing of it stays but the parsed value)
+or into the result. Every list it keeps is capped, and says how much it left out.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import cast
-
-from isal import isal_zlib
 
 from lostbeat.analyzer import artifacts
-from lostbeat.analyzer.artifacts import ARTIFACTS, Artifact
+from lostbeat.analyzer._gunzip import GiB, MiB, _size
+from lostbeat.analyzer._sink import _Sink, lines_of
+from lostbeat.analyzer.artifacts import ARTIFACTS
 from lostbeat.analyzer.result import InputRecord, InputStatus
+from lostbeat.recording.store import parse_shard_path
 
 Progress = Callable[[int, int | None], None]
 """Called with (bytes read so far, total bytes or None)."""
 
-MiB = 1024 * 1024
-GiB = 1024 * MiB
-_STEP = 1 * MiB  # nested .gz inflation step
-_MIN_ROOM = 64 * 1024  # below this much room left in kept_bytes, members are not read
-_GZIP_MAGIC = b"\x1f\x8b"
-# isal's stub declares ``error`` as an instance; at run time it is the exception class
-_INFLATE_ERROR = cast("type[Exception]", isal_zlib.error)
+_MIN_ROOM = 64 * 1024  # below this much room left in kept_bytes, members are not kept
+NAME_MAX = 4096
+"""Bytes of a member name (``PATH_MAX``); a longer name is listed cut, its member not read."""
+_SHOWN = 200  # characters of a link target shown in a record
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Caps that keep memory and time bounded whatever the input (see the ``sources`` docstring)."""
+    """Caps that keep memory and time bounded whatever the input; each counts what is kept
+    (bytes, lines, members, names, records), not what is read past."""
 
-    member_bytes: int = 64 * MiB
-    kept_bytes: int = 128 * MiB
+    member_bytes: int = 16 * MiB
+    """Bytes of one member kept: a log keeps its newest 16 MiB, a larger other file is
+    skipped."""
+    member_lines: int = 1_000_000
+    """Lines of one log kept (its newest); the line-by-line parsers are cheap on a log."""
+    file_lines: int = 20_000
+    """Lines of any other file (esx.conf, ps, top, a screen); over it the file is skipped."""
+    kept_bytes: int = 32 * MiB
+    """Bytes of all the members a run keeps whole: recording shards (as on disk, gzip
+    and all), or every member when no consumer parses them as they are read."""
+    members: int = 1000
+    """Wanted members read from one source; later ones are listed as not read."""
+    parsed_bytes: int = 128 * MiB
+    """Bytes of members handed to the consumer from one source, a bound on the time spent
+    parsing: later members are listed as not read."""
     inflated_bytes: int = 64 * GiB
     max_ratio: int = 500
     ratio_after: int = 1 * GiB
-    listed: int = 100_000  # names, and records, listed at most (a few MB each)
+    listed: int = 100_000
+    """Member names kept (for the core dump inventory)..."""
+    listed_chars: int = 8 * MiB
+    """...and their characters in all."""
+    recorded: int = 1000
+    """``inputs[]`` records kept per source; the rest are counted in one "and N more"."""
+    depth: int = 32
+    """Folder levels walked below a folder given; deeper ones are listed, not read."""
+    entries: int = 200_000
+    """Folder entries looked at per folder given; the walk stops there, saying so."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +71,44 @@ class Member:
     path: str  # bundle-relative ("var/log/vmksummary"), top folder stripped; loose: the path given
     artifact: str  # the ARTIFACTS name it matched, or the sniffed/forced kind of a loose file
     data: bytes
-    note: str = ""  # set when only part was kept: "kept the last 64 MiB of 300 MiB"
+    note: str = ""  # set when only part was kept: "kept the last 16.0 MiB of 300.0 MiB"
+
+    def lines(self) -> Iterator[str]:
+        """The member's lines, as :func:`~lostbeat.analyzer._sink.lines_of` gives them."""
+        return lines_of(deque([self.data]))
+
+
+class Text:
+    """One wanted member as read, handed to the consumer once: its lines can be read once,
+    each chunk released as it is decoded. ``error`` says why reading it stopped early
+    (a truncated or corrupt nested gzip, a bomb), when it did."""
+
+    __slots__ = ("_parts", "artifact", "digest", "error", "note", "path")
+
+    def __init__(
+        self,
+        path: str,
+        artifact: str,
+        parts: deque[bytes],
+        *,
+        note: str,
+        digest: bytes,
+        error: str = "",
+    ) -> None:
+        self.path, self.artifact, self.note, self.digest = path, artifact, note, digest
+        self._parts, self.error = parts, error
+
+    def lines(self) -> Iterator[str]:
+        return lines_of(self._parts)
+
+
+Consume = Callable[[Text], InputRecord | None]
+"""Takes a member as it is read (the engine parses it); returns what became of it."""
 
 
 @dataclass(frozen=True, slots=True)
 class Collected:
-    members: tuple[Member, ...]  # the wanted members, in bundle order
+    members: tuple[Member, ...]  # the wanted members kept, in bundle order
     names: tuple[str, ...]  # every regular member seen (bundle-relative), wanted or not
     records: tuple[InputRecord, ...]  # skipped / broken members and why (unsafe, too big, bad gz)
     host: str | None  # from the top folder name vm-support-<host>-<date>.<pid>, when present
@@ -69,157 +122,43 @@ class Collected:
         return tuple(n for n in self.names if artifacts.match(n) == artifact)
 
 
-def _size(n: int) -> str:
-    if n >= 1000 * 1024:
-        return f"{n / MiB:.1f} MiB"
-    return f"{n / 1024:.1f} KiB" if n >= 1024 else f"{n} bytes"
+def _bytes(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
-class _Broken(Exception):
-    """A stream cannot be read further (``at``: the tar offset, when known)."""
-
-    def __init__(self, message: str, *, at: int | None = None) -> None:
-        super().__init__(message)
-        self.at = at
-
-
-class _Gunzip:
-    """Incremental gunzip with the bomb guard: concatenated members, zero padding."""
-
-    def __init__(self, limits: Limits) -> None:
-        self.limits = limits
-        self.inflater = isal_zlib.decompressobj(wbits=31)
-        self.pending = b""  # compressed bytes fed but not inflated yet
-        self.fed = 0
-        self.out = 0
-
-    def used(self) -> int:
-        """Compressed bytes inflated so far."""
-        return self.fed - len(self.pending)
-
-    def finished(self) -> bool:
-        return self.inflater.eof and not self.pending
-
-    def feed(self, data: bytes) -> None:
-        self.pending = self.pending + data if self.pending else data
-        self.fed += len(data)
-
-    def pull(self, size: int) -> bytes:
-        """Up to ``size`` inflated bytes, or b"" when more input is needed.
-
-        Raises:
-            _Broken: corrupt data, or more inflated than the limits allow (a gzip bomb).
-        """
-        while self.pending:
-            if self.inflater.eof:  # a further gzip member, or zero padding
-                if not self.pending.strip(b"\0"):
-                    self.pending = b""
-                    break
-                self.inflater = isal_zlib.decompressobj(wbits=31)
-            left = len(self.pending)
-            try:
-                out = self.inflater.decompress(self.pending, size)
-            except _INFLATE_ERROR as err:
-                raise _Broken(f"corrupt gzip data ({err})") from None
-            eof = self.inflater.eof
-            self.pending = self.inflater.unused_data if eof else self.inflater.unconsumed_tail
-            if out:
-                self.out += len(out)
-                lim = self.limits
-                if self.out > lim.inflated_bytes or (
-                    self.out > lim.ratio_after and self.out > lim.max_ratio * self.used()
-                ):
-                    raise _Broken(f"stopped after inflating {_size(self.out)}: gzip bomb")
-                return out
-            if len(self.pending) == left and not eof:
-                break  # no progress: wait for more input
-        return b""
+def shown_name(name: str) -> str:
+    """A name cut to :data:`NAME_MAX` characters, saying how long it was."""
+    if len(name) <= NAME_MAX:
+        return name
+    return f"{name[:_SHOWN]}… ({_bytes(name)} bytes)"
 
 
-class _Sink:
-    """Keeps at most ``cap`` bytes of one member, inflating gzip data on the way.
-
-    Whether a member is gzip is told by its first bytes, not its name (``vmkernel.2.gz``
-    is, but a rotation may lack the suffix).
-    """
-
-    def __init__(self, cap: int, *, tail: bool, limits: Limits) -> None:
-        self.cap, self.tail, self.limits = cap, tail, limits
-        self.gunzip: _Gunzip | None = None
-        self.decided = False
-        self.parts: deque[bytes] = deque()
-        self.kept = 0
-        self.seen = 0  # all bytes of the (inflated) member so far
-        self.done = False  # nothing more is wanted: too large, corrupt or a bomb
-        self.too_large = False
-        self.error = ""
-
-    def decide(self, head: bytes) -> None:
-        """Set gzip or plain from the member's first bytes."""
-        if not self.decided:
-            self.decided = True
-            if head[:2] == _GZIP_MAGIC:
-                self.gunzip = _Gunzip(self.limits)
-
-    def write(self, chunk: bytes) -> None:
-        if self.done or not chunk:
-            return
-        self.decide(chunk)
-        if self.gunzip is None:
-            self._keep(chunk)
-            return
-        self.gunzip.feed(chunk)
-        try:
-            while not self.done and (out := self.gunzip.pull(_STEP)):
-                self._keep(out)
-        except _Broken as err:
-            self.error, self.done = str(err), True
-
-    def _keep(self, data: bytes) -> None:
-        self.seen += len(data)
-        self.parts.append(data)
-        self.kept += len(data)
-        if self.kept <= self.cap:
-            return
-        if not self.tail:
-            self.parts.clear()
-            self.kept, self.too_large, self.done = 0, True, True
-            return
-        while self.kept - len(self.parts[0]) >= self.cap:
-            self.kept -= len(self.parts.popleft())
-        excess = self.kept - self.cap
-        if excess:
-            self.parts[0] = self.parts[0][excess:]
-            self.kept -= excess
-
-    def result(self) -> tuple[bytes, str]:
-        """The kept bytes and a note on what was left out."""
-        if self.gunzip is not None and not self.gunzip.finished() and not self.done:
-            self.error = f"gzip data truncated after {_size(self.seen)}"
-        data = b"".join(self.parts)
-        self.parts.clear()
-        if self.tail and self.seen > len(data):
-            data = data[data.find(b"\n") + 1 :]  # drop the partial first line
-            return data, f"kept the last {_size(len(data))} of {_size(self.seen)}"
-        return data, ""
+def shown_link(target: str) -> str:
+    """A link target as a record shows it: quoted, cut to 200 characters."""
+    if len(target) <= _SHOWN:
+        return repr(target)
+    return f"{target[:_SHOWN]!r}… ({_bytes(target)} bytes)"
 
 
 class _Collector:
     """The mutable state of one collect() run; frozen into a Collected at the end."""
 
-    def __init__(self, label: str, limits: Limits) -> None:
-        self.label, self.limits = label, limits
+    def __init__(self, label: str, limits: Limits, consume: Consume | None = None) -> None:
+        self.label, self.limits, self.consume = label, limits, consume
         self.members: list[Member] = []
         self.names: list[str] = []
         self.records: list[InputRecord] = []
         self.kept = 0
+        self.handed = 0  # bytes handed to the consumer
+        self.read = 0  # wanted members read
         self.top: str | None = None
         self.decided = False  # whether the top folder is known
         self.host: str | None = None
         self.recording_dirs: list[str] = []  # folders holding the recording marker
         self.started = False  # a first member was read
         self.current = ""  # the member being read, for error messages
-        self.unlisted = self.unrecorded = 0  # beyond Limits.listed
+        self.unlisted = self.listed_chars = 0
+        self.unrecorded: Counter[InputStatus] = Counter()
 
     def set_top(self, top: str | None) -> None:
         self.top, self.decided = top, True
@@ -228,6 +167,8 @@ class _Collector:
 
     def place(self, name: str, *, is_dir: bool) -> tuple[str, str]:
         """(bundle-relative path, reason it is unsafe or "")."""
+        if len(name) > NAME_MAX:
+            return shown_name(name), f"name of {_bytes(name)} bytes"
         if name.startswith("/"):
             return name, "absolute path"
         parts = [p for p in name.split("/") if p not in ("", ".")]
@@ -246,14 +187,15 @@ class _Collector:
         self.record(InputRecord(path, InputStatus.SKIPPED, kind, reason))
 
     def record(self, record: InputRecord) -> None:
-        if len(self.records) < self.limits.listed:
+        if len(self.records) < self.limits.recorded:
             self.records.append(record)
         else:
-            self.unrecorded += 1
+            self.unrecorded[record.status] += 1
 
     def name(self, rel: str) -> None:
-        if len(self.names) < self.limits.listed:
+        if len(self.names) < self.limits.listed and self.listed_chars < self.limits.listed_chars:
             self.names.append(rel)
+            self.listed_chars += len(rel)
         else:
             self.unlisted += 1
 
@@ -269,32 +211,64 @@ class _Collector:
         name = self.artifact(rel)
         if name is None or not ARTIFACTS[name].content:
             return None
-        room = self.limits.kept_bytes - self.kept
-        if room < min(_MIN_ROOM, self.limits.member_bytes):
-            self.skip(rel, f"not read: {_size(self.limits.kept_bytes)} already kept", name)
+        return self.sink(rel, name)
+
+    def sink(self, rel: str, name: str) -> tuple[str, _Sink] | None:
+        """A sink for a member of artifact ``name``, or ``None`` when a budget is spent."""
+        lim = self.limits
+        if self.read >= lim.members:
+            self.skip(rel, f"not read: {lim.members} members already read", name)
             return None
-        art: Artifact = ARTIFACTS[name]
-        cap = min(self.limits.member_bytes, room)
-        return name, _Sink(cap, tail=art.tail, limits=self.limits)
+        cap = lim.member_bytes
+        if self.consume is not None and name != "recording":
+            if self.handed >= lim.parsed_bytes:
+                self.skip(rel, f"not read: {_size(lim.parsed_bytes)} already parsed", name)
+                return None
+        else:  # kept whole until the end
+            room = lim.kept_bytes - self.kept
+            if room < min(_MIN_ROOM, cap):
+                self.skip(rel, f"not read: {_size(lim.kept_bytes)} already kept", name)
+                return None
+            cap = min(cap, room)
+        self.read += 1
+        art = ARTIFACTS[name]
+        if name == "recording":
+            # a shard is kept as it is on disk (its gzip a fifth of its text) and inflated
+            # one at a time by the recording parser, which bounds what it keeps
+            shard = parse_shard_path(rel) is not None
+            return name, _Sink(cap, lim.member_lines, tail=False, limits=lim, inflate=not shard)
+        line_cap = lim.member_lines if art.tail else lim.file_lines
+        return name, _Sink(cap, line_cap, tail=art.tail, limits=lim)
 
     def keep(self, rel: str, name: str, sink: _Sink) -> None:
-        data, note = sink.result()
+        parts, note = sink.result()
         if sink.too_large:
-            self.skip(rel, f"larger than the {_size(sink.cap)} read cap", name)
+            self.skip(rel, sink.too_large, name)
             return
         if sink.error:
-            kept = f"; kept the {_size(len(data))} before it" if data else ""
+            kept = f"; kept the {_size(sink.kept)} before it" if sink.kept else ""
             self.record(InputRecord(rel, InputStatus.BROKEN, name, sink.error + kept))
-        if note and not data:
+        if note and not sink.kept:
             self.skip(rel, f"no whole line in the last {_size(sink.cap)}", name)
-        elif data or not sink.error:
-            self.members.append(Member(rel, name, data, note))
-            self.kept += len(data)
+        elif sink.kept or not sink.error:
+            if self.consume is not None and name != "recording":
+                text = Text(rel, name, parts, note=note, digest=sink.digest(), error=sink.error)
+                self.handed += sink.kept
+                record = self.consume(text)
+                if record is not None:
+                    self.record(record)
+                return
+            self.members.append(Member(rel, name, b"".join(parts), note))
+            self.kept += sink.kept
 
     def result(self) -> Collected:
         records = list(self.records)
-        for count, what in ((self.unlisted, "names"), (self.unrecorded, "skipped members")):
-            if count:
-                reason = f"{count} more {what} not listed (limit {self.limits.listed})"
-                records.append(InputRecord(self.label, InputStatus.SKIPPED, None, reason))
+        if self.unlisted:
+            reason = f"and {self.unlisted} more names, not listed (limit {self.limits.listed})"
+            records.append(InputRecord(self.label, InputStatus.SKIPPED, None, reason))
+        if self.unrecorded:
+            counts = ", ".join(f"{n} {s.value}" for s, n in sorted(self.unrecorded.items()))
+            more = sum(self.unrecorded.values())
+            reason = f"and {more} more inputs, not listed (limit {self.limits.recorded}): {counts}"
+            records.append(InputRecord(self.label, InputStatus.SKIPPED, None, reason))
         return Collected(tuple(self.members), tuple(self.names), tuple(records), self.host)

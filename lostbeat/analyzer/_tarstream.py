@@ -3,8 +3,14 @@
 :class:`_Stream` reads the file once, inflating a ``.tgz`` on the fly; the tar headers are
 parsed here (GNU long names, pax, the POSIX prefix), and :func:`_walk` hands each member to
 the run's :class:`~lostbeat.analyzer._collect._Collector`: a wanted member is read into its
-sink, any other is skipped without keeping its bytes, and links, devices and unsafe paths are
-recorded, never followed or written.
+sink, any other is skipped without keeping its bytes (in a plain ``.tar``, by seeking past
+it), and links, devices and unsafe paths are recorded, never followed or written.
+
+Every number in a header is checked before it moves the stream: a size must be plain octal
+(or GNU base-256), not negative and at most 1 TiB; a pax ``size=`` plain decimal; a GNU long
+name or pax header at most 1 MiB. Each header step then moves forward by at least its 512
+bytes, and :func:`_walk` checks that it did: a header that cannot is a BROKEN record, never
+a loop.
 """
 
 from __future__ import annotations
@@ -12,18 +18,14 @@ from __future__ import annotations
 import re
 from typing import BinaryIO
 
-from lostbeat.analyzer._collect import (
-    Limits,
-    MiB,
-    Progress,
-    _Broken,
-    _Collector,
-    _Gunzip,
-    _Sink,
-)
+from lostbeat.analyzer._collect import Limits, Progress, _Collector, shown_link
+from lostbeat.analyzer._gunzip import MiB, _Broken, _Gunzip
+from lostbeat.analyzer._sink import _Sink
 from lostbeat.errors import InputError
 
 _DECIMAL = re.compile(r"[0-9]{1,20}")
+_OCTAL = re.compile(rb"[0-7]{1,12}")
+_MAX_SIZE = 1 << 40  # 1 TiB: no bundle member comes near; a larger size is a lie
 _CHUNK = 4 * MiB  # tar bytes per step: big enough that per-call overhead vanishes
 _IN_CHUNK = 1 * MiB  # compressed bytes per read
 _REPORT_EVERY = 4 * MiB  # progress callback interval, in compressed bytes
@@ -31,6 +33,7 @@ _REPORT_EVERY = 4 * MiB  # progress callback interval, in compressed bytes
 _BLOCK = 512
 _ZERO_BLOCK = bytes(_BLOCK)
 _EXT_MAX = 1 * MiB  # a GNU long name or pax header longer than this is hostile
+_EXTENDED = {b"L": "GNU long name", b"K": "GNU long link", b"x": "pax header", b"g": "pax header"}
 _REGULAR = (b"0", b"\0", b"7")
 _SPECIAL = {
     b"1": "hard link",
@@ -51,6 +54,7 @@ class _Stream:
 
     def __init__(self, fp: BinaryIO, *, gz: bool, total: int, limits: Limits) -> None:
         self.fp, self.total = fp, total
+        self.seekable = not gz and fp.seekable()
         self.gunzip = _Gunzip(limits) if gz else None
         self.read = 0  # bytes read from the file
         self.buf, self.off = b"", 0
@@ -87,6 +91,22 @@ class _Stream:
         except OSError as err:
             raise _Broken(f"read error ({err.strerror})") from None
 
+    def _seek(self, n: int) -> int:
+        """Skip ``n`` bytes after the buffer without reading them (a plain tar on a file):
+        at most what the file still holds. The buffer's bytes remain to be passed."""
+        n = min(n, self.total - self.read)
+        if n <= 0:
+            return 0
+        try:
+            self.fp.seek(n, 1)
+        except OSError as err:
+            raise _Broken(f"seek error ({err.strerror})") from None
+        self.read += n
+        self.offset += n
+        self.buf = self.buf[self.off :]
+        self.off = 0
+        return n
+
     def _next(self) -> bool:
         self.buf, self.off = self._refill(), 0
         self.offset += len(self.buf)
@@ -98,6 +118,8 @@ class _Stream:
 
     def take(self, n: int) -> bytes:
         """The next ``n`` bytes, fewer at the end of the stream."""
+        if n < 0:
+            raise _Broken(f"negative length {n} in tar header")
         end = self.off + n
         if end <= len(self.buf):
             data = self.buf[self.off : end]
@@ -113,7 +135,11 @@ class _Stream:
 
     def pass_on(self, n: int, sink: _Sink | None = None) -> int:
         """Skip ``n`` bytes, or hand them to ``sink``; how many there were."""
+        if n < 0:
+            raise _Broken(f"negative length {n} in tar header")
         left = n
+        if sink is None and self.seekable and n > len(self.buf) - self.off:
+            left -= self._seek(n - (len(self.buf) - self.off))
         while left > 0:
             avail = len(self.buf) - self.off
             if avail <= 0:
@@ -129,14 +155,28 @@ class _Stream:
 
 
 def _number(field: bytes) -> int:
-    if field[0] & 0x80:  # GNU base-256, for sizes of 8 GiB and more
-        if field[0] == 0xFF:
-            raise _Broken("negative size in tar header")
+    """A size field: octal digits (NUL- or space-padded), or GNU base-256."""
+    if field[0] == 0x80:  # GNU base-256, for sizes of 8 GiB and more
         return int.from_bytes(field[1:], "big")
-    try:
-        return int(field.split(b"\0", 1)[0].strip() or b"0", 8)
-    except ValueError:
-        raise _Broken(f"bad number {field!r} in tar header") from None
+    if field[0] == 0xFF:  # base-256, negative (two's complement)
+        raise _Broken("negative size in tar header")
+    digits = field.split(b"\0", 1)[0].strip(b" ")
+    if digits.isdigit():  # ASCII digits only: the common case, without a regex
+        try:
+            return int(digits, 8)
+        except ValueError:  # an 8 or a 9
+            raise _Broken(f"bad number {field!r} in tar header") from None
+    if not digits:
+        return 0
+    if digits.startswith(b"-") and _OCTAL.fullmatch(digits[1:]):
+        raise _Broken("negative size in tar header")
+    raise _Broken(f"bad number {field!r} in tar header")
+
+
+def _checked(size: int, what: str = "", *, most: int = _MAX_SIZE) -> int:
+    if size > most:
+        raise _Broken(f"size of {size} bytes in tar header{what} (at most {most})")
+    return size
 
 
 def _is_tar_header(block: bytes) -> bool:
@@ -159,6 +199,13 @@ def _text(raw: bytes) -> str:
     return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
+def _pax_size(value: str) -> int:
+    # ASCII digits only: str.isdigit() also accepts "²", and int() "-1" or "1_0"
+    if not _DECIMAL.fullmatch(value):
+        raise _Broken(f"pax size {value[:40]!r} is not a decimal number")
+    return _checked(int(value), " (pax size)")
+
+
 def _pax(data: bytes) -> dict[str, str]:
     fields: dict[str, str] = {}
     pos = 0
@@ -179,66 +226,98 @@ def _pax(data: bytes) -> dict[str, str]:
 
 
 def _walk(stream: _Stream, col: _Collector) -> None:
-    long_name = long_link = ""
-    pax: dict[str, str] = {}
+    """Hand every member to ``col`` until the end-of-archive marker or the stream's end.
+
+    Raises:
+        InputError: the stream is not a tar archive, or holds no member.
+        _Broken: a header or member cannot be read (after the first member).
+    """
+    headers = _Headers()
     while True:
+        at = stream.position()
+        if not headers.step(stream, col):
+            return
+        if stream.position() < at + _BLOCK:  # unreachable while every size is checked
+            raise _Broken("a tar header did not move the stream forward", at=at)
+
+
+def _not_tar(stream: _Stream, col: _Collector, what: str) -> InputError:
+    kind = "gzip data is not a" if stream.gunzip else "not a gzip or"
+    return InputError(f"{kind} tar archive ({what})", path=col.label)
+
+
+class _Headers:
+    """The extended headers (GNU long name and link, pax) waiting for their member."""
+
+    def __init__(self) -> None:
+        self.long_name = self.long_link = ""
+        self.pax: dict[str, str] = {}
+
+    def _header(self, stream: _Stream, col: _Collector) -> bytes | None:
+        """The next header block, or None at the end of the archive."""
         block = stream.take(_BLOCK)
         if len(block) < _BLOCK:
             if block and not col.started:
-                what = "gzip data is not a" if stream.gunzip else "not a gzip or"
-                raise InputError(f"{what} tar archive ({len(block)} bytes)", path=col.label)
+                raise _not_tar(stream, col, f"{len(block)} bytes")
             if block:
                 raise _Broken("archive ends inside a tar header")
             if not col.started:
                 raise InputError("no tar member found", path=col.label)
-            return  # no end-of-archive marker: accepted, as tar does
+            return None  # no end-of-archive marker: accepted, as tar does
         if block == _ZERO_BLOCK:
             if not col.started:
                 raise InputError("the tar archive holds no member", path=col.label)
-            return
+            return None
         if not _is_tar_header(block):
             if not col.started:
-                what = "gzip data is not a" if stream.gunzip else "not a gzip or"
-                raise InputError(f"{what} tar archive (no valid tar header)", path=col.label)
+                raise _not_tar(stream, col, "no valid tar header")
             raise _Broken("bad tar header checksum", at=stream.position() - _BLOCK)
         col.started = True
+        return block
+
+    def step(self, stream: _Stream, col: _Collector) -> bool:
+        """Read one header and what follows it; False at the end of the archive."""
+        block = self._header(stream, col)
+        if block is None:
+            return False
         kind, size = block[156:157], _number(block[124:136])
-        padded = -(-size // _BLOCK) * _BLOCK
-        if kind in (b"L", b"K", b"x", b"g"):  # GNU long name/link, pax (global ignored)
-            if size > _EXT_MAX:
-                raise _Broken(f"extended tar header of {size} bytes")
-            payload = stream.take(padded)
-            if len(payload) < padded:
-                raise _Broken("archive ends inside an extended tar header")
-            if kind == b"L":
-                long_name = _text(payload[:size])
-            elif kind == b"K":
-                long_link = _text(payload[:size])
-            elif kind == b"x":
-                pax = _pax(payload[:size])
-            continue
+        if kind in _EXTENDED:
+            self._extended(stream, kind, _checked(size, f" for a {_EXTENDED[kind]}", most=_EXT_MAX))
+            return True
         name = _text(block[:100])
         if block[257:263] == b"ustar\0" and block[345] != 0:  # POSIX prefix field
             name = _text(block[345:500]) + "/" + name
-        name = pax.get("path") or long_name or name
-        link = pax.get("linkpath") or long_link or _text(block[157:257])
-        if "size" in pax:
-            # ASCII digits only: str.isdigit() also accepts "²", which int() refuses
-            size = int(pax["size"]) if _DECIMAL.fullmatch(pax["size"]) else size
-            padded = -(-size // _BLOCK) * _BLOCK
-        long_name = long_link = ""
-        pax = {}
+        name = self.pax.get("path") or self.long_name or name
+        link = self.pax.get("linkpath") or self.long_link  # the header's: read when needed
+        size = _pax_size(self.pax["size"]) if "size" in self.pax else _checked(size)
+        if self.pax:
+            self.pax = {}
+        self.long_name = self.long_link = ""
+        padded = -(-size // _BLOCK) * _BLOCK
         is_dir = kind == b"5" or (kind == b"\0" and name.endswith("/"))
         rel, unsafe = col.place(name, is_dir=is_dir)
         col.current = rel
         if kind in _REGULAR and not is_dir and not unsafe:
             _read_member(stream, col, rel, size, padded)
-            continue
-        reason = _refusal(kind, unsafe, link, is_dir=is_dir)
+            return True
+        reason = _refusal(kind, unsafe, link or _text(block[157:257]), is_dir=is_dir)
         if reason:
             col.skip(rel, reason, None if unsafe else col.artifact(rel))
         if stream.pass_on(padded) < padded:
             raise _Broken(f"archive ends inside {rel}")
+        return True
+
+    def _extended(self, stream: _Stream, kind: bytes, size: int) -> None:
+        padded = -(-size // _BLOCK) * _BLOCK
+        payload = stream.take(padded)
+        if len(payload) < padded:
+            raise _Broken("archive ends inside an extended tar header")
+        if kind == b"L":
+            self.long_name = _text(payload[:size])
+        elif kind == b"K":
+            self.long_link = _text(payload[:size])
+        elif kind == b"x":
+            self.pax = _pax(payload[:size])
 
 
 def _read_member(stream: _Stream, col: _Collector, rel: str, size: int, padded: int) -> None:
@@ -248,7 +327,20 @@ def _read_member(stream: _Stream, col: _Collector, rel: str, size: int, padded: 
             raise _Broken(f"archive ends inside {rel}")
         return
     name, sink = target
-    if stream.pass_on(size, sink) < size or stream.pass_on(padded - size) < padded - size:
+    head = stream.take(min(size, 2))
+    sink.decide(head)
+    skip = size - sink.cap - 1  # a plain log's tail is all it keeps: seek to it
+    if stream.seekable and sink.tail and sink.gunzip is None and skip > len(head):
+        passed = stream.pass_on(skip - len(head))
+        sink.skipped(len(head) + passed)
+        data = skip - len(head)
+        if passed < data:
+            raise _Broken(f"archive ends inside {rel}")
+    else:
+        sink.write(head)
+        data = 0
+    rest = size - len(head) - data
+    if stream.pass_on(rest, sink) < rest or stream.pass_on(padded - size) < padded - size:
         raise _Broken(f"archive ends inside {rel}")
     col.keep(rel, name, sink)
 
@@ -256,7 +348,7 @@ def _read_member(stream: _Stream, col: _Collector, rel: str, size: int, padded: 
 def _refusal(kind: bytes, unsafe: str, link: str, *, is_dir: bool) -> str:
     """Why a non-regular or unsafe member is skipped, or "" for a plain folder."""
     if kind in (b"1", b"2"):
-        what = f"{_SPECIAL[kind]} to {link!r}"
+        what = f"{_SPECIAL[kind]} to {shown_link(link)}"
     elif kind in _SPECIAL:
         what = _SPECIAL[kind]
     elif is_dir or kind in _REGULAR:

@@ -1,4 +1,4 @@
-"""analyze(paths) -> AnalysisResult: sources -> parsers -> HostFacts -> rules.
+"""analyze(paths) -> AnalysisResult: sources -> intake (parsers) -> facts -> rules.
 
 The graph is written out below, in the order it runs. Each parser and each rule is guarded:
 an error becomes an ``inputs[]`` entry or an ``errors`` line and the rest goes on; ``strict``
@@ -7,32 +7,17 @@ re-raises it instead.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from dataclasses import replace
+from typing import TypeVar
 
 from lostbeat.analyzer.artifacts import ARTIFACTS
 from lostbeat.analyzer.facts import Facts, Measure, MemoryHistory, Sampling
 from lostbeat.analyzer.findings import Finding
 from lostbeat.analyzer.history import build_history
-from lostbeat.analyzer.parsers import PARSERS, ParserInput
-from lostbeat.analyzer.parsers.capture import LinuxScreen
+from lostbeat.analyzer.intake import Run, Streamed, collect_kept, raise_broken, require_evidence
 from lostbeat.analyzer.parsers.coredumps import CoredumpInventory, parse_coredumps
-from lostbeat.analyzer.parsers.esx_conf import EsxConf
-from lostbeat.analyzer.parsers.ipmi_sel import IpmiSel
-from lostbeat.analyzer.parsers.meminfo import MemInfo
-from lostbeat.analyzer.parsers.processes import ProcessTable
-from lostbeat.analyzer.parsers.procfiles import ProcFile
-from lostbeat.analyzer.parsers.psod import PsodScreen
-from lostbeat.analyzer.parsers.recordings import parse_recording
-from lostbeat.analyzer.parsers.top import TopSnapshot
-from lostbeat.analyzer.parsers.version import VersionInfo
-from lostbeat.analyzer.parsers.vibs import VibList
-from lostbeat.analyzer.parsers.vmkernel_log import VmkernelLog
-from lostbeat.analyzer.parsers.vmksummary import VmkSummary
 from lostbeat.analyzer.platforms import Parsed, Profile, choose
 from lostbeat.analyzer.result import (
     Action,
@@ -57,114 +42,12 @@ from lostbeat.analyzer.rules.known_issues import match_known_issues
 from lostbeat.analyzer.rules.memory import judge_memory
 from lostbeat.analyzer.rules.root_cause import RootCauseJudgement, judge_root_cause
 from lostbeat.analyzer.rules.timeline import Timeline, judge_timeline
-from lostbeat.analyzer.sources import Collected, Member, Progress, open_source
-from lostbeat.errors import ArtifactMissing, InputError, LostbeatError, RecordingCorrupt
+from lostbeat.analyzer.sources import Collected, Progress, open_source, shown_path
+from lostbeat.errors import ArtifactMissing, InputError
 
 __all__ = ["analyze", "analyze_collected"]
 
 T = TypeVar("T")
-
-
-@dataclass
-class _Run:
-    """One analysis: the parser outputs, and what happened to each input."""
-
-    parsed: Parsed = field(default_factory=Parsed)
-    records: list[InputRecord] = field(default_factory=list)
-
-
-_SLOTS: dict[type, str] = {
-    VmkSummary: "summaries",
-    VmkernelLog: "logs",
-    PsodScreen: "screens",
-    MemInfo: "meminfo",
-    EsxConf: "conf",
-    VersionInfo: "versions",
-    ProcessTable: "tables",
-    TopSnapshot: "tops",
-    LinuxScreen: "captures",
-    ProcFile: "proc_files",
-    IpmiSel: "sel",
-    VibList: "vibs",
-}
-
-
-def _parse_member(member: Member, run: _Run, *, strict: bool) -> None:
-    parser = _PARSE.get(member.artifact)
-    if parser is None:
-        run.records.append(
-            InputRecord(
-                member.path, InputStatus.SKIPPED, member.artifact, "no parser for this artifact"
-            )
-        )
-        return
-    # decoded a line at a time: a 64 MiB log never exists as one str plus a list of lines
-    lines = io.TextIOWrapper(io.BytesIO(member.data), encoding="utf-8", errors="replace")
-    value = _guarded(
-        lambda: parser(lines, path=member.path),
-        run,
-        path=member.path,
-        artifact=member.artifact,
-        strict=strict,
-    )
-    if value is None:
-        return
-    getattr(run.parsed, _SLOTS[type(value)]).append(value)
-    problems = getattr(value, "problems", ())
-    reason = f"{len(problems)} malformed line(s), first: {problems[0]}" if problems else ""
-    if member.note:
-        reason = f"{member.note}; {reason}" if reason else member.note
-    if problems and strict:
-        raise problems[0]
-    run.records.append(InputRecord(member.path, InputStatus.READ, member.artifact, reason))
-
-
-def _guarded(
-    parse: Callable[[], T], run: _Run, *, path: str, artifact: str, strict: bool
-) -> T | None:
-    """Run one parser: a missing artifact is skipped, a malformed one recorded as broken (or
-    raised, when ``strict``); ``None`` in both cases."""
-    try:
-        return parse()
-    except ArtifactMissing as err:
-        run.records.append(InputRecord(path, InputStatus.SKIPPED, artifact, str(err)))
-    except LostbeatError as err:
-        if strict:
-            raise
-        run.records.append(InputRecord(path, InputStatus.BROKEN, artifact, str(err)))
-    return None
-
-
-def _is_summary_log(path: str) -> bool:
-    return path.rsplit("/", 1)[-1].startswith("vmksummary")
-
-
-def _parse_recording(members: Sequence[Member], run: _Run, *, strict: bool) -> None:
-    files = [(m.path, m.data) for m in members if not _is_summary_log(m.path)]
-    where = members[0].path.rsplit("/", 1)[0] if "/" in members[0].path else "."
-    recording = _guarded(
-        lambda: parse_recording(files, path=where),
-        run,
-        path=where,
-        artifact="recording",
-        strict=strict,
-    )
-    if recording is None:
-        return
-    if recording.problems and strict:
-        raise RecordingCorrupt(str(recording.problems[0]), path=where)
-    run.parsed.recordings.append(recording)
-    reason = (
-        f"{len(recording.problems)} unusable record(s), first: {recording.problems[0]}"
-        if recording.problems
-        else ""
-    )
-    run.records.append(InputRecord(where, InputStatus.READ, "recording", reason))
-
-
-_PARSE: dict[str, Callable[..., Any]] = {
-    p.artifact: p.parse for p in PARSERS if p.takes is ParserInput.LINES
-}
 
 
 def _coredumps(names: Iterable[str]) -> CoredumpInventory:
@@ -190,38 +73,6 @@ class _Guard:
                 raise
             self.errors.append(f"rule {name} failed: {type(err).__name__}: {err}")
             return fallback
-
-
-def _collect(collected: Sequence[Collected], run: _Run, *, strict: bool) -> None:
-    """Parse every wanted member of every source into ``run``."""
-    seen: dict[tuple[str, str, bytes], str] = {}
-    for c in collected:
-        run.records.extend(c.records)
-        recorded = [m for m in c.members if m.artifact == "recording"]
-        if recorded:
-            _parse_recording(recorded, run, strict=strict)
-        for member in c.members:
-            if member.artifact == "recording":
-                if not _is_summary_log(member.path):
-                    continue
-                # the recorder's hourly log is a vmksummary, read by the same parser
-                member = replace(member, artifact="vmksummary")
-            # the same file given twice (in a folder and again as a loose file) counts once
-            digest = hashlib.blake2b(member.data, digest_size=16).digest()
-            by_path = ARTIFACTS[member.artifact].by_path if member.artifact in ARTIFACTS else False
-            key = (member.artifact, member.path if by_path else "", digest)
-            if key in seen:
-                run.records.append(
-                    InputRecord(
-                        member.path,
-                        InputStatus.SKIPPED,
-                        member.artifact,
-                        f"same content as {seen[key]}",
-                    )
-                )
-                continue
-            seen[key] = member.path
-            _parse_member(member, run, strict=strict)
 
 
 def facts_of(parsed: Parsed, profile: Profile | None = None) -> tuple[Profile, Facts]:
@@ -294,8 +145,24 @@ def analyze_collected(
     collected: Sequence[Collected], *, strict: bool = False, records: Sequence[InputRecord] = ()
 ) -> AnalysisResult:
     """Analyse members already collected from one host's sources."""
-    run = _Run(records=list(records))
-    _collect(collected, run, strict=strict)
+    return _analyze(collected, Run(), strict=strict, records=records)
+
+
+def _analyze(
+    collected: Sequence[Collected],
+    run: Run,
+    *,
+    strict: bool,
+    records: Sequence[InputRecord],
+    given: tuple[Sequence[str], str] | None = None,
+) -> AnalysisResult:
+    """Parse the members the sources kept, then judge; ``run`` may already hold what was
+    parsed as it was read. With ``given`` (the paths as given, the artifacts looked for),
+    raise when nothing at all was read as an artifact."""
+    run.records.extend(records)
+    collect_kept(collected, run, strict=strict)
+    if given is not None:
+        require_evidence(run, collected, *given)
     run.parsed.host = next((c.host for c in collected if c.host), None)
     run.parsed.cores = _coredumps(n for c in collected for n in c.names)
     guard = _Guard(strict=strict)
@@ -327,8 +194,13 @@ def analyze(
 ) -> AnalysisResult:
     """Analyse the inputs of one host and one incident.
 
+    Each member is parsed as its source reads it (``_Streamed``), so that only parsed values
+    stay in memory, never the members until the end.
+
     Raises:
-        InputError: when no input could be read at all.
+        InputError: when nothing at all could be read as an artifact (one line: what was
+            looked for, and what was found); when ``strict``, an input or member that is
+            broken (truncated, corrupt, a bomb).
         LostbeatError: any parse or rule error, when ``strict``.
     """
     if not paths:
@@ -336,14 +208,22 @@ def analyze(
     collected: list[Collected] = []
     records: list[InputRecord] = []
     failures: list[InputError] = []
+    run = Run()
+    consume = Streamed(run, strict=strict)
     for path in paths:
         try:
-            collected.append(open_source(path, kind=kind).collect(progress=progress))
+            source = open_source(path, kind=kind).collect(progress=progress, consume=consume)
         except InputError as err:
             if strict:
                 raise
             failures.append(err)
-            records.append(InputRecord(os.fspath(path), InputStatus.BROKEN, None, err.reason))
+            records.append(InputRecord(err.path, InputStatus.BROKEN, None, err.reason))
+            continue
+        if strict:
+            raise_broken(source)
+        collected.append(source)
     if not collected:
         raise failures[0]
-    return analyze_collected(collected, strict=strict, records=records)
+    given = [shown_path(os.fspath(p)) for p in paths]
+    looked = kind or ", ".join(ARTIFACTS)
+    return _analyze(collected, run, strict=strict, records=records, given=(given, looked))

@@ -1,19 +1,29 @@
 """Bundle sources: a vm-support archive, an unpacked folder, loose files, or memory (tests).
 
-Every source yields a :class:`Collected`: the wanted members (files of a content artifact in
-``ARTIFACTS``) with their bytes, the names of all regular members, and a record for each
-member that was skipped or broken. Nothing is ever written anywhere, and no link is ever
-followed.
+Every source yields a :class:`Collected`: the names of all regular members, a record for each
+member that was skipped or broken, and the wanted members (files of a content artifact in
+``ARTIFACTS``). Given a consumer (``collect(consume=...)``, as the engine does), each wanted
+member is handed to it as soon as it is read, as a :class:`Text` whose lines are read once,
+and nothing of it is kept; without one, members are kept with their bytes. Nothing is ever
+written anywhere, and no link is ever followed.
 
 Archives (``.tgz``, ``.tar.gz``, ``.tar``) are read as one forward stream: isal inflates,
 the tar headers are parsed in ``_tarstream`` (over twice as fast as ``tarfile`` in stream
 mode, see docs/benchmarks.md), unwanted members are skipped without keeping their bytes.
-Memory is bounded by :class:`Limits`:
+Memory is bounded by :class:`Limits`, each cap counting what is kept:
 
-* a member keeps at most ``member_bytes`` (64 MiB). Logs (``Artifact.tail``) keep their
-  last 64 MiB, cut to a whole line, since the newest lines precede the crash; other
-  artifacts larger than that are skipped as "too large".
-* all kept members together hold at most ``kept_bytes`` (128 MiB); later members are skipped.
+* a member keeps at most ``member_bytes`` (16 MiB) and ``member_lines`` lines (a million).
+  Logs (``Artifact.tail``) keep their newest part, cut to a whole line, since the newest
+  lines precede the crash; other artifacts over 16 MiB or ``file_lines`` (20 000) lines are
+  skipped as "too large". A member is parsed before the next is read.
+* members kept whole (recording shards, kept compressed; all members without a consumer)
+  hold at most ``kept_bytes`` (32 MiB) together; members handed to a consumer at most
+  ``parsed_bytes`` (128 MiB), a bound on the time spent parsing; at most ``members`` (1 000)
+  wanted members are read.
+* names listed stop at ``listed`` (100 000) or ``listed_chars`` (8 MiB), records at
+  ``recorded`` (1 000) per source, then one "and N more" record counts the rest; a name or
+  link target over 4 096 bytes is shown cut, with its length.
+* folders are walked ``depth`` (32) levels down, ``entries`` (200 000) entries in all.
 * inflation (the archive, or a nested ``.gz`` member) stops after ``inflated_bytes``
   (64 GiB), or once past ``ratio_after`` (1 GiB) at more than ``max_ratio`` (500) inflated
   bytes per compressed byte: real logs compress 5-20x, deflate's ceiling is 1032x, so only
@@ -35,18 +45,17 @@ from isal import isal_zlib
 
 from lostbeat.analyzer import artifacts
 from lostbeat.analyzer._collect import (
-    _GZIP_MAGIC,
-    _INFLATE_ERROR,
     Collected,
+    Consume,
     Limits,
     Member,
     Progress,
-    _Broken,
+    Text,
     _Collector,
-    _Sink,
-    _size,
 )
-from lostbeat.analyzer._tarstream import _CHUNK, _REPORT_EVERY, _is_tar_header, _Stream, _walk
+from lostbeat.analyzer._folder import is_real_dir, read_file, shown_path, walk_folder
+from lostbeat.analyzer._gunzip import _GZIP_MAGIC, _INFLATE_ERROR, _Broken, _size
+from lostbeat.analyzer._tarstream import _CHUNK, _is_tar_header, _Stream, _walk
 from lostbeat.analyzer.artifacts import ARTIFACTS
 from lostbeat.analyzer.result import InputRecord, InputStatus
 from lostbeat.errors import InputError
@@ -54,6 +63,7 @@ from lostbeat.errors import InputError
 __all__ = [
     "BundleSource",
     "Collected",
+    "Consume",
     "DirSource",
     "FileSource",
     "Limits",
@@ -61,24 +71,35 @@ __all__ = [
     "MemorySource",
     "Progress",
     "TarSource",
+    "Text",
     "open_source",
+    "shown_path",
 ]
 
 _HEAD = 64 * 1024  # bytes of a loose file its kind is sniffed from
+_PACKED = (  # archives and compressions lostbeat does not read (magic numbers)
+    (b"\xfd7zXZ\x00", "is xz data"),
+    (b"BZh", "is bzip2 data"),
+    (b"\x28\xb5\x2f\xfd", "is zstd data"),
+    (b"PK\x03\x04", "is a zip archive"),
+    (b"7z\xbc\xaf\x27\x1c", "is a 7-Zip archive"),
+)
 _ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar")
 
 
 class BundleSource(Protocol):
     label: str
 
-    def collect(self, *, progress: Progress | None = None) -> Collected: ...
+    def collect(
+        self, *, progress: Progress | None = None, consume: Consume | None = None
+    ) -> Collected: ...
 
 
 def _open(path: str) -> BinaryIO:
     try:
         return open(path, "rb", buffering=0)
     except OSError as err:
-        raise InputError(f"cannot read: {err.strerror}", path=path) from None
+        raise InputError(f"cannot read: {err.strerror}", path=shown_path(path)) from None
 
 
 class TarSource:
@@ -87,16 +108,19 @@ class TarSource:
     __slots__ = ("label", "limits", "path")
 
     def __init__(self, path: str | os.PathLike[str], *, limits: Limits | None = None) -> None:
-        self.path = self.label = os.fspath(path)
+        self.path = os.fspath(path)
+        self.label = shown_path(self.path)
         self.limits = limits or Limits()
 
-    def collect(self, *, progress: Progress | None = None) -> Collected:
+    def collect(
+        self, *, progress: Progress | None = None, consume: Consume | None = None
+    ) -> Collected:
         """Read the archive once; see the module docstring for what is kept.
 
         Raises:
             InputError: not a readable gzip or tar archive, or broken before any member.
         """
-        col = _Collector(self.label, self.limits)
+        col = _Collector(self.label, self.limits, consume)
         with _open(self.path) as fp:
             total = os.fstat(fp.fileno()).st_size
             gz = fp.read(2) == _GZIP_MAGIC
@@ -126,105 +150,39 @@ class TarSource:
         return col.result()
 
 
-def _read_file(path: str, sink: _Sink, *, size: int) -> int:
-    """Feed a regular file to ``sink`` without following links; bytes read."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(0, "no longer a regular file")
-        start = 0
-        sink.decide(os.pread(fd, 2, 0))
-        if sink.gunzip is None and sink.tail and size > sink.cap:
-            start = os.lseek(fd, size - sink.cap - 1, os.SEEK_SET)  # the tail is enough
-            sink.seen = start
-        while not sink.done and (chunk := os.read(fd, _CHUNK)):
-            sink.write(chunk)
-            start += len(chunk)
-        return start
-    finally:
-        os.close(fd)
-
-
-def _is_real_dir(path: str) -> bool:
-    try:
-        return stat.S_ISDIR(os.lstat(path).st_mode)
-    except OSError:
-        return False
-
-
-def _special_file(path: str) -> str:
-    """What a folder entry that is neither a regular file nor a folder is."""
-    try:
-        mode = os.lstat(path).st_mode
-        if stat.S_ISLNK(mode):
-            return f"symbolic link to {os.readlink(path)!r}"
-    except OSError as err:
-        return f"unreadable entry ({err.strerror})"
-    if stat.S_ISFIFO(mode):
-        return "FIFO"
-    if stat.S_ISSOCK(mode):
-        return "socket"
-    return "device node" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "special file"
-
-
 class DirSource:
     """An unpacked bundle folder, walked with ``os.scandir``; links are never followed."""
 
     __slots__ = ("label", "limits", "path")
 
     def __init__(self, path: str | os.PathLike[str], *, limits: Limits | None = None) -> None:
-        self.path = self.label = os.fspath(path)
+        self.path = os.fspath(path)
+        self.label = shown_path(self.path)
         self.limits = limits or Limits()
 
-    def collect(self, *, progress: Progress | None = None) -> Collected:
+    def collect(
+        self, *, progress: Progress | None = None, consume: Consume | None = None
+    ) -> Collected:
         """Walk the folder; a folder holding the recording marker yields "recording" members.
 
         Raises:
             InputError: the folder cannot be listed.
         """
-        col = _Collector(self.label, self.limits)
+        col = _Collector(self.label, self.limits, consume)
         try:
             with os.scandir(self.path) as it:
-                top = [e.name for e in it]
+                top = [e.name for _, e in zip(range(2), it, strict=False)]
         except OSError as err:
             raise InputError(f"cannot list folder: {err.strerror}", path=self.label) from None
         root = self.path
-        folder = artifacts.top_folder(top[0], is_dir=True) if len(top) == 1 else None
-        if folder is not None and _is_real_dir(os.path.join(root, folder)):
+        folder = artifacts.top_folder(shown_path(top[0]), is_dir=True) if len(top) == 1 else None
+        if folder is not None and is_real_dir(os.path.join(root, top[0])):
             col.set_top(folder)
-            root = os.path.join(root, folder)
+            root = os.path.join(root, top[0])
         else:
             col.set_top(None)
-            col.host = artifacts.host_of(os.path.basename(os.path.abspath(self.path)))
-        done = reported = 0
-        stack = [""]
-        while stack:
-            rel_dir = stack.pop()
-            try:
-                with os.scandir(os.path.join(root, rel_dir)) as it:
-                    entries = sorted(it, key=lambda e: e.name)
-            except OSError as err:
-                col.skip(rel_dir or ".", f"cannot list folder: {err.strerror}")
-                continue
-            marker = artifacts.RECORDING_MARKER
-            if any(e.name == marker and e.is_file(follow_symlinks=False) for e in entries):
-                # every shard is read: which tier serves a day is the recording's choice
-                col.recording_dirs.append(rel_dir)
-            subdirs = []
-            for entry in entries:
-                rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    subdirs.append(rel)
-                elif entry.is_file(follow_symlinks=False):
-                    done += self._read(col, entry.path, rel)
-                    if progress is not None and done - reported >= _REPORT_EVERY:
-                        reported = done
-                        progress(done, None)
-                else:
-                    col.skip(rel, f"{_special_file(entry.path)}; never followed", col.artifact(rel))
-            stack.extend(reversed(subdirs))
-        if progress is not None:
-            progress(done, None)
+            col.host = artifacts.host_of(shown_path(os.path.basename(os.path.abspath(self.path))))
+        walk_folder(root, col, lambda path, rel: self._read(col, path, rel), progress)
         return col.result()
 
     def _read(self, col: _Collector, path: str, rel: str) -> int:
@@ -237,7 +195,7 @@ class DirSource:
             if sink.gunzip is None and not sink.tail and size > sink.cap:
                 col.skip(rel, f"larger than the {_size(sink.cap)} read cap", name)
                 return 0
-            done = _read_file(path, sink, size=size)
+            done = read_file(path, sink, size=size)
         except OSError as err:
             col.skip(rel, f"cannot read: {err.strerror}", name)
             return 0
@@ -256,9 +214,11 @@ class MemorySource:
         self.label, self.files = label, dict(files)
         self.limits = limits or Limits()
 
-    def collect(self, *, progress: Progress | None = None) -> Collected:
+    def collect(
+        self, *, progress: Progress | None = None, consume: Consume | None = None
+    ) -> Collected:
         """Match every file as a bundle member (sorted by path)."""
-        col = _Collector(self.label, self.limits)
+        col = _Collector(self.label, self.limits, consume)
         safe = [p for p in self.files if not p.startswith("/") and ".." not in p.split("/")]
         heads = {p.split("/", 1)[0] for p in safe if "/" in p}
         loose = any("/" not in p for p in safe)
@@ -304,43 +264,48 @@ class FileSource:
         *,
         limits: Limits | None = None,
     ) -> None:
-        self.path = self.label = os.fspath(path)
+        self.path = os.fspath(path)
+        self.label = shown_path(self.path)
         self.kind, self.limits = kind, limits or Limits()
 
-    def collect(self, *, progress: Progress | None = None) -> Collected:
+    def collect(
+        self, *, progress: Progress | None = None, consume: Consume | None = None
+    ) -> Collected:
         """Read the file (inflated if gzip) as its artifact.
 
         Raises:
             InputError: unreadable, empty, not a regular file, or an unknown forced kind.
         """
+        label = self.label
         if self.kind is not None and self.kind not in ARTIFACTS:
             known = ", ".join(ARTIFACTS)
-            raise InputError(f"unknown kind {self.kind!r}; expected one of {known}", path=self.path)
+            raise InputError(f"unknown kind {self.kind!r}; expected one of {known}", path=label)
         try:
             st = os.stat(self.path)
         except OSError as err:
-            raise InputError(f"cannot read: {err.strerror}", path=self.path) from None
+            raise InputError(f"cannot read: {err.strerror}", path=label) from None
         if not stat.S_ISREG(st.st_mode):
-            raise InputError("not a regular file", path=self.path)
+            raise InputError("not a regular file", path=label)
         if st.st_size == 0:
-            raise InputError("empty file", path=self.path)
-        col = _Collector(self.label, self.limits)
+            raise InputError("empty file", path=label)
+        col = _Collector(label, self.limits, consume)
         col.set_top(None)
-        kind = self.kind or artifacts.sniff_kind(_head(self.path).decode("utf-8", "replace"))
+        head = _head(self.path)
+        kind = self.kind or artifacts.sniff_kind(head.decode("utf-8", "replace"))
+        col.name(label)
         if kind is None:
-            col.skip(self.path, "content not recognised as any artifact")
-            col.name(self.path)
+            packed = next((what for magic, what in _PACKED if head.startswith(magic)), None)
+            reason = f"{packed}: unpack it first" if packed else "not recognised as any artifact"
+            col.skip(label, f"content {reason}")
             return col.result()
         col.recording_dirs = [""] if kind == "recording" else []
-        art = ARTIFACTS[kind]
-        col.name(self.path)
-        if art.content:
-            sink = _Sink(self.limits.member_bytes, tail=art.tail, limits=self.limits)
+        target = col.sink(label, kind) if ARTIFACTS[kind].content else None
+        if target is not None:
             try:
-                done = _read_file(self.path, sink, size=st.st_size)
+                done = read_file(self.path, target[1], size=st.st_size)
             except OSError as err:
-                raise InputError(f"cannot read: {err.strerror}", path=self.path) from None
-            col.keep(self.path, kind, sink)
+                raise InputError(f"cannot read: {err.strerror}", path=label) from None
+            col.keep(label, kind, target[1])
             if progress is not None:
                 progress(done, st.st_size)
         return col.result()
@@ -359,22 +324,23 @@ def open_source(
         InputError: the path does not exist, is empty, or ``kind`` is given for a folder.
     """
     name = os.fspath(path)
+    shown = shown_path(name)
     try:
         st = os.stat(name)
     except OSError as err:
-        raise InputError(f"cannot open: {err.strerror}", path=name) from None
+        raise InputError(f"cannot open: {err.strerror}", path=shown) from None
     if stat.S_ISDIR(st.st_mode):
         if kind is not None:
-            raise InputError(f"a kind ({kind}) can only be forced on a single file", path=name)
+            raise InputError(f"a kind ({kind}) can only be forced on a single file", path=shown)
         return DirSource(name, limits=limits)
     if not stat.S_ISREG(st.st_mode):
-        raise InputError("not a regular file or folder", path=name)
+        raise InputError("not a regular file or folder", path=shown)
     if kind is not None:
         return FileSource(name, kind, limits=limits)
     if name.lower().endswith(_ARCHIVE_SUFFIXES):
         return TarSource(name, limits=limits)
     if st.st_size == 0:
-        raise InputError("empty file", path=name)
+        raise InputError("empty file", path=shown)
     if _is_tar_header(_head(name)):
         return TarSource(name, limits=limits)
     return FileSource(name, limits=limits)

@@ -54,10 +54,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def emit(result: object, args: argparse.Namespace) -> int:
-    """Render ``result`` as the flags ask: JSON or terminal, plus HTML."""
+    """Render ``result`` as the flags ask: JSON or terminal, plus HTML.
+
+    Raises:
+        LostbeatError: the report cannot be written (a full disk); one line.
+        BrokenPipeError: the reader of standard output went away (the CLI ends quietly).
+    """
     from rich.console import Console
 
     from lostbeat.analyzer.result import AnalysisResult
+    from lostbeat.errors import LostbeatError
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich exits 1 itself; the CLI ends a closed pipe quietly, with 141
+            self.quiet = True
+            raise BrokenPipeError
+
     from lostbeat.report import jsonout, terminal
 
     assert isinstance(result, AnalysisResult)
@@ -65,12 +78,19 @@ def emit(result: object, args: argparse.Namespace) -> int:
         from lostbeat.report.html import write_html
 
         write_html(result, args.html)
-    if args.json:
-        sys.stdout.write(jsonout.dumps(result) + "\n")
-    else:
-        terminal.render(result, Console())
-        if args.html is not None:
-            print(f"HTML report written to {args.html}", file=sys.stderr)
+    try:
+        if args.json:
+            sys.stdout.write(jsonout.dumps(result) + "\n")
+        else:
+            terminal.render(result, _Console())
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as err:
+        reason = err.strerror or str(err)
+        raise LostbeatError(f"standard output: cannot write the report: {reason}") from None
+    if args.html is not None and not args.json:
+        print(f"HTML report written to {args.html}", file=sys.stderr)
     return 0
 
 

@@ -4,7 +4,10 @@ The document mirrors :class:`~lostbeat.analyzer.result.AnalysisResult` field for
 (docs/json-schema.md, lostbeat/report/schema/analysis-2.schema.json): enums are written as
 their values, tuples as arrays, and every time field ``x`` is written twice, as the epoch
 ``x`` and as ``x_iso`` (ISO-8601 UTC, derived, ignored when read back). A number that is
-not finite is unknown and written as ``null``. The fleet stores documents and rebuilds
+not finite is unknown and written as ``null``. Text that is not valid Unicode (a lone
+surrogate: a file name that is not UTF-8, as Python decodes it) is written with U+FFFD in its
+place, the rule the sources apply to such names, so the document always encodes as UTF-8.
+The fleet stores documents and rebuilds
 results with :func:`from_document`, so the round trip is exact.
 
 Examples:
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import types
 from collections.abc import Mapping
 from dataclasses import MISSING, Field, fields, is_dataclass
@@ -45,6 +49,7 @@ _TIME_FIELDS = frozenset(
     | {"swap_danger_at", "ram_danger_at"}
 )
 _ISO = "_iso"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _READABLE = (SCHEMA, "lostbeat.analysis/1")
 """Documents this version reads: its own, and /1 (stored by earlier fleet runs), whose
 fields /2 keeps; /1 put a Linux capture's cores in ``coredumps.cos``, /2 in ``dumps``."""
@@ -126,11 +131,24 @@ def _encode(value: object) -> Any:
         return value.value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if value is None or isinstance(value, str | int):
+    if isinstance(value, str):
+        return _text(value)
+    if value is None or isinstance(value, int):
         return value
     if isinstance(value, tuple | list):
         return [_encode(item) for item in value]
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def _text(value: str) -> str:
+    """``value`` with each lone surrogate replaced by U+FFFD.
+
+    >>> _text("caf\\udce9"), _text("café")
+    ('caf\ufffd', 'café')
+    """
+    if value.isascii():
+        return value
+    return _SURROGATE.sub("\ufffd", value)
 
 
 @cache

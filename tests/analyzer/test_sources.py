@@ -411,18 +411,19 @@ def test_nested_gzip_bomb_member(tmp_path: Path) -> None:
     with nothing_written(tmp_path):
         peak = _peak(lambda: results.append(TarSource(archive, limits=limits).collect()))
     collected = results[0]
-    (record,) = collected.records
-    assert record.path == "var/log/vmkernel.1.gz" and record.status is InputStatus.BROKEN
-    assert record.reason.startswith("stopped after inflating 17.0 MiB: gzip bomb")
-    assert len(as_dict(collected)["var/log/vmkernel.1.gz"][1]) <= MiB
-    assert as_dict(collected)["proc/meminfo"] == ("meminfo", MEMINFO)
+    bomb, no_line = collected.records
+    assert bomb.path == "var/log/vmkernel.1.gz" and bomb.status is InputStatus.BROKEN
+    assert bomb.reason.startswith("stopped after inflating 17.0 MiB: gzip bomb")
+    # zeros hold no line: nothing of the member is kept
+    assert (no_line.path, no_line.reason) == (bomb.path, "no whole line in the last 1.0 MiB")
+    assert as_dict(collected) == {"proc/meminfo": ("meminfo", MEMINFO)}
     assert peak < 16 * MiB
 
 
 def test_caps_keep_a_log_tail_and_skip_other_large_files(tmp_path: Path) -> None:
     lines = b"".join(b"42:14:02:29.347 cpu0:1024)line %08d\n" % i for i in range(60_000))
     files = {"var/log/vmkernel": lines, "proc/meminfo": MEMINFO * 40_000, "tmp/ps.1.txt": b"p"}
-    limits = Limits(member_bytes=1 * MiB)
+    limits = Limits(member_bytes=1 * MiB, file_lines=10**6)
     for source in (
         TarSource(write_tar(tmp_path / "a.tgz", files), limits=limits),
         MemorySource("mem", files, limits=limits),
@@ -588,7 +589,8 @@ def test_trailing_garbage_after_the_archive(tmp_path: Path) -> None:
     collected = TarSource(path).collect()
     assert as_dict(collected) == EXPECTED
     (record,) = collected.records
-    assert record.status is InputStatus.BROKEN and record.reason.startswith("corrupt gzip data")
+    assert record.status is InputStatus.BROKEN
+    assert record.reason.startswith("trailing garbage after the gzip data at compressed byte")
 
 
 def test_nested_gzip_log_keeps_its_tail(tmp_path: Path) -> None:
@@ -629,11 +631,11 @@ def test_malformed_pax_header(tmp_path: Path, payload: bytes) -> None:
 def test_listing_is_bounded() -> None:
     files = {f"var/log/other.{i}": b"x" for i in range(25)}
     files.update({f"/abs/{i}": b"x" for i in range(25)})
-    collected = MemorySource("mem", files, limits=Limits(listed=10)).collect()
+    collected = MemorySource("mem", files, limits=Limits(listed=10, recorded=10)).collect()
     assert len(collected.names) == 10 and len(collected.records) == 12
     assert [r.reason for r in collected.records[-2:]] == [
-        "15 more names not listed (limit 10)",
-        "15 more skipped members not listed (limit 10)",
+        "and 15 more names, not listed (limit 10)",
+        "and 15 more inputs, not listed (limit 10): 15 skipped",
     ]
 
 
@@ -723,3 +725,97 @@ def test_a_short_text_file_named_tgz_is_not_an_archive(tmp_path):
     with pytest.raises(InputError) as err:
         open_source(bad).collect()
     assert str(err.value) == f"{bad}: not a gzip or tar archive (8 bytes)"
+
+
+def test_a_log_keeps_its_newest_lines_by_count_and_other_files_are_skipped() -> None:
+    lines = b"".join(b"42:14:02:29.347 cpu0:1024)line %06d\n" % i for i in range(50))
+    files = {"var/log/vmkernel": lines, "proc/meminfo": MEMINFO * 5}
+    limits = Limits(member_lines=10, file_lines=12)
+    collected = MemorySource("mem", files, limits=limits).collect()
+    (member,) = collected.members
+    assert member.data == b"".join(lines.splitlines(keepends=True)[-10:])
+    assert member.note == "kept the last 10 lines (380 bytes) of 50 lines (1.9 KiB)"
+    (record,) = collected.records
+    assert (record.path, record.reason) == ("proc/meminfo", "more than 12 lines")
+
+
+def test_a_consumer_gets_each_member_as_it_is_read(tmp_path: Path) -> None:
+    from lostbeat.analyzer.result import InputRecord
+
+    seen: list[tuple[str, str, list[str]]] = []
+
+    def consume(text: object) -> InputRecord:
+        from lostbeat.analyzer.sources import Text
+
+        assert isinstance(text, Text)
+        seen.append((text.path, text.artifact, list(text.lines())))
+        return InputRecord(text.path, InputStatus.READ, text.artifact, "parsed")
+
+    archive = write_tar(tmp_path / "a.tgz", {"proc/meminfo": MEMINFO, "var/log/vmkernel": VMKERNEL})
+    collected = TarSource(archive).collect(consume=consume)
+    assert collected.members == ()  # nothing kept: the consumer had it all
+    assert seen == [
+        ("proc/meminfo", "meminfo", MEMINFO.decode().splitlines(keepends=True)),
+        ("var/log/vmkernel", "vmkernel_log", [VMKERNEL.decode()]),
+    ]
+    assert [(r.path, r.reason) for r in collected.records] == [
+        ("proc/meminfo", "parsed"),
+        ("var/log/vmkernel", "parsed"),
+    ]
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 7, 64 * 1024, 10**6])
+def test_lines_are_decoded_as_open_reads_them_whatever_the_chunks(step: int) -> None:
+    from collections import deque
+
+    from lostbeat.analyzer._sink import lines_of
+
+    data = "a\r\nb\rc\n\u00e9\u20ac\n\n x\r".encode() + b"\xff\n" + b"tail"
+    parts = deque(data[i : i + step] for i in range(0, len(data), step))
+    expected = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="replace")
+    assert list(lines_of(parts)) == list(expected)
+    assert not parts  # every chunk left as it was decoded
+
+
+def test_a_line_longer_than_the_cap_is_cut() -> None:
+    from collections import deque
+
+    from lostbeat.analyzer._sink import LINE_MAX, lines_of
+
+    data = b"y" * (LINE_MAX + 5000) + b"\nnext\n"
+    parts = deque(data[i : i + 70_000] for i in range(0, len(data), 70_000))
+    assert [len(line) for line in lines_of(parts)] == [LINE_MAX + 1, 5]
+
+
+def test_a_folder_walk_stops_at_its_depth_and_entry_caps(tmp_path: Path) -> None:
+    deep = tmp_path / "bundle" / "a" / "b" / "c"
+    deep.mkdir(parents=True)
+    (tmp_path / "bundle" / "proc").mkdir()
+    (tmp_path / "bundle" / "proc" / "meminfo").write_bytes(MEMINFO)
+    for i in range(6):
+        (tmp_path / "bundle" / "a" / f"f{i}").write_bytes(b"x")
+    with nothing_written(tmp_path):
+        collected = DirSource(tmp_path / "bundle", limits=Limits(depth=2)).collect()
+        few = DirSource(tmp_path / "bundle", limits=Limits(entries=5)).collect()
+    assert [(r.path, r.reason) for r in collected.records] == [
+        ("a/b/c", "folder deeper than 2 folders; not read")
+    ]
+    assert as_dict(collected) == {"proc/meminfo": ("meminfo", MEMINFO)}
+    (record,) = few.records  # root: a, proc; then a: b and two files, four more not read
+    assert (record.path, record.reason) == (
+        "a",
+        "walk stopped after 5 entries: 4 more entries in this folder and any folder after "
+        "it not read",
+    )
+
+
+def test_names_that_are_not_utf8_are_shown_as_a_tar_shows_them(tmp_path: Path) -> None:
+    root = os.fsencode(tmp_path / "bundle")
+    os.makedirs(root + b"/var/log")
+    os.symlink(b"/x", root + b"/var/log/vmkernel.\xe9")
+    (record,) = DirSource(os.fsdecode(root)).collect().records
+    assert (
+        record.path
+        == "var/log/vmkernel.\ufffd"
+        == b"var/log/vmkernel.\xe9".decode(errors="replace")
+    )

@@ -75,6 +75,7 @@ LIMITS = Limits(
     max_ratio=500,
     ratio_after=1 * MiB,
     listed=400,
+    recorded=400,
 )
 """Small caps, so that the fuzzed archives reach them."""
 CHUNK = 4 * MiB
@@ -100,8 +101,11 @@ def check_promises(collected: Collected, *, loose: str | None = None) -> None:
             raise AssertionError(f"unknown artifact {member.artifact!r}")
         if len(member.data) > LIMITS.member_bytes:
             raise AssertionError(f"{member.path}: {len(member.data)} bytes kept")
+        lines = member.data.count(b"\n")
+        if lines > LIMITS.member_lines:
+            raise AssertionError(f"{member.path}: {lines} lines kept")
         kept += len(member.data)
     if kept > LIMITS.kept_bytes:
         raise AssertionError(f"{kept} bytes kept in all")
-    if len(collected.names) > LIMITS.listed or len(collected.records) > LIMITS.listed + 2:
+    if len(collected.names) > LIMITS.listed or len(collected.records) > LIMITS.recorded + 2:
         raise AssertionError(f"{len(collected.names)} names, {len(collected.records)} records")

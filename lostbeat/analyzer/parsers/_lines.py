@@ -1,7 +1,8 @@
 """Line helpers shared by the parsers (not a parser itself).
 
-Numbering, blank-line skipping, the ``D:HH:MM:SS.mmm`` uptime format and number
-conversions that never raise: a parser decides itself what a bad number means.
+Numbering, blank-line skipping, the ``D:HH:MM:SS.mmm`` uptime format, number conversions
+that never raise (a parser decides itself what a bad number means), and the bound on the
+malformed lines a parser keeps (:class:`Problems`).
 
 Examples:
     >>> list(active_lines(["a\\n", "  \\n", "b\\r\\n"]))
@@ -10,6 +11,11 @@ Examples:
     3679438.308
     >>> to_int("12x") is None
     True
+    >>> problems = Problems()
+    >>> for n in range(150):
+    ...     problems.append(ParseError("expected x", path="f", line_no=n + 1))
+    >>> len(problems.kept), problems.first.line_no, problems.note()
+    (100, 1, '150 malformed lines in all, the first 100 kept')
 """
 
 from __future__ import annotations
@@ -17,10 +23,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from lostbeat.errors import ArtifactMissing
+from lostbeat.errors import ArtifactMissing, ParseError
 
 __all__ = [
+    "MAX_PROBLEMS",
     "SNIFF_CHARS",
+    "Problems",
+    "kept_note",
     "active_lines",
     "head",
     "parse_uptime",
@@ -33,6 +42,43 @@ __all__ = [
 
 SNIFF_CHARS = 65536
 """How much of a file the ``looks_like_*`` sniffers read."""
+
+MAX_PROBLEMS = 100
+"""Malformed lines a parser keeps from one file (the first ones); the others are counted."""
+
+
+class Problems:
+    """The malformed lines of one file: the first :data:`MAX_PROBLEMS` kept, all counted."""
+
+    __slots__ = ("count", "kept")
+
+    def __init__(self) -> None:
+        self.kept: list[ParseError] = []
+        self.count = 0
+
+    def append(self, problem: ParseError) -> None:
+        self.count += 1
+        if len(self.kept) < MAX_PROBLEMS:
+            self.kept.append(problem)
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    @property
+    def first(self) -> ParseError:
+        return self.kept[0]
+
+    def note(self) -> str:
+        """What was left out, or "" when nothing was."""
+        if self.count <= len(self.kept):
+            return ""
+        return f"{self.count} malformed lines in all, the first {len(self.kept)} kept"
+
+
+def kept_note(*notes: str) -> str:
+    """The notes that say something, joined: a parser's ``omitted`` field."""
+    return "; ".join(n for n in notes if n)
+
 
 _UPTIME = re.compile(r"([0-9]{1,7}):([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:\.([0-9]{1,9}))?")
 _ESCAPES = re.compile(r"(?:\x1b|\^\[)\[[0-9;]*m")

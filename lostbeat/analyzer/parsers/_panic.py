@@ -347,7 +347,8 @@ class PanicReader:
         frame = self._frame(seg, ev)
         if frame is None:
             return False
-        self._block.append(frame)
+        if len(self._block) < MAX_FRAMES:  # a block's first frames: the panic's deepest
+            self._block.append(frame)
         if self._after_message is not None and len(self._after_message) < MAX_FRAMES:
             self._after_message.append(frame)
         return True
@@ -361,13 +362,17 @@ class PanicReader:
             return Frame(None if fn == "??" else fn, None, None, ev)
         if m := _FRAME_BARE.search(seg):
             return Frame(m["fn"], _module(m["mod"]), m["ver"], ev)
-        if _BARE_NAME.fullmatch(seg) and ("_" in seg or not seg.islower()):
+        if (
+            len(self._names) < MAX_FRAMES
+            and _BARE_NAME.fullmatch(seg)
+            and ("_" in seg or not seg.islower())
+        ):
             self._names.append((seg, ev))
         return None
 
     def _end_block(self) -> None:
         if self._block and not self._frames:
-            self._frames = self._block[:MAX_FRAMES]
+            self._frames = self._block
         self._block = []
 
     def _hardware_line(self, seg: str, ev: Evidence) -> None:
@@ -381,7 +386,7 @@ class PanicReader:
     def _involved_list(self, text: str, ev: Evidence) -> None:
         for item in re.findall(r"\[([^\]]*)\]", text) or [text]:
             words = item.replace(",", " ").split()
-            if not words:
+            if not words or len(self._involved) >= MAX_FRAMES:
                 continue
             version = words[1] if len(words) > 1 and words[1][:1].isdigit() else None
             self._involved.append(Involved(words[0], version, "(External)" in item, ev))

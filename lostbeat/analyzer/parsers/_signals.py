@@ -28,6 +28,7 @@ Examples:
 from __future__ import annotations
 
 import re
+from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -258,6 +259,10 @@ def classify(line_no: int, raw: str, *, path: str) -> list[Signal]:
     return out
 
 
+MAX_SIGNALS = 4000
+"""Signals a scanner keeps, the newest (a crash is at the end of what it reads)."""
+
+
 class LineScanner:
     """Turns numbered lines into signals, joining a wrapped HB alert with its ``pid=`` line.
 
@@ -267,7 +272,7 @@ class LineScanner:
 
     def __init__(self, *, path: str) -> None:
         self.path = path
-        self.signals: list[Signal] = []
+        self.signals: deque[Signal] = deque(maxlen=MAX_SIGNALS)  # the newest
         self.pending: tuple[int, str] | None = None
 
     def feed(self, line_no: int, line: str) -> None:
@@ -279,9 +284,11 @@ class LineScanner:
             first_no, first = self.pending
             self.pending = None
             if stripped.startswith("pid="):
-                self.signals += classify(first_no, f"{first.rstrip()} {stripped}", path=self.path)
+                self.signals.extend(
+                    classify(first_no, f"{first.rstrip()} {stripped}", path=self.path)
+                )
                 return
-            self.signals += classify(first_no, first, path=self.path)
+            self.signals.extend(classify(first_no, first, path=self.path))
         raw = strip_newline(line)
         if not any(k in raw for k in _KEYS):
             return
@@ -289,11 +296,11 @@ class LineScanner:
         if m and "(" in m[1] and ")" not in m[1]:
             self.pending = (line_no, raw)
             return
-        self.signals += classify(line_no, raw, path=self.path)
+        self.signals.extend(classify(line_no, raw, path=self.path))
 
     def finish(self) -> tuple[Signal, ...]:
         """All signals, flushing an HB alert whose continuation never came."""
         if self.pending is not None:
-            self.signals += classify(*self.pending, path=self.path)
+            self.signals.extend(classify(*self.pending, path=self.path))
             self.pending = None
         return tuple(self.signals)

@@ -42,7 +42,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lostbeat.analyzer.findings import Evidence
-from lostbeat.analyzer.parsers._lines import head, require_lines, to_int
+from lostbeat.analyzer.parsers._lines import Problems, head, require_lines, to_int
 from lostbeat.errors import ParseError
 
 __all__ = [
@@ -70,7 +70,8 @@ class ProcessEntry:
 @dataclass(frozen=True, slots=True)
 class ProcessTable:
     processes: tuple[ProcessEntry, ...]
-    problems: tuple[ParseError, ...] = ()  # rows that could not be read
+    problems: tuple[ParseError, ...] = ()  # rows that could not be read (the first 100)
+    omitted: str = ""  # what was left out of problems, when anything
 
 
 _A = re.ASCII
@@ -136,7 +137,7 @@ def parse_ps(lines: Iterable[str], *, path: str) -> ProcessTable:
     pid_at, user_at = _column(cols, "PID"), _column(cols, "USER")
     vsz_at, rss_at = _column(cols, "VSZ", "VIRT", "SIZE"), _column(cols, "RSS", "RES")
     out: list[ProcessEntry] = []
-    problems: list[ParseError] = []
+    problems = Problems()
     for line_no, text in numbered[header + 1 :]:
         parts = text.split(None, len(cols) - 1)
         if len(parts) < len(cols) or pid_at is None:
@@ -165,8 +166,8 @@ def parse_ps(lines: Iterable[str], *, path: str) -> ProcessTable:
             )
         )
     if not out and problems:
-        raise problems[0]
-    return ProcessTable(processes=tuple(out), problems=tuple(problems))
+        raise problems.first
+    return ProcessTable(tuple(out), tuple(problems.kept), problems.note())
 
 
 def parse_pstree(lines: Iterable[str], *, path: str) -> ProcessTable:
@@ -182,7 +183,7 @@ def parse_pstree(lines: Iterable[str], *, path: str) -> ProcessTable:
     """
     numbered = require_lines(lines, artifact="pstree", path=path)
     out: list[ProcessEntry] = []
-    problems: list[ParseError] = []
+    problems = Problems()
     for line_no, text in numbered:
         body = text.lstrip(_TREE_CHARS)
         if not body:
@@ -208,7 +209,7 @@ def parse_pstree(lines: Iterable[str], *, path: str) -> ProcessTable:
         )
     if not out:
         if problems:
-            raise problems[0]
+            raise problems.first
         line_no, text = numbered[0]
         raise ParseError(_EXPECTED_TREE, path=path, line_no=line_no, line=text)
-    return ProcessTable(processes=tuple(out), problems=tuple(problems))
+    return ProcessTable(tuple(out), tuple(problems.kept), problems.note())

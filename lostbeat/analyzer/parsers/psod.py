@@ -56,6 +56,8 @@ from lostbeat.errors import ArtifactMissing, ParseError
 
 __all__ = ["MAX_LINES", "PsodScreen", "looks_like_psod", "parse_psod"]
 
+MAX_CPUS = 1024
+"""PCPUs of a screen's world list kept: a bound, not a host's count."""
 MAX_LINES = 4000
 """Lines of a screen kept for known-issue signatures (a screen has a few dozen)."""
 
@@ -170,7 +172,7 @@ def parse_psod(lines: Iterable[str], *, path: str) -> PsodScreen:
         if (era := era_of(text)) is not None:
             votes[era] += 1
         words = text.split()
-        if _is_world_list(words):
+        if _is_world_list(words) and len(cpus) < MAX_CPUS:
             for word in words:
                 if word.startswith("*"):
                     panicked = to_int(word.lstrip("*PCU").split(":", 1)[0])

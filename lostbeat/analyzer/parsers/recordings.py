@@ -10,6 +10,11 @@ Points are the samples where a process's RSS or swap changed, plus the last samp
 each run of equal values, plus its first and last sample: drawing straight lines between
 the points gives back every raw sample exactly, for a fraction of the size.
 
+What is kept is bounded whatever the recording: at most ``MAX_POINTS`` process points and
+as many system points (past that, every series is thinned to every other point, its first
+and last kept, as often as needed), a shard inflates to at most 64 MiB, and the first 100
+unusable lines are listed; ``Recording.omitted`` says what was left out.
+
 Sample data (one raw shard line: CRC-32, then JSON)::
 
     a0e716c8 {"t":"s","ts":1714608000.2,"m":[25276502016,24718536704,0,0],
@@ -39,8 +44,9 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from lostbeat.analyzer.parsers._shard import ShardLines, ShardProblems
 from lostbeat.errors import ArtifactMissing, RecordingCorrupt
 from lostbeat.recording.marker import read_marker
 from lostbeat.recording.reader import Frame, Problem, Segment, ShardReader
@@ -53,7 +59,7 @@ from lostbeat.recording.schema import (
     SystemSample,
     Tier,
 )
-from lostbeat.recording.store import inflate, parse_shard_path, shards_by_day
+from lostbeat.recording.store import parse_shard_path, shards_by_day
 
 __all__ = [
     "Coverage",
@@ -128,7 +134,21 @@ class Recording:
     system: tuple[SystemPoint, ...]
     coverage: tuple[Coverage, ...]
     problems: tuple[Problem, ...]
-    """Lines and files that could not be used (torn, bad CRC, bad gzip), with where."""
+    """Lines and files that could not be used (torn, bad CRC, bad gzip), with where: the
+    first 100."""
+    omitted: str = ""
+    """What was left out (thinned series, problems past 100), when anything was."""
+
+
+MAX_POINTS = 200_000
+"""Process points kept in all (and system points): some 30 MB each, weeks of a busy host."""
+MAX_SHARD = 64 * 2**20
+"""Bytes a shard inflates to at most: a day of raw samples is about 10 MB."""
+
+
+def _thin(points: list[Any]) -> list[Any]:
+    """Every other point, the first and the last kept."""
+    return points[:-1:2] + points[-1:] if len(points) > 2 else points
 
 
 class _Series:
@@ -140,6 +160,19 @@ class _Series:
         self.system: list[SystemPoint] = []
         self._runs: dict[ProcessKey, tuple[tuple[int | None, int | None], float]] = {}
         self._prev: float | None = None
+        self.count = 0  # process points held
+        self.thinned = 0  # times every series was thinned
+
+    def _bound(self) -> None:
+        """Thin every series once the points pass MAX_POINTS (process or system)."""
+        if self.count > MAX_POINTS:
+            for key, points in self.points.items():
+                self.points[key] = _thin(points)
+            self.count = sum(len(p) for p in self.points.values())
+            self.thinned += 1
+        if len(self.system) > MAX_POINTS:
+            self.system = _thin(self.system)
+            self.thinned += 1
 
     def end_stretch(self) -> None:
         for key in list(self._runs):
@@ -150,6 +183,7 @@ class _Series:
         run = self._runs.pop(key, None)
         if run is not None and self._prev is not None and run[1] != self._prev:
             self.points[key].append(Point(self._prev, *run[0]))
+            self.count += 1
 
     def add(
         self, frame: Frame, rows: Sequence[tuple[Identity, ProcSample | ProcAggregate]]
@@ -170,7 +204,9 @@ class _Series:
                 self.identities.setdefault(key, identity)
             elif self._prev is not None and run[1] != self._prev:
                 self.points[key].append(Point(self._prev, *run[0]))
+                self.count += 1
             self.points.setdefault(key, []).append(Point(ts, *value))
+            self.count += 1
             self._runs[key] = (value, ts)
         system = frame.system
         if isinstance(system, SystemSample):
@@ -193,6 +229,7 @@ class _Series:
                 )
             )
         self._prev = ts
+        self._bound()
 
 
 def parse_recording(files: Sequence[tuple[str, bytes]], *, path: str) -> Recording:
@@ -206,7 +243,7 @@ def parse_recording(files: Sequence[tuple[str, bytes]], *, path: str) -> Recordi
     """
     host: str | None = None
     interval: float | None = None
-    problems: list[Problem] = []
+    problems = ShardProblems()
     data: dict[str, bytes] = {}
     for name, content in files:
         if name.endswith(MARKER_NAME):
@@ -233,8 +270,13 @@ def parse_recording(files: Sequence[tuple[str, bytes]], *, path: str) -> Recordi
     if not series.system:
         first = sorted(data)[0]
         raise RecordingCorrupt(
-            f"no readable sample ({len(problems)} bad lines or files)", path=first
+            f"no readable sample ({problems.count} bad lines or files)", path=first
         )
+    omitted = []
+    if series.thinned:
+        omitted.append(f"series thinned {series.thinned} times to stay under {MAX_POINTS} points")
+    if problems.count > len(problems.kept):
+        omitted.append(f"{problems.count} unusable lines or files in all, the first 100 kept")
     return Recording(
         path=path,
         host=host or (hosts[-1] if hosts else None),
@@ -250,7 +292,8 @@ def parse_recording(files: Sequence[tuple[str, bytes]], *, path: str) -> Recordi
         ),
         system=tuple(series.system),
         coverage=tuple(coverage),
-        problems=tuple(problems),
+        problems=tuple(problems.kept),
+        omitted="; ".join(omitted),
     )
 
 
@@ -260,15 +303,11 @@ bomb, say a shard gzipped twice, which the source inflated once under its own gu
 
 
 def _read_shard(
-    name: str, data: bytes, series: _Series, problems: list[Problem]
+    name: str, data: bytes, series: _Series, problems: ShardProblems
 ) -> tuple[Coverage, list[Segment]] | None:
     """Feed one shard's frames into ``series``; ``None`` if it held no usable frame."""
-    try:
-        lines = inflate(data, limit=max(MAX_RATIO * len(data), 2**20))
-    except (OSError, EOFError, ValueError) as err:
-        problems.append(Problem(name, None, f"cannot inflate: {err}"))
-        return None
-    reader = ShardReader(lines, path=name)
+    lines = ShardLines(data, limit=min(max(MAX_RATIO * len(data), 2**20), MAX_SHARD))
+    reader = lines.reader = ShardReader(lines, path=name)
     first = last = None
     segment: Segment | None = None
     for frame in reader.frames():
@@ -282,7 +321,9 @@ def _read_shard(
         first = frame.ts if first is None else first
         last = frame.ts
     series.end_stretch()
-    problems.extend(reader.problems)
+    if lines.error:
+        problems.add([Problem(name, None, f"cannot inflate: {lines.error}")])
+    problems.add(reader.problems, more=lines.dropped)
     if first is None or last is None or segment is None:
         return None
     tier = segment.tier

@@ -42,7 +42,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lostbeat.analyzer.findings import Evidence
-from lostbeat.analyzer.parsers._lines import head, require_lines, to_float, to_int
+from lostbeat.analyzer.parsers._lines import Problems, head, require_lines, to_float, to_int
 from lostbeat.analyzer.parsers.processes import ProcessEntry, exe_name
 from lostbeat.errors import ParseError
 
@@ -58,6 +58,7 @@ class TopSnapshot:
     processes: tuple[ProcessEntry, ...]  # of the last iteration
     evidence: Evidence  # its "top - " header line
     problems: tuple[ParseError, ...] = ()  # rows and Mem/Swap lines that could not be read
+    omitted: str = ""  # what was left out of problems (the first 100 are kept), when anything
 
 
 _A = re.ASCII
@@ -157,7 +158,7 @@ def parse_top(lines: Iterable[str], *, path: str) -> TopSnapshot:
     """
     numbered = require_lines(lines, artifact="top", path=path)
     current: _Iteration | None = None
-    problems: list[ParseError] = []
+    problems = Problems()
     for line_no, text in numbered:
         if _ITERATION.fullmatch(text):
             current = _Iteration(Evidence(path, line_no, text))
@@ -189,5 +190,6 @@ def parse_top(lines: Iterable[str], *, path: str) -> TopSnapshot:
         swap_used_kb=memory.get("swap_used"),
         processes=tuple(current.rows),
         evidence=current.evidence,
-        problems=tuple(problems),
+        problems=tuple(problems.kept),
+        omitted=problems.note(),
     )

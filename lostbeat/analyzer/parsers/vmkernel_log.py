@@ -15,6 +15,9 @@ Only the lines that matter become :class:`Signal` s and feed the panic reader
 (:mod:`~lostbeat.analyzer.parsers._panic`); everything else is skipped after a cheap substring
 test over a batch of lines, so a 100 MB log takes seconds. ``WARNING`` and ``ALERT`` lines
 and the log's last lines are kept, the newest :data:`MAX_KEPT`, for known-issue signatures.
+Of the keyword lines, the newest :data:`MAX_KEPT` are read once the log is read (a real log
+has a few dozen; a hostile one made of nothing else costs the same as a real one), and
+``omitted`` says how many older ones were left.
 
 The numbers after ``HB:`` / ``Host:`` / ``Heartbeat:`` are source line numbers (the same
 in builds 64607, 123630 and the cimserver case) and are never matched literally.
@@ -190,6 +193,11 @@ def _candidates(batch: list[str], blob: str, keys: tuple[str, ...]) -> list[int]
     return sorted(found)
 
 
+def _next_line(batch: list[str], start: int) -> int | None:
+    """The index of the first non-blank line of ``batch`` from ``start``."""
+    return next((i for i in range(start, len(batch)) if batch[i].strip()), None)
+
+
 def _last_uptime(batch: list[str]) -> float | None:
     """The uptime of the last line of ``batch`` that has one."""
     for line in reversed(batch):
@@ -220,6 +228,7 @@ def parse_vmkernel_log(lines: Iterable[str], *, path: str) -> VmkernelLog:
     notable: deque[tuple[int, str]] = deque(maxlen=MAX_KEPT)
     tail: deque[tuple[int, str]] = deque(maxlen=TAIL)
     count = 0
+    wrap = False  # the last keyword line is a wrapped HB alert whose rest is to come
     while batch := list(islice(it, _BATCH)):
         blob = "\n".join(batch)
         if first is None:
@@ -232,12 +241,18 @@ def parse_vmkernel_log(lines: Iterable[str], *, path: str) -> VmkernelLog:
             seen_log_line = bool(
                 _VMK_LINE.search(blob) or _ESX_LINE.search("\n".join(undecorate(t) for t in batch))
             )
+        if wrap and (nxt := _next_line(batch, 0)) is not None:
+            crash.append((base + 1 + nxt, batch[nxt]))
+            wrap = False
         for at in _candidates(batch, blob, _KEYWORDS):
             crash.append((base + 1 + at, batch[at]))
             count += 1
-            # a wrapped HB alert goes on in the next line, which holds no keyword
-            if at + 1 < len(batch) and "(comm=" in batch[at] and ")" not in batch[at][-3:]:
-                crash.append((base + 2 + at, batch[at + 1]))
+            # a wrapped HB alert goes on in the next line, which holds no keyword (KB 1009607)
+            if "(comm=" in batch[at] and ")" not in batch[at][-3:]:
+                if (nxt := _next_line(batch, at + 1)) is None:
+                    wrap = True
+                else:
+                    crash.append((base + 1 + nxt, batch[nxt]))
         for at in _candidates(batch, blob, _NOTABLE):
             notable.append((base + 1 + at, batch[at]))
         tail.extend(zip(range(base + 1, base + 1 + len(batch)), batch, strict=True))

@@ -9,9 +9,11 @@ consumers as ``<name>-<KB>`` with the name cut to 8 characters (``vmware-h``).
 The swap field is kept as written, in bytes: KB 1019238's ESX 4.0 example shows ``356``,
 which may be kB (open question, reference §1.2). A token is split on its last ``-``.
 Lines of other programs are skipped; a ``logger``/``vmkhalt`` line that cannot be read
-is kept in ``problems`` and the rest of the file still counts. The ESXi 5.x-8.x
-``vmksummary.log`` (``heartbeat: up 0d17h24m17s, ...``) has a parser of its own
-(:mod:`~.vmksummary_log`); a file of that form met here is handed to it.
+is kept in ``problems`` and the rest of the file still counts. A file keeps its newest
+``MAX_LINES`` record lines (over a year of hours), parsed once the file is read; the others
+are counted in ``omitted``. The ESXi 5.x-8.x ``vmksummary.log`` (``heartbeat: up
+0d17h24m17s, ...``) has a parser of its own (:mod:`~.vmksummary_log`); a file of that form
+met here is handed to it.
 
 Sample data (KB 1019238, a crash: no ``Rebooting`` line before ``Starting``)::
 
@@ -37,16 +39,27 @@ Examples:
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import chain, islice
 from typing import NamedTuple
 
 from lostbeat.analyzer.findings import Evidence
-from lostbeat.analyzer.parsers._lines import head, require_lines, to_float, to_int, undecorate
-from lostbeat.errors import ParseError
+from lostbeat.analyzer.parsers._lines import (
+    Problems,
+    active_lines,
+    head,
+    kept_note,
+    to_float,
+    to_int,
+    undecorate,
+)
+from lostbeat.errors import ArtifactMissing, ParseError
 
 __all__ = [
+    "MAX_LINES",
     "Consumer",
     "LineKind",
     "SummaryLine",
@@ -92,6 +105,12 @@ class SummaryLine:
 class VmkSummary:
     lines: tuple[SummaryLine, ...]  # in file order
     problems: tuple[ParseError, ...] = ()  # logger/vmkhalt lines that could not be read
+    omitted: str = ""  # what was left out (older record lines, problems past 100), if any
+
+
+MAX_LINES = 10_000
+"""Record lines (``logger``/``vmkhalt``) kept per file, the newest: 14 months of hours."""
+_PEEK = 64  # lines read before deciding the file is ESXi's vmksummary.log
 
 
 _A = re.ASCII
@@ -163,6 +182,11 @@ def _looks_like_record(text: str) -> bool:
     return "hb: vmk" in text or "vmkhalt" in text
 
 
+def _is_candidate(text: str) -> bool:
+    """A line :data:`_LINE` may match, or one that is a malformed record."""
+    return "logger" in text or "vmkhalt" in text or "hb: vmk" in text
+
+
 def looks_like_vmksummary(text: str) -> bool:
     """Whether ``text`` (a file's start) has vmksummary heartbeat or boot lines."""
     return _SNIFF.search(head(text)) is not None
@@ -179,10 +203,31 @@ def parse_vmksummary(lines: Iterable[str], *, path: str) -> VmkSummary:
         ArtifactMissing: no non-blank line.
         ParseError: not a single vmksummary line; the first unreadable one if all were.
     """
-    numbered = require_lines(lines, artifact="vmksummary", path=path)
+    it = iter(lines)
+    peek = list(islice(it, _PEEK))
+    if not any(_is_candidate(t) for t in peek):
+        # ESXi's var/log/vmksummary.log (a 5.x+ bundle) matches this artifact's path too
+        from lostbeat.analyzer.parsers.vmksummary_log import (  # noqa: PLC0415 - it imports this
+            looks_like_vmksummary_log,
+            parse_vmksummary_log,
+        )
+
+        if looks_like_vmksummary_log("\n".join(t.rstrip("\r\n") for t in peek)):
+            return parse_vmksummary_log(chain(peek, it), path=path)
+    first: tuple[int, str] | None = None
+    records: deque[tuple[int, str]] = deque(maxlen=MAX_LINES)
+    count = 0
+    for line_no, text in active_lines(chain(peek, it)):
+        if first is None:
+            first = (line_no, text)
+        if _is_candidate(text):
+            records.append((line_no, text))
+            count += 1
+    if first is None:
+        raise ArtifactMissing("vmksummary", path=path)
     out: list[SummaryLine] = []
-    problems: list[ParseError] = []
-    for line_no, raw in numbered:
+    problems = Problems()
+    for line_no, raw in records:
         text = undecorate(raw)  # a post quotes the lines (">\t"), a page bullets them
         m = _LINE.match(text)
         if m is None:
@@ -218,15 +263,8 @@ def parse_vmksummary(lines: Iterable[str], *, path: str) -> VmkSummary:
         )
     if not out:
         if problems:
-            raise problems[0]
-        # ESXi's var/log/vmksummary.log (a 5.x+ bundle) matches this artifact's path too
-        from lostbeat.analyzer.parsers.vmksummary_log import (  # noqa: PLC0415 - it imports this
-            looks_like_vmksummary_log,
-            parse_vmksummary_log,
-        )
-
-        if looks_like_vmksummary_log("\n".join(t for _, t in numbered)):
-            return parse_vmksummary_log([t for _, t in numbered], path=path)
-        line_no, text = numbered[0]
+            raise problems.first
+        line_no, text = first
         raise ParseError(_EXPECTED_LINE, path=path, line_no=line_no, line=text)
-    return VmkSummary(lines=tuple(out), problems=tuple(problems))
+    older = f"kept the last {MAX_LINES} of {count} record lines" if count > MAX_LINES else ""
+    return VmkSummary(tuple(out), tuple(problems.kept), kept_note(older, problems.note()))

@@ -41,12 +41,26 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections import deque
 from collections.abc import Iterable
 
 from lostbeat.analyzer.findings import Evidence
-from lostbeat.analyzer.parsers._lines import head, require_lines, to_int, undecorate
-from lostbeat.analyzer.parsers.vmksummary import Consumer, LineKind, SummaryLine, VmkSummary
-from lostbeat.errors import ParseError
+from lostbeat.analyzer.parsers._lines import (
+    Problems,
+    active_lines,
+    head,
+    kept_note,
+    to_int,
+    undecorate,
+)
+from lostbeat.analyzer.parsers.vmksummary import (
+    MAX_LINES,
+    Consumer,
+    LineKind,
+    SummaryLine,
+    VmkSummary,
+)
+from lostbeat.errors import ArtifactMissing, ParseError
 
 __all__ = ["looks_like_vmksummary_log", "parse_vmksummary_log"]
 
@@ -74,6 +88,7 @@ _EVENTS = (
     ("is powering off", LineKind.HALTING),
     ("is shutting down", LineKind.HALTING),
 )
+_WORDS = ("heartbeat", "bootstop", "mark", *(words for words, _ in _EVENTS))
 _EXPECTED = (
     "expected ESXi vmksummary.log lines like '<ISO time> bootstop: Host has booted' or "
     "'<ISO time> heartbeat: up 0d1h2m3s, 4 VMs; [[pid name NkB] ...]'"
@@ -109,18 +124,34 @@ def _heartbeat(text: str) -> tuple[float, int, tuple[Consumer, ...]] | None:
     return up, int(m["vms"]), top
 
 
+def _is_record(text: str) -> bool:
+    """A line :data:`_LINE` may read: tagged, or saying a boot or a stop (a cheap test)."""
+    return any(word in text for word in _WORDS)
+
+
 def parse_vmksummary_log(lines: Iterable[str], *, path: str) -> VmkSummary:
-    """Read the boots, stops and hourly leaderboards of an ESXi vmksummary.log.
+    """Read the boots, stops and hourly leaderboards of an ESXi vmksummary.log: its newest
+    ``MAX_LINES`` record lines, parsed once the file is read (the others are counted in
+    ``omitted``, as :func:`~.vmksummary.parse_vmksummary` does).
 
     Raises:
         ArtifactMissing: no non-blank line.
         ParseError: not a single vmksummary.log line; the first unreadable heartbeat if
             every line was one.
     """
-    numbered = require_lines(lines, artifact="vmksummary_log", path=path)
+    first: tuple[int, str] | None = None
+    records: deque[tuple[int, str]] = deque(maxlen=MAX_LINES)
+    count = 0
+    for line_no, text in active_lines(lines):
+        first = first or (line_no, text)
+        if _is_record(text):
+            records.append((line_no, text))
+            count += 1
+    if first is None:
+        raise ArtifactMissing("vmksummary_log", path=path)
     out: list[SummaryLine] = []
-    problems: list[ParseError] = []
-    for line_no, raw in numbered:
+    problems = Problems()
+    for line_no, raw in records:
         m = _LINE.match(undecorate(raw))
         if m is None:
             continue
@@ -146,7 +177,7 @@ def parse_vmksummary_log(lines: Iterable[str], *, path: str) -> VmkSummary:
         out.append(SummaryLine(kind or LineKind.OTHER, epoch, stamp, "", evidence))
     if not out:
         if problems:
-            raise problems[0]
-        line_no, text = numbered[0]
-        raise ParseError(_EXPECTED, path=path, line_no=line_no, line=text)
-    return VmkSummary(lines=tuple(out), problems=tuple(problems))
+            raise problems.first
+        raise ParseError(_EXPECTED, path=path, line_no=first[0], line=first[1])
+    older = f"kept the last {MAX_LINES} of {count} record lines" if count > MAX_LINES else ""
+    return VmkSummary(tuple(out), tuple(problems.kept), kept_note(older, problems.note()))

@@ -1,0 +1,215 @@
+"""One member on its way to a parser: its bounded tail, and then its lines.
+
+A :class:`_Sink` receives a member's bytes as they are read (inflating a nested gzip on the
+way) and keeps at most ``cap`` bytes and ``line_cap`` lines of them. A log keeps its tail,
+the newest lines, cut to a whole line; any other artifact over either cap is "too large".
+:func:`lines_of` then hands the kept text to a parser one line at a time, releasing each
+chunk once decoded, so that a member never exists as one ``bytes`` plus one ``str`` plus a
+list of lines; a line longer than ``LINE_MAX`` characters is cut there.
+
+Examples:
+    >>> from lostbeat.analyzer._collect import Limits
+    >>> sink = _Sink(1000, 2, tail=True, limits=Limits())
+    >>> for chunk in (b"one\\ntwo\\nth", b"ree\\nfour\\n"):
+    ...     sink.write(chunk)
+    >>> parts, note = sink.result()
+    >>> list(lines_of(parts)), note
+    (['three\\n', 'four\\n'], 'kept the last 2 lines (11 bytes) of 4 lines (19 bytes)')
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+from collections import deque
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from lostbeat.analyzer._gunzip import _GZIP_MAGIC, _Broken, _Gunzip, _size
+
+if TYPE_CHECKING:
+    from lostbeat.analyzer._collect import Limits
+
+_STEP = 1024 * 1024  # nested .gz inflation step
+_PIECE = 64 * 1024  # bytes decoded at a time by lines_of: the list of its lines stays small
+LINE_MAX = 1024 * 1024
+"""Characters of one line a parser is given at most; the rest of a longer line is dropped."""
+
+
+class _Sink:
+    """Keeps at most ``cap`` bytes and ``line_cap`` lines of one member.
+
+    Whether a member is gzip is told by its first bytes, not its name (``vmkernel.2.gz``
+    is, but a rotation may lack the suffix).
+    """
+
+    def __init__(
+        self, cap: int, line_cap: int, *, tail: bool, limits: Limits, inflate: bool = True
+    ) -> None:
+        self.cap, self.line_cap, self.tail, self.limits = cap, line_cap, tail, limits
+        self.inflate = inflate  # False: a gzip member is kept as it is (its parser inflates)
+        self.gunzip: _Gunzip | None = None
+        self.decided = False
+        self.parts: deque[bytes] = deque()
+        self.newlines: deque[int] = deque()  # newlines in each part
+        self.kept = self.kept_lines = 0
+        self.seen = 0  # all bytes of the (inflated) member so far
+        self.seen_lines = 0
+        self.counted = True  # seen_lines holds every line (nothing was skipped unread)
+        self.done = False  # nothing more is wanted: too large, corrupt or a bomb
+        self.too_large = ""  # the cap a whole-file artifact exceeded, said as a reason
+        self.error = ""
+
+    def decide(self, head: bytes) -> None:
+        """Set gzip or plain from the member's first bytes."""
+        if not self.decided:
+            self.decided = True
+            if head[:2] == _GZIP_MAGIC and self.inflate:
+                self.gunzip = _Gunzip(self.limits)
+
+    def skipped(self, n: int) -> None:
+        """``n`` bytes of the member's start were skipped unread (a plain log's tail is
+        all that is kept)."""
+        self.seen += n
+        self.counted = False
+
+    def write(self, chunk: bytes) -> None:
+        if self.done or not chunk:
+            return
+        self.decide(chunk)
+        if self.gunzip is None:
+            self._keep(chunk)
+            return
+        self.gunzip.feed(chunk)
+        try:
+            while not self.done and (out := self.gunzip.pull(_STEP)):
+                self._keep(out)
+        except _Broken as err:
+            self.error, self.done = str(err), True
+
+    def _keep(self, data: bytes) -> None:
+        count = data.count(b"\n")
+        self.seen += len(data)
+        self.seen_lines += count
+        self.parts.append(data)
+        self.newlines.append(count)
+        self.kept += len(data)
+        self.kept_lines += count
+        if self.kept <= self.cap and self.kept_lines <= self.line_cap:
+            return
+        if not self.tail:
+            over = f"more than {self.line_cap} lines" if self.kept_lines > self.line_cap else ""
+            self.too_large = over or f"larger than the {_size(self.cap)} read cap"
+            self.parts.clear()
+            self.newlines.clear()
+            self.kept = self.kept_lines = 0
+            self.done = True
+            return
+        # drop whole chunks while the tail still starts after them (see result())
+        while len(self.parts) > 1 and (
+            self.kept - len(self.parts[0]) >= self.cap
+            or self.kept_lines - self.newlines[0] > self.line_cap
+        ):
+            self.kept -= len(self.parts.popleft())
+            self.kept_lines -= self.newlines.popleft()
+
+    def _cut(self) -> None:
+        """Cut the first chunk where the tail starts: at most ``cap`` bytes and ``line_cap``
+        newlines, from the start of a line."""
+        first = self.parts[0]
+        start = max(self.kept - self.cap, 0)
+        skip = self.kept_lines - self.line_cap
+        if skip > 0:  # after the skip-th newline, which _keep left in the first chunk
+            at = -1
+            for _ in range(skip):
+                at = first.find(b"\n", at + 1)
+            start = max(start, at + 1)
+        dropped = self.seen - self.kept + start
+        if dropped and (start == 0 or first[start - 1 : start] != b"\n"):
+            start = self._line_start(start)
+        self._trim(start)
+
+    def _line_start(self, start: int) -> int:
+        """The offset, in the kept chunks, after the first newline at or after ``start``;
+        chunks before it are dropped."""
+        while self.parts:
+            at = self.parts[0].find(b"\n", start)
+            if at >= 0:
+                return at + 1
+            self.kept -= len(self.parts.popleft())
+            self.newlines.popleft()
+            start = 0
+        return 0
+
+    def _trim(self, start: int) -> None:
+        if not self.parts or not start:
+            return
+        first = self.parts.popleft()
+        count = self.newlines.popleft()
+        gone = first[:start].count(b"\n")
+        self.kept -= start
+        self.kept_lines -= gone
+        if start < len(first):
+            self.parts.appendleft(first[start:])
+            self.newlines.appendleft(count - gone)
+
+    def result(self) -> tuple[deque[bytes], str]:
+        """The kept chunks (for :func:`lines_of`) and a note on what was left out."""
+        if self.gunzip is not None and not self.gunzip.finished() and not self.done:
+            self.error = f"gzip data truncated after {_size(self.seen)}"
+        if self.tail and self.parts:
+            self._cut()
+        if not self.tail or self.kept == self.seen:
+            return self.parts, ""
+        lines = f"{self.kept_lines} lines" if self.kept_lines >= self.line_cap else ""
+        kept = f"{lines} ({_size(self.kept)})" if lines else _size(self.kept)
+        if self.counted and self.seen_lines > self.kept_lines and lines:
+            whole = f"{self.seen_lines} lines ({_size(self.seen)})"
+        else:
+            whole = _size(self.seen)
+        return self.parts, f"kept the last {kept} of {whole}"
+
+    def digest(self) -> bytes:
+        """A digest of the kept bytes: the same content given twice is read once."""
+        hasher = hashlib.blake2b(digest_size=16)
+        for part in self.parts:
+            hasher.update(part)
+        return hasher.digest()
+
+
+def lines_of(parts: deque[bytes]) -> Iterator[str]:
+    """The lines of the chunks in ``parts``, decoded as UTF-8 (a bad byte becomes U+FFFD),
+    ``\\r\\n`` and ``\\r`` read as ``\\n`` as ``open()`` does; each chunk leaves ``parts``
+    as it is decoded. A line longer than :data:`LINE_MAX` characters is cut there."""
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    carry: list[str] = []  # the start of a line that goes on in the next piece
+    carried = 0
+    held_cr = False  # a piece ended in "\r": a "\n" may follow in the next one
+    while parts:
+        chunk = parts.popleft()
+        for at in range(0, len(chunk), _PIECE):
+            text = decoder.decode(chunk[at : at + _PIECE])
+            if held_cr:
+                text = "\r" + text
+            held_cr = text.endswith("\r")
+            if held_cr:
+                text = text[:-1]
+            if "\r" in text:
+                text = text.replace("\r\n", "\n").replace("\r", "\n")
+            pieces = text.split("\n")
+            if len(pieces) == 1:
+                if carried < LINE_MAX:
+                    carry.append(pieces[0][: LINE_MAX - carried])
+                    carried += len(carry[-1])
+                continue
+            first = pieces[0]
+            if carry:
+                first = "".join(carry) + first[: LINE_MAX - carried]
+                carry, carried = [], 0
+            yield first[:LINE_MAX] + "\n"
+            for line in pieces[1:-1]:
+                yield (line[:LINE_MAX] + "\n") if len(line) > LINE_MAX else line + "\n"
+            carry, carried = [pieces[-1][:LINE_MAX]], min(len(pieces[-1]), LINE_MAX)
+    rest = "".join(carry) + decoder.decode(b"", final=True) + ("\n" if held_cr else "")
+    if rest:
+        yield rest[:LINE_MAX]
