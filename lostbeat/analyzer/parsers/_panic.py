@@ -191,7 +191,7 @@ _FRAME_AT = re.compile(
 # A frame without its address, glued after a message
 # ("SP 0x453a89e4####Syscall_InstructionHandler@vmkernel#nover")
 _FRAME_BARE = re.compile(
-    r"(?P<fn>[A-Za-z_]\w*)@(?P<mod>\([\w.\-]+\)|<None>|vmkernel|[a-z][\w.\-]*)"
+    r"(?<!\w)(?P<fn>[A-Za-z_]\w*)@(?P<mod>\([\w.\-]+\)|<None>|vmkernel|[a-z][\w.\-]*)"
     r"[#:](?P<ver>nover|<None>|[0-9v][\w.\-]*)",
     _A,
 )

@@ -154,6 +154,17 @@ def test_frame_forms_and_modules():
     ]
 
 
+def test_a_bare_frames_function_starts_where_its_word_starts():
+    # glued after a redacted address or a space: the whole name; glued to the digits of an
+    # address: no name can be told apart, so no frame (never a name cut in the middle)
+    assert [
+        (f.function, f.module) for f in read("SP 0x4####Syscall_Handler@vmkernel#nover").frames
+    ] == [("Syscall_Handler", "vmkernel")]
+    assert [f.function for f in read("then  BH_Check@vmkernel#nover+0x185").frames] == ["BH_Check"]
+    assert read("SP 0x453a89e4Syscall_Handler@vmkernel#nover+0x1").frames == ()
+    assert read("addr 0x4180e1000_xmit@(e1000)#1.0+0x4").frames == ()
+
+
 def test_a_user_worlds_backtrace_is_no_frame():
     assert not read("backtrace[00] libvmacore.so[0x0037ACD3]: Vmacore::System::Stacktrace").shown
 
