@@ -10,7 +10,10 @@ Conventions (shared with the analyzer):
 * a leak by a VMware process -> KB 653; by a third party -> no KB (remove or disable the
   agent, per the support policy); with two leakers, each one's action;
 * KB 1032962 whenever a crash happened and Misc.CosCorefile is not a ``/vmfs/volumes/`` path;
-* KB 1009607 when cimserver leaks on a build where the Pegasus leak applies (3.5 U2-U5).
+* KB 1009607 when cimserver leaks on a build where the Pegasus leak applies (3.5 U2-U5);
+* KB 1016239 when the host dies booting with ``NOT_IMPLEMENTED ... util.c:83`` on a build the
+  article names (3.5, 4.0); a COS panic hours into a boot is never KB 1016070's (a panic at
+  the reboot after an update), whatever its message.
 """
 
 from __future__ import annotations
@@ -65,6 +68,8 @@ def truth_of(scenario: str, seed: int, spec: Spec, tl: Timeline) -> Truth:
     known: tuple[str, ...] = ()
     if "cimserver" in culprits and host.build.pegasus_leak:
         known = ("1009607",)
+    if spec.boot_failure and host.build.low_memory_boot:
+        known = ("1016239",)
     actions: set[str] = set(known)
     if crash is CrashType.NONE:
         pass
