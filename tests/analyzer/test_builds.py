@@ -41,6 +41,7 @@ def test_every_verified_esxi_row_of_the_reference_is_in_the_table():
         (14320388, (6, 7), "ESXi 6.7 Update 3"),
         (799733, (5, 1), "ESXi 5.1 GA"),
         (208167, (4, 0), "ESX 4.0 Update 1"),
+        (261974, (4, 0), "ESX 4.0 Update 2"),  # above 4.1 GA (260247), not a 4.1 patch
     ],
 )
 def test_exact_builds(build, line, name):
