@@ -1,14 +1,13 @@
 """What ESX classic and ESXi share: the hourly history, the crash and its class, the known
-issues its lines show, the processes named in ps/pstree/top, the catalog and the releases.
+issues its lines show, the processes named in ps/pstree/top, the catalog and the releases,
+all built into the neutral facts by :func:`esx_facts`.
 
-Each ESX profile adds its own words, artifacts, evidence inventory and plan. Whether the
+Each ESX profile adds its own words, artifacts, evidence inventory, settings and plan. Whether the
 inputs are ESXi's or ESX classic's is read from their content (:func:`esxi_votes`): the
 version files first, then a screen's header, then the forms only one of them writes.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from lostbeat.analyzer import builds
 from lostbeat.analyzer.catalog import CATALOG
@@ -16,10 +15,14 @@ from lostbeat.analyzer.facts import (
     Catalog,
     Catalogued,
     Domain,
+    DumpSet,
+    Facts,
     MemoryHistory,
+    PlanBook,
     Pressure,
     ProcessInfo,
     ReleaseInfo,
+    SettingCheck,
 )
 from lostbeat.analyzer.issues import KnownIssue, Signs, signed
 from lostbeat.analyzer.parsers._panic import Panic
@@ -38,9 +41,9 @@ from lostbeat.analyzer.platforms._summary import (
     split_boots,
     swap_points,
 )
-from lostbeat.analyzer.result import Crash, CrashType, Origin, TimelineEvent
+from lostbeat.analyzer.result import Crash, CrashType, Origin, Platform
 
-__all__ = ["MEMORY_CRASHES", "EsxView", "esx_catalog", "esxi_votes", "product_line", "read_esx"]
+__all__ = ["MEMORY_CRASHES", "esx_catalog", "esx_facts", "esxi_votes", "product_line"]
 
 _INTERPRETERS = ("java", "perl", "python", "python2", "python3", "sh", "bash", "mono")
 _THIRD_PARTY_PATHS = ("/opt/hp", "/opt/dell", "/opt/ibm", "/opt/emc")
@@ -170,24 +173,6 @@ def _processes(parsed: Parsed) -> tuple[ProcessInfo, ...]:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class EsxView:
-    """The parts of an ESX incident both ESX profiles read the same way."""
-
-    lines: tuple[SummaryLine, ...]
-    boots: tuple[SummaryBoot, ...]
-    crash: Crash
-    release: ReleaseInfo | None
-    domain: Domain
-    history: MemoryHistory
-    plot: MemoryHistory
-    processes: tuple[ProcessInfo, ...]
-    events: tuple[TimelineEvent, ...]
-    signs: Signs
-    issues: tuple[KnownIssue, ...]
-    memory_crashes: frozenset[CrashType]
-
-
 def _pressure(last: SummaryLine | None, domain: Domain) -> Pressure:
     """The last hourly summary against the console's sizes (KB 308590's arithmetic)."""
     if last is None:
@@ -202,7 +187,17 @@ def _pressure(last: SummaryLine | None, domain: Domain) -> Pressure:
     return Pressure(swap, ram, free)
 
 
-def read_esx(parsed: Parsed, issues: tuple[KnownIssue, ...] = ESX_ISSUES) -> EsxView:
+def esx_facts(
+    parsed: Parsed,
+    *,
+    words: Platform,
+    dumps: tuple[DumpSet, ...],
+    plan: PlanBook,
+    settings: tuple[SettingCheck, ...] = (),
+    issues: tuple[KnownIssue, ...] = ESX_ISSUES,
+) -> Facts:
+    """The facts of an ESX incident, read the same way for both ESX profiles; each gives its
+    own words, evidence inventory, settings checked and plan."""
     lines = merge_summaries(parsed.summaries)
     boots = split_boots(lines)
     crashed = incident(boots)
@@ -248,19 +243,26 @@ def read_esx(parsed: Parsed, issues: tuple[KnownIssue, ...] = ESX_ISSUES) -> Esx
         pressure=_pressure(last, domain),
         last_evidence=(last.evidence,) if last is not None else (),
     )
-    plot = MemoryHistory(sampling=HOURLY, series=hourly_series(lines), swap=swap_points(lines))
-    return EsxView(
-        lines,
-        boots,
-        crash,
-        release,
-        domain,
-        history,
-        plot,
-        _processes(parsed),
-        events(lines),
-        signs,
-        issues,
+    return Facts(
+        words=words,
+        crash=crash,
+        history=history,
+        host=parsed.host or (lines[-1].host if lines else None),
+        domain=domain,
+        boots=tuple(b.boot for b in boots),
+        events=events(lines),
+        plot=MemoryHistory(sampling=HOURLY, series=hourly_series(lines), swap=swap_points(lines)),
+        boot_times=tuple(b.boot.started_at for b in boots if b.boot.started_at is not None),
+        processes=_processes(parsed),
+        catalog=esx_catalog(),
+        dumps=dumps,
+        settings=settings,
+        known_issues=issues,
+        signs=signs,
         # a restart the summary marks "VMkernel error" with no screen may be a lost heartbeat
-        MEMORY_CRASHES if panics or kind[1] else MEMORY_CRASHES | {CrashType.VMKERNEL},
+        memory_crashes=(
+            MEMORY_CRASHES if panics or kind[1] else MEMORY_CRASHES | {CrashType.VMKERNEL}
+        ),
+        plan=plan,
+        release=release,
     )

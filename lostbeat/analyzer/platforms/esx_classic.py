@@ -10,7 +10,7 @@ from __future__ import annotations
 from lostbeat.analyzer.facts import DumpSet, Facts, PlanBook, SettingCheck
 from lostbeat.analyzer.parsers.esx_conf import EsxConf
 from lostbeat.analyzer.parsers.vmksummary import LineKind
-from lostbeat.analyzer.platforms._esx import esx_catalog, esxi_votes, read_esx
+from lostbeat.analyzer.platforms._esx import esx_facts, esxi_votes
 from lostbeat.analyzer.platforms._esx_artifacts import ESX_ARTIFACTS
 from lostbeat.analyzer.platforms._esx_issues import ESX_ISSUES
 from lostbeat.analyzer.platforms._profile import Artifact, Parsed
@@ -121,10 +121,42 @@ def _core_file(conf: EsxConf | None) -> SettingCheck:
     )
 
 
+WORDS = Platform(
+    name="esx_classic",
+    label="ESX 3.x/4.x (Service Console)",
+    domain="the Service Console",
+    domain_short="console",
+    daemon="vmnixhbd",
+    record="hourly summary",
+)
+
+
+def _dumps(parsed: Parsed) -> tuple[DumpSet, ...]:
+    return (
+        DumpSet(
+            "vmkernel",
+            "VMkernel dumps",
+            parsed.cores.vmkernel,
+            expected=True,
+            missing="No VMkernel core dump (vmkernel-zdump-*) in root/, root/old_cores/ "
+            "or var/core/",
+            advice="collect it from the dump partition (vmkdump) before it is overwritten",
+        ),
+        DumpSet(
+            "cos",
+            "COS cores",
+            parsed.cores.cos,
+            expected=True,
+            missing="No Service Console core (*.core.gz) in root/old_cores/ or var/core/",
+            advice="analysis of the crash state needs it",
+        ),
+    )
+
+
 class EsxClassic:
     """ESX 3.x/4.x with a Service Console."""
 
-    name = "esx_classic"
+    name = WORDS.name
     artifacts: dict[str, Artifact] = ESX_ARTIFACTS
 
     def recognise(self, parsed: Parsed) -> int:
@@ -150,54 +182,9 @@ class EsxClassic:
         return 10 if esx else 0
 
     def facts(self, parsed: Parsed) -> Facts:
-        view = read_esx(parsed)
         conf = parsed.conf[0] if parsed.conf else None
-        return Facts(
-            words=Platform(
-                name=self.name,
-                label="ESX 3.x/4.x (Service Console)",
-                domain="the Service Console",
-                domain_short="console",
-                daemon="vmnixhbd",
-                record="hourly summary",
-            ),
-            crash=view.crash,
-            history=view.history,
-            host=parsed.host or (view.lines[-1].host if view.lines else None),
-            domain=view.domain,
-            boots=tuple(b.boot for b in view.boots),
-            events=view.events,
-            plot=view.plot,
-            boot_times=tuple(
-                b.boot.started_at for b in view.boots if b.boot.started_at is not None
-            ),
-            processes=view.processes,
-            catalog=esx_catalog(),
-            dumps=(
-                DumpSet(
-                    "vmkernel",
-                    "VMkernel dumps",
-                    parsed.cores.vmkernel,
-                    expected=True,
-                    missing="No VMkernel core dump (vmkernel-zdump-*) in root/, root/old_cores/ "
-                    "or var/core/",
-                    advice="collect it from the dump partition (vmkdump) before it is overwritten",
-                ),
-                DumpSet(
-                    "cos",
-                    "COS cores",
-                    parsed.cores.cos,
-                    expected=True,
-                    missing="No Service Console core (*.core.gz) in root/old_cores/ or var/core/",
-                    advice="analysis of the crash state needs it",
-                ),
-            ),
-            settings=(_core_file(conf),),
-            known_issues=view.issues,
-            signs=view.signs,
-            memory_crashes=view.memory_crashes,
-            plan=PLAN,
-            release=view.release,
+        return esx_facts(
+            parsed, words=WORDS, dumps=_dumps(parsed), settings=(_core_file(conf),), plan=PLAN
         )
 
 

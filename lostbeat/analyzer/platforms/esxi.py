@@ -8,7 +8,7 @@ plan therefore never speaks of the Service Console's memory or core file.
 from __future__ import annotations
 
 from lostbeat.analyzer.facts import DumpSet, Facts, PlanBook
-from lostbeat.analyzer.platforms._esx import esx_catalog, esxi_votes, read_esx
+from lostbeat.analyzer.platforms._esx import esx_facts, esxi_votes
 from lostbeat.analyzer.platforms._esx_artifacts import ESXI_ARTIFACTS
 from lostbeat.analyzer.platforms._profile import Artifact, Parsed
 from lostbeat.analyzer.result import Action, CrashClass, Platform
@@ -73,10 +73,34 @@ PLAN = PlanBook(
 )
 
 
+WORDS = Platform(
+    name="esxi",
+    label="ESXi 5.x-8.x",
+    domain="the ESXi host",
+    domain_short="host",
+    daemon=None,
+    record="hourly summary",
+)
+
+
+def _dumps(parsed: Parsed) -> tuple[DumpSet, ...]:
+    return (
+        DumpSet(
+            "vmkernel",
+            "VMkernel dumps",
+            parsed.cores.vmkernel,
+            expected=True,
+            missing="No VMkernel core dump (vmkernel-zdump.N) in var/core/",
+            advice="collect it from the dump partition or file before it is overwritten",
+        ),
+        DumpSet("userworld", "user-world core dumps", parsed.cores.userworld, expected=False),
+    )
+
+
 class Esxi:
     """ESXi 5.x-8.x (no Service Console)."""
 
-    name = "esxi"
+    name = WORDS.name
     artifacts: dict[str, Artifact] = ESXI_ARTIFACTS
 
     def recognise(self, parsed: Parsed) -> int:
@@ -85,50 +109,7 @@ class Esxi:
         return 20 if esxi_votes(parsed) > 0 else 0
 
     def facts(self, parsed: Parsed) -> Facts:
-        view = read_esx(parsed)
-        return Facts(
-            words=Platform(
-                name=self.name,
-                label="ESXi 5.x-8.x",
-                domain="the ESXi host",
-                domain_short="host",
-                daemon=None,
-                record="hourly summary",
-            ),
-            crash=view.crash,
-            history=view.history,
-            host=parsed.host or (view.lines[-1].host if view.lines else None),
-            domain=view.domain,
-            boots=tuple(b.boot for b in view.boots),
-            events=view.events,
-            plot=view.plot,
-            boot_times=tuple(
-                b.boot.started_at for b in view.boots if b.boot.started_at is not None
-            ),
-            processes=view.processes,
-            catalog=esx_catalog(),
-            dumps=(
-                DumpSet(
-                    "vmkernel",
-                    "VMkernel dumps",
-                    parsed.cores.vmkernel,
-                    expected=True,
-                    missing="No VMkernel core dump (vmkernel-zdump.N) in var/core/",
-                    advice="collect it from the dump partition or file before it is overwritten",
-                ),
-                DumpSet(
-                    "userworld",
-                    "user-world core dumps",
-                    parsed.cores.userworld,
-                    expected=False,
-                ),
-            ),
-            known_issues=view.issues,
-            signs=view.signs,
-            memory_crashes=view.memory_crashes,
-            plan=PLAN,
-            release=view.release,
-        )
+        return esx_facts(parsed, words=WORDS, dumps=_dumps(parsed), plan=PLAN)
 
 
 ESXI = Esxi()
