@@ -21,16 +21,20 @@ Examples:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 from lostbeat.errors import ArtifactMissing, ParseError
 
 __all__ = [
     "MAX_PROBLEMS",
     "SNIFF_CHARS",
+    "Newest",
     "Problems",
     "kept_note",
     "active_lines",
+    "newest_records",
     "head",
     "parse_uptime",
     "require_lines",
@@ -109,6 +113,43 @@ def active_lines(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
         text = line.rstrip("\r\n")
         if text.strip():
             yield line_no, text
+
+
+@dataclass(frozen=True, slots=True)
+class Newest:
+    """The newest record lines of a file, the first non-blank line and how many records in
+    all (:func:`newest_records`)."""
+
+    first: tuple[int, str]
+    records: tuple[tuple[int, str], ...]
+    count: int
+
+    def note(self) -> str:
+        """What was left out, or "" when nothing was."""
+        if self.count <= len(self.records):
+            return ""
+        return f"kept the last {len(self.records)} of {self.count} record lines"
+
+
+def newest_records(
+    lines: Iterable[str], is_record: Callable[[str], bool], *, keep: int, artifact: str, path: str
+) -> Newest:
+    """The newest ``keep`` numbered lines that ``is_record`` accepts, read in one pass.
+
+    Raises:
+        ArtifactMissing: when there is not a single non-blank line.
+    """
+    first: tuple[int, str] | None = None
+    records: deque[tuple[int, str]] = deque(maxlen=keep)
+    count = 0
+    for line_no, text in active_lines(lines):
+        first = first or (line_no, text)
+        if is_record(text):
+            records.append((line_no, text))
+            count += 1
+    if first is None:
+        raise ArtifactMissing(artifact, path=path)
+    return Newest(first, tuple(records), count)
 
 
 def require_lines(lines: Iterable[str], *, artifact: str, path: str) -> list[tuple[int, str]]:

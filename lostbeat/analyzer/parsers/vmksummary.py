@@ -39,7 +39,6 @@ Examples:
 from __future__ import annotations
 
 import re
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -49,14 +48,14 @@ from typing import NamedTuple
 from lostbeat.analyzer.findings import Evidence
 from lostbeat.analyzer.parsers._lines import (
     Problems,
-    active_lines,
     head,
     kept_note,
+    newest_records,
     to_float,
     to_int,
     undecorate,
 )
-from lostbeat.errors import ArtifactMissing, ParseError
+from lostbeat.errors import ParseError
 
 __all__ = [
     "MAX_LINES",
@@ -214,20 +213,12 @@ def parse_vmksummary(lines: Iterable[str], *, path: str) -> VmkSummary:
 
         if looks_like_vmksummary_log("\n".join(t.rstrip("\r\n") for t in peek)):
             return parse_vmksummary_log(chain(peek, it), path=path)
-    first: tuple[int, str] | None = None
-    records: deque[tuple[int, str]] = deque(maxlen=MAX_LINES)
-    count = 0
-    for line_no, text in active_lines(chain(peek, it)):
-        if first is None:
-            first = (line_no, text)
-        if _is_candidate(text):
-            records.append((line_no, text))
-            count += 1
-    if first is None:
-        raise ArtifactMissing("vmksummary", path=path)
+    newest = newest_records(
+        chain(peek, it), _is_candidate, keep=MAX_LINES, artifact="vmksummary", path=path
+    )
     out: list[SummaryLine] = []
     problems = Problems()
-    for line_no, raw in records:
+    for line_no, raw in newest.records:
         text = undecorate(raw)  # a post quotes the lines (">\t"), a page bullets them
         m = _LINE.match(text)
         if m is None:
@@ -264,7 +255,6 @@ def parse_vmksummary(lines: Iterable[str], *, path: str) -> VmkSummary:
     if not out:
         if problems:
             raise problems.first
-        line_no, text = first
+        line_no, text = newest.first
         raise ParseError(_EXPECTED_LINE, path=path, line_no=line_no, line=text)
-    older = f"kept the last {MAX_LINES} of {count} record lines" if count > MAX_LINES else ""
-    return VmkSummary(tuple(out), tuple(problems.kept), kept_note(older, problems.note()))
+    return VmkSummary(tuple(out), tuple(problems.kept), kept_note(newest.note(), problems.note()))

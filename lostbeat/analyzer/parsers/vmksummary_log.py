@@ -41,15 +41,14 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections import deque
 from collections.abc import Iterable
 
 from lostbeat.analyzer.findings import Evidence
 from lostbeat.analyzer.parsers._lines import (
     Problems,
-    active_lines,
     head,
     kept_note,
+    newest_records,
     to_int,
     undecorate,
 )
@@ -60,7 +59,7 @@ from lostbeat.analyzer.parsers.vmksummary import (
     SummaryLine,
     VmkSummary,
 )
-from lostbeat.errors import ArtifactMissing, ParseError
+from lostbeat.errors import ParseError
 
 __all__ = ["looks_like_vmksummary_log", "parse_vmksummary_log"]
 
@@ -139,19 +138,10 @@ def parse_vmksummary_log(lines: Iterable[str], *, path: str) -> VmkSummary:
         ParseError: not a single vmksummary.log line; the first unreadable heartbeat if
             every line was one.
     """
-    first: tuple[int, str] | None = None
-    records: deque[tuple[int, str]] = deque(maxlen=MAX_LINES)
-    count = 0
-    for line_no, text in active_lines(lines):
-        first = first or (line_no, text)
-        if _is_record(text):
-            records.append((line_no, text))
-            count += 1
-    if first is None:
-        raise ArtifactMissing("vmksummary_log", path=path)
+    newest = newest_records(lines, _is_record, keep=MAX_LINES, artifact="vmksummary_log", path=path)
     out: list[SummaryLine] = []
     problems = Problems()
-    for line_no, raw in records:
+    for line_no, raw in newest.records:
         m = _LINE.match(undecorate(raw))
         if m is None:
             continue
@@ -178,6 +168,5 @@ def parse_vmksummary_log(lines: Iterable[str], *, path: str) -> VmkSummary:
     if not out:
         if problems:
             raise problems.first
-        raise ParseError(_EXPECTED, path=path, line_no=first[0], line=first[1])
-    older = f"kept the last {MAX_LINES} of {count} record lines" if count > MAX_LINES else ""
-    return VmkSummary(tuple(out), tuple(problems.kept), kept_note(older, problems.note()))
+        raise ParseError(_EXPECTED, path=path, line_no=newest.first[0], line=newest.first[1])
+    return VmkSummary(tuple(out), tuple(problems.kept), kept_note(newest.note(), problems.note()))

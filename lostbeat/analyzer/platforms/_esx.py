@@ -43,7 +43,14 @@ from lostbeat.analyzer.platforms._summary import (
 )
 from lostbeat.analyzer.result import Crash, CrashType, Origin, Platform
 
-__all__ = ["MEMORY_CRASHES", "esx_catalog", "esx_facts", "esxi_votes", "product_line"]
+__all__ = [
+    "MEMORY_CRASHES",
+    "esx_catalog",
+    "esx_facts",
+    "esxi_votes",
+    "product_line",
+    "vmkernel_dumps",
+]
 
 _INTERPRETERS = ("java", "perl", "python", "python2", "python3", "sh", "bash", "mono")
 _THIRD_PARTY_PATHS = ("/opt/hp", "/opt/dell", "/opt/ibm", "/opt/emc")
@@ -170,6 +177,19 @@ def _processes(parsed: Parsed) -> tuple[ProcessInfo, ...]:
         entries.extend(parsed.tops[-1].processes)
     return tuple(
         ProcessInfo(e.name, e.command, e.pid, e.vsz_kb, e.rss_kb, None, e.evidence) for e in entries
+    )
+
+
+def vmkernel_dumps(parsed: Parsed, *, named: str, where: str, advice: str) -> DumpSet:
+    """The VMkernel core dumps, which every ESX incident should have: the profile's bundles
+    keep them ``named`` so ``where``."""
+    return DumpSet(
+        "vmkernel",
+        "VMkernel dumps",
+        parsed.cores.vmkernel,
+        expected=True,
+        missing=f"No VMkernel core dump ({named}) in {where}",
+        advice=advice,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from lostbeat.analyzer.facts import DumpSet, Facts, PlanBook, SettingCheck
 from lostbeat.analyzer.parsers.esx_conf import EsxConf
 from lostbeat.analyzer.parsers.vmksummary import LineKind
-from lostbeat.analyzer.platforms._esx import esx_facts, esxi_votes
+from lostbeat.analyzer.platforms._esx import esx_facts, esxi_votes, vmkernel_dumps
 from lostbeat.analyzer.platforms._esx_artifacts import ESX_ARTIFACTS
 from lostbeat.analyzer.platforms._esx_issues import ESX_ISSUES
 from lostbeat.analyzer.platforms._profile import Artifact, Parsed
@@ -133,13 +133,10 @@ WORDS = Platform(
 
 def _dumps(parsed: Parsed) -> tuple[DumpSet, ...]:
     return (
-        DumpSet(
-            "vmkernel",
-            "VMkernel dumps",
-            parsed.cores.vmkernel,
-            expected=True,
-            missing="No VMkernel core dump (vmkernel-zdump-*) in root/, root/old_cores/ "
-            "or var/core/",
+        vmkernel_dumps(
+            parsed,
+            named="vmkernel-zdump-*",
+            where="root/, root/old_cores/ or var/core/",
             advice="collect it from the dump partition (vmkdump) before it is overwritten",
         ),
         DumpSet(

@@ -8,7 +8,7 @@ plan therefore never speaks of the Service Console's memory or core file.
 from __future__ import annotations
 
 from lostbeat.analyzer.facts import DumpSet, Facts, PlanBook
-from lostbeat.analyzer.platforms._esx import esx_facts, esxi_votes
+from lostbeat.analyzer.platforms._esx import esx_facts, esxi_votes, vmkernel_dumps
 from lostbeat.analyzer.platforms._esx_artifacts import ESXI_ARTIFACTS
 from lostbeat.analyzer.platforms._profile import Artifact, Parsed
 from lostbeat.analyzer.result import Action, CrashClass, Platform
@@ -85,12 +85,10 @@ WORDS = Platform(
 
 def _dumps(parsed: Parsed) -> tuple[DumpSet, ...]:
     return (
-        DumpSet(
-            "vmkernel",
-            "VMkernel dumps",
-            parsed.cores.vmkernel,
-            expected=True,
-            missing="No VMkernel core dump (vmkernel-zdump.N) in var/core/",
+        vmkernel_dumps(
+            parsed,
+            named="vmkernel-zdump.N",
+            where="var/core/",
             advice="collect it from the dump partition or file before it is overwritten",
         ),
         DumpSet("userworld", "user-world core dumps", parsed.cores.userworld, expected=False),
