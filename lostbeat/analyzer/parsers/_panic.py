@@ -8,7 +8,8 @@ part of it: a header ``VMware ESX[i] [<version>] [Releasebuild-N x86_64]``; a me
 backtrace frames (``0x..:[0x..]<Function>@<module>#<version>+0x..``, with or without the
 address or the ``@``, or gdb's ``#0  <Function> (args...)``); ``Module(s) involved in panic:
 [<module> <version>]``; and the machine-check lines of the log (``MCA: ... UC Excp G4 B6 ...
-I/O error reported by PCI 0000:00:03.0``). Sources of each form: docs/reference/esx-builds.md
+I/O error reported by PCI 0000:00:03.0``); the messages and the header are read by
+:mod:`._panic_forms`. Sources of each form: docs/reference/esx-builds.md
 (headers) and the KB quotations in tests/corpus/kb/ (messages, frames, machine checks).
 
 What people paste is decorated: bullets, Markdown quotes (``>\\t``), pastebin line numbers
@@ -38,10 +39,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 
 from lostbeat.analyzer.findings import Evidence
 from lostbeat.analyzer.parsers._lines import undecorate
+from lostbeat.analyzer.parsers._panic_forms import (
+    HEADER,
+    MAX_MESSAGE,
+    PanicKind,
+    message,
+    segments,
+)
 
 __all__ = [
     "MAX_FRAMES",
@@ -56,31 +63,10 @@ __all__ = [
     "undecorate",
 ]
 
-MAX_MESSAGE = 240
-"""A message is never longer: a flattened paste must not run into the next record."""
 MAX_FRAMES = 64
 """Frames kept per backtrace (a screen shows a dozen or two)."""
 
-
-class PanicKind(StrEnum):
-    """What the message says, most telling first (a screen may show several)."""
-
-    LOST_HEARTBEAT = "lost_heartbeat"  # Lost heartbeat (KB 308590)
-    COS_OOPS = "cos_oops"  # Oops, COS Error: Oops (KB 1006802)
-    COS_PANIC = "cos_panic"  # COS Panic: <reason> (KB 1016070, KB 2009232)
-    MCE = "mce"  # Machine Check Exception, uncorrectable machine check error (KB 372284)
-    NMI = "nmi"  # LINT1/NMI (KB 1804), NMI ... requested PSOD (KB 399748)
-    ASSERT = "assert"  # ASSERT <path>:<line> (KB 311064)
-    NOT_IMPLEMENTED = "not_implemented"  # NOT_IMPLEMENTED <path>:<line> (KB 1016239)
-    FAILURE = "failure"  # BUG: failure at ..., Failed at ... -- NOT REACHED (KB 2011474)
-    EXCEPTION = "exception"  # #PF Exception 14 in world ... (KB 2012404, KB 303440)
-    LOCKUP = "lockup"  # PCPU 3 locked up (KB 324947)
-    NO_HEARTBEAT = "no_heartbeat"  # Panic from another CPU, PCPU n: no heartbeat (KB 385615)
-    SPIN = "spin"  # Spin count exceeded - possible deadlock (KB 380959)
-    FORCED = "forced"  # CrashMe: forced from vsish (esxi-bundles.md B6)
-    OTHER = "other"  # any other @BlueScreen: message
-
-
+_A = re.ASCII
 _ORDER = tuple(PanicKind)
 
 
@@ -130,57 +116,6 @@ class Panic:
         return self.kind is not None or bool(self.frames) or bool(self.involved) or self.context
 
 
-_A = re.ASCII
-_HEX = r"0[xX#][0-9A-Fa-f#]*|#+"
-# Where the next record of a flattened line begins: a log prefix, a frame, a panic section.
-_CUT = re.compile(
-    r"(?<=\S)(?=cpu[0-9#]+:[0-9#]*(?: opID=\S+)?\))"
-    r"|(?<=\s)(?=(?:0[xX][0-9A-Za-z#]+|#{2,})\s*:\s*\[\s*(?:0[xX]|#))"
-    r"|(?<!\s)\s+(?=(?:PTEs:|Code start:|VMK uptime:|Backtrace for |Saved backtrace|@BlueScreen:))"
-    r"|(?<=\S)(?=System has encountered a Hardware Error)",
-    _A,
-)
-_HEADER = re.compile(
-    r"(?P<product>VMware ESXi?(?: Server)?)(?: (?P<version>[0-9][0-9Xx#.]*))?\s*"
-    r"\[\s*(?:VMware ESXi?\s*\[)?(?:Release)?build-(?P<build>[0-9]{1,9})",
-    _A,
-)
-_BLUESCREEN = re.compile(r"@BlueScreen:\s*(?P<text>.*)", _A)
-_SYMBOL = r"(?:@\s*[\w.$]+(?:\+0x[0-9a-fA-F]+(?:/0x[0-9a-fA-F]+)?)?)?"
-_WORLD = r"(?:\s+in\s+world\s+[^\s:]+:.{0,40}?(?=\s+(?:IP|ip)\s|\s*@\s*0|\s*$))?"
-_WHERE = rf"(?:\s+(?:IP|ip|SP|addr)\s+(?:{_HEX})|\s*@\s*0[xX][0-9A-Fa-f#]+)*"
-_MESSAGES: tuple[tuple[PanicKind, re.Pattern[str]], ...] = tuple(
-    (kind, re.compile(rx, _A))
-    for kind, rx in (
-        (PanicKind.COS_PANIC, rf"\b(?:COS Panic|CosPanic):?\s*[^@\s][^@]{{0,120}}{_SYMBOL}"),
-        (PanicKind.COS_OOPS, r"(?:COS Error:\s*|^(?:<[0-9]>)?)Oops\b[^@]{0,80}"),
-        # the screen's message, or the Service Console's own words: never a heartbeat another
-        # component (a datastore, HA) says it lost
-        (
-            PanicKind.LOST_HEARTBEAT,
-            r"(?:^|(?:COS Error:|HB:(?: ?[0-9]+:)?) ?)(?P<said>Lost heartbeat)\b",
-        ),
-        (PanicKind.MCE, r"Machine Check Exception(?: on \S+(?: in world [^\s:]+:[\w.\-]*)?)?"),
-        (PanicKind.MCE, r"Uncorrectable/unrecoverable machine check error"),
-        (PanicKind.MCE, r"MCA: [0-9#]+: UC Excp .*"),
-        (PanicKind.NMI, r"LINT1(?:/NMI)? ?\(?motherboard (?:nonmaskable )?interrupt\)?[^.]*\.?"),
-        (PanicKind.NMI, r"NMI: [0-9]+: \w+ requested PSOD"),
-        (PanicKind.ASSERT, r"ASSERT \S+:[0-9]+"),
-        (PanicKind.NOT_IMPLEMENTED, r"NOT_IMPLEMENTED \S+:[0-9]+"),
-        (PanicKind.FAILURE, r"BUG: failure at \S+(?: \(inside \w+\))?"),
-        (PanicKind.FAILURE, r"Failed at \S+ -- NOT REACHED"),
-        (
-            PanicKind.EXCEPTION,
-            rf"#[A-Z]{{2,3}}\s+Exception\s*\(?\s*[0-9]+(?:\s*\))?{_WORLD}{_WHERE}",
-        ),
-        (PanicKind.LOCKUP, r"PCPU [0-9]+ locked up\.[^.(]*\.?(?: ?\((?:[^()]|\([^()]*\))*\)\.?)?"),
-        (PanicKind.NO_HEARTBEAT, r"Panic from another CPU(?: \(cpu [0-9]+, world [0-9]+\))?"),
-        (PanicKind.NO_HEARTBEAT, r"PCPU [0-9]+: no heartbeat[^.]*"),
-        (PanicKind.NO_HEARTBEAT, r"NMI IPI: Panic requested by another PCPU\.?"),
-        (PanicKind.SPIN, r"Spin count exceeded[^-\n]{0,40}- possible deadlock with PCPU [0-9#]+"),
-        (PanicKind.FORCED, r"\bCrashMe\b"),
-    )
-)
 # A frame's "[0x...]" follows its frame address ("0x4100:[0x4180]"), a log prefix ("cpu0:1)")
 # or nothing: never a word ("libvmacore.so[0x0037ACD3]" is a user world's backtrace).
 _FRAME_AT = re.compile(
@@ -198,7 +133,6 @@ _FRAME_BARE = re.compile(
 _GDB = re.compile(
     r"#[0-9]+\s+(?:0x[0-9a-fA-F*]+ in )?(?P<fn>\?\?|[A-Za-z_][\w.$]*)\s*(?:\(.*)?$", _A
 )
-_GDB_SPLIT = re.compile(r"(?=#[0-9]+\s+(?:0x[0-9a-fA-F*]+ in )?(?:\?\?|[A-Za-z_]))", _A)
 _BARE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", _A)
 _INVOLVED = re.compile(r"Module\(s\) involved in panic:\s*(?P<list>.*)", _A)
 _MCA = re.compile(r"\bMCA: [0-9]+: (?P<what>\w+) (?:Excp|Intr|Poll) G[0-9]+ B(?P<bank>[0-9]+)", _A)
@@ -227,51 +161,6 @@ _PANIC_FUNCS = re.compile(
 )
 
 
-def segments(text: str) -> list[str]:
-    """A line cut where a flattened paste runs the next record into it.
-
-    >>> segments("#PF Exception 14 in world 1:vmast IP 0x1 addr 0x0 PTEs:0x8; Code start: 0x4")
-    ['#PF Exception 14 in world 1:vmast IP 0x1 addr 0x0', 'PTEs:0x8;', 'Code start: 0x4']
-    """
-    if len(text) < 60:
-        return [text]
-    out: list[str] = []
-    start = 0
-    for m in _CUT.finditer(text, 1):
-        if m.start() > start:
-            out.append(text[start : m.start()].strip())
-        start = m.end()
-    out.append(text[start:].strip())
-    if "(gdb)" in text:  # a gdb session pasted as one line: "(gdb) where#0 F (...) at x.c:1#1 ..."
-        out = [piece for seg in out for piece in _GDB_SPLIT.split(seg)]
-    return [s for s in out if s]
-
-
-# Every message form holds one of these: a cheap test before the regexes.
-_MESSAGE_WORDS = (
-    "xception", "locked up", "heartbeat", "Oops", "COS ", "CosPanic", "ASSERT", "NOT_", "BUG:",
-    "NOT REACHED", "anic", "NMI", "LINT1", "achine check", "MCA", "Spin count", "CrashMe",
-    "@BlueScreen",
-)  # fmt: skip
-
-
-def _message(text: str) -> tuple[PanicKind, str, int] | None:
-    """The panic message a segment holds, cut where its grammar ends, and its form's rank
-    (a screen's ``Machine Check Exception`` line over the log's ``MCA: ... UC Excp``)."""
-    if not any(w in text for w in _MESSAGE_WORDS):
-        return None
-    bluescreen = _BLUESCREEN.search(text)
-    body = bluescreen["text"] if bluescreen else text
-    for index, (kind, rx) in enumerate(_MESSAGES):
-        m = rx.search(body)
-        if m is not None:
-            said = m["said"] if "said" in rx.groupindex else m[0]
-            return kind, said.strip()[:MAX_MESSAGE], index
-    if bluescreen and body.strip():
-        return PanicKind.OTHER, body.strip()[:MAX_MESSAGE], len(_MESSAGES)
-    return None
-
-
 def _module(raw: str | None) -> str | None:
     if not raw:
         return None
@@ -282,8 +171,8 @@ def _module(raw: str | None) -> str | None:
 def is_panic_line(text: str) -> bool:
     """Whether an undecorated line shows part of a panic (a cheap test for sniffers)."""
     return bool(
-        _HEADER.search(text)
-        or _message(text)
+        HEADER.search(text)
+        or message(text)
         or _FRAME_AT.search(text)
         or _INVOLVED.search(text)
         or _MCA.search(text)
@@ -330,10 +219,10 @@ class PanicReader:
 
     def _segment(self, seg: str, ev: Evidence) -> bool:
         """Read one record; whether it was a frame."""
-        if self._header is None and (h := _HEADER.search(seg)):
+        if self._header is None and (h := HEADER.search(seg)):
             self._header = (int(h["build"]), h["version"], h["product"], ev)
             seg = seg[h.end() :].split("]", 1)[-1]
-        found = _message(seg)
+        found = message(seg)
         if found is not None and (_ORDER.index(found[0]), found[2]) < self._rank:
             self._message = (found[0], found[1], ev)
             self._rank = (_ORDER.index(found[0]), found[2])
