@@ -1,10 +1,11 @@
-# lostbeat: the two set-up commands are `make demo` and `make test`.
+# lostbeat: the two set-up commands are `make demo` and `make test`; `make test-vm` boots a
+# systemd guest for the agent's VM suite.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check system venv benchmarks clean
+.PHONY: demo test test-vm check system system-vm venv benchmarks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +26,14 @@ check: $(STAMP)
 
 test: $(STAMP) system check
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+system-vm:
+	scripts/setup-system --vm
+
+# the agent under systemd with cgroup v2, in a Debian 12 guest under qemu (docs/agent.md);
+# the image is built once into ~/.cache/lostbeat/vm and rebuilt when its recipe changes
+test-vm: $(STAMP) system-vm
+	LOSTBEAT_TEST_VM=1 PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -q -p no:cacheprovider tests/vm $(PYTEST_ARGS)
 
 benchmarks: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH scripts/benchmarks

@@ -1,9 +1,11 @@
 """Accuracy of lostbeat's diagnosis on generated incidents, against two naive baselines.
 
 For every scenario of ``lostbeat.scenarios`` it generates ``--n`` incidents (seeds drawn from
-``--seed``), analyses each bundle with ``lostbeat.analyzer.engine.analyze([bundle, *extras])``
-and with the baselines of ``benchmarks/baselines.py``, and compares all three with the
-ground truth. Printed per scenario and overall, side by side: crash-type accuracy,
+``--seed``), analyses each with ``lostbeat.analyzer.engine.analyze([main input, *extras])``
+and compares the answer with the incident's answer key (``expect`` in ``truth.json``, the real
+corpora's keys: ``benchmarks/answers.py``), one table of every scenario. The ESX 3.x/4.x
+bundle scenarios are also guessed by the baselines of ``benchmarks/baselines.py`` and scored
+on their own ground truth, the three side by side: crash-type accuracy,
 root-cause-kind accuracy, culprit accuracy (the primary, ``null`` included), culprit
 precision and recall (over every leaker named), origin accuracy, known-issue precision and
 recall, and the rate of action plans whose KBs match exactly. The baselines name no crash
@@ -41,71 +43,43 @@ import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import answers  # noqa: E402
 import baselines  # noqa: E402
 import real  # noqa: E402
-
-from lostbeat.scenarios import SCENARIOS, generate  # noqa: E402
-
-SYSTEMS = ("lostbeat", "baseline-a", "baseline-b")
-METRICS = (
-    ("crash", "crash type"),
-    ("kind", "root-cause kind"),
-    ("culprit", "culprit (primary)"),
-    ("culprit_p", "culprit precision"),
-    ("culprit_r", "culprit recall"),
-    ("origin", "origin"),
-    ("ki_p", "known-issue precision"),
-    ("ki_r", "known-issue recall"),
-    ("actions", "action KBs exact"),
+from scoring import (  # noqa: E402
+    METRICS,
+    SYSTEMS,
+    Incident,
+    Verdict,
+    answer_shortfalls,
+    bundle_incidents,
+    group_by_scenario,
+    is_wrong,
+    markdown,
+    miss_text,
+    percent,
+    ratio,
+    score,
+    shortfalls,
+    tally,
 )
-# the issue's targets (issue 3)
-TARGET_KIND = TARGET_CULPRIT = 0.97
-TARGET_SCENARIO = 0.90
-AHEAD = ("vmware-leak", "cimserver-35", "cimserver-40", "third-party-leak", "sawtooth", "spike",
-         "contention")  # fmt: skip
 
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """One system's answer for one incident; ``None`` fields are claims it does not make."""
-
-    kind: str | None
-    culprit: str | None
-    culprits: tuple[str, ...]
-    crash: str | None = None
-    origin: str | None = None
-    known_issues: tuple[str, ...] | None = None
-    actions: tuple[str, ...] | None = None
-    error: str | None = None
-    makes_claims: bool = True
-    contradiction: str | None = None
-    """Set when the verdict contradicts itself: a leak blamed for a crash it would only
-    have brought after it."""
-
-
-@dataclass(frozen=True, slots=True)
-class Incident:
-    scenario: str
-    seed: int
-    truth: dict[str, object]
-    verdicts: dict[str, Verdict]
-    seconds: float
-    """lostbeat's analysis time."""
-    generate_seconds: float
+from lostbeat.scenarios import SCENARIOS, Truth, generate  # noqa: E402
 
 
 def _lostbeat(paths: list[Path]) -> Verdict:
     from lostbeat.analyzer.engine import analyze
+    from lostbeat.report.jsonout import to_document
 
     try:
         result = analyze(paths)
+        doc = to_document(result)
     except Exception as err:  # a crash of the analyzer is a wrong answer, not a stop
         return Verdict(None, None, (), error=f"{type(err).__name__}: {err}"[:200])
     cause = result.root_cause
@@ -128,6 +102,15 @@ def _lostbeat(paths: list[Path]) -> Verdict:
         known_issues=tuple(sorted(k.kb for k in result.known_issues)),
         actions=tuple(sorted({a.kb for a in result.actions if a.kb})),
         contradiction=contradiction,
+        crash_class=result.crash.class_.value,
+        suspect_module=result.crash.suspect_module,
+        build=result.crash.build,
+        release=result.crash.release,
+        reboot=answers.observed(doc, "crash.reboot"),
+        killer=result.crash.killer,
+        victim=result.crash.victim,
+        victim_was_grower=answers.observed(doc, "victim_was_grower"),
+        incidents=answers.observed(doc, "incidents"),
     )
 
 
@@ -145,73 +128,19 @@ def run_one(scenario: str, seed: int, root: str) -> Incident:
     start = time.perf_counter()
     ours = _lostbeat([case.bundle, *case.extras])
     seconds = time.perf_counter() - start
-    try:
-        inputs = baselines.read_inputs(case.bundle)
-        a, b = _baseline(baselines.largest(inputs)), _baseline(baselines.slope(inputs))
-    except Exception as err:
-        a = b = Verdict(None, None, (), error=str(err)[:200], makes_claims=False)
+    verdicts = {"lostbeat": ours}
+    if isinstance(case.truth, Truth):  # the baselines read ESX 3.x/4.x vmksummary history
+        try:
+            inputs = baselines.read_inputs(case.bundle)
+            a, b = _baseline(baselines.largest(inputs)), _baseline(baselines.slope(inputs))
+        except Exception as err:
+            a = b = Verdict(None, None, (), error=str(err)[:200], makes_claims=False)
+        verdicts |= {"baseline-a": a, "baseline-b": b}
+    truth = json.loads(case.truth_path.read_text(encoding="utf-8"))
     for path in (case.bundle, case.truth_path, *case.extras):
         path.unlink()
     out.rmdir()
-    truth = json.loads(case.truth.to_json())
-    verdicts = {"lostbeat": ours, "baseline-a": a, "baseline-b": b}
     return Incident(scenario, seed, truth, verdicts, seconds, generated)
-
-
-def _ratio(hits: int, total: int) -> float | None:
-    return hits / total if total else None
-
-
-def score(incidents: Iterable[Incident], system: str) -> dict[str, tuple[int, int]]:
-    """(hits, total) per metric; precision and recall are pooled over the incidents."""
-    counts = {key: [0, 0] for key, _ in METRICS}
-
-    def add(key: str, hits: int, total: int) -> None:
-        counts[key][0] += hits
-        counts[key][1] += total
-
-    for inc in incidents:
-        v, t = inc.verdicts[system], inc.truth
-        truth_culprits = set(t["culprits"])  # type: ignore[call-overload]
-        add("kind", v.kind == t["root_cause_kind"], 1)
-        add("culprit", v.culprit == t["culprit"], 1)
-        add("culprit_p", len(set(v.culprits) & truth_culprits), len(set(v.culprits)))
-        add("culprit_r", len(set(v.culprits) & truth_culprits), len(truth_culprits))
-        if not v.makes_claims:
-            continue
-        truth_ki = set(t["known_issues"])  # type: ignore[call-overload]
-        claimed = set(v.known_issues or ())
-        add("crash", v.crash == t["crash_type"], 1)
-        add("origin", v.origin == t["origin"], 1)
-        add("ki_p", len(claimed & truth_ki), len(claimed))
-        add("ki_r", len(claimed & truth_ki), len(truth_ki))
-        add("actions", tuple(sorted(v.actions or ())) == tuple(t["action_kbs"]), 1)  # type: ignore[arg-type]
-    return {key: (h, n) for key, (h, n) in counts.items()}
-
-
-def _cell(pair: tuple[int, int]) -> str:
-    value = _ratio(*pair)
-    return "—" if value is None else f"{100 * value:.0f}%"
-
-
-def _miss(inc: Incident) -> str:
-    v, t = inc.verdicts["lostbeat"], inc.truth
-    if v.error:
-        return f"{inc.scenario} seed {inc.seed}: {v.error}"
-    got = f"{v.crash}/{v.kind}/{v.culprit}/{v.origin} KI={list(v.known_issues or ())}"
-    want = (f"{t['crash_type']}/{t['root_cause_kind']}/{t['culprit']}/{t['origin']} "
-            f"KI={t['known_issues']}")  # fmt: skip
-    return f"{inc.scenario} seed {inc.seed}: want {want} got {got}"
-
-
-def _wrong(inc: Incident) -> bool:
-    v, t = inc.verdicts["lostbeat"], inc.truth
-    return (
-        v.crash != t["crash_type"]
-        or v.kind != t["root_cause_kind"]
-        or v.culprit != t["culprit"]
-        or set(v.known_issues or ()) != set(t["known_issues"])  # type: ignore[call-overload]
-    )
 
 
 def report(incidents: list[Incident], *, misses: int) -> dict[str, object]:
@@ -219,98 +148,50 @@ def report(incidents: list[Incident], *, misses: int) -> dict[str, object]:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=110)
-    by_scenario: dict[str, list[Incident]] = {}
-    for inc in incidents:
-        by_scenario.setdefault(inc.scenario, []).append(inc)
+    console = Console(width=160)
+    bundles = bundle_incidents(incidents)
+    by_scenario = group_by_scenario(incidents)
     figures: dict[str, object] = {}
-    groups = [*by_scenario.items(), ("overall", incidents)]
-    for name, group in groups:
+    groups = [*group_by_scenario(bundles).items(), ("bundles overall", bundles)]
+    for name, group in groups if bundles else ():
         table = Table(title=f"{name} ({len(group)} incidents)", title_justify="left")
         table.add_column("metric")
         for system in SYSTEMS:
             table.add_column(system, justify="right")
         scores = {s: score(group, s) for s in SYSTEMS}
         for key, label in METRICS:
-            table.add_row(label, *(_cell(scores[s][key]) for s in SYSTEMS))
+            table.add_row(label, *(percent(scores[s][key]) for s in SYSTEMS))
         console.print(table)
-        figures[name] = {s: {k: _ratio(*v) for k, v in scores[s].items()} for s in SYSTEMS}
-        wrong = [inc for inc in group if _wrong(inc)]
-        if name != "overall" and wrong and misses:
-            for inc in wrong[:misses]:
-                console.print(f"  miss {_miss(inc)}", highlight=False, soft_wrap=True)
-    summary = Table(title="summary: kind / culprit accuracy", title_justify="left")
-    summary.add_column("scenario")
-    for system in SYSTEMS:
-        summary.add_column(system, justify="right")
-    for name, group in groups:
-        cells = []
+        figures[name] = {s: {k: ratio(*v) for k, v in scores[s].items()} for s in SYSTEMS}
+    if bundles:
+        summary = Table(title="summary: kind / culprit accuracy", title_justify="left")
+        summary.add_column("scenario")
         for system in SYSTEMS:
-            s = score(group, system)
-            cells.append(f"{_cell(s['kind'])} / {_cell(s['culprit'])}")
-        summary.add_row(name, *cells)
-    console.print(summary)
-    for line in shortfalls(by_scenario, incidents):
+            summary.add_column(system, justify="right")
+        for name, group in groups:
+            cells = []
+            for system in SYSTEMS:
+                s = score(group, system)
+                cells.append(f"{percent(s['kind'])} / {percent(s['culprit'])}")
+            summary.add_row(name, *cells)
+        console.print(summary)
+    tallies = tally(incidents)
+    table = Table(title="answer key (expect) per scenario: share of incidents right",
+                  title_justify="left")  # fmt: skip
+    for column in ("scenario", "n", "all right", *(c for c, _ in answers.COLUMNS)):
+        table.add_column(column, justify="left" if column == "scenario" else "right")
+    for name, cells in tallies.items():
+        row = [answers.cell(cells.get(c)) for c, _ in answers.COLUMNS]
+        table.add_row(name, str(cells["all"][1]), answers.cell(cells["all"]), *row)
+    console.print(table)
+    figures["answers"] = {n: {k: ratio(*v) for k, v in c.items()} for n, c in tallies.items()}
+    for group in by_scenario.values():
+        wrong = [inc for inc in group if is_wrong(inc)]
+        for inc in wrong[:misses]:
+            console.print(f"  miss {miss_text(inc)}", highlight=False, soft_wrap=True)
+    for line in shortfalls(group_by_scenario(bundles), bundles) + answer_shortfalls(tallies):
         console.print(line if line.startswith("tie") else f"shortfall: {line}", highlight=False)
     return figures
-
-
-def shortfalls(by_scenario: dict[str, list[Incident]], everything: list[Incident]) -> list[str]:
-    """The issue's targets that lostbeat misses; a tie at 100 % with a baseline (nothing can be
-    ahead of it: baseline (a) names a leak every time) is listed apart, starting "tie"."""
-    out: list[str] = []
-    overall = score(everything, "lostbeat")
-    for key, target in (("crash", 1.0), ("ki_p", 1.0), ("kind", TARGET_KIND),
-                        ("culprit", TARGET_CULPRIT)):  # fmt: skip
-        value = _ratio(*overall[key])
-        if value is not None and value < target:
-            out.append(f"overall {key} {100 * value:.1f}% < {100 * target:.0f}%")
-    for name, group in by_scenario.items():
-        mine = score(group, "lostbeat")
-        for key in ("kind", "culprit"):
-            value = _ratio(*mine[key])
-            if value is not None and value < TARGET_SCENARIO:
-                out.append(f"{name} {key} {100 * value:.0f}% < {100 * TARGET_SCENARIO:.0f}%")
-        if name in AHEAD:
-            for base in SYSTEMS[1:]:
-                other = score(group, base)
-                for key in ("kind", "culprit"):
-                    ours, theirs = _ratio(*mine[key]), _ratio(*other[key])
-                    if ours is None or theirs is None or ours > theirs:
-                        continue
-                    if ours == theirs == 1.0:  # (a) always answers "leak": on a leak's kind
-                        out.append(f"tie at 100%: {name} {key}, lostbeat and {base}")
-                    else:
-                        out.append(f"{name} {key}: lostbeat {100 * ours:.0f}% not ahead of "
-                                   f"{base} {100 * theirs:.0f}%")  # fmt: skip
-    return out
-
-
-def markdown(incidents: list[Incident]) -> str:
-    """The overall table and the per-scenario matrix, as Markdown for docs/benchmarks.md."""
-    by_scenario: dict[str, list[Incident]] = {}
-    for inc in incidents:
-        by_scenario.setdefault(inc.scenario, []).append(inc)
-    overall = {s: score(incidents, s) for s in SYSTEMS}
-    out = ["| metric | " + " | ".join(SYSTEMS) + " |", "| --- |" + " ---: |" * len(SYSTEMS)]
-    for key, label in METRICS:
-        out.append(f"| {label} | " + " | ".join(_cell(overall[s][key]) for s in SYSTEMS) + " |")
-    out += [
-        "",
-        "| scenario | kind | culprit | culprit P / R | origin | known issue P / R | actions "
-        "| a: kind / culprit | b: kind / culprit |",
-        "| --- |" + " ---: |" * 8,
-    ]
-    for name, group in [*by_scenario.items(), ("overall", incidents)]:
-        ours, a, b = (score(group, s) for s in SYSTEMS)
-        out.append(
-            f"| {name} | {_cell(ours['kind'])} | {_cell(ours['culprit'])} | "
-            f"{_cell(ours['culprit_p'])} / {_cell(ours['culprit_r'])} | {_cell(ours['origin'])} | "
-            f"{_cell(ours['ki_p'])} / {_cell(ours['ki_r'])} | {_cell(ours['actions'])} | "
-            f"{_cell(a['kind'])} / {_cell(a['culprit'])} | "
-            f"{_cell(b['kind'])} / {_cell(b['culprit'])} |"
-        )
-    return "\n".join(out) + "\n"
 
 
 def generation_speed(jobs: list[tuple[str, int]]) -> None:
@@ -397,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
                "incidents": [asdict(inc) for inc in incidents]}  # fmt: skip
         args.json.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     if args.real is not None:
-        worst = min(sum(not _wrong(i) for i in inc) / len(inc) for _, inc, _ in rounds)
+        worst = min(sum(not is_wrong(i) for i in inc) / len(inc) for _, inc, _ in rounds)
         return _real(args, worst)
     return 0
 
@@ -426,9 +307,9 @@ def _run(jobs: list[tuple[str, int]], workers: int) -> list[Incident]:
 
 def _overall(incidents: list[Incident]) -> tuple[float, float]:
     """(all right, then root-cause kind and culprit) of one round: lower is worse."""
-    right = sum(not _wrong(inc) for inc in incidents) / max(len(incidents), 1)
+    right = sum(not is_wrong(inc) for inc in incidents) / max(len(incidents), 1)
     s = score(incidents, "lostbeat")
-    return right, (_ratio(*s["kind"]) or 0.0) + (_ratio(*s["culprit"]) or 0.0)
+    return right, (ratio(*s["kind"]) or 0.0) + (ratio(*s["culprit"]) or 0.0)
 
 
 def _rounds_table(rounds: list[tuple[int, list[Incident], float]]) -> None:
@@ -441,15 +322,15 @@ def _rounds_table(rounds: list[tuple[int, list[Incident], float]]) -> None:
     for seed, incidents, _ in rounds:
         s = score(incidents, "lostbeat")
         bad = [inc for inc in incidents if inc.verdicts["lostbeat"].contradiction]
-        right = sum(not _wrong(inc) for inc in incidents)
-        cells = (_cell(s["crash"]), _cell(s["kind"]), _cell(s["culprit"]), str(len(bad)))
+        right = sum(not is_wrong(inc) for inc in incidents)
+        cells = (percent(s["crash"]), percent(s["kind"]), percent(s["culprit"]), str(len(bad)))
         table.add_row(
             str(seed), str(len(incidents)), f"{100 * right / len(incidents):.1f}%", *cells
         )
         for inc in bad:
             print(f"  contradiction {inc.scenario} seed {inc.seed}: "
                   f"{inc.verdicts['lostbeat'].contradiction}")  # fmt: skip
-    worst = min(sum(not _wrong(i) for i in inc) / len(inc) for _, inc, _ in rounds)
+    worst = min(sum(not is_wrong(i) for i in inc) / len(inc) for _, inc, _ in rounds)
     Console(width=110).print(table)
     print(f"worst of {len(rounds)}: {100 * worst:.1f}% of incidents entirely right")
 

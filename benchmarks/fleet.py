@@ -1,24 +1,30 @@
-"""Fleet: many generated bundles with 1 and 2 local workers, and on a Dask LocalCluster.
+"""Fleet: the local pool against Dask, 1 against 2 workers, 10,000 bundles through a Dask
+cluster with its memory over the run, an interrupted run resumed, and where leaks came from.
 
-Generates (once, cached in ``--dir``) ``--count`` vm-support bundles cycling through every
-scenario of :mod:`lostbeat.scenarios` with a different seed each, one case folder each (the
-archive and its ``psod.txt``; the truth files are moved aside). Then it times
-``lostbeat.fleet.runner.run_local`` with 1 and with 2 workers and ``run_dask`` on a
-``LocalCluster`` of 2 worker processes (1 thread each), checks that the three runs give the
-same documents, and prints a table: wall time, time per bundle, the speed-up of 2 workers
-over 1, and the per-bundle overhead of the Dask path over the local pool.
-
-It also times the whole command, ``lostbeat fleet --workers N --json`` in a fresh process
-(Python start-up, imports, the fork server, the analysis and the SQLite writes).
-
-Pools and clusters are started and warmed (the analyzer imported in every worker) before
-the clock starts; their start-up times are printed apart. Each configuration runs
-``--repeat`` times, round by round, and the best wall time counts, since the machine's
-cores are shared.
+1. **Speed.** ``--count`` generated bundles (cached in ``--dir``: every scenario of
+   :mod:`lostbeat.scenarios` in turn, a seed each, one case folder each) run through
+   ``run_local`` with 1 and 2 workers and ``run_dask`` on a fresh ``LocalCluster`` of 1 and of
+   2 worker processes (1 thread each), ``--repeat`` rounds, the four configurations
+   interleaved in each round. Printed: the median wall time of each, the speed-up of 2
+   workers over 1, the Dask path's overhead a bundle over the local pool, and the CPU time
+   every process of the run spent (this process, the fork server and its workers, the
+   cluster's workers), which other work on the machine does not inflate the way it inflates
+   wall time. Pools and clusters start before the clock does.
+2. **10,000 bundles.** ``--big`` incidents (hard links to the cached bundles, a case folder
+   each) through ``lostbeat fleet --scheduler`` against a ``LocalCluster`` running in a
+   process of its own (its scheduler lives there). The command is killed (SIGKILL) at 40 %,
+   then run again with ``--resume``. The resident memory of the command (the Dask client)
+   and of the scheduler's process is read from ``/proc`` every half second and printed
+   against the command's progress lines.
+3. **Where leaks came from.** ``--fleets`` generated fleets whose culprit leaks from one
+   build on (:mod:`lostbeat.scenarios.fleet`) and half as many whose agent leaks with one
+   version, each analysed and rolled up: how often the introducing build (the agent
+   version) is the one named, and how often a build is named where none should be.
 
 Usage::
 
-    .venv/bin/python benchmarks/fleet.py [--dir DIR] [--count 500] [--repeat 3] [--fresh]
+    .venv/bin/python benchmarks/fleet.py [--dir DIR] [--count 500] [--repeat 5]
+        [--big 10000] [--fleets 40] [--fresh] [--only speed|big|origins]
 """
 
 from __future__ import annotations
@@ -26,9 +32,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,12 +43,19 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from lostbeat import __version__
+from lostbeat.fleet.cluster import run_dask
 from lostbeat.fleet.discover import Incident, discover
 from lostbeat.fleet.model import BundleResult
-from lostbeat.fleet.runner import run_dask, run_local
+from lostbeat.fleet.runner import run_local
 
-SPEEDUP_TARGET = 1.8
+sys.path.insert(0, str(Path(__file__).parent))
+from fleet_big import big  # noqa: E402
+
+SPEEDUP_TARGET = 1.9
+OVERHEAD_TARGET = 0.10
+ACCURACY_TARGET = 0.95
 DEFAULT_DIR = Path(tempfile.gettempdir()) / "lostbeat-fleet-bench"
+_TICK = os.sysconf("SC_CLK_TCK")
 
 
 def _generate_one(job: tuple[str, int, str]) -> str:
@@ -75,117 +88,199 @@ def build(root: Path, count: int, *, fresh: bool) -> Path:
     return root / "cases"
 
 
-def _dask(incidents: list[Incident], starts: list[float]) -> list[BundleResult]:
-    """``run_dask`` on a fresh LocalCluster; its start-up (appended to ``starts``) is not
-    part of the time that counts, and the cluster is gone while the other runs are timed."""
+# --- CPU of a process tree -------------------------------------------------------------
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    out, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def tree_cpu() -> float:
+    """CPU seconds of this process, its reaped children and every live descendant (with the
+    children those reaped): all the work a run did, wherever it ran on this machine."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = own.ru_utime + own.ru_stime + reaped.ru_utime + reaped.ru_stime
+    for pid in _descendants(os.getpid()):
+        fields = _stat(pid)
+        if fields is not None:  # utime, stime, cutime, cstime
+            total += sum(int(f) for f in fields[11:15]) / _TICK
+    return total
+
+
+# --- 1. speed --------------------------------------------------------------------------
+
+
+def _local(incidents: list[Incident], workers: int) -> tuple[float, float, list[BundleResult]]:
+    cpu0, t0 = tree_cpu(), time.perf_counter()
+    results = run_local(incidents, workers=workers)
+    return time.perf_counter() - t0, tree_cpu() - cpu0, results
+
+
+def _dask(incidents: list[Incident], workers: int) -> tuple[float, float, list[BundleResult]]:
+    """``run_dask`` on a fresh LocalCluster; its start and its shutdown are not counted."""
     from distributed import Client, LocalCluster
 
-    t0 = time.perf_counter()
     with LocalCluster(
-        processes=True, n_workers=2, threads_per_worker=1, dashboard_address=":0"
+        processes=True, n_workers=workers, threads_per_worker=1, dashboard_address=":0"
     ) as cluster:
         with Client(cluster.scheduler_address) as client:
-            client.run(__import__, "lostbeat.analyzer.engine")  # warm both workers
-        starts.append(time.perf_counter() - t0)
+            client.run(__import__, "lostbeat.analyzer.engine")  # warm every worker
+        cpu0, t0 = tree_cpu(), time.perf_counter()
         results = run_dask(incidents, scheduler=cluster.scheduler_address)
-        t1 = time.perf_counter()
-    starts[-1] += time.perf_counter() - t1  # the shutdown does not count either
-    return results
+        return time.perf_counter() - t0, tree_cpu() - cpu0, results
 
 
-def _cli(cases: Path, workers: int) -> list[BundleResult]:
-    """``lostbeat fleet`` end to end in a fresh process: start-up, analysis and SQLite."""
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "lostbeat",
-                "fleet",
-                str(cases),
-                "--workers",
-                str(workers),
-                "--db",
-                str(Path(tmp) / "fleet.sqlite"),
-                "--json",
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
+def speed(cases: Path, repeat: int) -> None:
+    incidents = list(discover([cases]).incidents)
+    n = len(incidents)
+    run_local(incidents[:4], workers=2)  # starts the fork server, which imports the analyzer
+    configs: list[tuple[str, int, Callable[[], tuple[float, float, list[BundleResult]]]]] = [
+        ("local pool", 1, lambda: _local(incidents, 1)),
+        ("local pool", 2, lambda: _local(incidents, 2)),
+        ("Dask LocalCluster", 1, lambda: _dask(incidents, 1)),
+        ("Dask LocalCluster", 2, lambda: _dask(incidents, 2)),
+    ]
+    walls: list[list[float]] = [[] for _ in configs]
+    cpus: list[list[float]] = [[] for _ in configs]
+    outputs: list[list[BundleResult]] = [[] for _ in configs]
+    load0 = os.getloadavg()[0]
+    for r in range(repeat):  # round by round: a burst of other work hits every one alike
+        line = []
+        for i, (name, workers, run) in enumerate(configs):
+            wall, cpu, outputs[i] = run()
+            walls[i].append(wall)
+            cpus[i].append(cpu)
+            line.append(f"{name} x{workers} {wall:.1f} s")
+        print(f"round {r + 1}: " + ", ".join(line), flush=True)
+    wall = [statistics.median(w) for w in walls]
+    cpu = [statistics.median(c) for c in cpus]
+    same = all(_documents(o) == _documents(outputs[0]) for o in outputs[1:])
+    load = os.getloadavg()[0]
+    print(
+        f"\n{n} bundles, {len(os.sched_getaffinity(0))} CPUs, load average {load0:.2f} before "
+        f"and {load:.2f} after, median of {repeat} interleaved rounds, Python "
+        f"{sys.version.split()[0]}"
+    )
+    print(f"{'backend':<18} {'workers':>7} {'wall s':>8} {'ms/bundle':>10} {'CPU ms/bundle':>14}")
+    for (name, workers, _), w, c in zip(configs, wall, cpu, strict=True):
+        print(f"{name:<18} {workers:>7} {w:>8.2f} {w / n * 1000:>10.1f} {c / n * 1000:>14.1f}")
+    for label, one, two in (("local pool", 0, 1), ("Dask", 2, 3)):
+        ratios = sorted(walls[one][r] / walls[two][r] for r in range(repeat))
+        speedup = wall[one] / wall[two]
+        verdict = "pass" if speedup >= SPEEDUP_TARGET else "FAIL"
+        print(
+            f"speed-up of 2 workers over 1, {label}: {speedup:.2f}x (median walls; each round: "
+            f"{', '.join(f'{x:.2f}' for x in ratios)}), target >= {SPEEDUP_TARGET}x: {verdict}"
         )
-    return []
+    over = wall[3] / wall[1] - 1
+    over_cpu = cpu[3] / cpu[1] - 1
+    verdict = "pass" if over <= OVERHEAD_TARGET else "FAIL"
+    print(
+        f"Dask overhead over the local pool, 2 workers: wall {(wall[3] - wall[1]) / n * 1000:+.1f}"
+        f" ms a bundle ({over * 100:+.0f} %), target <= {OVERHEAD_TARGET * 100:.0f} %: {verdict}; "
+        f"CPU {(cpu[3] - cpu[1]) / n * 1000:+.1f} ms a bundle ({over_cpu * 100:+.0f} %)"
+    )
+    over1 = wall[2] / wall[0] - 1
+    print(f"Dask overhead over the local pool, 1 worker: wall {over1 * 100:+.0f} %")
+    print(f"identical documents from all four: {same}")
 
 
 def _documents(results: list[BundleResult]) -> list[tuple[str, str | None, str | None]]:
     return [(r.key, r.document, r.error) for r in results]
 
 
+# --- 3. where leaks came from ----------------------------------------------------------
+
+
+def _fleet(job: tuple[str, int, str]) -> str:
+    from lostbeat.scenarios.fleet import generate_fleet
+
+    kind, seed, root = job
+    return str(generate_fleet(kind, Path(root) / f"{kind}-{seed:03d}", seed=seed).truth_path)
+
+
+def origins(root: Path, fleets: int) -> None:
+    from lostbeat.fleet.rollup import rollup
+    from lostbeat.scenarios.fleet import FleetTruth
+
+    shutil.rmtree(root / "fleets", ignore_errors=True)
+    jobs = [("build", s, str(root / "fleets")) for s in range(fleets)]
+    jobs += [("agent", s, str(root / "fleets")) for s in range(max(1, fleets // 2))]
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=len(os.sched_getaffinity(0))) as pool:
+        truths = list(pool.map(_fleet, jobs))
+    hosts = 0
+    hits = {"build": 0, "agent": 0}
+    false_builds = 0
+    misses = []
+    for path in truths:
+        truth = FleetTruth.from_json(Path(path).read_text())
+        results = run_local(discover([Path(path).parent / "cases"]).incidents, workers=2)
+        hosts += len(results)
+        found = next((o for o in rollup(results).leak_origins if o.culprit == truth.culprit), None)
+        if truth.kind == "build":
+            named = found.introducing_build if found else None
+            ok = named == truth.introducing_build
+        else:
+            agent = next((s for s in (found.splits if found else ()) if s.kind == "agent"), None)
+            named = (agent.package, agent.version) if agent else None
+            ok = named == (truth.package, truth.version)
+            false_builds += bool(found and found.introducing_build is not None)
+        hits[truth.kind] += ok
+        if not ok:
+            misses.append(f"  {Path(path).parent.name}: {truth.culprit}, truth "
+                          f"{truth.introducing_build or truth.version}, named {named}")  # fmt: skip
+    n_build, n_agent = fleets, max(1, fleets // 2)
+    spent = time.perf_counter() - t0
+    print(f"\nwhere leaks came from: {n_build + n_agent} generated fleets, {hosts} hosts, "
+          f"{spent:.0f} s (generation and analysis)")  # fmt: skip
+    accuracy = hits["build"] / n_build
+    verdict = "pass" if accuracy >= ACCURACY_TARGET else "FAIL"
+    target = f"target >= {ACCURACY_TARGET * 100:.0f} %"
+    print(f"introducing build named: {hits['build']} of {n_build} build fleets "
+          f"({accuracy * 100:.0f} %), {target}: {verdict}")  # fmt: skip
+    print(f"leaking agent version named: {hits['agent']} of {n_agent} agent fleets "
+          f"({hits['agent'] / n_agent * 100:.0f} %); a build named where none leaks from one: "
+          f"{false_builds} of {n_agent}")  # fmt: skip
+    for miss in misses:
+        print(miss)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="bundle cache folder")
     parser.add_argument("--count", type=int, default=500, help="bundles to generate")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per configuration")
+    parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds")
+    parser.add_argument("--big", type=int, default=10_000, help="incidents of the Dask run")
+    parser.add_argument("--fleets", type=int, default=40, help="build fleets to generate")
     parser.add_argument("--fresh", action="store_true", help="generate again even if cached")
+    parser.add_argument("--only", choices=("speed", "big", "origins"), help="one part only")
     args = parser.parse_args()
 
     cases = build(args.dir, args.count, fresh=args.fresh)
-    incidents: list[Incident] = list(discover([cases]).incidents)
-    warm = incidents[:4]
-
-    load0 = os.getloadavg()[0]
-    start = time.perf_counter()
-    run_local(warm, workers=2)  # starts the fork server, which imports the analyzer once
-    fork_server_s = time.perf_counter() - start
-
-    configs: list[tuple[str, int, Callable[[], list[BundleResult]]]] = [
-        ("local pool", 1, lambda: run_local(incidents, workers=1)),
-        ("local pool", 2, lambda: run_local(incidents, workers=2)),
-        ("dask LocalCluster", 2, lambda: _dask(incidents, starts)),
-        ("lostbeat fleet CLI", 1, lambda: _cli(cases, 1)),
-        ("lostbeat fleet CLI", 2, lambda: _cli(cases, 2)),
-    ]
-    starts: list[float] = []
-    best = [float("inf")] * len(configs)
-    outputs: list[list[BundleResult]] = [[] for _ in configs]
-    # round by round, so a burst of load from other work hits every configuration alike
-    for _ in range(args.repeat):
-        for i, (_, _, run) in enumerate(configs):
-            t0 = time.perf_counter()
-            outputs[i], spent = run(), time.perf_counter() - t0
-            best[i] = min(best[i], spent - (starts[-1] if i == 2 else 0.0))
-    cluster_s = min(starts)
-    rows = [(name, w, best[i], outputs[i]) for i, (name, w, _) in enumerate(configs)]
-
-    n = len(incidents)
-    ok = sum(r.ok for r in rows[0][3])
-    same = all(_documents(r[3]) == _documents(rows[0][3]) for r in rows[1:3])
-    per_bundle = statistics.mean(r.duration_s for r in rows[0][3]) * 1000
-    load = os.getloadavg()
-    print(
-        f"\n{n} bundles ({ok} analysed, {n - ok} error rows), {len(os.sched_getaffinity(0))} "
-        f"CPUs, load average {load0:.2f} before, {load[0]:.2f} after, best of {args.repeat}, "
-        f"Python {sys.version.split()[0]}; mean analysis {per_bundle:.1f} ms a bundle (1 worker)"
-    )
-    print(f"{'backend':<18} {'workers':>7} {'wall s':>8} {'ms/bundle':>10} {'speed-up':>9}")
-    for name, workers, wall, _ in rows:
-        family = name if name.endswith("CLI") else "local pool"
-        base = next(r[2] for r in rows if r[0] == family and r[1] == 1)
-        print(f"{name:<18} {workers:>7} {wall:>8.2f} {wall / n * 1000:>10.2f} {base / wall:>8.2f}x")
-    local1, local2, dask2 = rows[0][2], rows[1][2], rows[2][2]
-    speedup = local1 / local2
-    verdict = "pass" if speedup >= SPEEDUP_TARGET else "FAIL"
-    print(
-        f"speed-up, local pool 2 workers / 1: {speedup:.2f}x "
-        f"(target >= {SPEEDUP_TARGET}x): {verdict}"
-    )
-    print(
-        f"Dask overhead over the local pool (2 workers): "
-        f"{(dask2 - local2) / n * 1000:+.2f} ms a bundle ({(dask2 / local2 - 1) * 100:+.0f} %)"
-    )
-    print(
-        f"start-up, not in the times above: fork server {fork_server_s:.2f} s, "
-        f"LocalCluster {cluster_s:.2f} s"
-    )
-    print(f"identical documents, local 1 and 2 workers and Dask: {same}")
+    if args.only in (None, "speed"):
+        speed(cases, args.repeat)
+    if args.only in (None, "big"):
+        big(cases, args.dir, args.big)
+    if args.only in (None, "origins"):
+        origins(args.dir, args.fleets)
 
 
 if __name__ == "__main__":

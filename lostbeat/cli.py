@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "hbd": "heartbeat daemon: beats only while it can get a page of memory",
     "monitor": "protected monitor: declares a lost heartbeat and captures the evidence",
     "record": "record per-process memory history and hourly vmksummary lines",
+    "install-units": "install the agent's systemd units (monitor, recorder, hbd) and start them",
     "top": "show the recorded process table at a moment",
     "simulate": "reproduce a real lost heartbeat in a memory cgroup and diagnose it",
     "fleet": "analyse many bundles or recordings at once, locally or on a Dask cluster",

@@ -1,20 +1,24 @@
 """The watched memory domain: a memory cgroup, under cgroup v1 or v2.
 
-The version is detected from ``/proc/self/mountinfo`` (a ``cgroup`` mount whose options
-name ``memory`` is v1; else a ``cgroup2`` mount whose ``cgroup.controllers`` lists
-``memory`` is v2) and a process's group from ``/proc/PID/cgroup``. The hosts this was
-written on mount the v1 memory controller at ``/sys/fs/cgroup/memory`` and have no v2
-memory controller (linux-mechanisms.md, VERIFIED); the v2 file names below follow the
-kernel's cgroup-v2 documentation (BACKGROUND-unverified on these hosts).
+The version is detected from ``/proc/self/mountinfo`` (:mod:`lostbeat.agent.mountinfo`):
+a ``cgroup`` mount whose super-block options name ``memory`` is v1; else a ``cgroup2``
+mount whose ``cgroup.controllers`` lists ``memory`` is v2 (a controller is bound to one
+version at a time, so v1 wins on a hybrid host). A process's group comes from
+``/proc/PID/cgroup``. Both are checked for real: v1 on the development hosts (memory at
+``/sys/fs/cgroup/memory``, a cgroup2 mount without it at ``/sys/fs/cgroup/unified``), v2 in
+the Debian 12 guest that ``make test-vm`` boots (systemd 252, ``cgroup2`` at
+``/sys/fs/cgroup``; linux-mechanisms.md, VERIFIED).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from lostbeat.agent.mountinfo import Mount, parse_mountinfo
 from lostbeat.errors import AgentError, InputError
 from lostbeat.procfs import Procfs
 
@@ -34,6 +38,7 @@ V2_FILES = (
     "memory.current",
     "memory.swap.current",
     "memory.events",
+    "memory.oom.group",
     "memory.pressure",
     "memory.stat",
 )
@@ -50,6 +55,26 @@ class Hierarchy:
 
     version: CgroupVersion
     mount: Path
+    root: str = "/"
+    """The cgroup the mount shows (mountinfo's root field): ``/`` unless a subtree is mounted."""
+
+    def locate(self, cgroup: str) -> Path:
+        """The folder of the cgroup ``cgroup`` (a hierarchy path such as ``/a/b``).
+
+        >>> Hierarchy(CgroupVersion.V2, Path("/mnt/cg"), "/a").locate("/a/b")
+        PosixPath('/mnt/cg/b')
+        >>> Hierarchy(CgroupVersion.V2, Path("/sys/fs/cgroup")).locate("/a/b")
+        PosixPath('/sys/fs/cgroup/a/b')
+        """
+        root = self.root.rstrip("/")
+        if root and (cgroup == root or cgroup.startswith(root + "/")):
+            cgroup = cgroup[len(root) :]
+        return self.mount / cgroup.lstrip("/")
+
+    def path_of(self, relative: Path) -> str:
+        """The hierarchy path of a folder given relative to the mount."""
+        inside = "" if str(relative) == "." else str(relative)
+        return "/" + "/".join(p for p in (self.root.strip("/"), inside) if p)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +86,7 @@ class MemoryCgroup:
 
     @property
     def fs_path(self) -> Path:
-        return self.hierarchy.mount / self.path.lstrip("/")
+        return self.hierarchy.locate(self.path)
 
     def contains(self, other: str) -> bool:
         """True if the cgroup ``other`` (a hierarchy path) is this group or inside it.
@@ -86,28 +111,35 @@ class CgroupMemory:
     oom_kills: int | None
 
 
-def memory_hierarchy(procfs: Procfs) -> Hierarchy | None:
-    """Find the memory controller's mount, v1 first (a controller is in one version only)."""
-    text = procfs.read_system("self/mountinfo") or ""
-    v2: Path | None = None
-    for line in text.splitlines():
-        left, _, right = line.partition(" - ")
-        fields, tail = left.split(), right.split()
-        if len(fields) < 5 or len(tail) < 3:
-            continue
-        mount = Path(fields[4].replace("\\040", " "))
-        if tail[0] == "cgroup" and "memory" in tail[2].split(","):
-            return Hierarchy(CgroupVersion.V1, mount)
-        if tail[0] == "cgroup2" and v2 is None and _v2_has_memory(mount):
-            v2 = mount
-    return Hierarchy(CgroupVersion.V2, v2) if v2 is not None else None
-
-
-def _v2_has_memory(mount: Path) -> bool:
+def v2_controllers(mount: Path) -> frozenset[str]:
+    """The controllers a cgroup2 mount offers (its ``cgroup.controllers``); empty if unreadable."""
     try:
-        return "memory" in (mount / "cgroup.controllers").read_text(encoding="ascii").split()
+        return frozenset((mount / "cgroup.controllers").read_text(encoding="ascii").split())
     except OSError:
-        return False
+        return frozenset()
+
+
+def find_memory_hierarchy(
+    mounts: Iterable[Mount], *, controllers: Callable[[Path], frozenset[str]] = v2_controllers
+) -> Hierarchy | None:
+    """The memory controller among ``mounts``: a v1 ``cgroup`` mount with ``memory`` first,
+    else a ``cgroup2`` mount offering it (one showing the whole hierarchy preferred)."""
+    v2: list[Mount] = []
+    for mount in mounts:
+        if mount.fs_type == "cgroup" and "memory" in mount.super_options:
+            return Hierarchy(CgroupVersion.V1, mount.mount_point, mount.root)
+        if mount.fs_type == "cgroup2":
+            v2.append(mount)
+    v2.sort(key=lambda m: m.root != "/")
+    for mount in v2:
+        if "memory" in controllers(mount.mount_point):
+            return Hierarchy(CgroupVersion.V2, mount.mount_point, mount.root)
+    return None
+
+
+def memory_hierarchy(procfs: Procfs) -> Hierarchy | None:
+    """Find this host's memory controller from ``/proc/self/mountinfo``."""
+    return find_memory_hierarchy(parse_mountinfo(procfs.read_system("self/mountinfo") or ""))
 
 
 def cgroup_of(procfs: Procfs, pid: int | str, hierarchy: Hierarchy) -> str | None:
@@ -136,8 +168,7 @@ def resolve(arg: str, hierarchy: Hierarchy) -> MemoryCgroup:
     """
     given = Path(arg)
     try:
-        inside = given.resolve().relative_to(hierarchy.mount.resolve())
-        rel = "/" if str(inside) == "." else f"/{inside}"
+        rel = hierarchy.path_of(given.resolve().relative_to(hierarchy.mount.resolve()))
     except ValueError:
         rel = "/" + arg.strip("/")
     cgroup = MemoryCgroup(hierarchy, rel.rstrip("/") or "/")

@@ -36,6 +36,7 @@ from lostbeat.agent.capture import CaptureConfig, Capturer, Incident
 from lostbeat.agent.clients import ClientTable, ClientView, Event, EventKind, Refusal
 from lostbeat.agent.consumers import Sampler
 from lostbeat.agent.datastore import open_datastore
+from lostbeat.agent.journal import alert_stream
 from lostbeat.agent.listener import listen, refuse
 from lostbeat.agent.protect import protect
 from lostbeat.agent.protocol import (
@@ -85,7 +86,9 @@ class Monitor:
     def __init__(self, config: MonitorConfig, *, notifier: Notifier | None = None) -> None:
         self.config = config
         self.procfs = Procfs(config.procfs_root)
-        self.log = AlertLog(uptime=boottime, cpu=current_cpu, pid=os.getpid())
+        self.log = AlertLog(
+            uptime=boottime, cpu=current_cpu, pid=os.getpid(), stream=alert_stream()
+        )
         self.notifier = notifier or Notifier(None)
         self.table = ClientTable(
             max_clients=config.max_clients,

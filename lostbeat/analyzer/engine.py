@@ -169,6 +169,8 @@ def _analyze(
     chosen = guard("platform", lambda: facts_of(run.parsed), None)
     facts = _no_facts(run.parsed) if chosen is None else chosen[1]
     result = judge(facts, strict=strict, records=run.records)
+    if run.parsed.packages:  # the host's rpm -qa, for the fleet; no rule reads it
+        result = replace(result, host_packages=run.parsed.packages[0].packages)
     if guard.errors:
         result = replace(result, errors=tuple(guard.errors) + result.errors)
     return result

@@ -22,6 +22,7 @@ from lostbeat.analyzer.parsers.capture import LinuxScreen
 from lostbeat.analyzer.parsers.esx_conf import EsxConf
 from lostbeat.analyzer.parsers.ipmi_sel import IpmiSel
 from lostbeat.analyzer.parsers.meminfo import MemInfo
+from lostbeat.analyzer.parsers.packages import PackageList
 from lostbeat.analyzer.parsers.processes import ProcessTable
 from lostbeat.analyzer.parsers.procfiles import ProcFile
 from lostbeat.analyzer.parsers.psod import PsodScreen
@@ -72,6 +73,7 @@ _SLOTS: dict[type, str] = {
     ProcFile: "proc_files",
     IpmiSel: "sel",
     VibList: "vibs",
+    PackageList: "packages",
 }
 
 

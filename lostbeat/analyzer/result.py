@@ -22,6 +22,7 @@ __all__ = [
     "CrashType",
     "DumpList",
     "History",
+    "HostPackage",
     "InputRecord",
     "InputStatus",
     "KnownIssueMatch",
@@ -294,6 +295,22 @@ class History:
 
 
 @dataclass(frozen=True, slots=True)
+class HostPackage:
+    """One installed package of the host (``rpm -qa``): the agents and their versions."""
+
+    name: str
+    version: str
+    release: str
+    vendor: str | None = None
+    """Where the name tells it (``VMware``, ``HP``, ``Dell``...); None otherwise."""
+
+    @property
+    def full_version(self) -> str:
+        """``version-release``, as rpm prints it after the name: ``8.2.0-164.rhel4``."""
+        return f"{self.version}-{self.release}"
+
+
+@dataclass(frozen=True, slots=True)
 class AnalysisResult:
     host: str | None
     crash: Crash
@@ -309,4 +326,6 @@ class AnalysisResult:
     errors: tuple[str, ...] = ()
     """One line per parser or rule that failed; the analysis went on without it."""
     platform: Platform = field(default_factory=Platform)
+    host_packages: tuple[HostPackage, ...] = ()
+    """The host's installed packages, when the inputs list them (``rpm -qa``)."""
     schema: str = SCHEMA

@@ -1,4 +1,5 @@
-"""``lostbeat fleet PATH... [--workers N] [--scheduler ADDRESS] [--db FILE] [--json]``."""
+"""``lostbeat fleet PATH... [--workers N | --scheduler ADDRESS] [--db FILE] [--json]
+[--html FILE] [--resume] [--progress]``."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lostbeat.fleet import DEFAULT_DB
 from lostbeat.safetext import clean
 
-_COMMIT_EVERY = 100
 _SIDE_FILES = ("-journal", "-wal", "-shm")  # SQLite's files beside the database
+_PROGRESS_STEP = 5  # percent between two progress lines
 
 
 def _workers(text: str) -> int:
@@ -60,66 +62,126 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print the summary and one row per incident as JSON (schema lostbeat.fleet/1)",
     )
+    parser.add_argument(
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="also write the fleet page, one offline HTML file, and each incident's own "
+        "report in the folder FILE's name without .html plus '-incidents' beside it",
+    )
+    parser.add_argument(
+        "--no-incident-reports",
+        action="store_true",
+        help="with --html: write the fleet page only, without each incident's own report "
+        "(rendering one takes about half a second of CPU)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish the last run that was interrupted (same paths, same --db): the "
+        "incidents it already stored are not analysed again",
+    )
+    parser.add_argument(
+        "--progress",
+        action="store_true",
+        help="print a progress line to stderr every 5 %% even when stderr is not a "
+        "terminal (on a terminal a progress bar is always shown)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+    from rich.progress import Progress as Bar
 
-    from lostbeat.fleet.discover import discover
-    from lostbeat.fleet.model import BundleResult, error_result
+    from lostbeat.fleet.cluster import stream_dask
+    from lostbeat.fleet.discover import Incident, discover
+    from lostbeat.fleet.model import BundleResult
     from lostbeat.fleet.rollup import rollup
-    from lostbeat.fleet.runner import run_dask, run_local
+    from lostbeat.fleet.runner import stream_local
+    from lostbeat.fleet.session import Progress, analyse_into
     from lostbeat.fleet.store import FleetStore
     from lostbeat.fleet.summary import fleet_document, render
 
     db = Path(args.db)
     workers = None if args.scheduler else args.workers or len(os.sched_getaffinity(0))
-    found = discover(args.paths, skip=[db, *(Path(f"{db}{s}") for s in _SIDE_FILES)])
+    skip = [db, *(Path(f"{db}{s}") for s in _SIDE_FILES)]
+    if args.html is not None:
+        from lostbeat.fleet.page import reports_folder
+
+        skip += [args.html, reports_folder(args.html)]
+    found = discover(args.paths, skip=skip)
     err = Console(stderr=True)
+    bar = Bar(
+        TextColumn("analysing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        disable=not err.is_terminal,
+        transient=True,
+    )
+    task = bar.add_task("fleet", total=None)
+    shown = -1
+
+    def on_progress(p: Progress) -> None:
+        nonlocal shown
+        bar.update(task, total=p.total, completed=p.done)
+        step = 100 * p.done // max(p.total, 1) // _PROGRESS_STEP
+        if args.progress and not err.is_terminal and step > shown:
+            shown = step
+            print(p.line(), file=sys.stderr, flush=True)
+
+    scheduler: str | None = args.scheduler
+
+    def analyse(incidents: Sequence[Incident], emit: Callable[[BundleResult], None]) -> None:
+        if scheduler is not None:
+            stream_dask(incidents, scheduler=scheduler, emit=emit)
+        else:
+            stream_local(incidents, emit=emit, workers=workers)
+
     with FleetStore(db) as store:
-        run_id = store.begin_run(
-            backend="dask" if args.scheduler else "local",
-            workers=workers,
-            scheduler=args.scheduler,
-            paths=[str(p) for p in args.paths],
-        )
-        results = [
-            error_result(u.path, (u.path,), f"cannot list the folder: {u.reason}")
-            for u in found.unreadable
-        ]
-        for r in results:
-            store.save(run_id, r)
-        bar = Progress(
-            TextColumn("analysing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=err,
-            disable=not err.is_terminal,
-            transient=True,
-        )
-        task = bar.add_task("fleet", total=len(found.incidents))
-
-        saved = 0
-
-        def on_result(result: BundleResult) -> None:
-            nonlocal saved
-            store.save(run_id, result)
-            bar.advance(task)
-            saved += 1
-            if saved % _COMMIT_EVERY == 0:
-                store.commit()  # a run cut short keeps what it finished
-
         with bar:
-            if args.scheduler:
-                results += run_dask(found.incidents, scheduler=args.scheduler, on_result=on_result)
-            else:
-                results += run_local(found.incidents, workers=workers, on_result=on_result)
-        store.finish_run(run_id)
-    results.sort(key=lambda r: r.sort_key)
-    summary = rollup(results)
+            outcome = analyse_into(
+                store,
+                found,
+                analyse,
+                backend="dask" if args.scheduler else "local",
+                workers=workers,
+                scheduler=args.scheduler,
+                paths=[str(p) for p in args.paths],
+                resume=args.resume,
+                on_progress=on_progress,
+            )
+        if args.resume and outcome.skipped:
+            print(
+                f"resumed run {outcome.run_id}: {outcome.skipped} incident(s) were already "
+                f"stored and not analysed again, {outcome.analysed} analysed now",
+                file=sys.stderr,
+            )
+        if not outcome.finished:
+            print(
+                f"lostbeat fleet: interrupted; {outcome.analysed} incident(s) of run "
+                f"{outcome.run_id} stored in {db}; run the same command with --resume to "
+                "finish it",
+                file=sys.stderr,
+            )
+            return 130
+        results = store.results(run_id=outcome.run_id, documents=False)
+        summary = rollup(results)
+        if args.html is not None:
+            from lostbeat.fleet.page import write_page
+
+            write_page(
+                store,
+                summary,
+                results,
+                args.html,
+                run_id=outcome.run_id,
+                workers=workers,
+                reports=not args.no_incident_reports,
+            )
     if args.json:
-        doc = fleet_document(summary, results, db=str(db), run_id=run_id)
+        doc = fleet_document(summary, results, db=str(db), run_id=outcome.run_id)
         sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True, allow_nan=False) + "\n")
     else:
         render(summary, Console())
@@ -130,5 +192,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if not args.json:
-        print(f"results stored in {db} (run {run_id})", file=sys.stderr)
+        print(f"results stored in {db} (run {outcome.run_id})", file=sys.stderr)
+    if args.html is not None:
+        print(f"fleet page written to {args.html}", file=sys.stderr)
     return 0

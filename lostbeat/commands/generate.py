@@ -1,8 +1,9 @@
 """``lostbeat generate``: write a realistic vm-support bundle of a scenario, with its truth.
 
 ``lostbeat generate --list`` lists the scenarios; ``lostbeat generate NAME --out DIR
-[--seed N]`` writes ``DIR/esx-<date>.<pid>.tgz``, ``DIR/truth.json`` and the loose files a
-support engineer would add (``DIR/psod.txt``), then prints their paths.
+[--seed N]`` writes the incident into ``DIR`` (an ESX 3.x/4.x ``esx-<date>.<pid>.tgz`` and the
+loose files a support engineer would add, such as ``psod.txt``; or a screen, a log, an ESXi
+bundle or a sosreport) with ``DIR/truth.json``, then prints their paths, the main input first.
 """
 
 from __future__ import annotations
@@ -37,11 +38,10 @@ def run(args: argparse.Namespace) -> int:
     print(case.truth_path)
     for extra in case.extras:
         print(extra)
-    truth = case.truth
-    culprit = f", culprit {truth.culprit}" if truth.culprit else ""
-    print(
-        f"{args.scenario} seed {args.seed}: {truth.crash_type.value}, "
-        f"{truth.root_cause_kind.value}{culprit} ({truth.release}, build {truth.build})",
-        file=sys.stderr,
+    found = ", ".join(
+        f"{key} {','.join(map(str, value)) if isinstance(value, list) else value}"
+        for key, value in case.expect.to_doc().items()
+        if value != []
     )
+    print(f"{args.scenario} seed {args.seed}: {found}", file=sys.stderr)
     return 0

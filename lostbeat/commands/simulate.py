@@ -18,6 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from lostbeat.commands._args import seconds_between
 from lostbeat.recording.units import parse_size
 from lostbeat.safetext import clean
 
@@ -33,14 +34,7 @@ def _ram(text: str) -> int:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds such as 5, got {text!r}") from None
-    if not 1.0 <= value <= 600.0:
-        raise argparse.ArgumentTypeError(f"expected 1-600 seconds, got {text!r}")
-    return value
+_seconds = seconds_between(1, 600)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -26,9 +26,11 @@ __all__ = [
     "BundleResult",
     "FindingRow",
     "KnownIssueRow",
+    "PackageRow",
     "Verdict",
     "compact_document",
     "error_result",
+    "host_label",
     "verdict_of",
 ]
 
@@ -44,6 +46,16 @@ class FindingRow:
 class KnownIssueRow:
     kb: str
     title: str
+
+
+@dataclass(frozen=True, slots=True)
+class PackageRow:
+    """One installed package of the host: ``hp-snmp-agents``, ``8.2.0-164.rhel4``, ``HP``."""
+
+    name: str
+    version: str
+    """``version-release``, as ``rpm -qa`` prints it after the name."""
+    vendor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +75,12 @@ class Verdict:
     findings: tuple[FindingRow, ...] = ()
     analysis_errors: int = 0
     """Parsers or rules that failed inside an analysis that still finished."""
+    build: int | None = None
+    """The host's ESX build, from the screen or the version files."""
+    release: str | None = None
+    """The release that build belongs to: ``ESX 3.5 Update 2``."""
+    packages: tuple[PackageRow, ...] = ()
+    """The host's installed packages (``rpm -qa``), where the agents' versions are read."""
 
     @property
     def known_issue_kbs(self) -> tuple[str, ...]:
@@ -89,6 +107,11 @@ class BundleResult:
         return (self.host if self.host is not None else "\uffff", self.key)
 
 
+def host_label(result: BundleResult) -> str:
+    """The host's name, or the incident key when the bundle did not name its host."""
+    return result.host if result.host is not None else f"(unknown host) {result.key}"
+
+
 def compact_document(result: AnalysisResult) -> str:
     """The result's JSON document as compact, stable text (sorted keys, no spaces)."""
     return json.dumps(to_document(result), sort_keys=True, separators=(",", ":"), allow_nan=False)
@@ -109,6 +132,9 @@ def verdict_of(result: AnalysisResult) -> Verdict:
         known_issues=tuple(KnownIssueRow(k.kb, k.title) for k in result.known_issues),
         findings=tuple(FindingRow(f.id, f.severity, f.title) for f in result.findings),
         analysis_errors=len(result.errors),
+        build=result.crash.build,
+        release=result.crash.release,
+        packages=tuple(PackageRow(p.name, p.full_version, p.vendor) for p in result.host_packages),
     )
 
 

@@ -31,7 +31,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from lostbeat.analyzer.result import CrashType
-from lostbeat.fleet.model import BundleResult, Verdict
+from lostbeat.fleet.model import BundleResult, Verdict, host_label
+from lostbeat.fleet.provenance import LeakOrigin, host_views, leak_origins
 
 __all__ = ["ErrorRow", "FleetSummary", "Group", "Heading", "host_label", "rollup"]
 
@@ -86,11 +87,8 @@ class FleetSummary:
     soonest: tuple[Heading, ...]
     """Earliest projected exhaustion first (then the shortest leak run, when no time)."""
     error_rows: tuple[ErrorRow, ...]
-
-
-def host_label(result: BundleResult) -> str:
-    """The host's name, or the incident key when the bundle did not name its host."""
-    return result.host if result.host is not None else f"(unknown host) {result.key}"
+    leak_origins: tuple[LeakOrigin, ...] = ()
+    """Where each culprit leaks across the hosts (:mod:`lostbeat.fleet.provenance`)."""
 
 
 def _groups(pairs: Iterable[tuple[tuple[str, str], str]]) -> tuple[Group, ...]:
@@ -168,4 +166,5 @@ def rollup(results: Sequence[BundleResult], *, soonest: int = 10) -> FleetSummar
             ErrorRow(r.key, r.paths, r.error or "no analysis")
             for r in sorted(errors, key=lambda r: r.key)
         ),
+        leak_origins=leak_origins(host_views(results)),
     )

@@ -1,16 +1,16 @@
-"""Analyse many incidents at once: a local process pool, or a Dask distributed cluster.
+"""Analyse many incidents at once in a local process pool (the Dask path is
+:mod:`lostbeat.fleet.cluster`).
 
 Parallelism returns values and shares no state: each task analyses one incident and returns
 a :class:`~lostbeat.fleet.model.BundleResult`; the parent sorts them by host and key, so
 the output does not depend on which worker finished first. A broken input is one error row
 (the analyzer's :class:`~lostbeat.errors.InputError` message), and so is a worker that dies:
+at most ``2 * workers`` incidents are in flight; when a worker dies the pool is lost, the
+incidents not yet started go to a fresh pool, and those that were in flight are run again one
+at a time, so only the one that kills its worker becomes an error row.
 
-* local pool: at most ``2 * workers`` incidents are in flight. When a worker dies the pool
-  is lost; the incidents not yet started go to a fresh pool, and those that were in flight
-  are run again one at a time, so only the one that kills its worker becomes an error row.
-* Dask: the scheduler retries a task whose worker died on another worker, but it blames every
-  task that was on the dead worker; so the tasks it gives up on (``KilledWorker``) are run
-  again one at a time, and only one that still kills its worker becomes an error row.
+:func:`stream_local` hands each result over as it arrives and keeps none, so a fleet of any
+size runs in the same memory; :func:`run_local` collects and sorts them.
 
 Workers use the ``forkserver`` start method: the parent may hold threads (a Dask client, a
 progress bar), and forking a process with threads can deadlock a child. The fork server
@@ -28,11 +28,20 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
-from lostbeat.errors import InputError, LostbeatError
+from lostbeat.errors import LostbeatError
 from lostbeat.fleet.discover import Incident
 from lostbeat.fleet.model import BundleResult, compact_document, error_result, verdict_of
 
-__all__ = ["Task", "WORKER_DIED", "analyze_incident", "run_dask", "run_local"]
+__all__ = [
+    "OnResult",
+    "Task",
+    "WORKER_DIED",
+    "analyze_incident",
+    "pool",
+    "run_local",
+    "stream_local",
+    "task_failed",
+]
 
 Task = Callable[[Incident], BundleResult]
 OnResult = Callable[[BundleResult], None]
@@ -82,7 +91,8 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
+def pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool whose workers fork from a fork server that imported the analyzer."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(_PRELOAD)
     return ProcessPoolExecutor(
@@ -101,20 +111,11 @@ def run_local(
     task: Task = analyze_incident,
     on_result: OnResult | None = None,
 ) -> list[BundleResult]:
-    """Analyses ``incidents`` in a local process pool.
-
-    Args:
-        incidents: what to analyse; each key once.
-        workers: worker processes; default: the CPUs this process may use.
-        task: the function each worker runs (a module-level function, so it pickles).
-        on_result: called in the parent with each result as it arrives (progress).
+    """:func:`stream_local`, collected.
 
     Returns:
         One result per incident, sorted by host then key.
     """
-    n = workers if workers is not None else len(os.sched_getaffinity(0))
-    if n < 1:
-        raise ValueError(f"workers must be at least 1, got {n}")
     done: list[BundleResult] = []
 
     def emit(result: BundleResult) -> None:
@@ -122,34 +123,55 @@ def run_local(
         if on_result is not None:
             on_result(result)
 
-    queue = deque(incidents)
-    suspects: list[Incident] = []
-    while queue:
-        with _pool(n) as pool:
-            try:
-                suspects.extend(_drain(pool, queue, window=2 * n, task=task, emit=emit))
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
-    for incident in suspects:
-        emit(_alone(incident, task))
+    stream_local(incidents, emit=emit, workers=workers, task=task)
     return _sorted(done)
 
 
+def stream_local(
+    incidents: Sequence[Incident],
+    *,
+    emit: OnResult,
+    workers: int | None = None,
+    task: Task = analyze_incident,
+) -> None:
+    """Analyses ``incidents`` in a local process pool.
+
+    Args:
+        incidents: what to analyse; each key once.
+        emit: called in the parent with each result as it arrives, in no set order.
+        workers: worker processes; default: the CPUs this process may use.
+        task: the function each worker runs (a module-level function, so it pickles).
+    """
+    n = workers if workers is not None else len(os.sched_getaffinity(0))
+    if n < 1:
+        raise ValueError(f"workers must be at least 1, got {n}")
+    queue = deque(incidents)
+    suspects: list[Incident] = []
+    while queue:
+        with pool(n) as executor:
+            try:
+                suspects.extend(_drain(executor, queue, window=2 * n, task=task, emit=emit))
+            except BaseException:
+                executor.shutdown(wait=False, cancel_futures=True)
+                raise
+    for incident in suspects:
+        emit(_alone(incident, task))
+
+
 def _drain(
-    pool: ProcessPoolExecutor,
+    executor: ProcessPoolExecutor,
     queue: deque[Incident],
     *,
     window: int,
     task: Task,
     emit: OnResult,
 ) -> list[Incident]:
-    """Runs the queue through ``pool``; returns the incidents in flight if the pool broke."""
+    """Runs the queue through ``executor``; returns the incidents in flight if it broke."""
     running: dict[Future[BundleResult], Incident] = {}
     while queue or running:
         while queue and len(running) < window:
             incident = queue.popleft()
-            running[pool.submit(task, incident)] = incident
+            running[executor.submit(task, incident)] = incident
         finished, _ = wait(running, return_when=FIRST_COMPLETED)
         for future in finished:
             incident = running[future]
@@ -158,7 +180,7 @@ def _drain(
             except BrokenProcessPool:
                 return _salvage(running, emit)
             except Exception as err:  # noqa: BLE001 - e.g. a result that does not pickle
-                result = error_result(incident.key, incident.paths, _task_failed(err))
+                result = error_result(incident.key, incident.paths, task_failed(err))
             del running[future]
             emit(result)
     return []
@@ -177,101 +199,15 @@ def _salvage(running: dict[Future[BundleResult], Incident], emit: OnResult) -> l
 
 def _alone(incident: Incident, task: Task) -> BundleResult:
     """Runs one incident in a pool of its own: if the worker dies, it is this incident."""
-    with _pool(1) as pool:
+    with pool(1) as executor:
         try:
-            return pool.submit(task, incident).result()
+            return executor.submit(task, incident).result()
         except BrokenProcessPool:
             return error_result(incident.key, incident.paths, WORKER_DIED)
         except Exception as err:  # noqa: BLE001
-            return error_result(incident.key, incident.paths, _task_failed(err))
+            return error_result(incident.key, incident.paths, task_failed(err))
 
 
-def _task_failed(err: BaseException) -> str:
+def task_failed(err: BaseException) -> str:
+    """The error row's message for a task that raised instead of returning a result."""
     return f"the task failed: {type(err).__name__}: {err}"
-
-
-def run_dask(
-    incidents: Sequence[Incident],
-    *,
-    scheduler: str,
-    task: Task = analyze_incident,
-    on_result: OnResult | None = None,
-    timeout_s: float = 10.0,
-) -> list[BundleResult]:
-    """Analyses ``incidents`` on a Dask distributed cluster, one task per incident.
-
-    The workers must be able to import lostbeat and to read the incidents' paths (a shared
-    file system): only the paths travel, not the bundles.
-
-    Args:
-        incidents: what to analyse; each key once.
-        scheduler: the scheduler's address, e.g. ``tcp://10.0.0.5:8786``.
-        task: the function each task runs.
-        on_result: called with each result as it arrives (progress).
-        timeout_s: how long to try to reach the scheduler.
-
-    Returns:
-        One result per incident, sorted by host then key.
-
-    Raises:
-        InputError: Dask is not installed, or the scheduler cannot be reached.
-    """
-    try:
-        from distributed import Client, as_completed
-    except ImportError as err:
-        raise InputError(
-            "the Dask path needs the fleet extra: pip install 'lostbeat[fleet]'",
-            path=scheduler,
-        ) from err
-    try:
-        client = Client(  # type: ignore[no-untyped-call]
-            scheduler, timeout=timeout_s, set_as_default=False
-        )
-    except (OSError, ValueError, TypeError) as err:
-        raise InputError(f"cannot reach the Dask scheduler ({err})", path=scheduler) from err
-    done: list[BundleResult] = []
-
-    def emit(result: BundleResult) -> None:
-        done.append(result)
-        if on_result is not None:
-            on_result(result)
-
-    with client:
-        futures = client.map(task, list(incidents), pure=False)
-        by_key: dict[object, Incident] = {f.key: i for f, i in zip(futures, incidents, strict=True)}
-        suspects: list[Incident] = []
-        # with_results: results are fetched in batches in the background, not one round trip
-        # each; raise_errors=False: a failed task yields its exception as its result
-        completed = as_completed(  # type: ignore[no-untyped-call]
-            futures, loop=client.loop, with_results=True, raise_errors=False
-        )
-        for future, value in completed:
-            incident = by_key[future.key]
-            if future.status == "error":
-                value = future.exception()  # the value is Dask's (type, exception, traceback)
-            result = _dask_result(value, incident)
-            if result.error == WORKER_DIED:
-                suspects.append(incident)  # perhaps only beside the task that killed it
-            else:
-                emit(result)
-            future.release()
-        for incident in sorted(suspects, key=lambda i: i.key):
-            future = client.submit(task, incident, pure=False)
-            try:
-                value = future.result()
-            except Exception as err:  # noqa: BLE001 - KilledWorker again: it is this one
-                value = err
-            emit(_dask_result(value, incident))
-    return _sorted(done)
-
-
-def _dask_result(value: object, incident: Incident) -> BundleResult:
-    """The task's result, or the error row of the exception it ended with."""
-    if isinstance(value, BundleResult):
-        return value
-    if isinstance(value, BaseException):  # KilledWorker, a lost task, a pickling error
-        name = type(value).__name__
-        message = WORKER_DIED if name == "KilledWorker" else _task_failed(value)
-    else:
-        message = f"the task returned {type(value).__name__}, not a BundleResult"
-    return error_result(incident.key, incident.paths, message)

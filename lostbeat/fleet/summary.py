@@ -17,6 +17,7 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from rich.console import Console
@@ -24,11 +25,12 @@ from rich.table import Table
 from rich.text import Text
 
 from lostbeat.analyzer.result import CauseKind
-from lostbeat.fleet.model import BundleResult
-from lostbeat.fleet.rollup import FleetSummary, Group, host_label
+from lostbeat.fleet.model import BundleResult, host_label
+from lostbeat.fleet.provenance import LeakOrigin
+from lostbeat.fleet.rollup import FleetSummary, Group
 from lostbeat.report._format import CAUSE_LABELS, clean, hours, iso_utc, when
 
-__all__ = ["DOCUMENT_SCHEMA", "fleet_document", "render"]
+__all__ = ["DOCUMENT_SCHEMA", "fleet_document", "origin_lines", "render"]
 
 DOCUMENT_SCHEMA = "lostbeat.fleet/1"
 _HOSTS_SHOWN = 6
@@ -107,6 +109,9 @@ def render(summary: FleetSummary, console: Console) -> None:
                 Text("crashed" if h.crashed else "projected"),
             )
         console.print(table)
+    if summary.leak_origins:
+        console.print()
+        _origins(summary.leak_origins, console)
     if summary.error_rows:
         console.print()
         table = _table("Errors (not analysed)", "incident", "error")
@@ -114,6 +119,42 @@ def render(summary: FleetSummary, console: Console) -> None:
             message = e.error.removeprefix(f"{e.key}: ")  # the message often names the key
             table.add_row(Text(clean(e.key)), Text(clean(message, limit=300)))
         console.print(table)
+
+
+def origin_lines(origin: LeakOrigin) -> list[str]:
+    """What the fleet says of one culprit: its significant splits, or its spread alone."""
+    lines = [f"{s.text} (p = {s.p_value:.1g})" for s in origin.splits]
+    if not lines:
+        where = sorted({b.release or f"build {b.build}" for b in origin.builds if b.leaking})
+        lines.append(
+            f"{origin.culprit} leaks on {origin.leaking_hosts} of {origin.hosts} hosts"
+            + (f" ({', '.join(where)})" if where else "")
+            + "; no build or agent version sets them apart"
+        )
+    return lines
+
+
+def _origins(origins: Sequence[LeakOrigin], console: Console) -> None:
+    alone = [o.culprit for o in origins if o.leaking_hosts == 1 and not o.splits]
+    table = _table("Where the leaks came from", "culprit", "leaks on", "introduced in")
+    for o in origins:
+        if o.culprit in alone:
+            continue
+        intro = (
+            f"{o.introducing_release or 'build'} ({o.introducing_build})"
+            if o.introducing_build is not None
+            else "-"
+        )
+        text = "\n".join(clean(line, limit=300) for line in origin_lines(o))
+        table.add_row(Text(clean(o.culprit, limit=40)), Text(text), Text(clean(intro)))
+    names = ", ".join(clean(c, limit=40) for c in alone)
+    if table.row_count:
+        console.print(table)
+        if alone:
+            console.print(Text(f"On one host each, nothing sets apart: {names}"))
+    else:
+        console.print(Text("Where the leaks came from", style="italic"))
+        console.print(Text(f"On one host each, nothing sets apart: {names}"))
 
 
 def _group_doc(g: Group) -> dict[str, Any]:
@@ -146,6 +187,13 @@ def _row_doc(r: BundleResult) -> dict[str, Any]:
         ],
         "analysis_errors": v.analysis_errors if v else None,
         "duration_s": round(r.duration_s, 4),
+        "build": v.build if v else None,
+        "release": v.release if v else None,
+        "agents": [
+            {"name": p.name, "version": p.version, "vendor": p.vendor}
+            for p in (v.packages if v else ())
+            if p.vendor is not None
+        ],
     }
 
 
@@ -187,5 +235,6 @@ def fleet_document(
             }
             for h in summary.soonest
         ],
+        "leak_origins": [asdict(o) for o in summary.leak_origins],
         "rows": [_row_doc(r) for r in results],
     }

@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import matplotlib
 import matplotlib.dates as mdates
@@ -23,6 +24,7 @@ import matplotlib.style
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.typing import RcKeyType
 
 from lostbeat.analyzer.result import AnalysisResult, ProcessSeries
 from lostbeat.report._format import clean, size_kb
@@ -38,6 +40,13 @@ _MB = 1024.0  # KB per MB
 # the text), metadata, and the namespace attributes an HTML parser does not need.
 _DROP = re.compile(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->|<metadata>.*?</metadata>", re.S)
 _XMLNS = re.compile(r'\sxmlns(?::xlink)?="[^"]*"')
+_RC: dict[RcKeyType, Any] = {
+    "svg.fonttype": "path",  # text as glyph outlines: no font needed where it opens
+    "text.parse_math": False,  # a "$" is a dollar sign, never mathtext
+    "font.size": 9.0,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,15 +234,7 @@ def memory_plots(result: AnalysisResult) -> tuple[Plot, ...]:
     drawn = False
     with (
         matplotlib.style.context("default"),
-        matplotlib.rc_context(
-            {
-                "svg.fonttype": "path",  # text as glyph outlines: no font needed where it opens
-                "text.parse_math": False,  # a "$" is a dollar sign, never mathtext
-                "font.size": 9.0,
-                "axes.spines.top": False,
-                "axes.spines.right": False,
-            }
-        ),
+        matplotlib.rc_context(_RC),
     ):
         consumers = [s for s in history.consumers if s.points][:MAX_CONSUMERS]
         for n, series in enumerate(consumers, start=1):

@@ -1,8 +1,11 @@
-"""Realistic ESX vm-support bundles of known incidents, with their ground truth.
+"""Realistic incidents of known cause, with their ground truth.
 
 ``generate(name, out_dir, seed=N)`` writes one incident of scenario ``name`` (a key of
-``SCENARIOS``): the ``.tgz`` as ESX 3.5/4.x's vm-support lays it out, ``truth.json`` beside it
-and the loose files a support engineer would add (a transcribed ``psod.txt``).
+``SCENARIOS``) and ``truth.json`` beside it: an ESX 3.5/4.x ``.tgz`` as vm-support lays it out
+with the loose files a support engineer would add (a transcribed ``psod.txt``); a purple
+screen, backtrace, vmkernel log or ESXi 5-8 bundle as people really hand them over; or a
+Linux kernel log, journal, userspace killer's output, ``kubectl`` output or sosreport. Every
+``truth.json`` carries ``expect``, the answer key in the real corpora's vocabulary.
 
     >>> list(SCENARIOS)[:3]
     ['vmware-leak', 'cimserver-35', 'cimserver-40']
@@ -10,8 +13,7 @@ and the loose files a support engineer would add (a transcribed ``psod.txt``).
 
 from __future__ import annotations
 
-from lostbeat.scenarios.bundle import generate
-from lostbeat.scenarios.model import GeneratedCase, Truth
-from lostbeat.scenarios.scenarios import SCENARIOS
+from lostbeat.scenarios.model import CaseTruth, GeneratedCase, Truth
+from lostbeat.scenarios.registry import SCENARIOS, generate
 
-__all__ = ["GeneratedCase", "SCENARIOS", "Truth", "generate"]
+__all__ = ["CaseTruth", "GeneratedCase", "SCENARIOS", "Truth", "generate"]

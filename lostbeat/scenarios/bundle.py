@@ -8,53 +8,24 @@ incident, so the same (scenario, seed) gives the same bytes.
 
 from __future__ import annotations
 
-import gzip
-import io
 import random
-import tarfile
 from pathlib import Path
 
 from lostbeat.errors import InputError
 from lostbeat.scenarios.assemble import Assembled, assemble
+from lostbeat.scenarios.loose import tar_bytes
 from lostbeat.scenarios.model import GeneratedCase
 from lostbeat.scenarios.scenarios import BUILDERS, SCENARIOS
 from lostbeat.scenarios.simulate import simulate
+from lostbeat.scenarios.spec import Spec
 from lostbeat.scenarios.truth import truth_of
 
-__all__ = ["generate", "tgz_bytes"]
-
-
-def _info(name: str, *, size: int, mtime: int, directory: bool = False) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.size = size
-    info.mtime = mtime
-    info.uname = info.gname = "root"
-    info.mode = 0o755 if directory else 0o644
-    if directory:
-        info.type = tarfile.DIRTYPE
-    return info
+__all__ = ["generate", "tgz_bytes", "write_case"]
 
 
 def tgz_bytes(case: Assembled) -> bytes:
     """The gzipped tar of ``case``'s files under its top folder."""
-    raw = io.BytesIO()
-    with (
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6,
-                      mtime=case.collected) as gz,
-        tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar,
-    ):  # fmt: skip
-        seen: set[str] = set()
-        for path in sorted(case.files):
-            parts = path.split("/")
-            for depth in range(len(parts)):
-                folder = "/".join([case.top_dir, *parts[:depth]])
-                if folder not in seen:
-                    seen.add(folder)
-                    tar.addfile(_info(folder, size=0, mtime=case.collected, directory=True))
-            data = case.files[path]
-            member = _info(f"{case.top_dir}/{path}", size=len(data), mtime=case.collected)
-            tar.addfile(member, io.BytesIO(data))
-    return raw.getvalue()
+    return tar_bytes(case.top_dir, case.files, mtime=case.collected)
 
 
 def generate(name: str, out_dir: Path, *, seed: int) -> GeneratedCase:
@@ -72,6 +43,14 @@ def generate(name: str, out_dir: Path, *, seed: int) -> GeneratedCase:
         raise InputError(f"unknown scenario; one of {', '.join(SCENARIOS)}", path=name)
     rng = random.Random(f"{name}:{seed}")
     spec = BUILDERS[name](rng, seed)
+    return write_case(name, seed, spec, rng, out_dir)
+
+
+def write_case(
+    name: str, seed: int, spec: Spec, rng: random.Random, out_dir: Path
+) -> GeneratedCase:
+    """Play ``spec`` out with ``rng`` and write its incident into ``out_dir``, as
+    :func:`generate` does (a fleet builds its hosts' specs itself, lostbeat.scenarios.fleet)."""
     timeline = simulate(spec, rng)
     case = assemble(spec, timeline, rng)
     truth = truth_of(name, seed, spec, timeline)

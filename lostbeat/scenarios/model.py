@@ -21,10 +21,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lostbeat.analyzer.result import CauseKind, CrashType, Origin
+from lostbeat.analyzer.result import CauseKind, CrashClass, CrashType, Origin
 from lostbeat.errors import ParseError
+from lostbeat.scenarios.expect import Expect
 
-__all__ = ["CauseKind", "CrashType", "GeneratedCase", "Origin", "Truth"]
+__all__ = [
+    "CaseTruth",
+    "CauseKind",
+    "CrashClass",
+    "CrashType",
+    "Expect",
+    "GeneratedCase",
+    "Origin",
+    "Truth",
+    "corpus_release",
+]
+
+
+def corpus_release(name: str) -> str:
+    """A release as the real corpora write it: ``ESX 4.0 Update 1`` -> ``ESX 4.0 U1``.
+
+    >>> corpus_release("ESX 4.1 Update 3"), corpus_release("ESXi 8.0b")
+    ('ESX 4.1 U3', 'ESXi 8.0b')
+    """
+    return name.replace(" Update ", " U")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +71,23 @@ class Truth:
     host: str = ""
     crashed_at: float | None = None
     """Epoch of the purple screen, or None without a crash."""
+    crash_class: CrashClass | None = None
+    """What kind of fault, where the bundle settles it (written in ``expect`` only)."""
+
+    @property
+    def expect(self) -> Expect:
+        """The answer key in the corpora's vocabulary. ESX 3.x builds have no verified
+        release name (docs/reference/esx-builds.md), so only 4.x incidents name one."""
+        release = None if self.release.startswith("ESX 3") else corpus_release(self.release)
+        return Expect(
+            crash_type=self.crash_type,
+            crash_class=self.crash_class,
+            build=self.build,
+            release=release,
+            known_issues=self.known_issues,
+            root_cause_kind=self.root_cause_kind,
+            root_cause_process=self.culprit,
+        )
 
     def to_json(self) -> str:
         """The ``truth.json`` document (indented, stable key order)."""
@@ -71,6 +108,7 @@ class Truth:
             "cos_core_file_valid": self.cos_core_file_valid,
             "host": self.host,
             "crashed_at": self.crashed_at,
+            "expect": self.expect.to_doc(),
         }
         return json.dumps(doc, indent=2) + "\n"
 
@@ -85,6 +123,7 @@ class Truth:
             doc = json.loads(text)
             origin = doc["origin"]
             crashed_at = doc.get("crashed_at")
+            crash_class = doc.get("expect", {}).get("crash.class")
             return cls(
                 scenario=str(doc["scenario"]),
                 seed=int(doc["seed"]),
@@ -102,8 +141,68 @@ class Truth:
                 cos_core_file_valid=bool(doc["cos_core_file_valid"]),
                 host=str(doc.get("host", "")),
                 crashed_at=None if crashed_at is None else float(crashed_at),
+                crash_class=None if crash_class is None else CrashClass(crash_class),
             )
         except (ValueError, KeyError, TypeError) as err:
+            raise ParseError(f"expected a lostbeat truth document ({err})", path=path) from err
+
+
+@dataclass(frozen=True, slots=True)
+class CaseTruth:
+    """The answer key of an incident written as loose files or a bundle other than ESX
+    3.x/4.x's (the ESX forms and Linux scenarios): what was written, and what it settles.
+
+    Examples:
+        >>> t = CaseTruth("linux-oom-global", 4, "linux", ("dmesg",), ("dmesg.txt",),
+        ...               Expect(CrashType.OOM_KILL, killer="kernel", victim="java"),
+        ...               (("kernel", "5.15.0-91-generic"),))
+        >>> CaseTruth.from_json(t.to_json()) == t
+        True
+    """
+
+    scenario: str
+    seed: int
+    platform: str
+    """``esx_classic``, ``esxi`` or ``linux``."""
+    forms: tuple[str, ...]
+    """The artifact forms written, in the corpora's vocabulary."""
+    inputs: tuple[str, ...]
+    """File names written beside ``truth.json``, the main input first."""
+    expect: Expect
+    detail: tuple[tuple[str, str], ...] = ()
+    """Facts behind the answer that a test can check against the files (a pid, a kernel)."""
+
+    def to_json(self) -> str:
+        doc = {
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "platform": self.platform,
+            "forms": list(self.forms),
+            "inputs": list(self.inputs),
+            "expect": self.expect.to_doc(),
+            "detail": dict(self.detail),
+        }
+        return json.dumps(doc, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, *, path: str = "truth.json") -> CaseTruth:
+        """Read the document back.
+
+        Raises:
+            ParseError: not JSON, or a field is missing or of the wrong kind.
+        """
+        try:
+            doc = json.loads(text)
+            return cls(
+                scenario=str(doc["scenario"]),
+                seed=int(doc["seed"]),
+                platform=str(doc["platform"]),
+                forms=tuple(str(f) for f in doc["forms"]),
+                inputs=tuple(str(f) for f in doc["inputs"]),
+                expect=Expect.from_doc(doc["expect"]),
+                detail=tuple((str(k), str(v)) for k, v in doc["detail"].items()),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
             raise ParseError(f"expected a lostbeat truth document ({err})", path=path) from err
 
 
@@ -112,8 +211,12 @@ class GeneratedCase:
     """One generated incident on disk."""
 
     bundle: Path
-    """The vm-support ``.tgz``."""
-    truth: Truth
+    """The main input: the vm-support ``.tgz``, a sosreport, or the one log or screen."""
+    truth: Truth | CaseTruth
     truth_path: Path
     extras: tuple[Path, ...] = ()
     """Loose files a support engineer would hand over too (a transcribed ``psod.txt``)."""
+
+    @property
+    def expect(self) -> Expect:
+        return self.truth.expect

@@ -14,12 +14,17 @@ Conventions (shared with the analyzer):
 * KB 1016239 when the host dies booting with ``NOT_IMPLEMENTED ... util.c:83`` on a build the
   article names (3.5, 4.0); a COS panic hours into a boot is never KB 1016070's (a panic at
   the reboot after an update), whatever its message.
+* the class (``expect`` only), as the real corpus settles it: memory exhaustion for a lost
+  heartbeat whose history shows a leak, a spike or contention (none when inconclusive); the
+  Service Console for its Oops or panic; for a VMkernel PSOD, ``vmkernel`` where the screen
+  says so (``NOT_IMPLEMENTED`` at boot), ``unknown`` for a lockup or an exception in core
+  frames, whose cause the screen does not give.
 """
 
 from __future__ import annotations
 
 from lostbeat.scenarios.catalog import PROCS
-from lostbeat.scenarios.model import CauseKind, CrashType, Origin, Truth
+from lostbeat.scenarios.model import CauseKind, CrashClass, CrashType, Origin, Truth
 from lostbeat.scenarios.simulate import Timeline
 from lostbeat.scenarios.spec import End, Load, Spec
 
@@ -52,6 +57,16 @@ def hours_before_crash(tl: Timeline) -> int:
             break
         count = 0 if line.kind == "starting" else count + (line.kind == "hb")
     return count
+
+
+def _crash_class(crash: CrashType, kind: CauseKind, variant: str) -> CrashClass | None:
+    if crash is CrashType.LOST_HEARTBEAT:
+        return None if kind is CauseKind.INCONCLUSIVE else CrashClass.MEMORY_EXHAUSTION
+    if crash is CrashType.VMKERNEL:
+        return CrashClass.VMKERNEL if variant == "not_implemented" else CrashClass.UNKNOWN
+    if crash is CrashType.NONE:
+        return CrashClass.NONE
+    return CrashClass.SERVICE_CONSOLE
 
 
 def truth_of(scenario: str, seed: int, spec: Spec, tl: Timeline) -> Truth:
@@ -100,4 +115,5 @@ def truth_of(scenario: str, seed: int, spec: Spec, tl: Timeline) -> Truth:
         cos_core_file_valid=host.core_file.valid,
         host=host.name,
         crashed_at=None if tl.crash_at is None else float(tl.crash_at),
+        crash_class=_crash_class(crash, kind, spec.variant),
     )

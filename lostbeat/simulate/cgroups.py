@@ -10,10 +10,17 @@ How a full group fails, by version:
 - v1: ``memory.limit_in_bytes`` plus ``memory.oom_control`` = 1 (OOM killer off). A task
   that needs a page when the group is full waits in ``mem_cgroup_oom_synchronize`` (state
   D) until memory is freed: the heartbeat stops as in the seed KB (VERIFIED here).
-- v2 has no switch to turn the OOM killer off. ``memory.high`` = the size throttles every
-  task of a group above it in reclaim without killing it, and ``memory.max`` (a quarter
-  higher, with ``memory.oom.group`` = 1) ends the run if throttling is not enough
-  (BACKGROUND-unverified: these machines have no v2 memory controller).
+- v2 has no switch to turn a group's OOM killer off; what stands in for it is a group in
+  which every task is protected from the OOM killer (``oom_score_adj`` -1000). At
+  ``memory.max`` the kernel then finds nothing to kill ("Out of memory and no killable
+  processes", ``memory.events`` counting ``oom`` but no ``oom_kill``), the charge fails, and
+  a task that needs a page retries its page fault for ever, in state R: the heartbeat stops
+  as in the seed KB (VERIFIED in the Debian 12 guest of ``make test-vm``, kernel 6.1).
+  ``memory.high`` does not do it: tasks above it are throttled for at most 2 s a return to
+  user space, and there the heartbeat came only 1-2 s late, never lost (VERIFIED there).
+  Each program is protected as it starts, and :func:`protect_members` protects again any
+  task that made itself killable (stress-ng's stressors write 1000 for themselves).
+  ``memory.oom.group`` = 1 makes an OOM kill, should one happen, take the whole group.
 
 Sample ``/proc/self/mountinfo`` lines::
 
@@ -32,18 +39,23 @@ Examples:
 from __future__ import annotations
 
 import contextlib
-import errno
-import os
-import re
-import signal
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
-from lostbeat.agent.cgroup import CgroupMemory, CgroupVersion, Hierarchy, MemoryCgroup, memory_state
+from lostbeat.agent import cgroup as cg
+from lostbeat.agent.cgroup import (
+    CgroupMemory,
+    CgroupVersion,
+    Hierarchy,
+    MemoryCgroup,
+    member_pids,
+    memory_state,
+)
+from lostbeat.agent.mountinfo import parse_mountinfo
 from lostbeat.errors import AgentError
+from lostbeat.simulate.removal import Removal, disable_controllers, remove_dirs
 
 __all__ = [
     "Controllers",
@@ -55,6 +67,7 @@ __all__ = [
     "detect",
     "host_controllers",
     "memory_domain",
+    "protect_members",
     "remove",
     "remove_dirs",
     "set_cpu_share",
@@ -62,7 +75,6 @@ __all__ = [
 ]
 
 PREFIX = "lostbeat-sim-"
-_ESCAPE = re.compile(r"\\([0-7]{3})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,39 +86,22 @@ class Controllers:
     """The v1 ``cpu`` mount, or the cgroup2 mount when it offers ``cpu`` (v2 memory only)."""
 
 
-def _v2_controllers(mount: Path) -> frozenset[str]:
-    try:
-        return frozenset((mount / "cgroup.controllers").read_text(encoding="ascii").split())
-    except OSError:
-        return frozenset()
-
-
 def detect(
-    mountinfo: str, *, v2_controllers: Callable[[Path], frozenset[str]] = _v2_controllers
+    mountinfo: str, *, v2_controllers: Callable[[Path], frozenset[str]] = cg.v2_controllers
 ) -> Controllers:
     """Find the memory and cpu controllers in ``/proc/self/mountinfo`` text (v1 first)."""
-    memory: Hierarchy | None = None
-    cpu: Path | None = None
-    v2: Path | None = None
-    for line in mountinfo.splitlines():
-        left, _, right = line.partition(" - ")
-        fields, tail = left.split(), right.split()
-        if len(fields) < 5 or len(tail) < 3:
-            continue
-        mount = Path(_ESCAPE.sub(lambda m: chr(int(m[1], 8)), fields[4]))
-        options = tail[2].split(",")
-        if tail[0] == "cgroup" and "memory" in options and memory is None:
-            memory = Hierarchy(CgroupVersion.V1, mount)
-        elif tail[0] == "cgroup" and "cpu" in options and cpu is None:
-            cpu = mount
-        elif tail[0] == "cgroup2" and v2 is None and "memory" in v2_controllers(mount):
-            v2 = mount
-    if memory is None and v2 is not None:
+    mounts = parse_mountinfo(mountinfo)
+    memory = cg.find_memory_hierarchy(mounts, controllers=v2_controllers)
+    if memory is None:
+        return Controllers(None, None)
+    if memory.version is CgroupVersion.V2:
         # a controller lives in one version only: with v2 memory, cpu is v2 too if offered
-        return Controllers(
-            Hierarchy(CgroupVersion.V2, v2), v2 if "cpu" in v2_controllers(v2) else None
-        )
-    return Controllers(memory, cpu if memory is not None else None)
+        return Controllers(memory, memory.mount if "cpu" in v2_controllers(memory.mount) else None)
+    cpu = next(
+        (m.mount_point for m in mounts if m.fs_type == "cgroup" and "cpu" in m.super_options),
+        None,
+    )
+    return Controllers(memory, cpu)
 
 
 def host_controllers(proc_root: Path = Path("/proc")) -> Controllers:
@@ -122,7 +117,7 @@ class Failure(StrEnum):
     """The kind of failure a full group exercises."""
 
     OOM_HANG = "oom-hang"
-    HIGH_THROTTLE = "high-throttle"
+    NO_VICTIM = "no-victim"
 
     @property
     def description(self) -> str:
@@ -133,8 +128,10 @@ class Failure(StrEnum):
                 "(not an OOM kill)"
             )
         return (
-            "memory.high throttling: tasks above it stall in reclaim; memory.max a quarter "
-            "higher would OOM-kill the group (cgroup v2 cannot disable the OOM killer)"
+            "every task protected from the OOM killer (oom_score_adj -1000; cgroup v2 cannot "
+            "disable a group's OOM killer): at memory.max the kernel finds nothing to kill and "
+            "a task that needs a page retries its page fault for ever, the lost-heartbeat kind "
+            "of failure (not an OOM kill)"
         )
 
 
@@ -154,6 +151,11 @@ class Domain:
     """``cpu.cfs_quota_us`` (v1) or ``cpu.max`` (v2) of the throttled group."""
     dirs: tuple[Path, ...]
     """Every folder created, in removal order (leaves first)."""
+    oom_score_adj: int | None = None
+    """What every program of the group writes to its ``oom_score_adj`` first (v2: -1000)."""
+    enabled: tuple[tuple[Path, str], ...] = ()
+    """(``cgroup.subtree_control``, controller) this run enabled above the group (v2), to
+    disable again at removal."""
 
     @property
     def version(self) -> CgroupVersion:
@@ -162,20 +164,6 @@ class Domain:
     def state(self) -> CgroupMemory:
         """Usage, limit and OOM state now."""
         return memory_state(self.memory)
-
-
-@dataclass(frozen=True, slots=True)
-class Removal:
-    """What removing a group did."""
-
-    killed: int
-    removed: tuple[Path, ...]
-    left: tuple[Path, ...]
-    errors: tuple[str, ...]
-
-    @property
-    def clean(self) -> bool:
-        return not self.left and not self.errors
 
 
 def _write(path: Path, value: str) -> None:
@@ -210,6 +198,7 @@ def create(
         return path
 
     top = hierarchy.mount / name
+    enabled: list[tuple[Path, str]] = []
     try:
         mkdir(top)
         if hierarchy.version is CgroupVersion.V1:
@@ -225,15 +214,16 @@ def create(
                 cpu = mkdir(controllers.cpu / name)
                 quota, throttled = cpu / "cpu.cfs_quota_us", (*join, cpu / "cgroup.procs")
         else:
-            # v2: processes only in leaves ("no internal processes"); limits on the top
-            _write(top / "memory.high", f"{limit_bytes}\n")
-            _write(top / "memory.max", f"{limit_bytes + limit_bytes // 4}\n")
+            # v2: processes only in leaves ("no internal processes"); the limit on the top
+            for controller in ("memory", "cpu") if throttle else ("memory",):
+                _enable(hierarchy.mount, controller, enabled)
+            _write(top / "memory.max", f"{limit_bytes}\n")
             for knob, value in (("memory.swap.max", "0\n"), ("memory.oom.group", "1\n")):
                 if (top / knob).exists():
                     _write(top / knob, value)
             join, failure, quota, throttled = (
                 (mkdir(top / "main") / "cgroup.procs",),
-                Failure.HIGH_THROTTLE,
+                Failure.NO_VICTIM,
                 None,
                 (),
             )
@@ -243,17 +233,48 @@ def create(
                 quota, throttled = slow / "cpu.max", (slow / "cgroup.procs",)
     except BaseException:
         remove_dirs(hierarchy.version, tuple(made))
+        disable_controllers(enabled)
         raise
     return Domain(
         name=name,
-        memory=MemoryCgroup(hierarchy, f"/{name}"),
+        memory=MemoryCgroup(hierarchy, hierarchy.path_of(Path(name))),
         limit_bytes=limit_bytes,
         failure=failure,
         join=join,
         join_throttled=throttled,
         cpu_quota=quota,
         dirs=tuple(made),
+        oom_score_adj=-1000 if hierarchy.version is CgroupVersion.V2 else None,
+        enabled=tuple(enabled),
     )
+
+
+def _enable(parent: Path, controller: str, enabled: list[tuple[Path, str]]) -> None:
+    """Offer ``controller`` to the children of ``parent`` (v2), noting it if this did it."""
+    control = parent / "cgroup.subtree_control"
+    try:
+        offered = control.read_text(encoding="ascii").split()
+    except OSError as err:
+        raise AgentError(f"{control}: cannot read: {err.strerror}") from err
+    if controller not in offered:
+        _write(control, f"+{controller}\n")
+        enabled.append((control, controller))
+
+
+def protect_members(domain: Domain) -> int:
+    """Set ``oom_score_adj`` back to the group's value for every task that changed its own;
+    returns how many were changed. Does nothing when the group has no such value (v1)."""
+    if domain.oom_score_adj is None:
+        return 0
+    want = str(domain.oom_score_adj)
+    changed = 0
+    for pid in member_pids(domain.memory):
+        path = Path(f"/proc/{pid}/oom_score_adj")
+        with contextlib.suppress(OSError):
+            if path.read_text(encoding="ascii").strip() != want:
+                path.write_text(want + "\n", encoding="ascii")
+                changed += 1
+    return changed
 
 
 def set_cpu_share(domain: Domain, share: float) -> None:
@@ -274,70 +295,12 @@ def set_cpu_share(domain: Domain, share: float) -> None:
         _write(domain.cpu_quota, f"{quota} {period}\n")
 
 
-def _members(dirs: tuple[Path, ...]) -> set[int]:
-    pids: set[int] = set()
-    for folder in dirs:
-        with contextlib.suppress(OSError, ValueError):
-            pids.update(int(p) for p in (folder / "cgroup.procs").read_text().split())
-    return pids
-
-
-def remove_dirs(
-    version: CgroupVersion, dirs: tuple[Path, ...], *, timeout: float = 10.0
-) -> Removal:
-    """Let the kernel act again, kill every task in ``dirs``, then remove them (leaves first).
-
-    Idempotent: folders already gone are skipped.
-    """
-    dirs = tuple(d for d in dirs if d.is_dir())
-    errors: list[str] = []
-    # v1: oom_control back to 0 so tasks waiting in the OOM handler can be killed or freed;
-    # v2: lift the throttle, and use cgroup.kill where the kernel has it (5.14+)
-    knobs = (
-        (("memory.oom_control", "0\n"),)
-        if version is CgroupVersion.V1
-        else (("memory.high", "max\n"), ("cgroup.kill", "1\n"))
-    )
-    for folder in dirs:
-        for knob, value in knobs:
-            if (folder / knob).exists():
-                try:
-                    (folder / knob).write_text(value, encoding="ascii")
-                except OSError as err:
-                    errors.append(f"{folder / knob}: {err.strerror}")
-    killed: set[int] = set()
-    deadline = time.monotonic() + timeout
-    while (pids := _members(dirs)) and time.monotonic() < deadline:
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-                killed.add(pid)
-        time.sleep(0.05)
-    removed: list[Path] = []
-    left: list[Path] = []
-    for folder in dirs:
-        while True:
-            try:
-                folder.rmdir()
-            except FileNotFoundError:
-                removed.append(folder)
-            except OSError as err:
-                if err.errno == errno.EBUSY and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                    continue
-                left.append(folder)
-                errors.append(f"{folder}: cannot remove: {err.strerror}")
-            else:
-                removed.append(folder)
-            break
-    if _members(dirs):
-        errors.append(f"tasks still in {', '.join(str(d) for d in dirs)} after {timeout:g} s")
-    return Removal(len(killed), tuple(removed), tuple(left), tuple(errors))
-
-
 def remove(domain: Domain, *, timeout: float = 10.0) -> Removal:
-    """Kill everything in the group and remove its folders; safe to call twice."""
-    return remove_dirs(domain.version, domain.dirs, timeout=timeout)
+    """Kill everything in the group, remove its folders and take back the controllers it
+    enabled; safe to call twice."""
+    removal = remove_dirs(domain.version, domain.dirs, timeout=timeout)
+    errors = disable_controllers(domain.enabled)
+    return replace(removal, errors=removal.errors + tuple(errors)) if errors else removal
 
 
 @contextlib.contextmanager

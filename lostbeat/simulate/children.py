@@ -4,7 +4,8 @@ Each program runs in a session (and so a process group) of its own, so a Ctrl-C 
 terminal reaches only ``lostbeat simulate``, which then stops them in order. Between fork
 and exec each child asks to be killed when ``lostbeat simulate`` dies
 (``PR_SET_PDEATHSIG``) and, for a program of the group, writes its pid into the group's
-``cgroup.procs``: it runs its first instruction inside the group. A Python program is run
+``cgroup.procs`` (and, on cgroup v2, -1000 into its ``oom_score_adj``): it runs its first
+instruction inside the group. A Python program is run
 through a link to the interpreter named after the program, so its ``comm`` (which the
 recorder reads once per process) is the program's name from exec on. Each child carries
 ``LOSTBEAT_SIMULATION=<run>`` in its environment, so a last sweep of ``/proc`` finds any
@@ -67,13 +68,21 @@ class Child:
         return lines[-1] if lines else "(no output)"
 
 
-def _before_exec(parent: int, procs: tuple[bytes, ...]) -> Callable[[], None]:
+def _before_exec(
+    parent: int, procs: tuple[bytes, ...], oom_score_adj: bytes | None
+) -> Callable[[], None]:
     """What the child does between fork and exec (async-signal-safe calls only)."""
 
     def run() -> None:
         _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if os.getppid() != parent:
             os._exit(1)
+        if oom_score_adj is not None:
+            fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+            try:
+                os.write(fd, oom_score_adj)
+            finally:
+                os.close(fd)
         pid = str(os.getpid()).encode()
         for path in procs:
             fd = os.open(path, os.O_WRONLY)
@@ -109,9 +118,16 @@ class Children:
         self._named_env = {**self._env, "PYTHONPATH": root + (os.pathsep + path if path else "")}
 
     def start(
-        self, name: str, argv: Sequence[str], *, role: str, join: Sequence[Path] = ()
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        role: str,
+        join: Sequence[Path] = (),
+        oom_score_adj: int | None = None,
     ) -> Child:
-        """Start ``argv``; with ``join``, inside those cgroups (``cgroup.procs`` files).
+        """Start ``argv``; with ``join``, inside those cgroups (``cgroup.procs`` files), and
+        with ``oom_score_adj`` written to its own before it runs.
 
         When ``argv`` runs ``python``, it runs as ``bin/NAME`` (a link to it) instead.
 
@@ -135,7 +151,11 @@ class Children:
                     stderr=subprocess.STDOUT,
                     env=env,
                     start_new_session=True,
-                    preexec_fn=_before_exec(os.getpid(), procs),
+                    preexec_fn=_before_exec(
+                        os.getpid(),
+                        procs,
+                        None if oom_score_adj is None else str(oom_score_adj).encode(),
+                    ),
                 )
         except (OSError, subprocess.SubprocessError) as err:
             where = ", ".join(str(p) for p in join) or argv[0]

@@ -24,7 +24,6 @@ import json
 import os
 import shutil
 import signal
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -35,10 +34,9 @@ from types import FrameType
 
 from lostbeat.agent.cgroup import CgroupVersion
 from lostbeat.analyzer.result import AnalysisResult
-from lostbeat.errors import AgentError
-from lostbeat.procfs import Procfs
 from lostbeat.simulate import cgroups, plans
 from lostbeat.simulate.children import Children
+from lostbeat.simulate.config import MIB, MIN_RAM, SimulationConfig, preflight
 from lostbeat.simulate.watch import Watch, pace_throttled
 
 __all__ = [
@@ -50,30 +48,11 @@ __all__ = [
     "simulate",
 ]
 
-MIB = 1 << 20
-MIN_RAM = 96 * MIB
-"""Below this the interpreters of the heartbeat and the steady programs fill the group."""
 GROWTH_PER_CPU = 1600 * MIB
 """Bytes a second stress-ng --bigheap grew its heap with a whole CPU, on the machines this
 was written on (16 MiB/s at 1 %): the first guess of its CPU share, which pace_throttled
 then corrects on any machine."""
 SOCKET_MAX = 100  # sun_path holds 108 bytes
-
-
-@dataclass(frozen=True, slots=True)
-class SimulationConfig:
-    """What ``lostbeat simulate`` is asked to do."""
-
-    scenario: plans.Scenario
-    ram_bytes: int = 256 * MIB
-    timeout_s: float = 5.0
-    """The monitor's heartbeat timeout."""
-    keep: Path | None = None
-    """Keep the run's folder there; None: a temporary folder, removed at the end."""
-    python: str = sys.executable
-    sample_interval_s: float = 0.5
-    beat_interval_s: float = 0.5
-    proc_root: Path = Path("/proc")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,48 +89,6 @@ class Simulation:
     removed: tuple[str, ...]
     kept: Path | None
     errors: tuple[str, ...] = field(default=())
-
-
-def preflight(config: SimulationConfig) -> cgroups.Controllers:
-    """Check what the run needs before anything is made.
-
-    Raises:
-        AgentError: not root, no memory cgroup controller, no stress-ng for third-party, a
-            RAM size out of bounds, or a ``--keep`` folder that is not empty.
-    """
-    if os.geteuid() != 0:
-        raise AgentError(
-            "needs root: it creates a memory cgroup and moves processes into it (try sudo)"
-        )
-    controllers = cgroups.host_controllers(config.proc_root)
-    if controllers.memory is None:
-        raise AgentError(
-            f"{config.proc_root}/self/mountinfo: no memory cgroup controller (expected a v1 "
-            "'cgroup' mount with 'memory', or a 'cgroup2' mount offering 'memory')"
-        )
-    if config.scenario is plans.Scenario.THIRD_PARTY:
-        if shutil.which(plans.STRESS_NG) is None:
-            raise AgentError(
-                "scenario third-party runs stress-ng, which is not installed (Debian package "
-                "stress-ng; scripts/setup-system installs it)"
-            )
-        if controllers.cpu is None:
-            raise AgentError(
-                f"{config.proc_root}/self/mountinfo: no cpu cgroup controller to pace stress-ng"
-            )
-    if config.ram_bytes < MIN_RAM:
-        raise AgentError(
-            f"--ram: expected at least {MIN_RAM // MIB}M, got {config.ram_bytes / MIB:g}M"
-        )
-    available = Procfs(config.proc_root).meminfo().get("MemAvailable")
-    if available is not None and config.ram_bytes > available // 2:
-        raise AgentError(
-            f"--ram: expected at most half the memory available ({available // 2 // MIB}M)"
-        )
-    keep = config.keep
-    if keep is not None and keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
-        raise AgentError(f"{config.keep}: expected a new or empty folder for --keep")
-    return controllers
 
 
 class _Interrupted(KeyboardInterrupt):
@@ -316,10 +253,16 @@ def _drive(
     )
     steady = plans.background(config.ram_bytes, python=py)
     inside = [hb, *steady]
-    started = [children.start(hb.name, hb.argv, role=hb.role, join=domain.join)]
+    protect = domain.oom_score_adj
+    started = [
+        children.start(hb.name, hb.argv, role=hb.role, join=domain.join, oom_score_adj=protect)
+    ]
     children.wait_for(started[0], r"beating as", timeout=20)
     before = domain.state().usage_bytes or 0
-    started += [children.start(p.name, p.argv, role=p.role, join=domain.join) for p in steady]
+    started += [
+        children.start(p.name, p.argv, role=p.role, join=domain.join, oom_score_adj=protect)
+        for p in steady
+    ]
     for child in started[1:]:
         children.wait_for(child, r"ready:", timeout=20)
     watch.phase("heartbeat and steady programs up")
@@ -337,12 +280,12 @@ def _drive(
     )
     workload = plans.workload(config.scenario, room=room, python=py, overhead=overhead)
     rate = room / plans.FILL_S
-    if domain.cpu_quota is not None:
-        cgroups.set_cpu_share(domain, rate / GROWTH_PER_CPU)
 
     def start(program: plans.Program) -> None:
         join = domain.join_throttled if program.throttled else domain.join
-        child = children.start(program.name, program.argv, role=program.role, join=join)
+        child = children.start(
+            program.name, program.argv, role=program.role, join=join, oom_score_adj=protect
+        )
         watch.say(f"workload: {program.name} pid {child.pid}: {program.what}")
 
     now = time.monotonic()
@@ -350,6 +293,10 @@ def _drive(
     for program in workload:
         if program.delay <= 0:
             start(program)
+    if domain.cpu_quota is not None:
+        # throttled once started: a program throttled before its exec is done can take
+        # seconds to start at all on a slow machine (15 s in the TCG guest of make test-vm)
+        cgroups.set_cpu_share(domain, rate / GROWTH_PER_CPU)
     watch.phase("workload started")
     pace = (
         pace_throttled(domain, rate=rate, share=rate / GROWTH_PER_CPU) if domain.cpu_quota else None

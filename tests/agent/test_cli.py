@@ -117,7 +117,7 @@ def test_unit_files_protect_the_monitor_and_run_what_the_commands_accept() -> No
     assert monitor["Type"] == "notify" and int(monitor["WatchdogSec"].rstrip("s")) > 0
     assert monitor["OOMScoreAdjust"] == "-1000" and monitor["Slice"] == "lostbeat-monitor.slice"
     args = _accepts(monitor_command, monitor["ExecStart"])
-    assert args.cgroup == "/lostbeat-watched.slice"
+    assert args.cgroup == "/lostbeat.slice/lostbeat-watched.slice"  # systemd nests by name
     hbd = _unit("lostbeat-hbd.service")["Service"]
     assert hbd["Slice"] == "lostbeat-watched.slice"
     assert _accepts(hbd_command, hbd["ExecStart"]).socket == args.socket

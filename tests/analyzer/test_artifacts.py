@@ -37,6 +37,7 @@ PATHS = [
     ("tmp/ps.4711.txt", "ps"),
     ("tmp/pstree.4711.txt", "pstree"),
     ("tmp/top.4711.txt", "top"),
+    ("tmp/rpm.4711.txt", "packages"),
     ("root/vmkernel-zdump-111309.07.13.1", "coredumps"),
     ("root/old_cores/vmkernel-zdump-020609.04.40.1", "coredumps"),
     ("root/old_cores/cos-core-esx01.4711.core.gz", "coredumps"),
@@ -108,6 +109,7 @@ def test_table_shape() -> None:
         "pstree",
         "top",
         "coredumps",
+        "packages",
         "vmksummary_log",
         "vibs",
         "ipmi_sel",
@@ -255,6 +257,7 @@ SAMPLES = {
         "  PID USER      PR  NI  VIRT  RES  SHR S %CPU %MEM    TIME+  COMMAND\n"
         " 3588 root      15   0  572m 351m 2000 S  1.2 45.1  12:01.00 cimserver\n"
     ),
+    "packages": "glibc-2.3.4-2.41\nVMware-esx-3.5.0-153875\nhp-snmp-agents-8.2.0-164.rhel4\n",
 }
 
 

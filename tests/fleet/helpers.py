@@ -85,6 +85,13 @@ def crash_on_spike(incident: Incident) -> BundleResult:
     return analyze_incident(incident)
 
 
+def crash_on_case7(incident: Incident) -> BundleResult:
+    """A task whose worker dies, for real, on one incident of ``many`` only."""
+    if "/case007/" in incident.key:
+        os._exit(9)
+    return analyze_incident(incident)
+
+
 def raise_on_spike(incident: Incident) -> BundleResult:
     if "/spike/" in incident.key:
         raise RuntimeError("task bug")

@@ -35,8 +35,12 @@ def test_summary_on_the_terminal(
         assert title in lines
     assert any(ln.split()[:2] == ["VMap", "vmware"] and leak.host in ln for ln in lines)
     assert any(ln.split()[:1] == ["1009607"] and cim.host in ln for ln in lines)
-    soonest = lines.index("Heading for exhaustion soonest")
-    assert {ln.split()[0] for ln in lines[soonest + 2 : soonest + 4]} == {leak.host, cim.host}
+    # vmksummary sizes are virtual: an ESX leak is told by what it held, not by a projected
+    # exhaustion (docs/analysis.md), so no host heads for one here (test_rollup covers them)
+    assert leak.root_cause.exhaustion_at is None and cim.root_cause.exhaustion_at is None
+    assert "Heading for exhaustion soonest" not in lines
+    origins = lines.index("Where the leaks came from")
+    assert lines[origins + 1] == "On one host each, nothing sets apart: VMap, cimserver"
     assert "Errors (not analysed)" in lines
     assert "not a gzip or tar archive" in out
     assert err.strip() == f"results stored in {db} (run 1)"

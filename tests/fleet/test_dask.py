@@ -13,10 +13,11 @@ from distributed import LocalCluster
 
 from lostbeat.cli import main
 from lostbeat.errors import InputError
+from lostbeat.fleet.cluster import batch_size, run_dask
 from lostbeat.fleet.discover import discover
 from lostbeat.fleet.model import BundleResult
-from lostbeat.fleet.runner import WORKER_DIED, run_dask, run_local
-from tests.fleet.helpers import comparable, crash_on_spike
+from lostbeat.fleet.runner import WORKER_DIED, run_local
+from tests.fleet.helpers import comparable, crash_on_case7, crash_on_spike
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +50,27 @@ def test_dask_results_are_identical_to_the_local_pool(
     assert comparable(results) == comparable(local)
     assert sorted(r.key for r in seen) == sorted(r.key for r in results)
     assert [r.ok for r in results] == [True, True, True, False]
+
+
+def test_batches_give_the_results_of_the_local_pool(cluster: LocalCluster, many: Path) -> None:
+    incidents = discover([many]).incidents
+    assert batch_size(len(incidents), 2) == 7  # several incidents a task
+    seen: list[BundleResult] = []
+    results = run_dask(incidents, scheduler=cluster.scheduler_address, on_result=seen.append)
+    assert comparable(results) == comparable(run_local(incidents, workers=2))
+    assert len(seen) == len(incidents) == 60 and all(r.ok for r in results)
+
+
+def test_a_worker_dying_in_a_batch_fails_only_its_incident(
+    cluster: LocalCluster, many: Path
+) -> None:
+    incidents = discover([many]).incidents
+    results = run_dask(incidents, scheduler=cluster.scheduler_address, task=crash_on_case7)
+    died = [r.key for r in results if not r.ok]
+    assert len(died) == 1 and "/case007/" in died[0]
+    assert [r.error for r in results if not r.ok] == [WORKER_DIED]
+    assert sum(r.ok for r in results) == len(incidents) - 1
+    cluster.wait_for_workers(2, timeout=60)
 
 
 def test_a_dying_dask_worker_is_one_error_row(

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from lostbeat.analyzer.result import AnalysisResult, HostPackage
 from lostbeat.errors import InputError
-from lostbeat.fleet.model import error_result
-from lostbeat.fleet.store import SCHEMA_VERSION, FleetStore
+from lostbeat.fleet.model import PackageRow, error_result
+from lostbeat.fleet.store import SCHEMA_VERSION, FleetStore, RunRow
 from lostbeat.report.jsonout import from_document
 from tests.fleet.helpers import bundle_result, leak_on, spike_on
 
@@ -117,7 +119,84 @@ def test_refuses_files_that_are_not_a_fleet_database(tmp_path: Path) -> None:
     con.execute("PRAGMA user_version = 99")
     con.commit()
     con.close()
-    with pytest.raises(InputError, match=r"\(schema 1\), found schema 99"):
+    with pytest.raises(InputError, match=r"\(schema 2\), found schema 99"):
         FleetStore(newer)
     with pytest.raises(InputError, match="cannot open the fleet database"):
         FleetStore(tmp_path / "no" / "such" / "folder.sqlite")
+
+
+def with_packages(result: AnalysisResult, *packages: HostPackage) -> AnalysisResult:
+    return replace(result, host_packages=packages)
+
+
+HP_AGENTS = HostPackage("hp-snmp-agents", "8.2.0", "164.rhel4", "HP")
+GLIBC = HostPackage("glibc", "2.3.4", "2.41")
+
+
+def test_build_release_and_packages_round_trip(tmp_path: Path) -> None:
+    results = [
+        bundle_result(with_packages(leak_on("esx01"), HP_AGENTS, GLIBC), "/b/1.tgz"),
+        bundle_result(spike_on("esx02"), "/b/2.tgz"),
+    ]
+    verdict = results[0].verdict
+    assert verdict is not None and verdict.build == 153875
+    assert verdict.packages == (
+        PackageRow("hp-snmp-agents", "8.2.0-164.rhel4", "HP"),
+        PackageRow("glibc", "2.3.4-2.41", None),
+    )
+    saved(tmp_path / "f.sqlite", results)
+    with FleetStore(tmp_path / "f.sqlite") as store:
+        assert store.results() == results
+        light = store.results(documents=False)
+        assert [r.document for r in light] == [None, None]
+        assert [r.verdict for r in light] == [r.verdict for r in results]
+        assert list(store.documents()) == [(r.key, r.host, r.document) for r in results]
+    con = sqlite3.connect(tmp_path / "f.sqlite")
+    assert con.execute(
+        "SELECT i.host, i.build, i.release, p.name, p.version FROM packages p"
+        " JOIN incidents i ON i.key = p.incident_key WHERE p.vendor = 'HP'"
+    ).fetchall() == [
+        ("esx01", 153875, "ESX Server 3.5 Update 4", "hp-snmp-agents", "8.2.0-164.rhel4")
+    ]
+    con.close()
+
+
+def test_a_schema_1_database_is_migrated_from_its_documents(tmp_path: Path) -> None:
+    db = tmp_path / "old.sqlite"
+    results = [
+        bundle_result(with_packages(leak_on("esx01"), HP_AGENTS), "/b/1.tgz"),
+        error_result("/b/2.tgz", ("/b/2.tgz",), "not a tar archive"),
+    ]
+    saved(db, results)
+    con = sqlite3.connect(db)  # what lostbeat 0.1 wrote: no build, release or packages
+    con.executescript(
+        "DROP TABLE packages; DROP INDEX incidents_run;"
+        " ALTER TABLE incidents DROP COLUMN build; ALTER TABLE incidents DROP COLUMN release;"
+        " PRAGMA user_version = 1;"
+    )
+    con.close()
+    with FleetStore(db) as store:
+        assert store.results() == results
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    assert con.execute("SELECT key, build FROM incidents ORDER BY key").fetchall() == [
+        ("/b/1.tgz", 153875),
+        ("/b/2.tgz", None),
+    ]
+    con.close()
+
+
+def test_an_unfinished_run_and_the_keys_it_stored(tmp_path: Path) -> None:
+    db = tmp_path / "f.sqlite"
+    saved(db, [bundle_result(leak_on("esx01"), "/b/1.tgz")])
+    with FleetStore(db) as store:
+        assert store.unfinished_run() is None  # the last run finished
+        run = store.begin_run(backend="dask", workers=None, scheduler="tcp://x:1", paths=["/b"])
+        store.save(run, bundle_result(spike_on("esx02"), "/b/2.tgz"))
+        store.commit()
+    with FleetStore(db) as store:  # as after a kill: the run never finished
+        assert store.unfinished_run() == RunRow(run, ("/b",), "dask", finished=False)
+        assert store.keys(run_id=run) == {"/b/2.tgz"}
+        assert store.keys(run_id=1) == {"/b/1.tgz"}
+        store.finish_run(run)
+        assert store.unfinished_run() is None

@@ -1,10 +1,12 @@
-"""Generated incidents shared by the scenario tests: every scenario, two seeds each."""
+"""Generated incidents shared by the scenario tests: every ESX 3.x/4.x bundle scenario, two seeds
+each (the other families have their own tests: test_forms.py, test_linux.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from lostbeat.scenarios import SCENARIOS, GeneratedCase, generate
+from lostbeat.scenarios import GeneratedCase, generate
+from lostbeat.scenarios.registry import CLASSIC as SCENARIOS
 
 SEEDS = (1, 2)
 
@@ -30,3 +32,17 @@ def case_ids() -> list[tuple[str, int]]:
 
 def case_id(key: tuple[str, int]) -> str:
     return f"{key[0]}-{key[1]}"
+
+
+@pytest.fixture(scope="session")
+def esx_cases(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int], GeneratedCase]:
+    from tests.scenarios.loose import ESX_SCENARIOS, make
+
+    return make(tmp_path_factory.mktemp("esx"), ESX_SCENARIOS)
+
+
+@pytest.fixture(scope="session")
+def linux_cases(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int], GeneratedCase]:
+    from tests.scenarios.loose import LINUX_SCENARIOS, make
+
+    return make(tmp_path_factory.mktemp("linux"), LINUX_SCENARIOS)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lostbeat.cli import main
-from lostbeat.scenarios import SCENARIOS, Truth
+from lostbeat.scenarios import SCENARIOS, CaseTruth, Truth
 
 
 def test_list(capsys: pytest.CaptureFixture[str]) -> None:
@@ -44,3 +44,19 @@ def test_bad_input_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and needle in err and "Traceback" not in err
     assert err.startswith("lostbeat generate: ")
+
+
+@pytest.mark.parametrize(
+    ("scenario", "suffix"), [("psod-paste", ".txt"), ("linux-sosreport", ".tar")]
+)
+def test_generate_writes_loose_files_and_says_what_they_settle(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], scenario: str, suffix: str
+) -> None:
+    assert main(["generate", scenario, "--out", str(tmp_path), "--seed", "4"]) == 0
+    out, err = capsys.readouterr()
+    printed = [Path(p) for p in out.split()]
+    assert suffix in printed[0].name and printed[0].is_file()
+    assert printed[1] == tmp_path / "truth.json"
+    truth = CaseTruth.from_json(printed[1].read_text())
+    assert truth.inputs[0] == printed[0].name
+    assert err.startswith(f"{scenario} seed 4: crash.type {truth.expect.crash_type.value}")

@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from lostbeat.scenarios import SCENARIOS, GeneratedCase, generate
+from lostbeat.scenarios import GeneratedCase, generate
 from lostbeat.scenarios.model import CauseKind, CrashType, Origin
+from lostbeat.scenarios.registry import CLASSIC as SCENARIOS
 from lostbeat.scenarios.scenarios import BUILDERS
 from lostbeat.scenarios.simulate import simulate
 from lostbeat.scenarios.truth import truth_of

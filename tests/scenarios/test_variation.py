@@ -7,7 +7,8 @@ import random
 import pytest
 
 from lostbeat.errors import ParseError
-from lostbeat.scenarios import SCENARIOS, Truth
+from lostbeat.scenarios import Truth
+from lostbeat.scenarios.registry import CLASSIC as SCENARIOS
 from lostbeat.scenarios.scenarios import BUILDERS
 
 
@@ -63,4 +64,4 @@ def test_public_api_is_small_and_sorted() -> None:
     import lostbeat.scenarios as api
 
     assert api.__all__ == sorted(api.__all__)
-    assert set(api.__all__) == {"GeneratedCase", "SCENARIOS", "Truth", "generate"}
+    assert set(api.__all__) == {"CaseTruth", "GeneratedCase", "SCENARIOS", "Truth", "generate"}

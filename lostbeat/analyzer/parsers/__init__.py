@@ -30,6 +30,7 @@ from lostbeat.analyzer.parsers.coredumps import parse_coredumps
 from lostbeat.analyzer.parsers.esx_conf import looks_like_esx_conf, parse_esx_conf
 from lostbeat.analyzer.parsers.ipmi_sel import looks_like_ipmi_sel, parse_ipmi_sel
 from lostbeat.analyzer.parsers.meminfo import looks_like_meminfo, parse_meminfo
+from lostbeat.analyzer.parsers.packages import looks_like_packages, parse_packages
 from lostbeat.analyzer.parsers.processes import (
     looks_like_ps,
     looks_like_pstree,
@@ -172,6 +173,12 @@ PARSERS: tuple[Parser, ...] = (
         "proc_file",
         parse_proc_file,
         "proc/<pid>/cmdline and cgroup -> ProcFile (command line, systemd unit or cgroup)",
+    ),
+    Parser(
+        "packages",
+        parse_packages,
+        "tmp/rpm.*.txt (rpm -qa) -> PackageList (name, version, release, vendor where known)",
+        looks_like_packages,
     ),
     Parser(
         "coredumps",

@@ -16,6 +16,7 @@ from lostbeat.analyzer.parsers.coredumps import CoredumpInventory
 from lostbeat.analyzer.parsers.esx_conf import EsxConf
 from lostbeat.analyzer.parsers.ipmi_sel import IpmiSel
 from lostbeat.analyzer.parsers.meminfo import MemInfo
+from lostbeat.analyzer.parsers.packages import PackageList
 from lostbeat.analyzer.parsers.processes import ProcessTable
 from lostbeat.analyzer.parsers.procfiles import ProcFile
 from lostbeat.analyzer.parsers.psod import PsodScreen
@@ -74,6 +75,8 @@ class Parsed:
     captures: list[LinuxScreen] = field(default_factory=list)
     proc_files: list[ProcFile] = field(default_factory=list)
     """Command lines and cgroups of processes (a capture's /proc state)."""
+    packages: list[PackageList] = field(default_factory=list)
+    """The host's installed packages (``rpm -qa``); for the fleet, no rule reads them."""
     cores: CoredumpInventory = field(default_factory=lambda: CoredumpInventory((), ()))
 
 

@@ -150,11 +150,20 @@ def _dumps(parsed: Parsed) -> tuple[DumpSet, ...]:
     )
 
 
+# The Service Console's packages (ESXi has no rpm): the agents and their versions
+PACKAGES = Artifact(
+    ("tmp/rpm.*.txt",),  # §3.2: vm-support runs rpm -qa; §7 names tmp/rpm.<pid>.txt
+    many=True,
+    content=True,
+    doc="installed packages: VMware's and the management agents', with their versions",
+)
+
+
 class EsxClassic:
     """ESX 3.x/4.x with a Service Console."""
 
     name = WORDS.name
-    artifacts: dict[str, Artifact] = ESX_ARTIFACTS
+    artifacts: dict[str, Artifact] = {**ESX_ARTIFACTS, "packages": PACKAGES}
 
     def recognise(self, parsed: Parsed) -> int:
         """Any ESX artifact; one that says ESXi (a 5.x+ product line, an ESXi header, forms
