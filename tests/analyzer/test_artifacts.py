@@ -69,7 +69,7 @@ PATHS = [
     ("commands/vmware_-vl.txt", "version"),
     ("commands/localcli_software-vib-get.txt", "vibs"),
     ("commands/localcli_hardware-ipmi-sel-list.txt", "ipmi_sel"),
-    ("var/core/vmkernel-zdump.1", "coredumps"),
+    ("var/core/vmkernel-zdump.1", "vmkernel_zdump"),  # read as text, and listed as a dump
     ("var/core/hostd-worker-zdump.000", "coredumps"),
     # neighbours that must not match
     ("var/log/messages", None),
@@ -108,6 +108,7 @@ def test_table_shape() -> None:
         "ps",
         "pstree",
         "top",
+        "vmkernel_zdump",
         "coredumps",
         "packages",
         "vmksummary_log",
@@ -267,8 +268,12 @@ def test_sniff_kind(kind: str) -> None:
 
 
 def test_every_content_artifact_but_the_recording_can_be_sniffed() -> None:
-    # a recording is a folder, and /proc files say what they are only by their path
-    content = {n for n, a in ARTIFACTS.items() if a.content} - {"recording", "proc_file"}
+    # a recording is a folder, and /proc files and zdumps say what they are only by their path
+    content = {n for n, a in ARTIFACTS.items() if a.content} - {
+        "recording",
+        "proc_file",
+        "vmkernel_zdump",
+    }
     assert set(SAMPLES) == content
 
 

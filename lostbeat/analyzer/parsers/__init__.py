@@ -114,6 +114,11 @@ PARSERS: tuple[Parser, ...] = (
         looks_like_vmkernel_log,
     ),
     Parser(
+        "vmkernel_zdump",
+        parse_vmkernel_log,
+        "var/core/vmkernel-zdump.N read as text -> VmkernelLog (the log it carries: the panic)",
+    ),
+    Parser(
         "meminfo",
         parse_meminfo,
         "proc/meminfo -> MemInfo (Service Console RAM and swap, bytes)",

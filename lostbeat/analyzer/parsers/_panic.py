@@ -48,6 +48,7 @@ from lostbeat.analyzer.parsers._panic_forms import (
     PanicKind,
     message,
     segments,
+    vmkernel_function,
 )
 
 __all__ = [
@@ -78,6 +79,9 @@ class Frame:
     module: str | None
     version: str | None
     evidence: Evidence
+    at_module: bool = True
+    """The frame has its ``@<module>`` part, if blank (``be_probe@#``); a gdb or bare name's
+    has none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,10 +159,6 @@ _CONTEXT = re.compile(
     _A | re.IGNORECASE,
 )
 _CORE_SIGNAL = re.compile(r"Program terminated with signal", _A)
-# Function names of a bare stack (one name a line) that only a VMkernel panic shows.
-_PANIC_FUNCS = re.compile(
-    r"Panic\w*|gate_entry_?|IDT\w+|Int[0-9]+_\w+|NMI_\w+|CpuSched_StartWorld", _A
-)
 
 
 def _module(raw: str | None) -> str | None:
@@ -244,11 +244,11 @@ class PanicReader:
 
     def _frame(self, seg: str, ev: Evidence) -> Frame | None:
         if m := _FRAME_AT.search(seg):
-            return Frame(m["fn"], _module(m["mod"]), m["ver"], ev)
+            return Frame(m["fn"], _module(m["mod"]), m["ver"], ev, m["mod"] is not None)
         if seg.startswith("#") and (g := _GDB.match(seg)):
             self._gdb_lines += 1
             fn = g["fn"]
-            return Frame(None if fn == "??" else fn, None, None, ev)
+            return Frame(None if fn == "??" else fn, None, None, ev, at_module=False)
         if m := _FRAME_BARE.search(seg):
             return Frame(m["fn"], _module(m["mod"]), m["ver"], ev)
         if (
@@ -287,7 +287,9 @@ class PanicReader:
         if self._after_message:
             frames = self._after_message
         if not frames and self._bare_stack():
-            frames = [Frame(name, None, None, ev) for name, ev in self._names[:MAX_FRAMES]]
+            frames = [
+                Frame(n, None, None, ev, at_module=False) for n, ev in self._names[:MAX_FRAMES]
+            ]
         header = self._header
         message = self._message
         return Panic(
@@ -309,7 +311,7 @@ class PanicReader:
 
     def _bare_stack(self) -> bool:
         """Function names one a line are a backtrace when a message heads them or one of
-        them is a function only a VMkernel panic shows (KB 430676's bare stack)."""
+        them is a function only the VMkernel has (KB 430676's bare stack)."""
         if len(self._names) < 2:
             return False
-        return self._message is not None or any(_PANIC_FUNCS.fullmatch(n) for n, _ in self._names)
+        return self._message is not None or any(vmkernel_function(n) for n, _ in self._names)

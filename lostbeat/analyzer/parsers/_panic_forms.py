@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-__all__ = ["HEADER", "MAX_MESSAGE", "PanicKind", "message", "segments"]
+__all__ = ["HEADER", "MAX_MESSAGE", "PanicKind", "message", "segments", "vmkernel_function"]
 
 MAX_MESSAGE = 240
 """A message is never longer: a flattened paste must not run into the next record."""
@@ -46,11 +46,12 @@ _CUT = re.compile(
     r"(?<=\S)(?=cpu[0-9#]+:[0-9#]*(?: opID=\S+)?\))"
     r"|(?<=\s)(?=(?:0[xX][0-9A-Za-z#]+|#{2,})\s*:\s*\[\s*(?:0[xX]|#))"
     r"|(?<!\s)\s+(?=(?:PTEs:|Code start:|VMK uptime:|Backtrace for |Saved backtrace|@BlueScreen:))"
-    r"|(?<=\S)(?=System has encountered a Hardware Error)",
+    r"|(?<=\S)(?=System has encountered a Hardware Error)"
+    r"|(?<=:\s)>?\s*(?=#0\s+(?:0x[0-9a-fA-F]+ in )?[A-Za-z_])",  # a gdb stack after a sentence
     _A,
 )
 HEADER = re.compile(
-    r"(?P<product>VMware ESXi?(?: Server)?)(?: (?P<version>[0-9][0-9Xx#.]*))?\s*"
+    r"(?P<product>VMware ESXi?(?: Server)?)(?: (?P<version>[0-9#][0-9Xx#.]*))?\s*"
     r"\[\s*(?:VMware ESXi?\s*\[)?(?:Release)?build-(?P<build>[0-9]{1,9})",
     _A,
 )
@@ -136,3 +137,24 @@ def message(text: str) -> tuple[PanicKind, str, int] | None:
     if bluescreen and body.strip():
         return PanicKind.OTHER, body.strip()[:MAX_MESSAGE], len(_MESSAGES)
     return None
+
+
+# Functions only the VMkernel has, that a backtrace of it runs through: the panic and its
+# interrupt gates, NMI and heartbeat handlers, and the entry points at the bottom of its worlds
+# (the scheduler, helper queues, bottom halves, worldlets, interrupt cookies); seen in the
+# backtraces of the KB quotations in tests/corpus/kb/ and of the real corpus.
+_VMKERNEL_FUNCS = re.compile(
+    r"Panic\w*|gate_entry_?|IDT\w+|Int[0-9]+_\w+|NMI_\w+|CpuSched\w*|HelperQueueFunc|helpFunc"
+    r"|BH_\w+|vmkWorldFunc|Worldlet\w+|IntrCookie_\w+|AsyncPopCallbackFrameInt|Heartbeat_\w+",
+    _A,
+)
+
+
+def vmkernel_function(name: str) -> bool:
+    """Whether ``name`` is a function only the VMkernel has (a bare stack naming one is the
+    VMkernel's).
+
+    >>> vmkernel_function("HelperQueueFunc"), vmkernel_function("main")
+    (True, False)
+    """
+    return _VMKERNEL_FUNCS.fullmatch(name) is not None

@@ -51,6 +51,7 @@ from dataclasses import dataclass
 from lostbeat.analyzer.findings import Evidence
 from lostbeat.analyzer.parsers._lines import active_lines, head, parse_uptime, to_int
 from lostbeat.analyzer.parsers._panic import Panic, PanicReader, is_panic_line, undecorate
+from lostbeat.analyzer.parsers._panic_forms import vmkernel_function
 from lostbeat.analyzer.parsers._signals import LineScanner, Signal, era_of
 from lostbeat.errors import ArtifactMissing, ParseError
 
@@ -123,7 +124,7 @@ def looks_like_psod(text: str) -> bool:
     gdb = sum(1 for t in lines if _GDB_FRAME.match(t))
     gdb += sum(2 for t in lines if t.startswith("(gdb)") and _GDB_FRAME.search(t))
     bare = [t for t in lines if _BARE.fullmatch(t) and ("_" in t or not t.islower())]
-    return gdb >= 2 or (len(bare) >= 3 and any(t.startswith("Panic") for t in bare))
+    return gdb >= 2 or (len(bare) >= 3 and any(vmkernel_function(t) for t in bare))
 
 
 def _is_message(text: str) -> bool:

@@ -98,6 +98,8 @@ class VmkernelLog:
     lines: tuple[Evidence, ...] = ()  # keyword, WARNING/ALERT and last lines, for signatures
     esxi: bool | None = None  # True: forms only ESXi 5+ writes; False: ESX classic's; None
     omitted: str = ""  # the older keyword lines left unread, when there were too many
+    build: int | None = None  # an agent backtrace's header: "version: 6.7.0, build: build-N"
+    version: str | None = None  # "6.7.0", from the same header
 
 
 # Any of these substrings makes a line worth a regex; the rest is skipped unread. Several
@@ -128,6 +130,14 @@ _KEYWORDS = (
     "Power button",
 )
 _NOTABLE = ("WARNING", "ALERT")
+# A management agent's backtrace names the build it runs (hostd, vpxa: "--> [backtrace begin]
+# product: VMware ESX, version: 6.7.0, build: build-13006603, tag: hostd"); the product is
+# "VMware ESX" on ESXi too, so only the version tells the line.
+_AGENT_BUILD = re.compile(
+    r"\[backtrace begin\] product: VMware ESXi?, version: (?P<version>[0-9]+\.[0-9.]+), "
+    r"build: build-(?P<build>[0-9]{4,9})\b",
+    re.ASCII,
+)
 _BATCH = 2048
 
 _A = re.ASCII
@@ -286,9 +296,12 @@ def _read(
     scanner = LineScanner(path=path)
     reader = PanicReader(path=path)
     votes = [0, 0]
+    agent: re.Match[str] | None = None
     for line_no, raw in kept.items():
         scanner.feed(line_no, raw)
         reader.feed(line_no, raw)
+        if "build-" in raw and (m := _AGENT_BUILD.search(raw)):
+            agent = m
         if (era := era_of(undecorate(raw))) is not None:
             votes[era] += 1
     panic = reader.result()
@@ -302,4 +315,6 @@ def _read(
         lines=tuple(Evidence(path, n, strip_newline(t)) for n, t in kept.items()),
         esxi=None if votes[0] == votes[1] or min(votes) else votes[1] > votes[0],
         omitted=older,
+        build=int(agent["build"]) if agent else None,
+        version=agent["version"] if agent else None,
     )

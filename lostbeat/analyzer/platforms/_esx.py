@@ -93,6 +93,9 @@ def product_line(parsed: Parsed) -> tuple[int, int] | None:
     for panic in _panics(parsed):
         if (line := _line(panic.version)) is not None:
             return line
+    for log in parsed.logs:
+        if (line := _line(log.version)) is not None:
+            return line
     return None
 
 
@@ -113,6 +116,9 @@ def esxi_votes(parsed: Parsed) -> int:
             return 2
         if panic.product:
             return -2
+    # an agent's backtrace says "VMware ESX" on ESXi too: only a 5.x+ version tells
+    if any((line := _line(log.version)) is not None and line >= (5, 0) for log in parsed.logs):
+        return 2
     votes = [s.esxi for s in parsed.screens] + [log.esxi for log in parsed.logs]
     esxi, classic = votes.count(True), votes.count(False)
     if esxi != classic:
@@ -156,14 +162,17 @@ def crash_build(
     parsed: Parsed, panic: Panic | None, incident: SummaryBoot | None,
     lines: tuple[SummaryLine, ...],
 ) -> int | None:  # fmt: skip
-    """The build of the crashed host: the screen's, else the last hourly line's (of the boot
-    that crashed, else any), else the version files' (written after the reboot, so possibly
-    a newer build)."""
+    """The build of the crashed host: the screen's, else an agent backtrace's, else the last
+    hourly line's (of the boot that crashed, else any), else the version files' (written
+    after the reboot, so possibly a newer build)."""
     for screen in parsed.screens:
         if screen.build is not None:
             return screen.build
     if panic is not None and panic.build is not None:
         return panic.build
+    for log in parsed.logs:  # the build an agent that crashed ran on
+        if log.build is not None:
+            return log.build
     for window in (incident.lines if incident else (), lines):
         for line in reversed(window):
             if line.vmk_build is not None:

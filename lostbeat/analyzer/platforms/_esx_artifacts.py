@@ -106,6 +106,13 @@ ESX_ARTIFACTS: dict[str, Artifact] = {
         content=True,
         doc="ten batch-mode top iterations at collection time",
     ),
+    "vmkernel_zdump": Artifact(
+        # Not a log: a dump over the read cap is skipped, never read through for its tail.
+        ("var/core/vmkernel-zdump.*",),  # esxi-bundles.md B1 reads it as text (DERIVED)
+        many=True,
+        content=True,
+        doc="a VMkernel dump read as text: the log it carries, ending with the panic",
+    ),
     "coredumps": Artifact(
         (
             "root/vmkernel-zdump-*",  # §5: first reboot after a PSOD writes it to /root

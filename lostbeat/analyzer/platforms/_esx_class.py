@@ -85,7 +85,10 @@ def classify(
         return Verdict(CrashClass.NONE, None, "no crash")
     if crash is CrashType.UNKNOWN:
         return Verdict(CrashClass.UNKNOWN, None, "no screen")
-    frames = [(f.function, f.module, f.version) for f in panic.frames] if panic else []
+    frames = [
+        (f.function, f.module if f.module or not f.at_module else "", f.version)
+        for f in (panic.frames if panic else ())
+    ]
     involved = [(i.module, i.version, i.external) for i in panic.involved] if panic else []
     found = suspect(frames, involved)
     row = next((i for i in issues if i.class_ is not None and crash in i.crash), None)

@@ -5,13 +5,16 @@ The suspect of a purple screen is the first module in the backtrace that is not 
 core (``vmkernel``, and vmklinux's driver API, the glue that calls a Linux-era driver). A
 frame whose module is blank or ``<None>`` (the quoted screens of ESXi 5.x show ``be_probe@#``)
 is named by its function's prefix where a driver's prefix is known (``be_`` is be2net,
-Emulex's OneConnect NIC driver). Vendors are those of the drivers' VIBs (BACKGROUND:
+Emulex's OneConnect NIC driver); a frame with no module part at all (gdb's, a bare name) names
+no module. Vendors are those of the drivers' VIBs (BACKGROUND:
 common knowledge of the ESXi driver catalogue, unverified here); a module the panic report
 marks ``(External)`` is a partner's.
 
 Examples:
-    >>> suspect([("Util_Udelay", "vmkernel", "nover"), ("be_probe", None, None)], ())
+    >>> suspect([("Util_Udelay", "vmkernel", "nover"), ("be_probe", "", None)], ())
     Suspect(module='be2net', version=None, vendor='Emulex', driver=True)
+    >>> suspect([("be_probe", None, None)], ()) is None
+    True
     >>> suspect([("rw_wlock", "tcpip4", "<None>")], ()).vendor
     'VMware'
 """
@@ -127,10 +130,11 @@ def suspect(
     involved: Iterable[tuple[str, str | None, bool]],
 ) -> Suspect | None:
     """The first module of the backtrace (function, module, version) that is not the core;
-    else the first the panic report names as involved (module, version, external)."""
+    else the first the panic report names as involved (module, version, external). A module
+    ``""`` is a blank one (the function's prefix may name it), ``None`` none shown."""
     reported = {name: (version, external) for name, version, external in involved}
     for function, module, version in frames:
-        name = module if module not in (None, "#") else _by_prefix(function)
+        name = module if module not in ("", "#") else _by_prefix(function)
         if name is None or name in CORE:
             continue
         shown = version if version not in (None, "", "nover", "<None>") else None
