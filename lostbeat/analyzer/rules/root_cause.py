@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lostbeat.analyzer.facts import Facts, Measure, MemoryHistory, Series
 from lostbeat.analyzer.findings import Finding, Severity
@@ -28,12 +28,12 @@ from lostbeat.analyzer.leaks import (
     fill_window_h,
     find_leaks,
 )
-from lostbeat.analyzer.result import CauseKind, CrashClass, CrashType, RootCause
+from lostbeat.analyzer.result import CauseKind, Crash, CrashClass, CrashType, RootCause
 from lostbeat.analyzer.rules._rule import rule
 from lostbeat.analyzer.trend import Trend, fit
 from lostbeat.analyzer.units import duration, percent, rate_kb_h, size_kb
 
-__all__ = ["RootCauseJudgement", "judge_root_cause"]
+__all__ = ["RootCauseJudgement", "judge_root_cause", "settled_class"]
 
 CONTENTION_SWAP = 75.0
 """Swap use before the end past which a static domain counts as contended: near the 80 %
@@ -217,6 +217,26 @@ def _not_full(facts: Facts, leaks: list[Leak]) -> tuple[list[Leak], list[Finding
     late = [lk for lk in leaks if _late(lk, facts)]
     why = "would have filled the domain only well after the end"
     return [lk for lk in leaks if lk not in late], [_drift(lk, facts, why) for lk in late]
+
+
+_RAN_OUT = frozenset({CauseKind.LEAK, CauseKind.SPIKE, CauseKind.CONTENTION})
+
+
+def settled_class(crash: Crash, cause: RootCause) -> Crash:
+    """The crash, with the class its root cause settles: a crash whose class its own lines
+    left unknown is a memory exhaustion when the history shows the memory running out (a
+    leak, a spike, contention); a judgement too short to say leaves it unknown.
+
+    >>> lost = Crash(CrashType.LOST_HEARTBEAT)
+    >>> settled_class(lost, RootCause(CauseKind.LEAK)).class_.value
+    'memory_exhaustion'
+    >>> settled_class(lost, RootCause(CauseKind.INCONCLUSIVE)).class_.value
+    'unknown'
+    """
+    unknown = crash.class_ is CrashClass.UNKNOWN and crash.type is not CrashType.NONE
+    if unknown and cause.kind in _RAN_OUT:
+        return replace(crash, class_=CrashClass.MEMORY_EXHAUSTION)
+    return crash
 
 
 @rule("root_cause")
