@@ -156,6 +156,8 @@ def settle(p: Panic, text: str, *, crash_type: CrashType = CrashType.VMKERNEL) -
     release = p.release.release if build is not None else None
     module = p.module if _shows_module(p, text) else None
     known = tuple(k for k in p.known_issues if all(t in text for t in p.tokens))
+    if p.known_on is not None and build is not None and p.release.family != p.known_on:
+        known = ()
     cls = p.crash_class
     if cls is CrashClass.DRIVER:
         settled = module is not None
@@ -163,6 +165,8 @@ def settle(p: Panic, text: str, *, crash_type: CrashType = CrashType.VMKERNEL) -
         # MCE, NMI, assertion and heap screens say so themselves; another crash is of a
         # class only through the known issue it matches
         words = (p.message, *p.details, *p.warnings)
+        if p.kind == "heap":  # its screen shows a lockup: only the heap's warning says so
+            words = tuple(w for w in p.warnings if "maximum size" in w)
         settled = bool(known) or (p.kind in _SAYS_SO and any(w in text for w in words))
     else:
         settled = True
