@@ -86,8 +86,8 @@ def kept_note(*notes: str) -> str:
 
 _UPTIME = re.compile(r"([0-9]{1,7}):([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:\.([0-9]{1,9}))?")
 _ESCAPES = re.compile(r"(?:\x1b|\^\[)\[[0-9;]*m")
-# bullets, Markdown quotes and pastebin line numbers before a pasted line
-_LEAD = re.compile(r"^(?:\s*(?:\u2022|>|[0-9]{1,5}\.(?=\s)))+\s*")
+# bullets, Markdown and mail quotes, pastebin's "  1. " and an editor's bare "1234 " numbers
+_LEAD = re.compile(r"^(?:\s*(?:\u2022|>|[0-9]{1,5}\.(?=\s)|[0-9]{1,6} (?=[^\s0-9])))+\s*")
 _INT = re.compile(r"[0-9]{1,18}")
 _FLOAT = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,12})?")
 

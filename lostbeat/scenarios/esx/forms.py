@@ -168,6 +168,9 @@ def settle(p: Panic, text: str, *, crash_type: CrashType = CrashType.VMKERNEL) -
         if p.kind == "heap":  # its screen shows a lockup: only the heap's warning says so
             words = tuple(w for w in p.warnings if "maximum size" in w)
         settled = bool(known) or (p.kind in _SAYS_SO and any(w in text for w in words))
+        # a CPU caught by the heartbeat NMI in the management controller's interrupt handler
+        # says so too (KB 429117's iLO storm), its message in any form
+        settled = settled or (cls is CrashClass.HARDWARE and p.module == "ilo" and bool(module))
     else:
         settled = True
     if not settled:
