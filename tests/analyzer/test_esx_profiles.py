@@ -269,3 +269,82 @@ def test_a_heartbeat_another_component_lost_is_no_purple_screen(tmp_path):
     result = run(tmp_path, vmkernel_log=log)
     assert result.crash.type is CrashType.NONE
     assert all(f.severity is not Severity.CRITICAL for f in result.findings)
+
+
+def test_an_agent_backtrace_names_the_build_it_ran(tmp_path):
+    # hostd's own backtrace header says "VMware ESX" on ESXi too: its version tells the line
+    result = run(
+        tmp_path,
+        hostd_log="2020-10-26T21:16:20.507Z [AE5389D8 panic 'Default'] Panic: Memory exceeds "
+        "hard limit. Panic\n"
+        "--> [backtrace begin] product: VMware ESX, version: 6.7.0, build: build-13006603, "
+        "tag: hostd, cpu: x86, os: esx, buildType: release\n"
+        "--> backtrace[00] libvmacore.so[0x0becf1fd]\n",
+        vmkernel_log="2020-10-26T21:16:21.000Z cpu5:418621)User: 3160: hostd-worker: "
+        "wantCoreDump:hostd-worker signal:6 exitCode:0 coredump:enabled\n",
+    )
+    crash = result.crash
+    assert (crash.type, crash.agent, crash.build) == (CrashType.NONE, "hostd", 13006603)
+    assert crash.release == "ESXi 6.7 Update 2" and result.platform.name == "esxi"
+
+
+def test_a_zdump_in_an_esxi_bundle_is_read_for_the_panic_its_log_ends_with(tmp_path):
+    import io
+    import tarfile
+
+    log = (
+        "2020-10-26T16:00:01.001Z cpu3:2097460)@BlueScreen: ASSERT "
+        "bora/vmkernel/main/heap.c:1187\n"
+        "2020-10-26T16:00:01.010Z cpu3:2097460)Code start: 0x418000000000 VMK uptime: "
+        "3:01:02:03.004\n"
+    )
+    members = {
+        "esx-h-2020-10-28--11.57-1/var/core/vmkernel-zdump.1": b"\x00\x01VMKDUMP\xff\xfe\n"
+        + log.encode()
+        + b"Coredump to disk complete\x00\xff",
+        "esx-h-2020-10-28--11.57-1/commands/vmware_-vl.txt": b"VMware ESXi 7.0.0 build-16324942\n",
+    }
+    bundle = tmp_path / "esx-h-2020-10-28--11.57-1.tgz"
+    with tarfile.open(bundle, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    result = analyze([bundle])
+    crash = result.crash
+    assert (crash.type, crash.class_) == (CrashType.VMKERNEL, CrashClass.VMKERNEL)
+    assert crash.message == "ASSERT bora/vmkernel/main/heap.c:1187"
+    assert result.coredumps.vmkernel == ("var/core/vmkernel-zdump.1",)
+
+
+def test_a_lost_heartbeat_after_a_leak_is_a_memory_exhaustion():
+    from lostbeat.analyzer.result import Crash, RootCause
+    from lostbeat.analyzer.rules.root_cause import settled_class
+
+    lost = Crash(CrashType.LOST_HEARTBEAT)
+    for kind in (CauseKind.LEAK, CauseKind.SPIKE, CauseKind.CONTENTION):
+        assert settled_class(lost, RootCause(kind)).class_ is CrashClass.MEMORY_EXHAUSTION
+    assert settled_class(lost, RootCause(CauseKind.INCONCLUSIVE)).class_ is CrashClass.UNKNOWN
+    # a class the crash's own lines settled stays
+    console = Crash(CrashType.COS_PANIC, class_=CrashClass.SERVICE_CONSOLE)
+    assert settled_class(console, RootCause(CauseKind.LEAK)) is console
+    assert settled_class(Crash(CrashType.NONE), RootCause(CauseKind.LEAK)).class_ is not (
+        CrashClass.MEMORY_EXHAUSTION
+    )
+
+
+def test_a_bare_or_gdb_stack_given_loose_is_a_vmkernel_crash_whose_driver_is_not_named(tmp_path):
+    # bare names through the VMkernel's entry points, and gdb frames that show no module:
+    # a driver's prefix alone does not make it the suspect
+    bare = run(tmp_path, bare_txt="mr3_FwFaultHandler\nmr3_IsrHandler\nHelperQueueFunc\n")
+    assert (bare.crash.type, bare.crash.class_) == (CrashType.VMKERNEL, CrashClass.UNKNOWN)
+    assert bare.crash.suspect_module is None
+    gdb = run(tmp_path, gdb_txt="#0  igb_clean_rx_irq\n#1  igb_poll\n#2  CpuSched_StartWorld\n")
+    assert (gdb.crash.type, gdb.crash.class_) == (CrashType.VMKERNEL, CrashClass.UNKNOWN)
+    # the same driver's frame with its module part blank names it (ESXi 5.0's quoted '@'#)
+    blank = run(
+        tmp_path,
+        blank_txt="0x4122:[0x4180]igb_clean_rx_irq'@'#+0x3f stack: 0x0\n"
+        "0x4122:[0x4180]BH_Check@vmkernel#nover+0x185 stack: 0x0\n",
+    )
+    assert (blank.crash.class_, blank.crash.suspect_module) == (CrashClass.DRIVER, "igb")

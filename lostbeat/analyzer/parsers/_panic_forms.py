@@ -141,11 +141,13 @@ def message(text: str) -> tuple[PanicKind, str, int] | None:
 
 # Functions only the VMkernel has, that a backtrace of it runs through: the panic and its
 # interrupt gates, NMI and heartbeat handlers, and the entry points at the bottom of its worlds
-# (the scheduler, helper queues, bottom halves, worldlets, interrupt cookies); seen in the
+# (the scheduler, helper queues, bottom halves, worldlets, interrupt cookies, the boot's
+# Init_Start); seen in the
 # backtraces of the KB quotations in tests/corpus/kb/ and of the real corpus.
 _VMKERNEL_FUNCS = re.compile(
     r"Panic\w*|gate_entry_?|IDT\w+|Int[0-9]+_\w+|NMI_\w+|CpuSched\w*|HelperQueueFunc|helpFunc"
-    r"|BH_\w+|vmkWorldFunc|Worldlet\w+|IntrCookie_\w+|AsyncPopCallbackFrameInt|Heartbeat_\w+",
+    r"|BH_\w+|vmkWorldFunc|Worldlet\w+|IntrCookie_\w+|AsyncPopCallbackFrameInt|Heartbeat_\w+"
+    r"|Init_VMKernel|Init_Start",
     _A,
 )
 

@@ -148,6 +148,7 @@ def _shows_module(p: Panic, text: str) -> bool:
 
 
 _SAYS_SO = ("mce", "nmi", "assert", "heap")
+_NO_HEARTBEAT = ("Panic from another CPU", "no heartbeat", "Panic requested by another PCPU")
 
 
 def settle(p: Panic, text: str, *, crash_type: CrashType = CrashType.VMKERNEL) -> Expect:
@@ -169,8 +170,12 @@ def settle(p: Panic, text: str, *, crash_type: CrashType = CrashType.VMKERNEL) -
             words = tuple(w for w in p.warnings if "maximum size" in w)
         settled = bool(known) or (p.kind in _SAYS_SO and any(w in text for w in words))
         # a CPU caught by the heartbeat NMI in the management controller's interrupt handler
-        # says so too (KB 429117's iLO storm), its message in any form
-        settled = settled or (cls is CrashClass.HARDWARE and p.module == "ilo" and bool(module))
+        # says so too (KB 429117's iLO storm), its message in any form; without the NMI's
+        # words, the iLO driver's frame on top is all a reader sees: a driver's fault
+        if cls is CrashClass.HARDWARE and p.module == "ilo" and module:
+            settled = settled or any(w in text for w in _NO_HEARTBEAT)
+            if not settled:
+                cls, settled = CrashClass.DRIVER, True
     else:
         settled = True
     if not settled:

@@ -87,7 +87,7 @@ def _kb428541(rng: random.Random, r: Release) -> Panic:  # memory preallocation,
                 "CpuSched_StartWorld")  # fmt: skip
     return _with(rng, p, top, message=_pf(rng, p, "prealloc-1"), world_name="prealloc-1",
                  crash_class=CrashClass.VMKERNEL, known_issues=("428541",),
-                 tokens=("VmMemPf_PreallocRange", "AllocPreallocOneDomain"))  # fmt: skip
+                 tokens=("VmMemPf_PreallocRange",))  # fmt: skip
 
 
 def _kb435592(rng: random.Random, r: Release) -> Panic:  # double fault in syscalls, 7.0

@@ -251,3 +251,28 @@ def test_any_text_reads_without_error_and_messages_stay_short(lines):
     panic = read(*lines)
     assert panic.message is None or len(panic.message) <= MAX_MESSAGE
     assert all(1 <= f.evidence.line_no <= len(lines) for f in panic.frames)
+
+
+def test_paste_damage_around_a_stack():
+    # a gdb stack glued to a sentence and quoted without a space; an editor's bare numbers
+    glued = read(
+        "PSOD below, typed from the console photo: >#0  usb_process_intr (flags=0x1) at a.c:1",
+        ">#1  0x626c7bd7fe0c in FSS_BeginIO (arg=0x9) at bora/vmkernel/main/world.c:2751",
+        ">#2  FDS_AsyncIO",
+    )
+    assert [f.function for f in glued.frames] == ["usb_process_intr", "FSS_BeginIO", "FDS_AsyncIO"]
+    assert not any(f.at_module for f in glued.frames)
+    numbered = read("13237 #0  CpuSchedTryBusyWait (ctx=0x8)", "13238 #1  CpuSchedDispatch")
+    assert [f.function for f in numbered.frames] == ["CpuSchedTryBusyWait", "CpuSchedDispatch"]
+
+
+def test_a_bare_stack_is_the_vmkernels_when_it_runs_through_its_entry_points():
+    names = ("pqi_ProcessIoResponse", "pqi_EventWorker", "ScsiDeviceIODone", "BH_Check")
+    assert [f.function for f in read(*names).frames] == list(names)
+    assert read("FSS_BeginIO", "HelperQueueFunc").shown
+    assert not read("alpha_one", "beta_two", "gamma_three").shown
+
+
+def test_a_header_with_its_version_redacted_still_gives_the_build():
+    panic = read("VMware ESXi #.#.# [Releasebuild-5969303 x86_64]", "PCPU 3 locked up.")
+    assert (panic.build, panic.version, panic.kind) == (5969303, "#.#.#", K.LOCKUP)
