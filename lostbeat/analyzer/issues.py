@@ -106,7 +106,8 @@ class Signs:
     starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        texts = [e.text.replace("\n", " ") for e in self.lines]
+        # a pasted frame's quoted "'@'" is its "@" (undecorate's rule)
+        texts = [e.text.replace("\n", " ").replace("'@'", "@") for e in self.lines]
         starts, at = [], 0
         for t in texts:
             starts.append(at)

@@ -50,7 +50,7 @@ def _kb2012404(rng: random.Random, r: Release) -> Panic:  # world id overflow, 4
                 "UserThread_Clone", "User_LinuxSyscallHandler")  # fmt: skip
     return _with(rng, p, top, message=_pf(rng, p, rng.choice(("hostd-worker", "vmx"))),
                  details=(), crash_class=CrashClass.VMKERNEL, known_issues=("2012404",),
-                 tokens=("WorldNewInt", "UserCartel_NewChildWorld", "#PF Exception(14) in world"))  # fmt: skip # noqa: E501
+                 tokens=("WorldNewInt", "UserCartel_NewChildWorld"))  # fmt: skip
 
 
 def _kb2151749(rng: random.Random, r: Release) -> Panic:  # Netqueue filters, 6.5
@@ -68,7 +68,7 @@ def _kb318512(rng: random.Random, r: Release) -> Panic:  # TPS race, 7.0.3 / 8.0
                 "VmMemCowPostToHintWorldIfMatched", "VmMemCowPShareFn", "VmAssistantProcessTasks")  # fmt: skip # noqa: E501
     return _with(rng, p, top, message=_pf(rng, p, "vmassistant."), crash_class=CrashClass.VMKERNEL,
                  known_issues=("318512",),
-                 tokens=("PFrame_IsBackedByLPage", "VmMemCowHintUpdatePost", "VmMemCowPShareFn"))  # fmt: skip # noqa: E501
+                 tokens=("VmMemCowHintUpdatePost",))  # fmt: skip
 
 
 def _kb323991(rng: random.Random, r: Release) -> Panic:  # PktList split, 8.0 GA/U1

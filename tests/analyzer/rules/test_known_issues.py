@@ -163,3 +163,9 @@ def test_a_row_with_an_unknown_key_is_refused():
         load_issues('[[issue]]\nkb = "1"\ntitle = "t"\nsource = "s"\nworkaround = "w"\nwho = 1\n')
     with pytest.raises(KeyError):
         load_issues('[[issue]]\nkb = "1"\n')
+
+
+def test_a_pasted_frames_quoted_at_still_shows_the_signature():
+    lines = ["0x4539:[0x4200]VmMemCowHintUpdatePost'@'vmkernel#nover+0x44 stack: 0x3d"]
+    found = ROWS["318512"].found_in(_signs(lines))
+    assert [e.line_no for e in found] == [1] and found[0].text == lines[0]
