@@ -59,7 +59,7 @@ def _kb2151749(rng: random.Random, r: Release) -> Panic:  # Netqueue filters, 6.
                 "NetSchedLoadBalance", "Timer_BHHandler")  # fmt: skip
     return _with(rng, p, top, message=_pf(rng, p, "NetWorld-VM-"), crash_class=CrashClass.VMKERNEL,
                  known_issues=("2151749",),
-                 tokens=("UplinkTreePackQueueFilters", "UplinkLB_LoadBalanceCB"))  # fmt: skip
+                 tokens=("UplinkTreePackQueueFilters",))  # fmt: skip
 
 
 def _kb318512(rng: random.Random, r: Release) -> Panic:  # TPS race, 7.0.3 / 8.0.0
@@ -78,7 +78,7 @@ def _kb323991(rng: random.Random, r: Release) -> Panic:  # PktList split, 8.0 GA
     message = f"#PF Exception 14 in world {p.world}:NetWorld-VM- IP {hexa(rng, 12)} addr 0x0"
     return _with(rng, p, top, message=message, crash_class=CrashClass.VMKERNEL,
                  known_issues=("323991",),
-                 tokens=("PktList_SplitByUplinkPort", "#PF Exception 14 in world"))  # fmt: skip
+                 tokens=("PktList_SplitByUplinkPort",))  # fmt: skip
 
 
 def _kb428541(rng: random.Random, r: Release) -> Panic:  # memory preallocation, 8.x
