@@ -169,3 +169,10 @@ def test_a_pasted_frames_quoted_at_still_shows_the_signature():
     lines = ["0x4539:[0x4200]VmMemCowHintUpdatePost'@'vmkernel#nover+0x44 stack: 0x3d"]
     found = ROWS["318512"].found_in(_signs(lines))
     assert [e.line_no for e in found] == [1] and found[0].text == lines[0]
+
+
+def test_a_signature_ends_where_a_flattened_paste_glues_the_next_record():
+    glued = ["VMware ESX 4.0.0 [Releasebuild-208167 X86_64]NOT_IMPLEMENTED /build/mts/release/"
+             "bora-208167/bora/vmkernel/main/util.c:83frame=0xf0707d9fadd8 ip=0xc5df8d707ff"]  # fmt: skip
+    assert ROWS["1016239"].found_in(_signs(glued))
+    assert not ROWS["1016239"].found_in(_signs(["NOT_IMPLEMENTED bora/vmkernel/main/util.c:831"]))
