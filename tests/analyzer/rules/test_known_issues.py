@@ -176,3 +176,13 @@ def test_a_signature_ends_where_a_flattened_paste_glues_the_next_record():
              "bora-208167/bora/vmkernel/main/util.c:83frame=0xf0707d9fadd8 ip=0xc5df8d707ff"]  # fmt: skip
     assert ROWS["1016239"].found_in(_signs(glued))
     assert not ROWS["1016239"].found_in(_signs(["NOT_IMPLEMENTED bora/vmkernel/main/util.c:831"]))
+
+
+@pytest.mark.parametrize(
+    ("kb", "function"),
+    [("323991", "PktList_SplitByUplinkPort"), ("2151749", "UplinkTreePackQueueFilters"),
+     ("318512", "VmMemCowHintUpdatePost"), ("428541", "VmMemPf_PreallocRange")],
+)  # fmt: skip
+def test_an_articles_own_function_shows_it_in_a_bare_or_gdb_stack(kb, function):
+    assert ROWS[kb].found_in(_signs([f"\t{function}", "\tHelperQueueFunc"]))
+    assert ROWS[kb].found_in(_signs([f"#0  {function} (ctx=0x3) at bora/vmkernel/a.c:1"]))
