@@ -1,5 +1,5 @@
-# lostbeat: the two set-up commands are `make demo` and `make test`; `make test-vm` boots a
-# systemd guest for the agent's VM suite.
+# lostbeat: the two set-up commands are `make demo` and `make test`; `make test` ends with
+# `make test-vm`, which boots a systemd guest for the agent's VM suite.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -24,8 +24,10 @@ demo: $(STAMP)
 check: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH scripts/check
 
+# the main suite, then the VM stage (scripts/vm-stage: `make test-vm` where the host can boot it)
 test: $(STAMP) system check
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	scripts/vm-stage
 
 system-vm:
 	scripts/setup-system --vm

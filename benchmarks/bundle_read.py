@@ -154,8 +154,8 @@ class Run:
     rss_mb: float
 
 
-def _run_once(argv: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one run of ``argv``.
+def run_once(argv: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (MB) of one run of ``argv``.
 
     Peak RSS comes from GNU time when present: the rusage of a child forked from this
     Python counts the parent's pages it carried before exec.
@@ -170,7 +170,7 @@ def _run_once(argv: list[str]) -> tuple[float, float]:
         if os.waitstatus_to_exitcode(status) != 0:
             sys.exit(f"{argv[:3]} failed with exit status {os.waitstatus_to_exitcode(status)}")
         rss_kb = int(report.read().split()[-1]) if timer else usage.ru_maxrss
-    return wall, rss_kb / 1024
+    return wall, usage.ru_utime + usage.ru_stime, rss_kb / 1024
 
 
 def _measure(readers: dict[str, list[str]], repeat: int) -> list[Run]:
@@ -179,7 +179,8 @@ def _measure(readers: dict[str, list[str]], repeat: int) -> list[Run]:
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in readers}
     for _ in range(repeat):
         for name, argv in readers.items():
-            samples[name].append(_run_once(argv))
+            wall, _, rss = run_once(argv)
+            samples[name].append((wall, rss))
     return [
         Run(name, statistics.median(w for w, _ in got), max(r for _, r in got))
         for name, got in samples.items()

@@ -1,15 +1,21 @@
-"""Recorder overhead: one sample of ours beside ``top -b -n 1`` and one ``atop`` sample,
-the recorder's RSS, and the disk a day takes at the defaults.
+"""Recorder overhead: a warm sample of ours beside a warm iteration of ``top -b`` over the
+same processes, one ``atop`` sample, the recorder's RSS, and the disk a day takes.
 
 Starts ``--procs`` real ``sleep`` processes and ``--active`` small Python processes whose
 memory changes every 0.1 s (the part of a host that moves), then, on the same machine and in
 one run:
 
-1. one sample of ours (``Sampler.sample`` + ``Store.append``) in a fresh process: CPU time
-   and wall time, median of ``--repeat`` after a first sample that also reads every command
-   line; on a host without swap, and with the per-process swap read forced on;
-2. ``top -b -n 1`` and ``atop -w FILE 1 1`` (Debian's procps and atop), CPU time of the
-   child (user + system) and wall time, median of ``--repeat``;
+1. like with like, in ``--rounds`` interleaved rounds: a warm sample of ours
+   (``Sampler.sample`` + ``Store.append``, in a process that already took a first sample,
+   which also reads every command line and owner: the median of ``--repeat`` samples 0.2 s
+   apart, CPU and wall), and a warm iteration of ``top -b -d 0.2`` (its CPU over
+   ``--top-iterations`` iterations less its CPU over one, divided by the iterations after the
+   first: top's start-up and first read of every process are left out, as ours are). The
+   median over the rounds of each, and of each round's ratio. On a host without swap, and
+   with our per-process swap read forced on (``top`` reads ``status`` either way);
+2. the cold costs of the old comparison: our first sample, ``top -b -n 1`` (a whole top
+   process) and ``atop -w FILE 1 1`` (Debian's procps and atop), CPU time of the child
+   (user + system) and wall time, median of ``--repeat``;
 3. the real ``lostbeat record`` (interval 1 s) running for ``--rss-seconds``: its VmRSS and
    peak VmHWM; and the peak RSS of the day roll (downsampling and compressing a full day);
 4. disk a day: an hour of real samples taken back to back while an injected clock advances
@@ -20,6 +26,7 @@ one run:
 Usage::
 
     .venv/bin/python benchmarks/recorder.py [--procs 1000] [--active 100] [--repeat 10]
+        [--rounds 5] [--top-iterations 11]
 """
 
 from __future__ import annotations
@@ -130,6 +137,26 @@ def _child_cost(argv: list[str], repeat: int) -> tuple[list[float], list[float]]
     return cpu, wall
 
 
+def _top_warm(iterations: int) -> float:
+    """CPU seconds of one iteration of ``top -b`` after its first, from one top over
+    ``iterations`` iterations and one over a single iteration."""
+    many, _ = _child_cost(["top", "-b", "-d", "0.2", "-n", str(iterations)], 1)
+    one, _ = _child_cost(["top", "-b", "-n", "1"], 1)
+    return (many[0] - one[0]) / (iterations - 1)
+
+
+def _warm_rounds(rounds: int, repeat: int, iterations: int) -> dict[str, list[float]]:
+    """Per round: our warm sample's median CPU (without and with the swap read) and top's
+    warm iteration, seconds."""
+    got: dict[str, list[float]] = {"ours": [], "ours_swap": [], "top": []}
+    for _ in range(rounds):
+        for key, forced in (("ours", False), ("ours_swap", True)):
+            runs = _ours(repeat, forced=forced)["runs"]
+            got[key].append(statistics.median(r[0] for r in runs))
+        got["top"].append(_top_warm(iterations))
+    return got
+
+
 def _ours(repeat: int, *, forced: bool) -> dict[str, Any]:
     out = subprocess.run(
         [PY, "-c", SAMPLE_CHILD, "1" if forced else "0", str(repeat)],
@@ -166,6 +193,8 @@ def main() -> int:
     parser.add_argument("--procs", type=int, default=1000)
     parser.add_argument("--active", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--top-iterations", type=int, default=11)
     parser.add_argument("--rss-seconds", type=float, default=15.0)
     parser.add_argument("--hour-samples", type=int, default=360)
     args = parser.parse_args()
@@ -178,8 +207,8 @@ def main() -> int:
     children += [subprocess.Popen([PY, "-c", CHURN]) for _ in range(args.active)]
     try:
         time.sleep(2)
+        warm = _warm_rounds(args.rounds, args.repeat, args.top_iterations)
         ours = _ours(args.repeat, forced=False)
-        ours_swap = _ours(args.repeat, forced=True)
         top_cpu, top_wall = _child_cost(["top", "-b", "-n", "1"], args.repeat)
         atop_file = work / "atop.raw"
         atop_cpu, atop_wall = [], []
@@ -218,17 +247,24 @@ def main() -> int:
         f"\n{procs} processes ({args.procs} sleep, {args.active} changing every 0.1 s, "
         f"the rest of the host); median of {args.repeat}\n"
     )
-    rows = [
-        ("ours, one sample (host without swap)", ours),
-        ("ours, one sample (swap read forced)", ours_swap),
-    ]
+    top_warm = _median_ms(warm["top"])
+    print(
+        f"{'warm: a sample after the first, CPU':<44} {'ms':>8} {'vs top':>8} {'rounds':>8}"
+        f"   ({args.rounds} rounds; target: at most 0.5x top's)"
+    )
+    for key, label in (
+        ("ours", "ours, warm sample (host without swap)"),
+        ("ours_swap", "ours, warm sample (swap read forced)"),
+    ):
+        ms = _median_ms(warm[key])
+        per_round = statistics.median(
+            o / t for o, t in zip(warm[key], warm["top"], strict=True) if t > 0
+        )
+        print(f"{label:<44} {ms:8.2f} {ms / top_warm:7.2f}x {per_round:7.2f}x")
+    label = f"top -b -d 0.2, warm iteration (of {args.top_iterations})"
+    print(f"{label:<44} {top_warm:8.2f}    1.00x\n")
     top_ms = _median_ms(top_cpu)
-    print(f"{'one sample':<44} {'CPU ms':>8} {'wall ms':>8}  vs top CPU")
-    for label, result in rows:
-        runs = result["runs"]
-        cpu_ms = _median_ms([r[0] for r in runs])
-        wall_ms = _median_ms([r[1] for r in runs])
-        print(f"{label:<44} {cpu_ms:8.1f} {wall_ms:8.1f}  {cpu_ms / top_ms:5.2f}x")
+    print(f"{'cold: a whole first sample, CPU':<44} {'CPU ms':>8} {'wall ms':>8}  vs top CPU")
     first = ours["first"]
     print(
         f"{'ours, first sample (reads every cmdline)':<44} {first[0] * 1000:8.1f} "

@@ -52,6 +52,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "lostbeat.simulate": ("lostbeat.agent", "lostbeat.analyzer", "lostbeat.recording", *BASE),
     "lostbeat.commands": (
         "lostbeat.agent",
+        "lostbeat.analyzer.early",
         "lostbeat.analyzer.engine",
         *RESULT_TYPES,
         "lostbeat.fleet",

@@ -55,3 +55,87 @@ def test_one_reader_serves_the_agent_and_the_recorder() -> None:
             child.kill()
             child.wait()
     assert not procfs.is_alive(child.pid, stat.starttime)
+
+
+def _fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+def test_scan_holds_the_files_it_reads_and_sees_every_change() -> None:
+    """Held ``stat`` files give what a fresh read gives, a change shows at the next scan,
+    and a process that ended is dropped with its files."""
+    code = (
+        "import sys, time\n"
+        "print('ready', flush=True)\n"
+        "sys.stdin.readline()\n"
+        "block = bytearray(64 << 20)\n"  # 64 MiB touched: RSS grows
+        "print('grown', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    before = _fds()
+    procfs = Procfs()
+    with subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    ) as child:
+        try:
+            assert child.stdout is not None and child.stdin is not None
+            assert child.stdout.readline() == b"ready\n"
+            first = {raw.pid: raw for raw in procfs.scan(read_swap=True)}[child.pid]
+            held = _fds() - before
+            assert held, "the real /proc's stat and status files are held open"
+            assert first.stat == procfs.stat(child.pid)  # the same as a fresh read
+            child.stdin.write(b"go\n")
+            child.stdin.flush()
+            assert child.stdout.readline() == b"grown\n"
+            second = {raw.pid: raw for raw in procfs.scan(read_swap=True)}[child.pid]
+            assert second.stat.rss_kb >= first.stat.rss_kb + 60 * 1024
+            assert second.stat == procfs.stat(child.pid)
+        finally:
+            child.kill()
+            child.wait()
+    third = procfs.scan(read_swap=True)
+    assert child.pid not in {raw.pid for raw in third}
+    assert len(_fds() - before) < len(held), "the ended process's files are closed"
+    procfs.close()
+    assert _fds() <= before
+    assert procfs.scan(read_swap=False), "a closed reader opens its files again"
+    procfs.close()
+
+
+def test_a_folder_that_is_not_procfs_is_read_afresh_each_time(tmp_path: Path) -> None:
+    """Test folders replace their files: nothing is held there."""
+    (tmp_path / "7").mkdir()
+    line = "7 (x) S 1 7 7 0 -1 0 0 0 0 0 5 5 0 0 20 0 1 0 250 8192000 {} 0"
+    (tmp_path / "7" / "stat").write_text(line.format(100))
+    procfs = Procfs(tmp_path)
+    before = _fds()
+    assert procfs.scan(read_swap=False)[0].stat.rss == 100
+    assert _fds() == before
+    replacement = tmp_path / "7" / "stat.new"
+    replacement.write_text(line.format(200))
+    replacement.replace(tmp_path / "7" / "stat")
+    assert procfs.scan(read_swap=False)[0].stat.rss == 200
+
+
+def test_held_files_stay_within_a_quarter_of_the_open_file_limit() -> None:
+    code = (
+        "import os, resource\n"
+        "from lostbeat.procfs import Procfs\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))\n"
+        "before = len(os.listdir('/proc/self/fd'))\n"
+        "procs = Procfs()\n"
+        "found = len(procs.scan(read_swap=True))\n"
+        "print(found, len(os.listdir('/proc/self/fd')) - before)\n"
+    )
+    sleepers = [subprocess.Popen(["sleep", "60"]) for _ in range(20)]
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+    finally:
+        for sleeper in sleepers:
+            sleeper.kill()
+            sleeper.wait()
+    found, held = map(int, out.stdout.split())
+    assert found > 20  # more processes than the budget of 64 // 4 files holds
+    assert 0 < held <= 16

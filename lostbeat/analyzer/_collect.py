@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from lostbeat.analyzer import artifacts
-from lostbeat.analyzer._gunzip import GiB, MiB, _size
+from lostbeat.analyzer._gunzip import _size
+from lostbeat.analyzer._limits import Limits
 from lostbeat.analyzer._sink import _Sink, lines_of
 from lostbeat.analyzer.artifacts import ARTIFACTS
 from lostbeat.analyzer.result import InputRecord, InputStatus
-from lostbeat.recording.store import parse_shard_path
 
 Progress = Callable[[int, int | None], None]
 """Called with (bytes read so far, total bytes or None)."""
@@ -27,41 +27,6 @@ _MIN_ROOM = 64 * 1024  # below this much room left in kept_bytes, members are no
 NAME_MAX = 4096
 """Bytes of a member name (``PATH_MAX``); a longer name is listed cut, its member not read."""
 _SHOWN = 200  # characters of a link target shown in a record
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Caps that keep memory and time bounded whatever the input; each counts what is kept
-    (bytes, lines, members, names, records), not what is read past."""
-
-    member_bytes: int = 16 * MiB
-    """Bytes of one member kept: a log keeps its newest 16 MiB, a larger other file is
-    skipped."""
-    member_lines: int = 1_000_000
-    """Lines of one log kept (its newest); the line-by-line parsers are cheap on a log."""
-    file_lines: int = 20_000
-    """Lines of any other file (esx.conf, ps, top, a screen); over it the file is skipped."""
-    kept_bytes: int = 32 * MiB
-    """Bytes of all the members a run keeps whole: recording shards (as on disk, gzip
-    and all), or every member when no consumer parses them as they are read."""
-    members: int = 1000
-    """Wanted members read from one source; later ones are listed as not read."""
-    parsed_bytes: int = 128 * MiB
-    """Bytes of members handed to the consumer from one source, a bound on the time spent
-    parsing: later members are listed as not read."""
-    inflated_bytes: int = 64 * GiB
-    max_ratio: int = 500
-    ratio_after: int = 1 * GiB
-    listed: int = 100_000
-    """Member names kept (for the core dump inventory)..."""
-    listed_chars: int = 8 * MiB
-    """...and their characters in all."""
-    recorded: int = 1000
-    """``inputs[]`` records kept per source; the rest are counted in one "and N more"."""
-    depth: int = 32
-    """Folder levels walked below a folder given; deeper ones are listed, not read."""
-    entries: int = 200_000
-    """Folder entries looked at per folder given; the walk stops there, saying so."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +200,8 @@ class _Collector:
         if name == "recording":
             # a shard is kept as it is on disk (its gzip a fifth of its text) and inflated
             # one at a time by the recording parser, which bounds what it keeps
+            from lostbeat.recording.store import parse_shard_path  # only a recording needs it
+
             shard = parse_shard_path(rel) is not None
             return name, _Sink(cap, lim.member_lines, tail=False, limits=lim, inflate=not shard)
         line_cap = lim.member_lines if art.tail else lim.file_lines

@@ -8,7 +8,7 @@ chunk once decoded, so that a member never exists as one ``bytes`` plus one ``st
 list of lines; a line longer than ``LINE_MAX`` characters is cut there.
 
 Examples:
-    >>> from lostbeat.analyzer._collect import Limits
+    >>> from lostbeat.analyzer._limits import Limits
     >>> sink = _Sink(1000, 2, tail=True, limits=Limits())
     >>> for chunk in (b"one\\ntwo\\nth", b"ree\\nfour\\n"):
     ...     sink.write(chunk)
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from lostbeat.analyzer._gunzip import _GZIP_MAGIC, _Broken, _Gunzip, _size
 
 if TYPE_CHECKING:
-    from lostbeat.analyzer._collect import Limits
+    from lostbeat.analyzer._limits import Limits
 
 _STEP = 1024 * 1024  # nested .gz inflation step
 _PIECE = 64 * 1024  # bytes decoded at a time by lines_of: the list of its lines stays small

@@ -18,8 +18,9 @@ from __future__ import annotations
 import re
 from typing import BinaryIO
 
-from lostbeat.analyzer._collect import Limits, Progress, _Collector, shown_link
-from lostbeat.analyzer._gunzip import MiB, _Broken, _Gunzip
+from lostbeat.analyzer._collect import Progress, _Collector, shown_link
+from lostbeat.analyzer._gunzip import MiB, _Broken, _Gunzip, _Inflater, adopt_early
+from lostbeat.analyzer._limits import Limits
 from lostbeat.analyzer._sink import _Sink
 from lostbeat.errors import InputError
 
@@ -27,7 +28,6 @@ _DECIMAL = re.compile(r"[0-9]{1,20}")
 _OCTAL = re.compile(rb"[0-7]{1,12}")
 _MAX_SIZE = 1 << 40  # 1 TiB: no bundle member comes near; a larger size is a lie
 _CHUNK = 4 * MiB  # tar bytes per step: big enough that per-call overhead vanishes
-_IN_CHUNK = 1 * MiB  # compressed bytes per read
 _REPORT_EVERY = 4 * MiB  # progress callback interval, in compressed bytes
 
 _BLOCK = 512
@@ -47,20 +47,27 @@ _SPECIAL = {
 class _Stream:
     """Forward-only reader over the tar bytes, inflating a ``.tgz`` on the fly.
 
-    Inflation is driven here (1 MiB in, at most 4 MiB out per call) rather than through a
-    gzip file object, so that all bytes before a truncation are delivered and the
-    compressed position (for progress and the ratio guard) is exact.
+    Inflation is driven by :class:`~lostbeat.analyzer._gunzip._Inflater` (1 MiB in, at most
+    256 KiB out per call, in a thread of its own, started early by the command line when it
+    can be: :func:`~lostbeat.analyzer._gunzip.inflate_early`) rather than through a gzip file
+    object, so that all bytes before a truncation are delivered and the compressed position
+    (for progress and the ratio guard) is exact. :meth:`close` must be called when done.
     """
 
     def __init__(self, fp: BinaryIO, *, gz: bool, total: int, limits: Limits) -> None:
         self.fp, self.total = fp, total
         self.seekable = not gz and fp.seekable()
-        self.gunzip = _Gunzip(limits) if gz else None
+        self.inflater = (adopt_early(fp, limits) or _Inflater(fp, _Gunzip(limits))) if gz else None
         self.read = 0  # bytes read from the file
         self.buf, self.off = b"", 0
         self.offset = 0  # tar bytes produced so far
         self.progress: Progress | None = None
         self.reported = 0
+
+    def close(self) -> None:
+        """Stop the inflater thread, if any."""
+        if self.inflater is not None:
+            self.inflater.close()
 
     def position(self) -> int:
         """Tar bytes consumed so far."""
@@ -68,22 +75,14 @@ class _Stream:
 
     def compressed(self) -> int:
         """File bytes consumed so far."""
-        return self.read if self.gunzip is None else self.gunzip.used()
+        return self.read if self.inflater is None else self.inflater.used
 
     def _refill(self) -> bytes:
-        if self.gunzip is None:
+        if self.inflater is None:
             data = self._read(_CHUNK)
             self.read += len(data)
             return data
-        while not (out := self.gunzip.pull(_CHUNK)):
-            data = self._read(_IN_CHUNK)
-            if not data:
-                if not self.gunzip.finished():
-                    raise _Broken("gzip stream truncated")
-                return b""
-            self.read += len(data)
-            self.gunzip.feed(data)
-        return out
+        return self.inflater.next()
 
     def _read(self, size: int) -> bytes:
         try:
@@ -242,7 +241,7 @@ def _walk(stream: _Stream, col: _Collector) -> None:
 
 
 def _not_tar(stream: _Stream, col: _Collector, what: str) -> InputError:
-    kind = "gzip data is not a" if stream.gunzip else "not a gzip or"
+    kind = "gzip data is not a" if stream.inflater else "not a gzip or"
     return InputError(f"{kind} tar archive ({what})", path=col.label)
 
 

@@ -136,7 +136,7 @@ def find_leak(
     # a leak with restarts: judged over every cycle once the drops are undone
     adjusted, restarts = undo_restarts(points)
     if restarts:
-        adj = fit(adjusted)
+        adj = fit(adjusted, min_tau=MIN_TAU, max_p=MAX_P)  # _big_enough's test, first
         if (
             adj is not None
             and _big_enough(adj, domain_kb, min_span_s)
@@ -148,7 +148,7 @@ def find_leak(
     best: Trend | None = None
     for start in suffix_starts([t for t, _ in points], min_points=MIN_POINTS):
         tail = points[start:]
-        trend = fit(tail)
+        trend = fit(tail, min_tau=MIN_TAU, max_p=MAX_P)
         if (
             trend is not None
             and _big_enough(trend, domain_kb, min_span_s)

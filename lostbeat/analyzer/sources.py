@@ -47,7 +47,6 @@ from lostbeat.analyzer import artifacts
 from lostbeat.analyzer._collect import (
     Collected,
     Consume,
-    Limits,
     Member,
     Progress,
     Text,
@@ -55,6 +54,7 @@ from lostbeat.analyzer._collect import (
 )
 from lostbeat.analyzer._folder import is_real_dir, read_file, shown_path, walk_folder
 from lostbeat.analyzer._gunzip import _GZIP_MAGIC, _INFLATE_ERROR, _Broken, _size
+from lostbeat.analyzer._limits import Limits
 from lostbeat.analyzer._tarstream import _CHUNK, _is_tar_header, _Stream, _walk
 from lostbeat.analyzer.artifacts import ARTIFACTS
 from lostbeat.analyzer.result import InputRecord, InputStatus
@@ -129,25 +129,37 @@ class TarSource:
                 raise InputError("empty file; expected a .tgz or .tar bundle", path=self.label)
             stream = _Stream(fp, gz=gz, total=total, limits=self.limits)
             stream.progress = progress
-            end = total
             try:
-                _walk(stream, col)
-                while gz and stream.pass_on(_CHUNK):
-                    pass  # read to the end so that the gzip CRC and length are checked
-            except _Broken as err:
-                end = stream.compressed()
-                if not col.started:
-                    raise InputError(str(err), path=self.label) from None
-                where = f" at compressed byte {end} of {total}" if gz else ""
-                at = stream.position() if err.at is None else err.at
-                reason = (
-                    f"{err}{where} (tar offset {at}; last member {col.current!r}); "
-                    f"the {len(col.names)} members before it were kept"
-                )
-                col.record(InputRecord(self.label, InputStatus.BROKEN, None, reason))
+                end = self._walk(stream, col, gz=gz, total=total)
+            finally:
+                stream.close()
             if progress is not None:
                 progress(end, total)
         return col.result()
+
+    def _walk(self, stream: _Stream, col: _Collector, *, gz: bool, total: int) -> int:
+        """Walk the archive to its end; the compressed bytes read.
+
+        Raises:
+            InputError: broken before any member.
+        """
+        try:
+            _walk(stream, col)
+            while gz and stream.pass_on(_CHUNK):
+                pass  # read to the end so that the gzip CRC and length are checked
+        except _Broken as err:
+            end = stream.compressed()
+            if not col.started:
+                raise InputError(str(err), path=self.label) from None
+            where = f" at compressed byte {end} of {total}" if gz else ""
+            at = stream.position() if err.at is None else err.at
+            reason = (
+                f"{err}{where} (tar offset {at}; last member {col.current!r}); "
+                f"the {len(col.names)} members before it were kept"
+            )
+            col.record(InputRecord(self.label, InputStatus.BROKEN, None, reason))
+            return end
+        return total
 
 
 class DirSource:

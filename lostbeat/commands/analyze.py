@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 KINDS = (
     "vmksummary",
@@ -60,29 +64,23 @@ def emit(result: object, args: argparse.Namespace) -> int:
         LostbeatError: the report cannot be written (a full disk); one line.
         BrokenPipeError: the reader of standard output went away (the CLI ends quietly).
     """
-    from rich.console import Console
-
     from lostbeat.analyzer.result import AnalysisResult
     from lostbeat.errors import LostbeatError
 
-    class _Console(Console):
-        def on_broken_pipe(self) -> None:
-            # rich exits 1 itself; the CLI ends a closed pipe quietly, with 141
-            self.quiet = True
-            raise BrokenPipeError
-
-    from lostbeat.report import jsonout, terminal
-
     assert isinstance(result, AnalysisResult)
-    if args.html is not None:
+    if args.html is not None:  # matplotlib and jinja2 only here
         from lostbeat.report.html import write_html
 
         write_html(result, args.html)
     try:
         if args.json:
+            from lostbeat.report import jsonout
+
             sys.stdout.write(jsonout.dumps(result) + "\n")
-        else:
-            terminal.render(result, _Console())
+        else:  # rich only here, and for the progress bar on a terminal
+            from lostbeat.report import terminal
+
+            terminal.render(result, _console())
         sys.stdout.flush()
     except BrokenPipeError:
         raise
@@ -94,10 +92,36 @@ def emit(result: object, args: argparse.Namespace) -> int:
     return 0
 
 
-def run(args: argparse.Namespace) -> int:
+def _console() -> Console:
     from rich.console import Console
 
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich exits 1 itself; the CLI ends a closed pipe quietly, with 141
+            self.quiet = True
+            raise BrokenPipeError
+
+    return _Console()
+
+
+def run(args: argparse.Namespace) -> int:
+    from lostbeat.analyzer import early
+
+    if args.kind is None:  # the first archive inflates while the analysis is imported
+        early.start(args.paths)
+    try:
+        return _run(args)
+    finally:
+        early.stop()
+
+
+def _run(args: argparse.Namespace) -> int:
     from lostbeat.analyzer.engine import analyze
+
+    if not sys.stderr.isatty():  # no progress bar to show: rich is not imported for it
+        return emit(analyze(args.paths, strict=args.strict, kind=args.kind), args)
+    from rich.console import Console
+
     from lostbeat.report import terminal
 
     with terminal.progress(Console(stderr=True)) as tick:

@@ -11,12 +11,23 @@ raises :class:`~lostbeat.errors.ProcessGone`, a refusal
 :class:`~lostbeat.errors.AccessDenied`. A system-wide file (``meminfo``, ``stat``) that cannot
 be read gives None. :meth:`Procfs.scan` reads every user process at once and skips, without
 noise, a process that ends while it is read and kernel threads (no memory of their own).
+
+On the real ``/proc``, :meth:`Procfs.scan` keeps each process's ``stat`` (and ``status``)
+open between scans and reads it again with ``pread``: half the system calls, and no path
+lookup, for the same text (a held file of a process that ended reads ``ESRCH``, never a
+later process's data, so a pid taken again is opened afresh). A process whose ``stat`` did
+not change since the last scan, as most do between two samples, is not parsed again. At
+most :data:`HELD_MAX` files are held, and never more than a quarter of the soft limit on
+open files; :meth:`Procfs.close` (or the collection of the reader) closes them.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import resource
+import weakref
+from collections.abc import Container
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,10 +43,15 @@ from lostbeat.procfs.formats import (
     status_field,
 )
 
-__all__ = ["Procfs", "RawProc"]
+__all__ = ["HELD_MAX", "Procfs", "RawProc"]
 
 _READ_LIMIT = 1 << 20  # no /proc text file lostbeat reads is larger than this
 _CMDLINE_LIMIT = 1 << 16
+_STAT_LIMIT = 4096  # a stat line is under 1 KiB even with a 64-character name
+_STATUS_LIMIT = 16384
+HELD_MAX = 4096
+"""Files :meth:`Procfs.scan` keeps open between scans, at most (two per process with the
+swap read): about 5 KB of kernel memory each."""
 
 
 class RawProc(NamedTuple):
@@ -58,6 +74,17 @@ class Procfs:
         self._prefix = str(root).rstrip("/") + "/"
         self._root = os.fsencode(root)
         self.clock_ticks = os.sysconf("SC_CLK_TCK")
+        # only a real procfs: a file of a test's folder may be replaced, not rewritten
+        self._hold = _hold_budget() if os.path.realpath(root) == "/proc" else 0
+        self._held: dict[bytes, int] = {}  # b"<pid>/stat" -> open descriptor
+        # pid -> its last stat text, and what was made of it (None: a kernel thread)
+        self._parsed: dict[bytes, tuple[bytes, RawProc | None]] = {}
+        self._closer = weakref.finalize(self, _close_all, self._held)
+
+    def close(self) -> None:
+        """Close the files :meth:`scan` holds open (it opens them again if called again)."""
+        self._closer()
+        self._closer = weakref.finalize(self, _close_all, self._held)
 
     def path(self, pid: int | str, name: str) -> Path:
         """The path of one file of a process (``pid`` may be ``"self"``)."""
@@ -173,33 +200,67 @@ class Procfs:
     def scan(self, *, read_swap: bool) -> list[RawProc]:
         """Every user process now, in the order of the directory listing."""
         found: list[RawProc] = []
-        root = self._root
-        for entry in os.listdir(root):
+        parsed, seen = self._parsed, {}
+        for entry in os.listdir(self._root):
             if not entry.isdigit():
                 continue
-            base = root + b"/" + entry
             try:
-                fd = os.open(base + b"/stat", os.O_RDONLY)
-                try:
-                    stat = parse_stat(os.read(fd, 4096))
-                finally:
-                    os.close(fd)
+                data = self._read_held(entry, b"/stat", _STAT_LIMIT)
+                last = parsed.get(entry)
+                if last is not None and last[0] == data:
+                    raw = last[1]  # not changed since the last scan: parsed then
+                else:
+                    stat = parse_stat(data)
+                    raw = None if stat.kthread else RawProc(stat.pid, stat, None)
             except (OSError, ValueError, IndexError):
                 continue  # ended while we looked, or not a process folder
-            if stat.kthread:
-                continue
-            swap: int | None = None
+            seen[entry] = (data, raw)
+            if raw is None:
+                continue  # a kernel thread
             if read_swap:
                 try:
-                    fd = os.open(base + b"/status", os.O_RDONLY)
-                    try:
-                        swap = status_field(os.read(fd, 16384), b"VmSwap")
-                    finally:
-                        os.close(fd)
+                    status = self._read_held(entry, b"/status", _STATUS_LIMIT)
+                    raw = raw._replace(swap_kb=status_field(status, b"VmSwap"))
                 except (OSError, ValueError):
                     continue
-            found.append(RawProc(stat.pid, stat, swap))
+            found.append(raw)
+        self._parsed = seen
+        if self._held:
+            self._release(seen)
         return found
+
+    def _read_held(self, entry: bytes, name: bytes, limit: int) -> bytes:
+        """One file of a process, from the descriptor held open for it when there is one.
+
+        Raises:
+            OSError: the process ended (``ESRCH``, ``ENOENT``), or the file cannot be read.
+        """
+        key = entry + name
+        held = self._held
+        fd = held.get(key)
+        if fd is not None:
+            try:
+                return os.pread(fd, limit, 0)
+            except OSError:  # that process ended; the pid may be another's by now
+                del held[key]
+                os.close(fd)
+        fd = os.open(self._root + b"/" + key, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            data = os.pread(fd, limit, 0)
+        except BaseException:
+            os.close(fd)
+            raise
+        if len(held) < self._hold:
+            held[key] = fd
+        else:
+            os.close(fd)
+        return data
+
+    def _release(self, seen: Container[bytes]) -> None:
+        """Close the held files of the processes the last scan did not find."""
+        held = self._held
+        for key in [k for k in held if k[: k.index(b"/")] not in seen]:
+            os.close(held.pop(key))
 
     # -- the system -------------------------------------------------------------------
 
@@ -239,6 +300,19 @@ class Procfs:
 
     def kernel_release(self) -> str | None:
         return _stripped(self.read_system("sys/kernel/osrelease"))
+
+
+def _hold_budget() -> int:
+    """How many files :meth:`Procfs.scan` may hold: :data:`HELD_MAX`, and a quarter of the
+    soft limit on open files (1,024 by default: 256), so that the process keeps the rest."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return HELD_MAX if soft == resource.RLIM_INFINITY else min(HELD_MAX, soft // 4)
+
+
+def _close_all(held: dict[bytes, int]) -> None:
+    for fd in held.values():
+        os.close(fd)
+    held.clear()
 
 
 def _read_fd(fd: int, limit: int) -> bytes:

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from lostbeat.errors import AgentError
-from lostbeat.procfs import Procfs
+from lostbeat.procfs import Procfs, ProcStat
 from lostbeat.recording.schema import Identity, ProcessKey, ProcSample, Snapshot, SystemSample
 
 __all__ = ["Sampler", "quietly", "system_sample"]
@@ -55,6 +55,21 @@ def system_sample(meminfo: dict[str, int]) -> SystemSample:
         mem_available=meminfo.get("MemAvailable"),
         swap_total=total,
         swap_used=None if total is None or free is None else total - free,
+    )
+
+
+_Row = tuple[Identity, ProcSample]
+_Known = tuple[Identity, ProcStat, int | None, _Row]
+
+
+def _proc_sample(stat: ProcStat, swap_kb: int | None) -> ProcSample:
+    return ProcSample(
+        rss_kb=stat.rss_kb,
+        swap_kb=swap_kb,
+        vsz_kb=stat.vsz_kb,
+        threads=stat.threads,
+        cpu_ticks=stat.cpu_ticks,
+        state=stat.state,
     )
 
 
@@ -85,7 +100,8 @@ class Sampler:
         if boot is None:
             raise AgentError(f"{self.procfs.root}/stat: expected a 'btime' line (is it procfs?)")
         self.boot_time = boot
-        self._known: dict[tuple[int, int], Identity] = {}
+        # each process seen last time: its identity, stat, swap and snapshot row
+        self._known: dict[tuple[int, int], _Known] = {}
 
     def sample(self) -> Snapshot:
         procfs = self.procfs
@@ -93,14 +109,23 @@ class Sampler:
         system = system_sample(procfs.meminfo())
         no_swap = system.swap_total == 0
         read_swap = self._read_swap if self._read_swap is not None else not no_swap
-        known, seen = self._known, {}
+        known: dict[tuple[int, int], _Known] = self._known
+        seen: dict[tuple[int, int], _Known] = {}
         boot, hz = self.boot_time, procfs.clock_ticks
-        rows = []
+        rows: list[_Row] = []
         for proc in procfs.scan(read_swap=read_swap):
             stat = proc.stat
             ref = (proc.pid, stat.starttime)
-            identity = known.get(ref)
-            if identity is None:
+            # Without swap configured a process's swap is known to be 0, not unknown.
+            swap = proc.swap_kb if read_swap else (0 if no_swap else None)
+            last = known.get(ref)
+            if last is not None:
+                identity, last_stat, last_swap, row = last
+                # the scan gives the same stat object for a stat file that did not change:
+                # then so is the sample, and the row of the last snapshot serves again
+                if last_stat is not stat or last_swap != swap:
+                    row = (identity, _proc_sample(stat, swap))
+            else:
                 key = ProcessKey(
                     name=stat.comm,
                     cmdline=quietly(procfs.cmdline, proc.pid) or "",
@@ -108,21 +133,8 @@ class Sampler:
                     start=round(boot + stat.starttime / hz, 2),
                 )
                 identity = Identity(key, ppid=stat.ppid, uid=quietly(procfs.uid, proc.pid))
-            seen[ref] = identity
-            # Without swap configured a process's swap is known to be 0, not unknown.
-            swap = proc.swap_kb if read_swap else (0 if no_swap else None)
-            rows.append(
-                (
-                    identity,
-                    ProcSample(
-                        rss_kb=stat.rss_kb,
-                        swap_kb=swap,
-                        vsz_kb=stat.vsz_kb,
-                        threads=stat.threads,
-                        cpu_ticks=stat.cpu_ticks,
-                        state=stat.state,
-                    ),
-                )
-            )
+                row = (identity, _proc_sample(stat, swap))
+            seen[ref] = (identity, stat, swap, row)
+            rows.append(row)
         self._known = seen
         return Snapshot(ts=ts, boot_time=boot, system=system, procs=tuple(rows))
