@@ -22,7 +22,18 @@ Usage::
     .venv/bin/python benchmarks/accuracy.py [--n 20] [--rounds 5] [--seed S] [--jobs 2]
         [--json FILE] [--scenarios a,b] [--misses 5] [--markdown FILE]
     .venv/bin/python benchmarks/accuracy.py --generate-only   # the generator's speed alone
-    .venv/bin/python benchmarks/accuracy.py --real    # the real corpora (real_linux.py)
+    .venv/bin/python benchmarks/accuracy.py --real tests/corpus/real   # and a real corpus beside
+    .venv/bin/python benchmarks/accuracy.py --real tests/corpus/real --rounds 0   # that alone
+    .venv/bin/python benchmarks/accuracy.py --real tests/corpus/real tests/corpus/real-linux \
+        --rounds 0   # both real corpora, side by side
+
+``--real FOLDER...`` also scores corpora of real incidents (``tests/corpus/real/``: one folder a
+case, its files and a ``case.json`` whose ``expect`` says what the analysis must find). Each
+case's files go to ``lostbeat analyze --json`` as loose inputs, as a user would give them, and
+every key of ``expect`` is compared; the table gives the share of cases entirely right, per
+expected class and per key, beside the generated corpus's figure. ``score_real(folder)`` does
+it for any corpus folder of that form; the real-Linux corpus (``tests/corpus/real-linux/``) is
+scored by ``real_linux.py``, per key and per crash type.
 """
 
 from __future__ import annotations
@@ -43,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import answers  # noqa: E402
 import baselines  # noqa: E402
+import real  # noqa: E402
 import real_linux  # noqa: E402
 from scoring import (  # noqa: E402
     METRICS,
@@ -227,12 +239,18 @@ def main(argv: list[str] | None = None) -> int:
         "--generate-only", action="store_true", help="only time the generator, in one process"
     )
     parser.add_argument(
-        "--real", action="store_true", help="score the real corpora (tests/corpus/real-*)"
+        "--real",
+        type=Path,
+        nargs="+",
+        metavar="FOLDER",
+        help="also score corpora of real cases (tests/corpus/real/, tests/corpus/real-linux/); "
+        "with --rounds 0, only them",
     )
     args = parser.parse_args(argv)
-    if args.real:
-        real_linux.report(real_linux.CORPUS)
-        return 0
+    if args.rounds == 0:
+        if args.real is None:
+            parser.error("--rounds 0 needs --real FOLDER")
+        return _real(args, None)
     names = args.scenarios.split(",") if args.scenarios else list(SCENARIOS)
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
@@ -265,6 +283,26 @@ def main(argv: list[str] | None = None) -> int:
         doc = {"n": args.n, "seeds": seeds, "worst_seed": worst_seed, "figures": figures,
                "incidents": [asdict(inc) for inc in incidents]}  # fmt: skip
         args.json.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    if args.real is not None:
+        worst = min(sum(not is_wrong(i) for i in inc) / len(inc) for _, inc, _ in rounds)
+        return _real(args, worst)
+    return 0
+
+
+def _real(args: argparse.Namespace, generated: float | None) -> int:
+    """Score the real corpus; print it beside the generated corpus's worst round."""
+    for folder in args.real:
+        if folder.resolve() == real_linux.CORPUS.resolve():
+            real_linux.report(folder)  # its own keys: killers, victims, growers, incidents
+            continue
+        start = time.perf_counter()
+        cases = real.score_real(folder, jobs=args.jobs)
+        elapsed = time.perf_counter() - start
+        real.print_real(cases, generated=generated)
+        print(f"{len(cases)} real cases in {elapsed:.0f} s with {args.jobs} job(s)")
+        if args.markdown:
+            with args.markdown.open("a", encoding="utf-8") as out:
+                out.write("\n" + real.markdown_real(cases, generated=generated))
     return 0
 
 

@@ -40,7 +40,8 @@ IMPORTS = """\
 #!/bin/bash
 P=/opt/lostbeat/bin/python
 for round in cold warm; do
-  for m in lostbeat.cli lostbeat.agent.monitor pytest numpy scipy.stats lostbeat.analyzer.engine; do
+  for m in lostbeat.cli lostbeat.agent.monitor pytest numpy scipy.stats \\
+      lostbeat.analyzer.engine lostbeat.fleet.provenance; do
     $P -c "import time, importlib; t = time.monotonic(); importlib.import_module('$m'); \\
 print('| import $m ($round) |', round(time.monotonic() - t, 1), '| fresh interpreter |')"
   done

@@ -40,7 +40,11 @@ from lostbeat.analyzer.rules.crash import judge_crash
 from lostbeat.analyzer.rules.culprit import Resolution, resolve_culprit
 from lostbeat.analyzer.rules.known_issues import match_known_issues
 from lostbeat.analyzer.rules.memory import judge_memory
-from lostbeat.analyzer.rules.root_cause import RootCauseJudgement, judge_root_cause
+from lostbeat.analyzer.rules.root_cause import (
+    RootCauseJudgement,
+    judge_root_cause,
+    settled_class,
+)
 from lostbeat.analyzer.rules.timeline import Timeline, judge_timeline
 from lostbeat.analyzer.sources import Collected, Progress, open_source, shown_path
 from lostbeat.errors import ArtifactMissing, InputError
@@ -104,9 +108,10 @@ def judge(
         lambda: resolve_culprit(facts, cause_j.root_cause),
         (cause_j.root_cause, no_resolutions, no_findings),
     )
-    known, known_f = guard(
-        "known_issues", lambda: match_known_issues(facts, cause), (no_known, no_findings)
+    known, known_f, cause = guard(
+        "known_issues", lambda: match_known_issues(facts, cause), (no_known, no_findings, cause)
     )
+    crash = guard("crash_class", lambda: settled_class(crash, cause), crash)
     cores_j = guard("coredumps", lambda: judge_coredumps(facts), None)
     other_origins = tuple(r.origin for r in resolutions[1:])
     actions = guard("actions", lambda: plan_actions(facts, cause, known, other_origins), no_actions)

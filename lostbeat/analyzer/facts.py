@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from lostbeat.analyzer.findings import Evidence
+from lostbeat.analyzer.issues import Affects, KnownIssue, ReleaseInfo, Signs
 from lostbeat.analyzer.result import (
     Action,
     Crash,
+    CrashClass,
     CrashType,
     Incident,
     Origin,
@@ -27,6 +29,7 @@ from lostbeat.analyzer.result import (
 )
 
 __all__ = [
+    "Affects",
     "Boot",
     "BootEnd",
     "Catalog",
@@ -45,6 +48,7 @@ __all__ = [
     "Sampling",
     "Series",
     "SettingCheck",
+    "Signs",
 ]
 
 
@@ -275,49 +279,6 @@ class SettingCheck:
 
 
 @dataclass(frozen=True, slots=True)
-class ReleaseInfo:
-    """A product release: ``ESX 3.5 Update 4`` is product ESX, line (3, 5), update 4."""
-
-    name: str
-    product: str
-    line: tuple[int, int]
-    update: int
-    verified: bool
-
-
-@dataclass(frozen=True, slots=True)
-class KnownIssue:
-    """A documented issue: matched when the crash is of its type, the release in its range,
-    and its process among the blamed."""
-
-    kb: str
-    title: str
-    process: str
-    crash: CrashType
-    product: str
-    lines: tuple[tuple[int, int], ...]
-    """The product lines the update range applies to (``(3, 5)``)."""
-    min_update: int
-    max_update: int
-    workaround: str
-    source: str
-
-    def applies_to(self, release: ReleaseInfo | None) -> bool:
-        return (
-            release is not None
-            and release.product == self.product
-            and release.line in self.lines
-            and self.min_update <= release.update <= self.max_update
-        )
-
-    @property
-    def scope(self) -> str:
-        """The releases it applies to, in words."""
-        lines = ", ".join(f"{a}.{b}" for a, b in self.lines)
-        return f"{self.product} {lines} Update {self.min_update} to {self.max_update}"
-
-
-@dataclass(frozen=True, slots=True)
 class PlanBook:
     """The platform's steps for each verdict, each with its KB where one is cited.
 
@@ -332,6 +293,11 @@ class PlanBook:
     record_finer: Action | None = None
     engage: Action | None = None
     interpret: Action | None = None
+    for_class: dict[CrashClass, Action] = field(default_factory=dict)
+    """A crash that is not a memory fault, by its class (else ``interpret``): ``{module}``,
+    ``{version}``, ``{vendor}``, ``{bank}`` and ``{device}`` name what the crash shows."""
+    agent: Action | None = None
+    """No crash, but a management agent failed (``{agent}``)."""
     fix_setting: dict[str, Action] = field(default_factory=dict)
     """By :class:`SettingCheck` key: the step when that setting is invalid."""
 
@@ -374,6 +340,8 @@ class Facts:
     dumps: tuple[DumpSet, ...] = ()
     settings: tuple[SettingCheck, ...] = ()
     known_issues: tuple[KnownIssue, ...] = ()
+    signs: Signs = field(default_factory=Signs)
+    """The lines known-issue signatures are looked for in (screens, logs' notable lines)."""
     plan: PlanBook = field(default_factory=PlanBook)
     release: ReleaseInfo | None = None
     """The release of the crashed host, where its build or version says."""
@@ -381,3 +349,7 @@ class Facts:
     """Every incident of the evidence when there are several; ``crash`` is the chosen one."""
     incidents_more: int = 0
     grower: Grower | None = None
+    memory_crashes: frozenset[CrashType] | None = None
+    """The crash types the memory domain running out can cause (on ESX, a lost heartbeat, or
+    a crash whose screen is missing); ``None``: any. Another crash is not a memory fault,
+    whatever its class."""

@@ -21,6 +21,7 @@ from lostbeat.analyzer.parsers import PARSERS, ParserInput
 from lostbeat.analyzer.parsers.capture import CaptureManifest, LinuxScreen
 from lostbeat.analyzer.parsers.esx_conf import EsxConf
 from lostbeat.analyzer.parsers.host_log import HostLog
+from lostbeat.analyzer.parsers.ipmi_sel import IpmiSel
 from lostbeat.analyzer.parsers.meminfo import MemInfo
 from lostbeat.analyzer.parsers.packages import PackageList
 from lostbeat.analyzer.parsers.processes import ProcessTable
@@ -30,6 +31,7 @@ from lostbeat.analyzer.parsers.recordings import parse_recording
 from lostbeat.analyzer.parsers.sar import SarLog
 from lostbeat.analyzer.parsers.top import TopSnapshot
 from lostbeat.analyzer.parsers.version import VersionInfo
+from lostbeat.analyzer.parsers.vibs import VibList
 from lostbeat.analyzer.parsers.vmkernel_log import VmkernelLog
 from lostbeat.analyzer.parsers.vmksummary import VmkSummary
 from lostbeat.analyzer.platforms import Parsed
@@ -74,6 +76,8 @@ _SLOTS: dict[type, str] = {
     ProcFile: "proc_files",
     HostLog: "host_logs",
     SarLog: "sars",
+    IpmiSel: "sel",
+    VibList: "vibs",
     PackageList: "packages",
 }
 

@@ -101,10 +101,11 @@ class InputRecord:
     reason: str = ""
 
 
+# A VMkernel purple screen may be the hardware's, a driver's or the VMkernel's own fault: its
+# type alone does not settle its class.
 _TYPE_CLASS = {
     CrashType.COS_OOPS: CrashClass.SERVICE_CONSOLE,
     CrashType.COS_PANIC: CrashClass.SERVICE_CONSOLE,
-    CrashType.VMKERNEL: CrashClass.VMKERNEL,
     CrashType.NONE: CrashClass.NONE,
 }
 
@@ -177,6 +178,16 @@ class Crash:
     consumers" line), as the crash's own report gives them."""
     top_consumers_more: int = 0
     """Processes of that report not listed."""
+    suspect_version: str | None = None
+    """The suspect module's version, as the panic report or the installed software shows it."""
+    reboot: str | None = None
+    """``user`` when the host was restarted or shut down on purpose and nothing crashed."""
+    agent: str | None = None
+    """A management agent that crashed or hung while the host stayed up (``hostd``)."""
+    mce_bank: int | None = None
+    """The machine-check bank a hardware error names."""
+    device: str | None = None
+    """The PCI address of the device a hardware error names (``0000:00:03.0``)."""
 
     def __post_init__(self) -> None:
         if self.class_ is CrashClass.UNKNOWN:
@@ -262,6 +273,8 @@ class KnownIssueMatch:
     title: str
     workaround: str
     evidence: tuple[Evidence, ...] = ()
+    aliases: tuple[str, ...] = ()
+    """The same article's other numbers (a Broadcom article's legacy VMware KB id)."""
 
 
 @dataclass(frozen=True, slots=True)

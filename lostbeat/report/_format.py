@@ -117,8 +117,12 @@ class VerdictLine:
 
 
 def crash_label(result: AnalysisResult) -> str:
-    """What crashed, in the platform's words."""
-    return CRASH_LABELS[result.crash.type].format(domain=result.platform.domain)
+    """What crashed, in the platform's words; when nothing did, what the inputs show instead
+    (a restart on purpose, a management agent's crash)."""
+    label = CRASH_LABELS[result.crash.type].format(domain=result.platform.domain)
+    if result.crash.type is CrashType.NONE and result.crash.message:
+        return f"{label}; {clean(result.crash.message)}"
+    return label
 
 
 def _crash_line(result: AnalysisResult) -> str:

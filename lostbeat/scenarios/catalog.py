@@ -239,6 +239,12 @@ class Build:
     pegasus_leak: bool = False
     """KB 1009607 (Pegasus cimserver leak) applies: ESX 3.5 Update 2 to Update 5 only."""
 
+    @property
+    def low_memory_boot(self) -> bool:
+        """KB 1016239 (the VMkernel cannot reserve its low memory at boot, ``NOT_IMPLEMENTED
+        ... util.c:83``) applies: the article names ESX 3.5 and ESX 4.0."""
+        return self.family in ("3.5", "4.0")
+
 
 # Builds per esx-artifacts.md §3.4: the 3.5 rows are BACKGROUND - unverified, the 4.x rows come
 # from a community list; the 4.1 GA and U1 rows are left out (conflicting numbers, open).

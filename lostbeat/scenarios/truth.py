@@ -11,6 +11,9 @@ Conventions (shared with the analyzer):
   agent, per the support policy); with two leakers, each one's action;
 * KB 1032962 whenever a crash happened and Misc.CosCorefile is not a ``/vmfs/volumes/`` path;
 * KB 1009607 when cimserver leaks on a build where the Pegasus leak applies (3.5 U2-U5);
+* KB 1016239 when the host dies booting with ``NOT_IMPLEMENTED ... util.c:83`` on a build the
+  article names (3.5, 4.0); a COS panic hours into a boot is never KB 1016070's (a panic at
+  the reboot after an update), whatever its message.
 * the class (``expect`` only), as the real corpus settles it: memory exhaustion for a lost
   heartbeat whose history shows a leak, a spike or contention (none when inconclusive); the
   Service Console for its Oops or panic; for a VMkernel PSOD, ``vmkernel`` where the screen
@@ -80,6 +83,8 @@ def truth_of(scenario: str, seed: int, spec: Spec, tl: Timeline) -> Truth:
     known: tuple[str, ...] = ()
     if "cimserver" in culprits and host.build.pegasus_leak:
         known = ("1009607",)
+    if spec.boot_failure and host.build.low_memory_boot:
+        known = ("1016239",)
     actions: set[str] = set(known)
     if crash is CrashType.NONE:
         pass

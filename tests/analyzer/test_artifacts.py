@@ -9,9 +9,10 @@ import pytest
 
 from lostbeat.analyzer import artifacts
 from lostbeat.analyzer.artifacts import ARTIFACTS, host_of, match, sniff_kind, top_folder
-from lostbeat.analyzer.platforms import PROFILES, _esx
+from lostbeat.analyzer.platforms import PROFILES, _esx_artifacts
 
-# (bundle-relative path, artifact or None), from esx-artifacts.md §1.4, §3.2, §3.3, §5
+# (bundle-relative path, artifact or None), from esx-artifacts.md §1.4, §3.2, §3.3, §5 and
+# esxi-bundles.md (ESXi 5-8)
 PATHS = [
     ("var/log/vmksummary", "vmksummary"),
     ("var/log/vmksummary.1", "vmksummary"),
@@ -55,18 +56,42 @@ PATHS = [
     # a sosreport (docs/reference/linux-logs.md §8)
     ("var/log/messages", "host_log"),
     ("var/log/messages-20240501", "host_log"),
+    ("var/log/syslog", "host_log"),  # Debian's; ESXi's is syslog.log
+    ("var/log/syslog.2.gz", "host_log"),
+    ("var/log/syslog.log", "esx_log"),
     ("var/log/kern.log.2.gz", "host_log"),
     ("sos_commands/kernel/dmesg", "host_log"),
     ("sos_commands/logs/journalctl_--no-pager", "host_log"),
     ("sos_commands/process/ps_auxwww", "ps"),
     ("var/log/sa/sar01", "sar"),
     ("sos_commands/sar/sar30", "sar"),
+    # ESXi 5-8 (esxi-bundles.md)
+    ("var/run/log/vmkernel.log", "vmkernel_log"),
+    ("var/run/log/vmkernel.3.gz", "vmkernel_log"),
+    ("var/run/log/vmkwarning.log", "vmkernel_log"),
+    ("var/log/vmkernel.log", "vmkernel_log"),
+    ("vmkernel-log.1", "vmkernel_log"),  # vmkdump_extract's output
+    ("var/run/log/hostd.log", "esx_log"),
+    ("var/run/log/hostd.0.gz", "esx_log"),
+    ("var/run/log/vpxa.log", "esx_log"),
+    ("var/run/log/shell.log", "esx_log"),
+    ("var/run/log/vobd.log", "esx_log"),
+    ("var/run/log/logEFI.log", "esx_log"),
+    ("var/log/hostd.log", "esx_log"),
+    ("var/log/vmware/hostd-0.log", "esx_log"),  # ESX 4.x
+    ("var/run/log/vmksummary.log", "vmksummary_log"),
+    ("var/log/vmksummary.log", "vmksummary"),  # its parser hands ESXi's form on
+    ("commands/vmware_-vl.txt", "version"),
+    ("commands/localcli_software-vib-get.txt", "vibs"),
+    ("commands/localcli_hardware-ipmi-sel-list.txt", "ipmi_sel"),
+    ("var/core/vmkernel-zdump.1", "vmkernel_zdump"),  # read as text, and listed as a dump
+    ("var/core/hostd-worker-zdump.000", "coredumps"),
     # neighbours that must not match
     ("var/log/sa/sa01", None),  # binary
     ("sos_commands/sar/sa01.xml", None),
     ("var/log/boot.log", None),
     ("var/log/vmkernel.d/x", None),  # * never crosses a folder
-    ("var/log/vmware/hostd.log", None),
+    ("var/run/log/auth.log", None),
     ("proc/meminfo.bak/x", None),
     ("tmp/vmware.txt", None),
     ("tmp/psx.4711.txt", None),
@@ -93,14 +118,19 @@ def test_table_shape() -> None:
         "vmksummary",
         "vmkernel_log",
         "psod",
+        "esx_log",
         "meminfo",
         "esx_conf",
         "version",
         "ps",
         "pstree",
         "top",
+        "vmkernel_zdump",
         "coredumps",
         "packages",
+        "vmksummary_log",
+        "vibs",
+        "ipmi_sel",
         "capture",
         "capture_manifest",
         "proc_file",
@@ -109,7 +139,13 @@ def test_table_shape() -> None:
         "recording",
     ]
     assert [n for n, a in ARTIFACTS.items() if not a.content] == ["coredumps"]
-    assert [n for n, a in ARTIFACTS.items() if a.tail] == ["vmksummary", "vmkernel_log", "host_log"]
+    assert [n for n, a in ARTIFACTS.items() if a.tail] == [
+        "vmksummary",
+        "vmkernel_log",
+        "esx_log",
+        "vmksummary_log",
+        "host_log",
+    ]
     assert [n for n, a in ARTIFACTS.items() if not a.many] == ["meminfo", "esx_conf"]
     assert all(a.doc and a.patterns for a in ARTIFACTS.values())
 
@@ -119,12 +155,13 @@ _OWN = ("capture", "capture_manifest", "proc_file", "recording")  # lostbeat's o
 
 def test_every_pattern_cites_its_source() -> None:
     """Each pattern has a comment on its line, or a comment line just before, citing the
-    reference section, in the profile that owns it."""
+    reference (a section of esx-artifacts.md, a source of esxi-bundles.md, a KB), in the
+    profile or the table that owns it."""
     lines = [
         line
         for profile in PROFILES
         for line in inspect.getsource(sys.modules[type(profile).__module__]).splitlines()
-    ] + inspect.getsource(_esx).splitlines()
+    ] + inspect.getsource(_esx_artifacts).splitlines()
     for name, art in ARTIFACTS.items():
         for pattern in art.patterns:
             literal = pattern.replace(artifacts.RECORDING_MARKER, "{MARKER_NAME}")
@@ -132,7 +169,8 @@ def test_every_pattern_cites_its_source() -> None:
             before = lines[at - 1].strip()
             comment = lines[at].partition("  # ")[2] or (before[1:] if before[:1] == "#" else "")
             assert comment.strip(), (name, pattern)
-            assert name in _OWN or "§" in comment, (name, pattern, comment)
+            cites = ("§", "esxi-bundles.md", "KB ", "B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8")
+            assert name in _OWN or any(c in comment for c in cites), (name, pattern, comment)
 
 
 @pytest.mark.parametrize(
@@ -223,6 +261,20 @@ SAMPLES = {
         "Uptime: 0:00:12:31.042\n"
     ),
     "pstree": "init,1\n  |-cimserver,3588\n  |   `-{cimserver},3590\n  `-vmware-hostd,2999\n",
+    # ESXi (esxi-bundles.md): KB 2004566's leaderboard, elatov.github.io's hostd.log, KB 394465
+    "vmksummary_log": (
+        "2011-08-30T04:00:01Z heartbeat: up 0d17h24m17s, 0 VMs; [[3411 sfcb-pycim 12516kB]]\n"
+    ),
+    "esx_log": (
+        "2013-08-12T13:48:25.650Z [6FE81B90 info 'ha-eventmgr'] Event 8573 : The file table of "
+        "the ramdisk 'root' is full.\n"
+    ),
+    "ipmi_sel": "Record:18318:\n When: 2025-03-14T10:54:53\n Message: Assert + Processor\n",
+    "vibs": (
+        "Name     Version                     Vendor  Acceptance Level  Install Date\n"
+        "-------  --------------------------  ------  ----------------  ------------\n"
+        "lpfc     12.8.298.1-1OEM.700.1.0.15843807  EMU  VMwareCertified   2021-01-04\n"
+    ),
     "top": (
         "top - 12:51:04 up 42 days,  3:10,  1 user,  load average: 0.10, 0.20, 0.30\n"
         "Tasks:  73 total,   1 running,  72 sleeping,   0 stopped,   0 zombie\n"
@@ -244,8 +296,12 @@ def test_sniff_kind(kind: str) -> None:
 
 
 def test_every_content_artifact_but_the_recording_can_be_sniffed() -> None:
-    # a recording is a folder, and /proc files say what they are only by their path
-    content = {n for n, a in ARTIFACTS.items() if a.content} - {"recording", "proc_file"}
+    # a recording is a folder, and /proc files and zdumps say what they are only by their path
+    content = {n for n, a in ARTIFACTS.items() if a.content} - {
+        "recording",
+        "proc_file",
+        "vmkernel_zdump",
+    }
     assert set(SAMPLES) == content
 
 
@@ -255,7 +311,7 @@ def test_every_content_artifact_but_the_recording_can_be_sniffed() -> None:
         "",
         "hello world\n",
         "Nov 13 03:01:35 esx01 sshd[1]: Accepted password for root\n",
-        "2011-08-30T04:00:01Z heartbeat: up 0d17h24m17s, 0 VMs; [[3411 sfcb-pycim 12516kB]]\n",
+        "MemTotal: 1 kB and more words\n",
     ],
 )
 def test_sniff_kind_unknown(text: str) -> None:

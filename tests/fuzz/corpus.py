@@ -150,7 +150,7 @@ def hostile_tars() -> list[bytes]:
 
 def build(workdir: Path) -> Corpus:
     texts: dict[str, list[bytes]] = defaultdict(list)
-    for path in sorted(KB_DATA.glob("kb*.txt")):
+    for path in sorted(KB_DATA.glob("*.txt")):
         data = path.read_bytes()
         kind = sniff_kind(data.decode("utf-8", "replace"))
         if kind is not None:
@@ -191,5 +191,10 @@ def build(workdir: Path) -> Corpus:
                for m in collected.members]  # fmt: skip
         tars.append(_small_tar(cut, fmt=tarfile.GNU_FORMAT if i % 2 else tarfile.PAX_FORMAT))
     tars.extend(hostile_tars())
+    # an ESXi zdump read as text: binary around the VMkernel log it carries
+    texts["vmkernel_zdump"] += [
+        b"\x00\x01VMKDUMP\xff\xfe\n" + log[:4096] + b"Coredump to disk complete\x00\x8b"
+        for log in texts["vmkernel_log"][:2]
+    ]
     recording = recording_files(workdir / "recording")
     return Corpus(dict(texts), names, recording, bundles, tars)

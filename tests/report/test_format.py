@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from lostbeat.analyzer.result import AnalysisResult, Memory
+from lostbeat.analyzer.result import AnalysisResult, Crash, CrashType, Memory
 from lostbeat.report import _format as fmt
 
 
@@ -96,3 +96,14 @@ def test_verdict_shows_unknown_parts_as_unknown(leak: AnalysisResult) -> None:
 
 def test_input_counts(leak: AnalysisResult) -> None:
     assert fmt.input_counts(leak) == fmt.InputCounts(read=4, skipped=1, broken=1)
+
+
+def test_no_crash_says_what_the_inputs_show_instead(leak: AnalysisResult) -> None:
+    def label(crash: Crash) -> str:
+        return fmt.crash_label(dataclasses.replace(leak, crash=crash))
+
+    assert label(Crash(CrashType.NONE)) == "No crash found"
+    agent = Crash(CrashType.NONE, message="no purple screen here: hostd crashed")
+    assert label(agent) == "No crash found; no purple screen here: hostd crashed"
+    # a crash's message is the verdict's evidence, not its label
+    assert label(Crash(CrashType.VMKERNEL, message="#PF Exception 14")).startswith("VMkernel")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
@@ -9,6 +10,9 @@ import pytest
 from lostbeat.scenarios import GeneratedCase, generate
 from lostbeat.scenarios.model import CauseKind, CrashType, Origin
 from lostbeat.scenarios.registry import CLASSIC as SCENARIOS
+from lostbeat.scenarios.scenarios import BUILDERS
+from lostbeat.scenarios.simulate import simulate
+from lostbeat.scenarios.truth import truth_of
 from tests.scenarios.conftest import SEEDS
 from tests.scenarios.helpers import crashed_boot, entries, members
 
@@ -140,8 +144,21 @@ def test_pegasus_known_issue_only_on_35_update_2_to_5(
         assert on40.build in (164009, 208167)
         assert on40.known_issues == () and "1009607" not in on40.action_kbs
     for name in SCENARIOS:
-        if name != "cimserver-35":
+        if name not in ("cimserver-35", "vmkernel-psod"):
             assert all(cases[name, s].truth.known_issues == () for s in SEEDS), name
+
+
+def test_a_boot_failure_at_util_c83_is_kb_1016239_on_35_and_40_only() -> None:
+    seen = set()
+    for seed in range(40):
+        rng = random.Random(f"vmkernel-psod:{seed}")
+        spec = BUILDERS["vmkernel-psod"](rng, seed)
+        truth = truth_of("vmkernel-psod", seed, spec, simulate(spec, rng))
+        applies = spec.boot_failure and spec.host.build.family in ("3.5", "4.0")
+        seen.add((spec.boot_failure, applies))
+        assert truth.known_issues == (("1016239",) if applies else ()), seed
+        assert ("1016239" in truth.action_kbs) is applies
+    assert {(True, True), (False, False)} <= seen
 
 
 def test_no_core_file_means_no_cos_core_and_kb_1032962(

@@ -34,6 +34,7 @@ from lostbeat.analyzer.parsers.capture import (
 from lostbeat.analyzer.parsers.coredumps import parse_coredumps
 from lostbeat.analyzer.parsers.esx_conf import looks_like_esx_conf, parse_esx_conf
 from lostbeat.analyzer.parsers.host_log import looks_like_host_log, parse_host_log
+from lostbeat.analyzer.parsers.ipmi_sel import looks_like_ipmi_sel, parse_ipmi_sel
 from lostbeat.analyzer.parsers.meminfo import looks_like_meminfo, parse_meminfo
 from lostbeat.analyzer.parsers.packages import looks_like_packages, parse_packages
 from lostbeat.analyzer.parsers.processes import (
@@ -48,8 +49,17 @@ from lostbeat.analyzer.parsers.recordings import parse_recording
 from lostbeat.analyzer.parsers.sar import looks_like_sar, parse_sar
 from lostbeat.analyzer.parsers.top import looks_like_top, parse_top
 from lostbeat.analyzer.parsers.version import looks_like_version, parse_version
-from lostbeat.analyzer.parsers.vmkernel_log import looks_like_vmkernel_log, parse_vmkernel_log
+from lostbeat.analyzer.parsers.vibs import looks_like_vibs, parse_vibs
+from lostbeat.analyzer.parsers.vmkernel_log import (
+    looks_like_esx_log,
+    looks_like_vmkernel_log,
+    parse_vmkernel_log,
+)
 from lostbeat.analyzer.parsers.vmksummary import looks_like_vmksummary, parse_vmksummary
+from lostbeat.analyzer.parsers.vmksummary_log import (
+    looks_like_vmksummary_log,
+    parse_vmksummary_log,
+)
 
 __all__ = ["PARSERS", "Parser", "ParserInput", "active_lines", "parser_for"]
 
@@ -104,10 +114,22 @@ PARSERS: tuple[Parser, ...] = (
         looks_like_vmksummary,
     ),
     Parser(
+        "vmksummary_log",
+        parse_vmksummary_log,
+        "ESXi var/run/log/vmksummary.log -> VmkSummary (boots, stops, hourly leaderboards)",
+        looks_like_vmksummary_log,
+    ),
+    Parser(
         "vmkernel_log",
         parse_vmkernel_log,
-        "var/log/vmkernel* -> VmkernelLog (HB alerts, COS errors and other crash signals)",
+        "var/log/vmkernel*, zdump logs -> VmkernelLog (HB alerts, COS errors, the panic and "
+        "its backtrace, agent dumps, notable lines)",
         looks_like_vmkernel_log,
+    ),
+    Parser(
+        "vmkernel_zdump",
+        parse_vmkernel_log,
+        "var/core/vmkernel-zdump.N read as text -> VmkernelLog (the log it carries: the panic)",
     ),
     Parser(
         "meminfo",
@@ -146,18 +168,38 @@ PARSERS: tuple[Parser, ...] = (
         looks_like_top,
     ),
     Parser(
+        "ipmi_sel",
+        parse_ipmi_sel,
+        "esxcli hardware ipmi sel list -> IpmiSel (the management controller's event records)",
+        looks_like_ipmi_sel,
+    ),
+    Parser(
+        "vibs",
+        parse_vibs,
+        "commands/localcli_software-vib-get.txt, vib list -> VibList (name, version, vendor)",
+        looks_like_vibs,
+    ),
+    Parser(
         "sar",
         parse_sar,
         "var/log/sa/sarDD, sos_commands/sar/sarDD (sar -A) -> SarLog (memory, swap, restarts)",
         looks_like_sar,
     ),
-    # last among the sniffers: an ESX Service Console's logs have Linux kernel lines too
+    # after the other sniffers: an ESX Service Console's logs have Linux kernel lines too
     Parser(
         "host_log",
         parse_host_log,
         "Linux dmesg, journalctl, syslog, console, earlyoom/systemd-oomd/nohang or kubectl "
         "output -> HostLog (each OOM kill, hang, lockup, stall and panic, with its report)",
         looks_like_host_log,
+    ),
+    # last among the sniffers: these forms are loose (a hostd line, a quoted VMkernel message)
+    Parser(
+        "esx_log",
+        parse_vmkernel_log,
+        "hostd, vpxa, shell, vobd, LogEFI logs, the Service Console's messages, quoted VMkernel "
+        "messages -> VmkernelLog (agent dumps and hangs, full ramdisks, stops, the panic)",
+        looks_like_esx_log,
     ),
     Parser(
         "proc_file",

@@ -21,22 +21,27 @@ Examples:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 from lostbeat.errors import ArtifactMissing, ParseError
 
 __all__ = [
     "MAX_PROBLEMS",
     "SNIFF_CHARS",
+    "Newest",
     "Problems",
     "kept_note",
     "active_lines",
+    "newest_records",
     "head",
     "parse_uptime",
     "require_lines",
     "strip_newline",
     "to_float",
     "to_int",
+    "undecorate",
 ]
 
 SNIFF_CHARS = 65536
@@ -80,6 +85,9 @@ def kept_note(*notes: str) -> str:
 
 
 _UPTIME = re.compile(r"([0-9]{1,7}):([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:\.([0-9]{1,9}))?")
+_ESCAPES = re.compile(r"(?:\x1b|\^\[)\[[0-9;]*m")
+# bullets, Markdown and mail quotes, pastebin's "  1. " and an editor's bare "1234 " numbers
+_LEAD = re.compile(r"^(?:\s*(?:\u2022|>|[0-9]{1,5}\.(?=\s)|[0-9]{1,6} (?=[^\s0-9])))+\s*")
 _INT = re.compile(r"[0-9]{1,18}")
 _FLOAT = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,12})?")
 
@@ -105,6 +113,43 @@ def active_lines(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
         text = line.rstrip("\r\n")
         if text.strip():
             yield line_no, text
+
+
+@dataclass(frozen=True, slots=True)
+class Newest:
+    """The newest record lines of a file, the first non-blank line and how many records in
+    all (:func:`newest_records`)."""
+
+    first: tuple[int, str]
+    records: tuple[tuple[int, str], ...]
+    count: int
+
+    def note(self) -> str:
+        """What was left out, or "" when nothing was."""
+        if self.count <= len(self.records):
+            return ""
+        return f"kept the last {len(self.records)} of {self.count} record lines"
+
+
+def newest_records(
+    lines: Iterable[str], is_record: Callable[[str], bool], *, keep: int, artifact: str, path: str
+) -> Newest:
+    """The newest ``keep`` numbered lines that ``is_record`` accepts, read in one pass.
+
+    Raises:
+        ArtifactMissing: when there is not a single non-blank line.
+    """
+    first: tuple[int, str] | None = None
+    records: deque[tuple[int, str]] = deque(maxlen=keep)
+    count = 0
+    for line_no, text in active_lines(lines):
+        first = first or (line_no, text)
+        if is_record(text):
+            records.append((line_no, text))
+            count += 1
+    if first is None:
+        raise ArtifactMissing(artifact, path=path)
+    return Newest(first, tuple(records), count)
 
 
 def require_lines(lines: Iterable[str], *, artifact: str, path: str) -> list[tuple[int, str]]:
@@ -152,3 +197,19 @@ def to_float(text: str) -> float | None:
     """An ASCII decimal ``123`` or ``123.45``, or None (no exponent, nan or inf)."""
     text = text.strip()
     return float(text) if _FLOAT.fullmatch(text) else None
+
+
+def undecorate(line: str) -> str:
+    """The line without what a paste adds: colour codes, bullets, quotes, line numbers, the
+    quoted ``'@'``; surrounding blanks too.
+
+    >>> undecorate("  10. 2017-01-03T17:45:49.661Z cpu7:69126)0x43913029be30:[0x4180]F'@'vmkernel")
+    '2017-01-03T17:45:49.661Z cpu7:69126)0x43913029be30:[0x4180]F@vmkernel'
+    >>> undecorate(">\\tMar 9 10:24:42 localhost vmkhalt: (1268148282) Rebooting system...")
+    'Mar 9 10:24:42 localhost vmkhalt: (1268148282) Rebooting system...'
+    """
+    text = _ESCAPES.sub("", line)
+    text = _LEAD.sub("", text, count=1)
+    if "'@'" in text:
+        text = text.replace("'@'", "@")
+    return text.strip()

@@ -35,7 +35,13 @@ from dataclasses import dataclass
 
 from lostbeat.errors import ArtifactMissing
 
-__all__ = ["CoredumpInventory", "is_cos_core", "is_vmkernel_zdump", "parse_coredumps"]
+__all__ = [
+    "CoredumpInventory",
+    "is_cos_core",
+    "is_userworld_dump",
+    "is_vmkernel_zdump",
+    "parse_coredumps",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +49,7 @@ class CoredumpInventory:
     vmkernel: tuple[str, ...]  # bundle paths of VMkernel zdumps
     cos: tuple[str, ...]  # bundle paths of COS cores
     captured: tuple[str, ...] = ()  # cores a lostbeat monitor capture took (cores/core.*)
+    userworld: tuple[str, ...] = ()  # ESXi user worlds' dumps: hostd-worker-zdump.000
 
 
 # Folders (as path-part tuples) where the dumps are put or archived (reference §5).
@@ -59,6 +66,17 @@ def _in_core_dir(parts: list[str]) -> bool:
 def is_vmkernel_zdump(name: str) -> bool:
     """Whether a base name is a VMkernel zdump (``vmkernel-zdump-MMDDYY.HH.MM.N``)."""
     return name.startswith("vmkernel-zdump")
+
+
+def is_userworld_dump(name: str) -> bool:
+    """Whether a base name is an ESXi user world's core dump: ``<name>-zdump.NNN`` (KB 433552,
+    esxi-bundles.md B2) or ``core-<name>-pid-<epoch>.gz`` (KB 2017008)."""
+    if is_vmkernel_zdump(name):
+        return False
+    stem, dot, number = name.rpartition(".")
+    return (stem.endswith("-zdump") and dot == "." and number.isdigit()) or (
+        name.startswith("core-") and "-pid-" in name
+    )
 
 
 def is_cos_core(name: str) -> bool:
@@ -81,6 +99,7 @@ def parse_coredumps(names: Iterable[str]) -> CoredumpInventory:
     vmkernel: set[str] = set()
     cos: set[str] = set()
     captured: set[str] = set()
+    userworld: set[str] = set()
     seen = False
     for raw in names:
         name = raw.strip().removeprefix("./").lstrip("/")
@@ -98,8 +117,13 @@ def parse_coredumps(names: Iterable[str]) -> CoredumpInventory:
             vmkernel.add(name)
         elif is_cos_core(base):
             cos.add(name)
+        elif is_userworld_dump(base):
+            userworld.add(name)
     if not seen:
         raise ArtifactMissing("coredumps")
     return CoredumpInventory(
-        vmkernel=tuple(sorted(vmkernel)), cos=tuple(sorted(cos)), captured=tuple(sorted(captured))
+        vmkernel=tuple(sorted(vmkernel)),
+        cos=tuple(sorted(cos)),
+        captured=tuple(sorted(captured)),
+        userworld=tuple(sorted(userworld)),
     )

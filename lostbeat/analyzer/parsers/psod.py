@@ -1,13 +1,17 @@
-"""PSOD screen - a transcribed purple diagnostic screen
+"""PSOD screen - a purple diagnostic screen as people give it: whole, cut, pasted or excerpted
 
-A text copy of the screen (typed from a photo, or pasted from a KB page with its
-indentation). Line 1 is ``VMware ESX Server [Releasebuild-N]``; line 2 the error message
-(``Lost heartbeat``, ``Oops``, ``PCPU 1 locked up...``, ``#PF Exception(14)...``,
-``NOT_IMPLEMENTED ...``), repeated later as ``@BlueScreen: <message>``; then registers, the
-world on each PCPU (``*`` marks the one that panicked), ``VMK uptime: D:HH:MM:SS.mmm``
-and the last vmkernel log lines, which give the same :class:`Signal` s as a vmkernel log
-(KB 308590, KB 1009607, KB 1004250). ESX 4 headers may read ``VMware ESX 4.0.0
-[Releasebuild-N]`` (BACKGROUND), so the header is matched loosely.
+A text copy of the screen (typed from a photo, pasted from a KB page, re-logged by ESXi 8 into
+``LogEFI.log``) or any part of one: line 1 is the header ``VMware ESX Server
+[Releasebuild-N]`` (ESX 3.x), ``VMware ESX [Releasebuild-N X86_64`` (ESX 4.0, KB 303440),
+``VMware ESXi 5.0.0 [Releasebuild-N x86_64]`` (ESXi 5-8, KB 324947, KB 372284); then the
+message, repeated as ``@BlueScreen: <message>``; registers, the world on each PCPU (``*``
+marks the one that panicked), the backtrace, ``VMK uptime: D:HH:MM:SS.mmm`` and the last
+vmkernel log lines, which give the same :class:`Signal` s as a vmkernel log (KB 308590,
+KB 1009607, KB 1004250). Screens cut at the top or the bottom, one-line pastes, excerpts that
+start at the message line, bare and gdb-style backtraces and machine-check screens are all
+read: :mod:`~lostbeat.analyzer.parsers._panic` knows their forms. A gdb session on a user
+world's core (``Program terminated with signal 11``) is read too, and says it is no purple
+screen.
 
 Sample data (KB 308590, shortened)::
 
@@ -32,20 +36,31 @@ Examples:
     (123630, 'Lost heartbeat', 3679438.308, 0)
     >>> screen.cpus[:2], [s.kind.value for s in screen.signals]
     (('0:1024/console', '1:1367/vmware-vm'), ['bluescreen', 'cos_error'])
+    >>> parse_psod(["#DF Exception 8 IP 0x42000c34 SP 0x453a89e4Syscall_Handler@vmkernel#nover"],
+    ...            path="paste.txt").message
+    '#DF Exception 8 IP 0x42000c34 SP 0x453a89e4'
 """
 
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lostbeat.analyzer.findings import Evidence
-from lostbeat.analyzer.parsers._lines import head, parse_uptime, require_lines, to_int
-from lostbeat.analyzer.parsers.vmkernel_log import LineScanner, Signal
-from lostbeat.errors import ParseError
+from lostbeat.analyzer.parsers._lines import active_lines, head, parse_uptime, to_int
+from lostbeat.analyzer.parsers._panic import Panic, PanicReader, is_panic_line, undecorate
+from lostbeat.analyzer.parsers._panic_forms import vmkernel_function
+from lostbeat.analyzer.parsers._signals import LineScanner, Signal, era_of
+from lostbeat.errors import ArtifactMissing, ParseError
 
-__all__ = ["PsodScreen", "looks_like_psod", "parse_psod"]
+__all__ = ["MAX_LINES", "PsodScreen", "looks_like_psod", "parse_psod"]
+
+MAX_CPUS = 1024
+"""PCPUs of a screen's world list kept: a bound, not a host's count."""
+MAX_LINES = 4000
+"""Lines of a screen kept for known-issue signatures (a screen has a few dozen)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,26 +72,59 @@ class PsodScreen:
     cpus: tuple[str, ...]  # "0:1024/console" world-per-PCPU entries
     evidence: tuple[Evidence, ...]  # header and message lines
     panicked_cpu: int | None = None  # the PCPU marked "*" in the world list
+    panic: Panic | None = None  # message kind, frames, modules, machine-check details
+    lines: tuple[Evidence, ...] = ()  # the screen's lines, for known-issue signatures
+    esxi: bool | None = None  # True: forms only ESXi 5+ writes; False: ESX classic's; None
 
 
 _A = re.ASCII
-# [^\[]*, not .*: a line repeating "VMware ESX" must not be rescanned to its end each time
-_HEADER = re.compile(r"VMware ESX[^\[\n]*\[Releasebuild-([0-9]+)\]", _A)
-_BLUESCREEN = re.compile(r"@BlueScreen:\s*(.*\S)", _A)
-_UPTIME = re.compile(r"VMK uptime:\s*([0-9]+:[0-9]+:[0-9]+:[0-9]+(?:\.[0-9]+)?)", _A)
-_WORLD = re.compile(r"\*?[0-9]+:[0-9]+/\S*", _A)
+_UPTIME = re.compile(
+    r"VMK uptime:\s*([0-9]+:[0-9]+:[0-9]+:[0-9]+(?:\.[0-9]+)?)", _A | re.IGNORECASE
+)
+_WORLD = re.compile(r"\*?(?:PCPU)?[0-9]+:[0-9]+/\S*", _A)
 _REGISTERS = re.compile(r"\s*[a-z0-9]{2,6}=\S", _A)
 # A screen with its top cut off (KB 1009607's excerpt) still shows the dump progress.
 _DUMPING = ("Starting coredump to disk", "Dumping console os core")
+_LOGISH = re.compile(
+    r"\bcpu[0-9]+:[0-9]+(?: opID=\S+)?\)|^[A-Z][a-z]{2} {1,2}[0-9]{1,2} [0-9:]{8} "
+    r"|^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z? ",
+    _A,
+)
+_BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", _A)
+_GDB_FRAME = re.compile(r"#[0-9]+\s+(?:0x[0-9a-fA-F]+ in )?(?:\?\?|[A-Za-z_]\w*)", _A)
 _EXPECTED = (
-    "expected a purple screen: 'VMware ESX ... [Releasebuild-N]' or '@BlueScreen: <message>'"
+    "expected a purple screen or part of one: 'VMware ESX ... [Releasebuild-N]', a panic message "
+    "('@BlueScreen: ...', '#PF Exception 14 ...', 'PCPU n locked up', 'COS Panic: ...') or a "
+    "backtrace"
 )
 
 
+def _is_world_list(words: list[str]) -> bool:
+    return bool(words) and all(_WORLD.fullmatch(w) for w in words)
+
+
 def looks_like_psod(text: str) -> bool:
-    """Whether ``text`` (a file's start) is a transcribed purple screen."""
-    start = head(text)
-    return _HEADER.search(start) is not None or "@BlueScreen:" in start
+    """Whether ``text`` (a file's start) is a purple screen or a part of one.
+
+    A vmkernel log that shows a panic is left to the vmkernel log parser, which reads the
+    panic too: most of its lines carry a log prefix. A screen's header always makes it a
+    screen.
+    """
+    lines = [undecorate(t) for _, t in active_lines(head(text).splitlines()[:400])]
+    lines = [t for t in lines if t]
+    if not lines:
+        return False
+    if any("build-" in t and "VMware ESX" in t for t in lines[:200]):
+        return is_panic_line(next(t for t in lines if "build-" in t and "VMware ESX" in t))
+    logged = sum(1 for t in lines if _LOGISH.search(t))
+    if logged * 2 >= len(lines) and not any("@BlueScreen:" in t for t in lines):
+        return False
+    if any(is_panic_line(t) for t in lines):
+        return True
+    gdb = sum(1 for t in lines if _GDB_FRAME.match(t))
+    gdb += sum(2 for t in lines if t.startswith("(gdb)") and _GDB_FRAME.search(t))
+    bare = [t for t in lines if _BARE.fullmatch(t) and ("_" in t or not t.islower())]
+    return gdb >= 2 or (len(bare) >= 3 and any(vmkernel_function(t) for t in bare))
 
 
 def _is_message(text: str) -> bool:
@@ -84,11 +132,11 @@ def _is_message(text: str) -> bool:
     words = text.split()
     if _REGISTERS.match(text) or "@BlueScreen:" in text:
         return False
-    return not all(_WORLD.fullmatch(w) for w in words)
+    return not _is_world_list(words)
 
 
 def parse_psod(lines: Iterable[str], *, path: str) -> PsodScreen:
-    """Read build, message, uptime, PCPU worlds and log signals of a purple screen.
+    """Read build, message, uptime, PCPU worlds, backtrace and log signals of a screen.
 
     Args:
         lines: the transcription's lines, with or without newlines; indentation is fine.
@@ -96,54 +144,64 @@ def parse_psod(lines: Iterable[str], *, path: str) -> PsodScreen:
 
     Raises:
         ArtifactMissing: no non-blank line.
-        ParseError: no ``Releasebuild`` header, ``@BlueScreen:``, ``VMK uptime:`` or
-            coredump progress line: not a purple screen.
+        ParseError: no header, message, backtrace, ``VMK uptime:`` or coredump progress
+            line: not a purple screen.
     """
-    numbered = require_lines(lines, artifact="psod", path=path)
-    header: tuple[int, str, int | None] | None = None
-    line2: tuple[int, str] | None = None
-    bluescreen: tuple[int, str, str] | None = None
+    reader = PanicReader(path=path)
+    scanner = LineScanner(path=path)
+    kept: deque[Evidence] = deque(maxlen=MAX_LINES)
+    first: tuple[int, str] | None = None
+    after_header: tuple[int, str] | None = None
+    header_seen = False
     uptime: float | None = None
     dumping = False
     cpus: list[str] = []
     panicked: int | None = None
-    scanner = LineScanner(path=path)
-    for index, (line_no, text) in enumerate(numbered):
-        scanner.feed(line_no, text)
-        if header is None and (m := _HEADER.search(text)):
-            header = (line_no, text, to_int(m[1]))
-            if index + 1 < len(numbered) and _is_message(numbered[index + 1][1]):
-                line2 = numbered[index + 1]
-        if bluescreen is None and (m := _BLUESCREEN.search(text)):
-            bluescreen = (line_no, text, m[1])
+    votes = [0, 0]
+    for line_no, raw in active_lines(lines):
+        first = first or (line_no, raw)
+        kept.append(Evidence(path, line_no, raw))
+        reader.feed(line_no, raw)
+        scanner.feed(line_no, raw)
+        text = undecorate(raw)
+        if header_seen and after_header is None:
+            after_header = (line_no, raw)
+        header_seen = header_seen or ("build-" in text and "VMware ESX" in text)
         if uptime is None and (m := _UPTIME.search(text)):
             uptime = parse_uptime(m[1])
         dumping = dumping or any(d in text for d in _DUMPING)
+        if (era := era_of(text)) is not None:
+            votes[era] += 1
         words = text.split()
-        if words and all(_WORLD.fullmatch(w) for w in words):
+        if _is_world_list(words) and len(cpus) < MAX_CPUS:
             for word in words:
                 if word.startswith("*"):
-                    panicked = to_int(word[1:].split(":", 1)[0])
-                cpus.append(word.lstrip("*"))
-    if header is None and bluescreen is None and uptime is None and not dumping:
-        line_no, text = numbered[0]
-        raise ParseError(_EXPECTED, path=path, line_no=line_no, line=text)
+                    panicked = to_int(word.lstrip("*PCU").split(":", 1)[0])
+                cpus.append(word.lstrip("*").removeprefix("PCPU"))
+    if first is None:
+        raise ArtifactMissing("psod", path=path)
+    panic = reader.result()
+    signals = scanner.finish()
+    if not (panic.shown or panic.process_core or signals or uptime is not None or dumping):
+        raise ParseError(_EXPECTED, path=path, line_no=first[0], line=first[1])
     evidence: list[Evidence] = []
-    message: str | None = None
-    if header is not None:
-        evidence.append(Evidence(path, header[0], header[1]))
-    if line2 is not None:
-        message = line2[1].strip()
-        evidence.append(Evidence(path, line2[0], line2[1]))
-    elif bluescreen is not None:
-        message = bluescreen[2]
-        evidence.append(Evidence(path, bluescreen[0], bluescreen[1]))
+    if panic.header_evidence is not None:
+        evidence.append(panic.header_evidence)
+    message = panic.message
+    if message is None and after_header is not None and _is_message(undecorate(after_header[1])):
+        message = undecorate(after_header[1])
+        evidence.append(Evidence(path, *after_header))
+    elif panic.message_evidence is not None and panic.message_evidence not in evidence:
+        evidence.append(panic.message_evidence)
     return PsodScreen(
-        build=header[2] if header else None,
+        build=panic.build,
         message=message,
         vmk_uptime_s=uptime,
-        signals=scanner.finish(),
+        signals=signals,
         cpus=tuple(cpus),
         evidence=tuple(evidence),
         panicked_cpu=panicked,
+        panic=panic,
+        lines=tuple(kept),
+        esxi=None if votes[0] == votes[1] or min(votes) else votes[1] > votes[0],
     )

@@ -22,6 +22,9 @@ Examples:
     >>> v = parse_version(["VMware ESX Server 3.5.0 Update 2"], path="etc/vmware-release")
     >>> v.product, v.version, v.update, v.build
     ('VMware ESX Server', '3.5.0', 2, None)
+    >>> v = parse_version(["VMware ESXi 5.1.0 build-799733", "VMware ESXi 5.1.0 GA"], path="x")
+    >>> v.product, v.version, v.update, v.build
+    ('VMware ESXi', '5.1.0', 0, 799733)
     >>> parse_version(
     ...     ["VMware ESX Server 3.5.0", "vmkernel build: 110268, vmkcall: 0.0, kernel: 2.4.21"],
     ...     path="proc/vmware/version",
@@ -54,18 +57,22 @@ class VersionInfo:
 _A = re.ASCII
 _PRODUCT = re.compile(r"\s*(VMware ESXi?(?: Server)?)\b(.*)", _A)
 _VERSION = re.compile(r"\s*([0-9]+(?:\.[0-9]+)*)\b", _A)
-_UPDATE = re.compile(r"\bUpdate\s*([0-9]+)\b", _A)
+_UPDATE = re.compile(r"\bUpdate\s*([0-9]+)\b|\b(GA)\b", _A)
 _BUILD = re.compile(r"build-([0-9]+)", _A)
 _VMKERNEL_BUILD = re.compile(r"\s*vmkernel build:\s*([0-9]+)", _A)
-_SNIFF = re.compile(r"\A\s*(?:VMware ESXi?(?: Server)? [0-9]|vmkernel build:)", _A)
+# the first line: a product and a version, never a screen's "[Releasebuild-N" header
+_SNIFF = re.compile(
+    r"\A\s*(?:VMware ESXi?(?: Server)? [0-9][0-9.]*(?: [^\[\n]*)?$|vmkernel build:)",
+    re.MULTILINE | _A,
+)
 _EXPECTED = "expected 'VMware ESX[ Server] <version> [Update N] [build-N]' or 'vmkernel build: N'"
 
 
 def looks_like_version(text: str) -> bool:
     """Whether ``text`` (a file's start) is ``vmware -v`` / vmware-release / proc version.
 
-    A PSOD header (``VMware ESX Server [Releasebuild-N]``) has no version number and is
-    not taken for one.
+    A PSOD header (``VMware ESX Server [Releasebuild-N]``, ``VMware ESXi 7.X.X
+    [Releasebuild-N x86_64]``) is never taken for one.
     """
     return _SNIFF.search(head(text)) is not None
 
@@ -84,8 +91,13 @@ def parse_version(lines: Iterable[str], *, path: str) -> VersionInfo:
     numbered = require_lines(lines, artifact="version", path=path)
     product_line: tuple[int, str, re.Match[str]] | None = None
     build_line: tuple[int, str, int | None] | None = None
+    update: re.Match[str] | None = None
     for line_no, text in numbered:
-        if product_line is None and (m := _PRODUCT.match(text)):
+        m = _PRODUCT.match(text)
+        if m is not None and update is None:
+            # ``vmware -vl`` adds a second product line: "VMware ESXi 5.1.0 GA" (§3.3)
+            update = _UPDATE.search(m[2])
+        if product_line is None and m is not None:
             product_line = (line_no, text, m)
         elif build_line is None and (b := _VMKERNEL_BUILD.match(text)):
             build_line = (line_no, text, to_int(b[1]))
@@ -98,7 +110,6 @@ def parse_version(lines: Iterable[str], *, path: str) -> VersionInfo:
     line_no, text, m = product_line
     rest = m[2]
     version = _VERSION.match(rest)
-    update = _UPDATE.search(rest)
     build_m = _BUILD.search(rest)
     build = to_int(build_m[1]) if build_m else None
     if build is None and build_line is not None:
@@ -106,7 +117,7 @@ def parse_version(lines: Iterable[str], *, path: str) -> VersionInfo:
     return VersionInfo(
         product=m[1],
         version=version[1] if version else None,
-        update=to_int(update[1]) if update else None,
+        update=(0 if update[2] else to_int(update[1])) if update else None,
         build=build,
         evidence=Evidence(path, line_no, text),
     )

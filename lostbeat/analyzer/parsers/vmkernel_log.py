@@ -1,13 +1,23 @@
-"""vmkernel log - ``var/log/vmkernel*``, ``var/log/vmkwarning*``, ``root/vmkernel-log.N``
+"""ESX logs - ``var/log/vmkernel*``, ``var/run/log/*.log``, ``root/vmkernel-log.N``, ``messages``
 
-Each line is ``D:HH:MM:SS.mmm cpuN:<world>)<Module>: <source line>: <message>``, the
-stamp being the VMkernel uptime (KB 308590's screen; the zdump log of vbrownbag.com).
-ESX 4 logs put a syslog stamp in front (``Nov 13 03:01:35 host vmkernel: ...``): both are
-read. Only the few lines that matter for a crash become :class:`Signal` s; everything
-else is skipped after a cheap substring test, so a 100 MB log takes seconds. Of the lines
-that pass the test, the newest ``MAX_CANDIDATES`` are classified once the log is read (a
-real log has a few dozen; a hostile one made of nothing else costs the same as a real one),
-and ``omitted`` says how many older ones were left.
+The VMkernel log first: each line is ``D:HH:MM:SS.mmm cpuN:<world>)<Module>: <source line>:
+<message>``, the stamp being the VMkernel uptime (KB 308590's screen; the zdump log of
+vbrownbag.com). ESX 4 logs put a syslog stamp in front (``Nov 13 03:01:35 host vmkernel:
+...``), ESXi 5-7 an ISO-8601 time (``2024-06-21T21:50:40.305Z cpu56:2097460)...``), ESXi 8 a
+severity and tag too (``2026-02-20T13:34:30.434Z In(182) vmkernel: cpu23:)...``); all are
+read, and so are the other logs of a bundle that carry crash or agent events: hostd
+(``[2012-10-04 08:02:36.167 1F5BDB90 verbose 'X']``, ``2013-08-12T13:48:25.650Z [6FE81B90 info
+'ha-eventmgr']``, ``... In(166) Hostd[####]: ...``), shell, vobd, LogEFI (where ESXi 8 re-logs
+the last purple screen), the Service Console's ``messages`` and the log vmkdump extracts from a
+zdump (docs/reference/esxi-bundles.md).
+
+Only the lines that matter become :class:`Signal` s and feed the panic reader
+(:mod:`~lostbeat.analyzer.parsers._panic`); everything else is skipped after a cheap substring
+test over a batch of lines, so a 100 MB log takes seconds. ``WARNING`` and ``ALERT`` lines
+and the log's last lines are kept, the newest :data:`MAX_KEPT`, for known-issue signatures.
+Of the keyword lines, the newest :data:`MAX_KEPT` are read once the log is read (a real log
+has a few dozen; a hostile one made of nothing else costs the same as a real one), and
+``omitted`` says how many older ones were left.
 
 The numbers after ``HB:`` / ``Host:`` / ``Heartbeat:`` are source line numbers (the same
 in builds 64607, 123630 and the cimserver case) and are never matched literally.
@@ -34,8 +44,8 @@ Examples:
     ... ], path="var/log/vmkernel")
     >>> [(s.kind.value, s.comm, s.t, s.to) for s in log.signals]
     [('hb_alert', 'vmnixhbd', 29, 30), ('cos_error', None, None, None)]
-    >>> log.signals[1].message, log.last_uptime_s
-    ('Lost heartbeat', 3679409.508)
+    >>> log.signals[1].message, log.last_uptime_s, log.esxi
+    ('Lost heartbeat', 3679409.508, False)
 """
 
 from __future__ import annotations
@@ -45,305 +55,151 @@ from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 from itertools import accumulate, islice
 
 from lostbeat.analyzer.findings import Evidence
-from lostbeat.analyzer.parsers._lines import head, parse_uptime, strip_newline, to_int
+from lostbeat.analyzer.parsers._lines import head, strip_newline
+from lostbeat.analyzer.parsers._panic import Panic, PanicReader, undecorate
+from lostbeat.analyzer.parsers._signals import (
+    LineScanner,
+    Signal,
+    SignalKind,
+    classify,
+    era_of,
+    line_uptime,
+)
 from lostbeat.errors import ArtifactMissing, ParseError
 
 __all__ = [
-    "MAX_CANDIDATES",
+    "MAX_KEPT",
     "LineScanner",
     "Signal",
     "SignalKind",
     "VmkernelLog",
+    "classify",
+    "era_of",
+    "line_uptime",
+    "looks_like_esx_log",
     "looks_like_vmkernel_log",
     "parse_vmkernel_log",
 ]
 
-
-class SignalKind(StrEnum):
-    HB_ALERT = (
-        "hb_alert"  # VMNIX: ALERT: HB: NNN: Lost heartbeat (comm=.. pid=.. t=.. to=.. clt=..)
-    )
-    COS_ERROR = "cos_error"  # Host: NNN: COS Error: <message>
-    BLUESCREEN = "bluescreen"  # @BlueScreen: <message>
-    COS_OOPS = "cos_oops"  # Oops / COS Error: Oops
-    COS_PANIC = "cos_panic"  # COS Panic / CosPanic
-    PCPU_HEARTBEAT = (
-        "pcpu_heartbeat"  # Heartbeat: NNN: PCPU n didn't have a heartbeat (lockup detector)
-    )
-    PCPU_LOCKUP = "pcpu_lockup"  # PCPU n locked up
-    PF_EXCEPTION = "pf_exception"  # #PF Exception(14) / #PF Exception 14
-    NOT_IMPLEMENTED = "not_implemented"  # NOT_IMPLEMENTED <file>:<line>
-    COREDUMP = "coredump"  # Dump: NNN: Dumping core to '<target>'
-
-
-@dataclass(frozen=True, slots=True)
-class Signal:
-    kind: SignalKind
-    evidence: Evidence
-    uptime_s: float | None = None  # VMkernel uptime of the line, from D:HH:MM:SS.mmm
-    message: str | None = None
-    comm: str | None = None
-    pid: int | None = None
-    t: int | None = None  # minutes without heartbeat
-    to: int | None = None  # timeout, minutes
-    clt: int | None = None
-    target: str | None = None  # core dump target path
-    cpu: int | None = None  # the PCPU of PCPU_HEARTBEAT / PCPU_LOCKUP
+MAX_KEPT = 2000
+"""Keyword lines kept, the newest, of each kind (crash and event lines; WARNING and ALERT lines)."""
+TAIL = 200
+"""The log's last lines, kept whatever they say: the lead-up to a crash that ends the log."""
 
 
 @dataclass(frozen=True, slots=True)
 class VmkernelLog:
     signals: tuple[Signal, ...]
     last_uptime_s: float | None  # uptime of the last timestamped line
+    panic: Panic | None = None  # the purple screen the log shows, if any
+    lines: tuple[Evidence, ...] = ()  # keyword, WARNING/ALERT and last lines, for signatures
+    esxi: bool | None = None  # True: forms only ESXi 5+ writes; False: ESX classic's; None
     omitted: str = ""  # the older keyword lines left unread, when there were too many
+    build: int | None = None  # an agent backtrace's header: "version: 6.7.0, build: build-N"
+    version: str | None = None  # "6.7.0", from the same header
 
 
-MAX_CANDIDATES = 2000
-"""Lines holding a crash keyword that are classified, the newest; older ones are counted."""
-
-
-# Any of these substrings makes a line worth a regex; the rest is skipped unread.
+# Any of these substrings makes a line worth a regex; the rest is skipped unread. Several
+# stand for more than one form: "eartbeat" (HB alerts, PCPU heartbeat warnings, heartbeat
+# NMIs), "COS " (COS Error and COS Panic, an Oops among them), "anic" (Panic, CosPanic, the
+# panic functions of a backtrace), "Dump" (Dumping core, UserDump, wantCoreDump), "[0x" (a
+# frame). A panic's other forms (ASSERT, NOT_IMPLEMENTED, LINT1/NMI) come on its
+# "@BlueScreen:" line in a log.
 _KEYWORDS = (
-    "heartbeat",
+    "eartbeat",
     "COS ",
-    "CosPanic",
     "@BlueScreen",
-    "Oops",
     "locked up",
-    "#PF",
-    "NOT_IMPLEMENTED",
-    "Dumping core",
+    "xception",
+    "anic",
+    "Dump",
+    "[0x",
+    "MCA",
+    "requested PSOD",
+    "achine check",
+    "build-",
+    "ramdisk",
+    "owered off",
+    "non-responsive",
+    "HostSystem.",
+    "Host is",
+    "[root]:",
+    "Power button",
+)
+_NOTABLE = ("WARNING", "ALERT")
+# A management agent's backtrace names the build it runs (hostd, vpxa: "--> [backtrace begin]
+# product: VMware ESX, version: 6.7.0, build: build-13006603, tag: hostd"); the product is
+# "VMware ESX" on ESXi too, so only the version tells the line.
+_AGENT_BUILD = re.compile(
+    r"\[backtrace begin\] product: VMware ESXi?, version: (?P<version>[0-9]+\.[0-9.]+), "
+    r"build: build-(?P<build>[0-9]{4,9})\b",
+    re.ASCII,
 )
 _BATCH = 2048
 
 _A = re.ASCII
-_LOGLINE = re.compile(r"\bcpu[0-9]+:[0-9]+\)", _A)
-_STAMP = re.compile(
-    r"(?:^|\s)([0-9]+:[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?) cpu[0-9]+:[0-9]+\)", _A
+# The VMkernel's own line forms: the "cpuN:W)" prefix (its world id may be empty or redacted),
+# or a syslog or ISO-8601 header tagged "vmkernel" (docs/reference/esxi-bundles.md).
+_VMK_LINE = re.compile(
+    r"\bcpu[0-9#]+:[0-9#]*(?: opID=\S+)?\)"
+    r"|^\S+ (?:\S+ )?(?:In\([0-9#]+\) )?vmkernel: "
+    r"|^[A-Z][a-z]{2} {1,2}[0-9]{1,2} [0-9:]{8}\S* (?:\S+ )?vmkernel: ",
+    re.MULTILINE | _A,
 )
-_BLUESCREEN = re.compile(r"@BlueScreen:\s*(.*)$", _A)
-_COS_ERROR = re.compile(r"COS Error:\s*(.*)$", _A)
-_HB = re.compile(r"\bHB:(?:\s*[0-9]+:)?\s*Lost heartbeat\b(.*)$", _A)
-_COMM_END = re.compile(r"\s[a-z]+=|\)", _A)
-"""Where ``comm=``'s value ends: the next ``key=`` field or the closing parenthesis."""
-_FIELDS = {name: re.compile(rf"\b{name}=([0-9]+)", _A) for name in ("pid", "t", "to", "clt")}
-_PCPU_HB = re.compile(r"Heartbeat:(?:\s*[0-9]+:)?\s*(PCPU ([0-9]+) didn't have a heartbeat.*)$", _A)
-_PCPU_LOCKUP = re.compile(r"(PCPU ([0-9]+) locked up.*)$", _A)
-_PF = re.compile(r"(#PF Exception.*)$", _A)
-_NOT_IMPLEMENTED = re.compile(r"(NOT_IMPLEMENTED\b.*)$", _A)
-_OOPS = re.compile(r"(?:^|[:)>]\s*)(Oops\b.*)$", _A)
-_COS_PANIC = re.compile(r"(?:COS Panic|CosPanic)\b:?\s*(.*)$", _A)
-_DUMP = re.compile(r"Dumping core to\s+(?:'([^']*)'|(\S+))", _A)
+# Other ESX logs: hostd (4.x "[2012-10-04 08:02:36.167 1F5BDB90 verbose 'X']", 5.x
+# "2013-08-12T13:48:25.650Z [6FE81B90 info 'X']", 7.x "<time> info hostd[2100820] [Originator"
+# (esxi-bundles.md B3)), any tagged ISO-8601 line (shell, vobd, 8.x hostd, LogEFI: "<time>
+# [In(N) ]tag[pid]: "), the Service Console's syslog ("Mar 9 10:26:13 host
+# Hostd: ..."), its kernel messages ("<3>..."), and VMkernel messages quoted without their prefix
+# ("WARNING: Heartbeat: 961: ...", "Mirror.cswitch: VSwitchRspanDstSessionDestinationFind: ...").
+_ESX_LINE = re.compile(
+    r"^\[[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+ [0-9A-F]{8} \w+ '"
+    r"|^[0-9Y]{4}-[0-9M]{2}-[0-9D]{2}T\S+ \[[0-9A-F]{8} \w+ '"
+    r"|^[0-9Y]{4}-[0-9M]{2}-[0-9D]{2}T\S* (?:In\([0-9#]+\) |\w+ )?[A-Za-z][\w-]*(?:\[[0-9#]+\])?: "
+    r"|^[0-9Y]{4}-[0-9M]{2}-[0-9D]{2}T\S* \w+ [A-Za-z][\w-]*\[[0-9#]+\] \["
+    r"|^[A-Z][a-z]{2} {1,2}[0-9]{1,2} [0-9:]{8} (?:\S+ )?(?:Hostd|hostd|vpxa|vobd)(?:\[[0-9]+\])?: "
+    r"|^<[0-7]>\S"
+    r"|^(?:(?:WARNING|ALERT): )?[A-Z]\w*(?:\.\w+)?: (?:[0-9]+: |[A-Z]\w+(?::[0-9]+)?: )",
+    re.MULTILINE | _A,
+)
 
 
 def _is_candidate(line: str) -> bool:
-    """``any(k in line for k in _KEYWORDS)``, written out: it runs once a line."""
-    return (
-        "heartbeat" in line
-        or "COS " in line
-        or "CosPanic" in line
-        or "@BlueScreen" in line
-        or "Oops" in line
-        or "locked up" in line
-        or "#PF" in line
-        or "NOT_IMPLEMENTED" in line
-        or "Dumping core" in line
-    )
-
-
-def line_uptime(text: str) -> float | None:
-    """VMkernel uptime of a log line (after any syslog prefix), or None."""
-    m = _STAMP.search(text)
-    return parse_uptime(m[1]) if m else None
-
-
-def _comm(fields: str) -> str | None:
-    """``comm=``'s value (it may hold blanks). Searched for its end rather than matched
-    lazily, which costs quadratic time on a long line."""
-    at = fields.find("comm=")
-    while at > 0 and (fields[at - 1].isalnum() or fields[at - 1] == "_"):
-        at = fields.find("comm=", at + 1)
-    if at < 0:
-        return None
-    rest = fields[at + 5 :]
-    end = _COMM_END.search(rest)
-    return (rest[: end.start()] if end else rest).strip() or None
-
-
-def _rest(m: re.Match[str] | None) -> str | None:
-    return (m[1].strip() or None) if m else None
-
-
-def classify(line_no: int, raw: str, *, path: str) -> list[Signal]:
-    """The signals of one log line (most lines have none)."""
-    text = raw.strip()
-    ev = Evidence(path, line_no, raw)
-    uptime = line_uptime(text)
-    out: list[Signal] = []
-    if m := _BLUESCREEN.search(text):
-        out.append(Signal(SignalKind.BLUESCREEN, ev, uptime, message=_rest(m)))
-    if m := _COS_ERROR.search(text):
-        out.append(Signal(SignalKind.COS_ERROR, ev, uptime, message=_rest(m)))
-    if m := _HB.search(text):
-        # t=/to= read as minutes: to=30 is KB 308590's 30-minute timeout (DERIVED, §2.2)
-        fields = {k: to_int(f[1]) if (f := rx.search(m[1])) else None for k, rx in _FIELDS.items()}
-        comm = _comm(m[1])
-        out.append(
-            Signal(
-                SignalKind.HB_ALERT,
-                ev,
-                uptime,
-                message="Lost heartbeat",
-                comm=comm,
-                pid=fields["pid"],
-                t=fields["t"],
-                to=fields["to"],
-                clt=fields["clt"],
-            )
-        )
-    if m := _PCPU_HB.search(text):
-        out.append(Signal(SignalKind.PCPU_HEARTBEAT, ev, uptime, message=m[1], cpu=to_int(m[2])))
-    elif m := _PCPU_LOCKUP.search(text):
-        out.append(Signal(SignalKind.PCPU_LOCKUP, ev, uptime, message=m[1], cpu=to_int(m[2])))
-    if m := _PF.search(text):
-        out.append(Signal(SignalKind.PF_EXCEPTION, ev, uptime, message=m[1].strip()))
-    if m := _NOT_IMPLEMENTED.search(text):
-        out.append(Signal(SignalKind.NOT_IMPLEMENTED, ev, uptime, message=m[1].strip()))
-    if m := _OOPS.search(text):
-        out.append(Signal(SignalKind.COS_OOPS, ev, uptime, message=m[1].strip()))
-    if m := _COS_PANIC.search(text):
-        out.append(Signal(SignalKind.COS_PANIC, ev, uptime, message=_rest(m)))
-    if m := _DUMP.search(text):
-        out.append(
-            Signal(SignalKind.COREDUMP, ev, uptime, target=m[1] if m[1] is not None else m[2])
-        )
-    return out
-
-
-class LineScanner:
-    """Turns numbered lines into signals, joining a wrapped HB alert with its ``pid=`` line.
-
-    Shared by this parser and the PSOD parser. Feed every line in order, then call
-    :meth:`finish`.
-    """
-
-    def __init__(self, *, path: str) -> None:
-        self.path = path
-        self.signals: list[Signal] = []
-        self.pending: tuple[int, str] | None = None
-
-    def feed(self, line_no: int, line: str) -> None:
-        """Scan one line (with or without its newline)."""
-        if self.pending is not None:
-            stripped = line.strip()
-            if not stripped:
-                return
-            first_no, first = self.pending
-            self.pending = None
-            if stripped.startswith("pid="):
-                self.signals += classify(first_no, f"{first.rstrip()} {stripped}", path=self.path)
-                return
-            self.signals += classify(first_no, first, path=self.path)
-        if not _is_candidate(line):
-            return
-        raw = strip_newline(line)
-        m = _HB.search(raw)
-        if m and "(" in m[1] and ")" not in m[1]:
-            self.pending = (line_no, raw)
-            return
-        self.signals += classify(line_no, raw, path=self.path)
-
-    def finish(self) -> tuple[Signal, ...]:
-        """All signals, flushing an HB alert whose continuation never came."""
-        if self.pending is not None:
-            self.signals += classify(*self.pending, path=self.path)
-            self.pending = None
-        return tuple(self.signals)
+    """Whether a line holds one of the keywords."""
+    return any(k in line for k in _KEYWORDS)
 
 
 def looks_like_vmkernel_log(text: str) -> bool:
-    """Whether ``text`` (a file's start) has vmkernel log lines.
+    """Whether ``text`` (a file's start) has VMkernel log lines.
 
     A transcribed PSOD has them too: test :func:`~.psod.looks_like_psod` first.
     """
-    return _LOGLINE.search(head(text)) is not None
+    return _VMK_LINE.search(head(text)) is not None
 
 
-def parse_vmkernel_log(lines: Iterable[str], *, path: str) -> VmkernelLog:
-    """Read the crash-relevant signals of a vmkernel log.
-
-    Args:
-        lines: the log's lines, with or without newlines.
-        path: the log's path in the bundle, for evidence and errors.
-
-    Raises:
-        ArtifactMissing: no non-blank line.
-        ParseError: not a single line looks like a vmkernel log line.
-    """
-    if isinstance(lines, str):
-        lines = lines.splitlines()
-    it = iter(lines)
-    base = 0
-    first: tuple[int, str] | None = None
-    seen_log_line = False
-    last_uptime: float | None = None
-    kept: deque[_Candidate] = deque(maxlen=MAX_CANDIDATES)
-    count = 0
-    waiting: _Candidate | None = None  # the last candidate, until its next line comes
-    while batch := list(islice(it, _BATCH)):
-        # One C-level search per keyword over the whole batch; most batches stop here.
-        blob = "\n".join(batch)
-        if first is None:
-            for i, line in enumerate(batch, base + 1):
-                if line.strip():
-                    first = (i, strip_newline(line))
-                    break
-        if not seen_log_line:
-            seen_log_line = _LOGLINE.search(blob) is not None
-        if waiting is not None and (nxt := _next_line(batch, 0)) is not None:
-            waiting.next_no, waiting.next_line = base + 1 + nxt, batch[nxt]
-            waiting = None
-        for at in _candidate_lines(batch, blob):
-            waiting = _Candidate(base + 1 + at, batch[at])
-            kept.append(waiting)
-            count += 1
-            if (nxt := _next_line(batch, at + 1)) is not None:
-                waiting.next_no, waiting.next_line = base + 1 + nxt, batch[nxt]
-                waiting = None
-        if "cpu" in blob and (uptime := _last_uptime(batch)) is not None:
-            last_uptime = uptime
-        base += len(batch)
-    if first is None:
-        raise ArtifactMissing("vmkernel_log", path=path)
-    if not seen_log_line:
-        raise ParseError(
-            "expected vmkernel log lines like 'D:HH:MM:SS.mmm cpuN:W)Module: message'",
-            path=path,
-            line_no=first[0],
-            line=first[1],
-        )
-    older = f"kept the last {MAX_CANDIDATES} of {count} keyword lines" if count > len(kept) else ""
-    return VmkernelLog(_scan(kept, path=path), last_uptime, older)
+def looks_like_esx_log(text: str) -> bool:
+    """Whether ``text`` (a file's start) is another ESX log (hostd, shell, vobd, LogEFI, the
+    Service Console's messages) or VMkernel messages quoted without their prefix. Asked after
+    every other sniffer: these forms are loose, and a Linux log's are Linux's."""
+    return _ESX_LINE.search("\n".join(undecorate(t) for t in head(text).splitlines())) is not None
 
 
-def _candidate_lines(batch: list[str], blob: str) -> list[int]:
-    """The indexes of the lines of ``batch`` (``blob`` is them joined by ``\\n``) holding a
-    keyword: found by ``str.find`` over the blob, a C search per keyword line, not a Python
-    test per line."""
-    starts: list[int] | None = None  # where each line starts in blob
+def _candidates(batch: list[str], blob: str, keys: tuple[str, ...]) -> list[int]:
+    """The indexes of the lines of ``batch`` (``blob`` is them joined by ``\\n``) holding one
+    of ``keys``: found by ``str.find`` over the blob, not by a Python test per line."""
+    starts: list[int] | None = None
     found: set[int] = set()
-    for keyword in _KEYWORDS:
-        at = blob.find(keyword)
+    for key in keys:
+        at = blob.find(key)
         if at >= 0 and starts is None:
             starts = [0, *accumulate(len(line) + 1 for line in batch)]
         while at >= 0 and starts is not None:
             index = bisect_right(starts, at) - 1
             found.add(index)
-            at = blob.find(keyword, starts[index + 1])
+            at = blob.find(key, starts[index + 1])
     return sorted(found)
 
 
@@ -355,28 +211,110 @@ def _next_line(batch: list[str], start: int) -> int | None:
 def _last_uptime(batch: list[str]) -> float | None:
     """The uptime of the last line of ``batch`` that has one."""
     for line in reversed(batch):
-        # the stamp is "D:HH:MM:SS.mmm cpuN:W)": both tests are cheap, the regex is not
         if "cpu" in line and ")" in line and (uptime := line_uptime(line)) is not None:
             return uptime
     return None
 
 
-class _Candidate:
-    """A keyword line, and the next non-blank line (a wrapped HB alert goes on there)."""
+def parse_vmkernel_log(lines: Iterable[str], *, path: str) -> VmkernelLog:
+    """Read the crash-relevant signals, the panic and the notable lines of an ESX log.
 
-    __slots__ = ("line", "line_no", "next_line", "next_no")
+    Args:
+        lines: the log's lines, with or without newlines.
+        path: the log's path in the bundle, for evidence and errors.
 
-    def __init__(self, line_no: int, line: str) -> None:
-        self.line_no, self.line = line_no, line
-        self.next_no, self.next_line = 0, ""
+    Raises:
+        ArtifactMissing: no non-blank line.
+        ParseError: not a single line looks like an ESX log line.
+    """
+    if isinstance(lines, str):
+        lines = lines.splitlines()
+    it = iter(lines)
+    base = 0
+    first: tuple[int, str] | None = None
+    seen_log_line = False
+    last_uptime: float | None = None
+    crash: deque[tuple[int, str]] = deque(maxlen=MAX_KEPT)
+    notable: deque[tuple[int, str]] = deque(maxlen=MAX_KEPT)
+    tail: deque[tuple[int, str]] = deque(maxlen=TAIL)
+    count = 0
+    wrap = False  # the last keyword line is a wrapped HB alert whose rest is to come
+    while batch := list(islice(it, _BATCH)):
+        blob = "\n".join(batch)
+        if first is None:
+            for i, line in enumerate(batch, base + 1):
+                if line.strip():
+                    first = (i, strip_newline(line))
+                    break
+        if not seen_log_line:
+            # asked until a log line is seen: in a real log, once
+            seen_log_line = bool(
+                _VMK_LINE.search(blob) or _ESX_LINE.search("\n".join(undecorate(t) for t in batch))
+            )
+        if wrap and (nxt := _next_line(batch, 0)) is not None:
+            crash.append((base + 1 + nxt, batch[nxt]))
+            wrap = False
+        for at in _candidates(batch, blob, _KEYWORDS):
+            crash.append((base + 1 + at, batch[at]))
+            count += 1
+            # a wrapped HB alert goes on in the next line, which holds no keyword (KB 1009607)
+            if "(comm=" in batch[at] and ")" not in batch[at][-3:]:
+                if (nxt := _next_line(batch, at + 1)) is None:
+                    wrap = True
+                else:
+                    crash.append((base + 1 + nxt, batch[nxt]))
+        for at in _candidates(batch, blob, _NOTABLE):
+            notable.append((base + 1 + at, batch[at]))
+        tail.extend(zip(range(base + 1, base + 1 + len(batch)), batch, strict=True))
+        if "cpu" in blob and (uptime := _last_uptime(batch)) is not None:
+            last_uptime = uptime
+        base += len(batch)
+    if first is None:
+        raise ArtifactMissing("vmkernel_log", path=path)
+    if not seen_log_line:
+        raise ParseError(
+            "expected vmkernel log lines like 'D:HH:MM:SS.mmm cpuN:W)Module: message' "
+            "(or another ESX log's: hostd, shell, LogEFI, messages)",
+            path=path,
+            line_no=first[0],
+            line=first[1],
+        )
+    return _read(crash, notable, tail, last_uptime, path=path, count=count)
 
 
-def _scan(kept: Iterable[_Candidate], *, path: str) -> tuple[Signal, ...]:
-    """The signals of the kept keyword lines; a line's successor is fed too when the scanner
-    waits for it (a wrapped HB alert's ``pid=`` line holds no keyword)."""
+def _read(
+    crash: Iterable[tuple[int, str]],
+    notable: Iterable[tuple[int, str]],
+    tail: Iterable[tuple[int, str]],
+    last_uptime: float | None,
+    *,
+    path: str,
+    count: int,
+) -> VmkernelLog:
+    """Signals, panic and notable lines of the kept lines, in file order."""
+    kept = dict(sorted({*crash, *notable, *tail}))
     scanner = LineScanner(path=path)
-    for c in kept:
-        scanner.feed(c.line_no, c.line)
-        if scanner.pending is not None and c.next_no and not _is_candidate(c.next_line):
-            scanner.feed(c.next_no, c.next_line)
-    return scanner.finish()
+    reader = PanicReader(path=path)
+    votes = [0, 0]
+    agent: re.Match[str] | None = None
+    for line_no, raw in kept.items():
+        scanner.feed(line_no, raw)
+        reader.feed(line_no, raw)
+        if "build-" in raw and (m := _AGENT_BUILD.search(raw)):
+            agent = m
+        if (era := era_of(undecorate(raw))) is not None:
+            votes[era] += 1
+    panic = reader.result()
+    signals = scanner.finish()
+    older = f"kept the last {MAX_KEPT} of {count} keyword lines" if count > MAX_KEPT else ""
+    return VmkernelLog(
+        signals=signals,
+        last_uptime_s=last_uptime,
+        # a backtrace alone may be a warning's: a log's panic says so, or prints its context
+        panic=panic if panic.kind or panic.involved or (panic.frames and panic.context) else None,
+        lines=tuple(Evidence(path, n, strip_newline(t)) for n, t in kept.items()),
+        esxi=None if votes[0] == votes[1] or min(votes) else votes[1] > votes[0],
+        omitted=older,
+        build=int(agent["build"]) if agent else None,
+        version=agent["version"] if agent else None,
+    )

@@ -11,8 +11,9 @@ which may be kB (open question, reference §1.2). A token is split on its last `
 Lines of other programs are skipped; a ``logger``/``vmkhalt`` line that cannot be read
 is kept in ``problems`` and the rest of the file still counts. A file keeps its newest
 ``MAX_LINES`` record lines (over a year of hours), parsed once the file is read; the others
-are counted in ``omitted``. The ESXi 5.x
-``vmksummary.log`` (``heartbeat: up 0d17h24m17s, ...``) is a different artifact.
+are counted in ``omitted``. The ESXi 5.x-8.x ``vmksummary.log`` (``heartbeat: up
+0d17h24m17s, ...``) has a parser of its own (:mod:`~.vmksummary_log`); a file of that form
+met here is handed to it.
 
 Sample data (KB 1019238, a crash: no ``Rebooting`` line before ``Starting``)::
 
@@ -38,22 +39,23 @@ Examples:
 from __future__ import annotations
 
 import re
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import chain, islice
 from typing import NamedTuple
 
 from lostbeat.analyzer.findings import Evidence
 from lostbeat.analyzer.parsers._lines import (
     Problems,
-    active_lines,
     head,
     kept_note,
+    newest_records,
     to_float,
     to_int,
+    undecorate,
 )
-from lostbeat.errors import ArtifactMissing, ParseError
+from lostbeat.errors import ParseError
 
 __all__ = [
     "MAX_LINES",
@@ -107,6 +109,7 @@ class VmkSummary:
 
 MAX_LINES = 10_000
 """Record lines (``logger``/``vmkhalt``) kept per file, the newest: 14 months of hours."""
+_PEEK = 64  # lines read before deciding the file is ESXi's vmksummary.log
 
 
 _A = re.ASCII
@@ -117,7 +120,7 @@ _LINE = re.compile(
     _A,
 )
 _SNIFF = re.compile(
-    r"^\s*[A-Z][a-z]{2} {1,2}[0-9]{1,2} [0-9:]{8} \S+ (?:logger|vmkhalt)(?:\[[0-9]+\])?:"
+    r"^[\s>\u2022]*[A-Z][a-z]{2} {1,2}[0-9]{1,2} [0-9:]{8} \S+ (?:logger|vmkhalt)(?:\[[0-9]+\])?:"
     r" \([0-9]+\) (?:hb: vmk|Starting system|Rebooting system|Halting system|loaded VMkernel"
     r"|VMkernel error)",
     re.MULTILINE | _A,
@@ -199,20 +202,24 @@ def parse_vmksummary(lines: Iterable[str], *, path: str) -> VmkSummary:
         ArtifactMissing: no non-blank line.
         ParseError: not a single vmksummary line; the first unreadable one if all were.
     """
-    first: tuple[int, str] | None = None
-    records: deque[tuple[int, str]] = deque(maxlen=MAX_LINES)
-    count = 0
-    for line_no, text in active_lines(lines):
-        if first is None:
-            first = (line_no, text)
-        if _is_candidate(text):
-            records.append((line_no, text))
-            count += 1
-    if first is None:
-        raise ArtifactMissing("vmksummary", path=path)
+    it = iter(lines)
+    peek = list(islice(it, _PEEK))
+    if not any(_is_candidate(t) for t in peek):
+        # ESXi's var/log/vmksummary.log (a 5.x+ bundle) matches this artifact's path too
+        from lostbeat.analyzer.parsers.vmksummary_log import (  # noqa: PLC0415 - it imports this
+            looks_like_vmksummary_log,
+            parse_vmksummary_log,
+        )
+
+        if looks_like_vmksummary_log("\n".join(t.rstrip("\r\n") for t in peek)):
+            return parse_vmksummary_log(chain(peek, it), path=path)
+    newest = newest_records(
+        chain(peek, it), _is_candidate, keep=MAX_LINES, artifact="vmksummary", path=path
+    )
     out: list[SummaryLine] = []
     problems = Problems()
-    for line_no, text in records:
+    for line_no, raw in newest.records:
+        text = undecorate(raw)  # a post quotes the lines (">\t"), a page bullets them
         m = _LINE.match(text)
         if m is None:
             if _looks_like_record(text):
@@ -220,7 +227,7 @@ def parse_vmksummary(lines: Iterable[str], *, path: str) -> VmkSummary:
             continue
         event = m["text"]
         epoch, stamp, host = int(m["epoch"]), m["stamp"], m["host"]
-        evidence = Evidence(path, line_no, text)
+        evidence = Evidence(path, line_no, raw)
         if not event.startswith(_HEARTBEAT):
             kind = next((k for prefix, k in _EVENTS if event.startswith(prefix)), LineKind.OTHER)
             out.append(SummaryLine(kind, epoch, stamp, host, evidence))
@@ -248,7 +255,6 @@ def parse_vmksummary(lines: Iterable[str], *, path: str) -> VmkSummary:
     if not out:
         if problems:
             raise problems.first
-        line_no, text = first
+        line_no, text = newest.first
         raise ParseError(_EXPECTED_LINE, path=path, line_no=line_no, line=text)
-    older = f"kept the last {MAX_LINES} of {count} record lines" if count > MAX_LINES else ""
-    return VmkSummary(tuple(out), tuple(problems.kept), kept_note(older, problems.note()))
+    return VmkSummary(tuple(out), tuple(problems.kept), kept_note(newest.note(), problems.note()))

@@ -15,6 +15,7 @@ from lostbeat.analyzer.parsers.capture import CaptureManifest, LinuxScreen
 from lostbeat.analyzer.parsers.coredumps import CoredumpInventory
 from lostbeat.analyzer.parsers.esx_conf import EsxConf
 from lostbeat.analyzer.parsers.host_log import HostLog
+from lostbeat.analyzer.parsers.ipmi_sel import IpmiSel
 from lostbeat.analyzer.parsers.meminfo import MemInfo
 from lostbeat.analyzer.parsers.packages import PackageList
 from lostbeat.analyzer.parsers.processes import ProcessTable
@@ -24,6 +25,7 @@ from lostbeat.analyzer.parsers.recordings import Recording
 from lostbeat.analyzer.parsers.sar import SarLog
 from lostbeat.analyzer.parsers.top import TopSnapshot
 from lostbeat.analyzer.parsers.version import VersionInfo
+from lostbeat.analyzer.parsers.vibs import VibList
 from lostbeat.analyzer.parsers.vmkernel_log import VmkernelLog
 from lostbeat.analyzer.parsers.vmksummary import VmkSummary
 
@@ -67,6 +69,10 @@ class Parsed:
     versions: list[VersionInfo] = field(default_factory=list)
     tables: list[ProcessTable] = field(default_factory=list)
     tops: list[TopSnapshot] = field(default_factory=list)
+    sel: list[IpmiSel] = field(default_factory=list)
+    """The management controller's event log (ESXi)."""
+    vibs: list[VibList] = field(default_factory=list)
+    """The installed VIBs, with their versions (ESXi)."""
     recordings: list[Recording] = field(default_factory=list)
     captures: list[LinuxScreen] = field(default_factory=list)
     manifests: list[CaptureManifest] = field(default_factory=list)

@@ -7,18 +7,14 @@ the article's action plan with the KB for each step.
 
 from __future__ import annotations
 
-from lostbeat.analyzer.facts import (
-    DumpSet,
-    Facts,
-    KnownIssue,
-    PlanBook,
-    SettingCheck,
-)
+from lostbeat.analyzer.facts import DumpSet, Facts, PlanBook, SettingCheck
 from lostbeat.analyzer.parsers.esx_conf import EsxConf
 from lostbeat.analyzer.parsers.vmksummary import LineKind
-from lostbeat.analyzer.platforms._esx import ESX_ARTIFACTS, esx_catalog, product_line, read_esx
+from lostbeat.analyzer.platforms._esx import esx_facts, esxi_votes, vmkernel_dumps
+from lostbeat.analyzer.platforms._esx_artifacts import ESX_ARTIFACTS
+from lostbeat.analyzer.platforms._esx_issues import ESX_ISSUES
 from lostbeat.analyzer.platforms._profile import Artifact, Parsed
-from lostbeat.analyzer.result import Action, CrashType, Platform
+from lostbeat.analyzer.result import Action, CrashClass, Platform
 
 __all__ = ["ESX_CLASSIC", "EsxClassic"]
 
@@ -68,6 +64,30 @@ PLAN = PlanBook(
     interpret=Action(
         INTERPRET, "Not a lost heartbeat: interpret the purple screen as KB 1004250 describes"
     ),
+    for_class={
+        CrashClass.HARDWARE: Action(
+            None,
+            "A hardware error, not an ESX fault: engage the server vendor with the purple "
+            "screen, {bank}{device} and the management controller's event log",
+        ),
+        CrashClass.DRIVER: Action(
+            None,
+            "The fault is in {driver}: update it and the "
+            "device's firmware to the versions the VMware Compatibility Guide lists for this "
+            "release, and engage {vendor} with the VMkernel core dump",
+        ),
+        CrashClass.VMKERNEL: Action(
+            INTERPRET,
+            "A fault in the VMkernel itself: interpret the purple screen as KB 1004250 "
+            "describes, look for a patch of this release that fixes it, and engage VMware "
+            "support with the VMkernel core dump",
+        ),
+    },
+    agent=Action(
+        None,
+        "No purple screen: {agent} failed while the host stayed up; restart the management "
+        "agents (service mgmt-vmware restart) and keep its core and log for VMware support",
+    ),
     fix_setting={
         "cos_core_file": Action(
             COS_CORE,
@@ -77,24 +97,8 @@ PLAN = PlanBook(
     },
 )
 
-KNOWN_ISSUES = (
-    KnownIssue(
-        kb="1009607",
-        title="Pegasus (cimserver) memory leaks reported in ESX 3.5 Update 2 and later",
-        process="cimserver",
-        crash=CrashType.LOST_HEARTBEAT,
-        # "ESX 3.5 U2, U3, U4, U5 only; not ESXi, not ESX 4.0 (Pegasus is not used)"
-        product="ESX",
-        lines=((3, 5),),
-        min_update=2,
-        max_update=5,
-        workaround=(
-            "Restart the Pegasus service daily from root's crontab (crontab -e; at midnight: "
-            "service pegasus restart), as KB 1009607 describes"
-        ),
-        source="KB 1009607 (docs/reference/esx-artifacts.md §6)",
-    ),
-)
+KNOWN_ISSUES = ESX_ISSUES
+"""The known issues of ESX (``esx_known_issues.toml``); their releases gate them."""
 
 
 def _core_file(conf: EsxConf | None) -> SettingCheck:
@@ -117,6 +121,35 @@ def _core_file(conf: EsxConf | None) -> SettingCheck:
     )
 
 
+WORDS = Platform(
+    name="esx_classic",
+    label="ESX 3.x/4.x (Service Console)",
+    domain="the Service Console",
+    domain_short="console",
+    daemon="vmnixhbd",
+    record="hourly summary",
+)
+
+
+def _dumps(parsed: Parsed) -> tuple[DumpSet, ...]:
+    return (
+        vmkernel_dumps(
+            parsed,
+            named="vmkernel-zdump-*",
+            where="root/, root/old_cores/ or var/core/",
+            advice="collect it from the dump partition (vmkdump) before it is overwritten",
+        ),
+        DumpSet(
+            "cos",
+            "COS cores",
+            parsed.cores.cos,
+            expected=True,
+            missing="No Service Console core (*.core.gz) in root/old_cores/ or var/core/",
+            advice="analysis of the crash state needs it",
+        ),
+    )
+
+
 # The Service Console's packages (ESXi has no rpm): the agents and their versions
 PACKAGES = Artifact(
     ("tmp/rpm.*.txt",),  # §3.2: vm-support runs rpm -qa; §7 names tmp/rpm.<pid>.txt
@@ -129,13 +162,13 @@ PACKAGES = Artifact(
 class EsxClassic:
     """ESX 3.x/4.x with a Service Console."""
 
-    name = "esx_classic"
+    name = WORDS.name
     artifacts: dict[str, Artifact] = {**ESX_ARTIFACTS, "packages": PACKAGES}
 
     def recognise(self, parsed: Parsed) -> int:
-        """Any ESX artifact; a 5.x+ product line or an ESXi header is ESXi's instead."""
-        line = product_line(parsed)
-        if line is not None and line >= (5, 0):
+        """Any ESX artifact; one that says ESXi (a 5.x+ product line, an ESXi header, forms
+        only ESXi writes) is ESXi's instead."""
+        if esxi_votes(parsed) > 0:
             return 0
         classic_lines = any(
             ln.kind is LineKind.HEARTBEAT for s in parsed.summaries for ln in s.lines
@@ -155,52 +188,9 @@ class EsxClassic:
         return 10 if esx else 0
 
     def facts(self, parsed: Parsed) -> Facts:
-        view = read_esx(parsed)
         conf = parsed.conf[0] if parsed.conf else None
-        return Facts(
-            words=Platform(
-                name=self.name,
-                label="ESX 3.x/4.x (Service Console)",
-                domain="the Service Console",
-                domain_short="console",
-                daemon="vmnixhbd",
-                record="hourly summary",
-            ),
-            crash=view.crash,
-            history=view.history,
-            host=parsed.host or (view.lines[-1].host if view.lines else None),
-            domain=view.domain,
-            boots=tuple(b.boot for b in view.boots),
-            events=view.events,
-            plot=view.plot,
-            boot_times=tuple(
-                b.boot.started_at for b in view.boots if b.boot.started_at is not None
-            ),
-            processes=view.processes,
-            catalog=esx_catalog(),
-            dumps=(
-                DumpSet(
-                    "vmkernel",
-                    "VMkernel dumps",
-                    parsed.cores.vmkernel,
-                    expected=True,
-                    missing="No VMkernel core dump (vmkernel-zdump-*) in root/, root/old_cores/ "
-                    "or var/core/",
-                    advice="collect it from the dump partition (vmkdump) before it is overwritten",
-                ),
-                DumpSet(
-                    "cos",
-                    "COS cores",
-                    parsed.cores.cos,
-                    expected=True,
-                    missing="No Service Console core (*.core.gz) in root/old_cores/ or var/core/",
-                    advice="analysis of the crash state needs it",
-                ),
-            ),
-            settings=(_core_file(conf),),
-            known_issues=KNOWN_ISSUES,
-            plan=PLAN,
-            release=view.release,
+        return esx_facts(
+            parsed, words=WORDS, dumps=_dumps(parsed), settings=(_core_file(conf),), plan=PLAN
         )
 
 

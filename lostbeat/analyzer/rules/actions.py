@@ -7,7 +7,9 @@
 | a vendor component leaks, or one of unknown origin | disable it, and engage support |
 | usage static but high (contention) | more memory for the domain |
 | the history cannot see the cause (spike, too little history) | record finer, then support |
-| the crash is not a memory fault | interpret the crash |
+| the crash is not a memory fault | the step for its class (hardware to the server vendor with
+  the machine-check bank, a driver to its update with the version shown), else interpret it |
+| no crash, but a management agent failed | restart the agents, keep its core |
 | a crash, and a setting the evidence needs is invalid | fix the setting |
 
 On ESX each step carries the KB the seed article cites for it; a step a platform does not
@@ -22,6 +24,7 @@ from lostbeat.analyzer.facts import Facts
 from lostbeat.analyzer.result import (
     Action,
     CauseKind,
+    Crash,
     CrashType,
     KnownIssueMatch,
     Origin,
@@ -34,6 +37,21 @@ __all__ = ["plan_actions"]
 
 def _step(action: Action | None, **names: str) -> list[Action]:
     return [Action(action.kb, action.text.format(**names))] if action is not None else []
+
+
+def _shown(crash: Crash) -> dict[str, str]:
+    """What the crash shows, as a plan's step names it."""
+    module = crash.suspect_module
+    made = ", ".join(x for x in (crash.suspect_vendor, crash.suspect_version) if x)
+    return {
+        "driver": f"{module} ({made})" if module and made else module or "a driver",
+        "vendor": crash.suspect_vendor or "its vendor",
+        "bank": f"machine-check bank {crash.mce_bank}"
+        if crash.mce_bank is not None
+        else "the machine-check bank the screen shows",
+        "device": f" and the device at PCI {crash.device}" if crash.device else "",
+        "agent": crash.agent or "the management agent",
+    }
 
 
 def _name(cause: RootCause) -> str:
@@ -79,7 +97,9 @@ def plan_actions(
     elif cause.kind in (CauseKind.SPIKE, CauseKind.INCONCLUSIVE):
         steps.extend(_step(book.record_finer, name=name) + _step(book.engage))
     elif cause.kind is CauseKind.NOT_MEMORY and crash.type is not CrashType.NONE:
-        steps.extend(_step(book.interpret))
+        steps.extend(_step(book.for_class.get(crash.class_) or book.interpret, **_shown(crash)))
+    elif crash.type is CrashType.NONE and crash.agent:
+        steps.extend(_step(book.agent, **_shown(crash)))
     if crash.type is not CrashType.NONE:
         for setting in facts.settings:
             if setting.valid is False:

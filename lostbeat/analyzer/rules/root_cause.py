@@ -12,13 +12,14 @@
   the crash's own evidence names the consumer (``Facts.grower``: an OOM report's task table,
   a victim holding most of the memory): then, unless the history shows a leak, a ``leak``
   when it grew across the reports, else a ``spike``, with that consumer.
-- ``not_memory``: the crash is not a memory fault (or there was no crash).
+- ``not_memory``: the crash is not a memory fault (its class, or a type the platform says its
+  memory domain cannot cause), or there was no crash.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lostbeat.analyzer.facts import Facts, Measure, MemoryHistory, Series
 from lostbeat.analyzer.findings import Finding, Severity
@@ -30,12 +31,12 @@ from lostbeat.analyzer.leaks import (
     fill_window_h,
     find_leaks,
 )
-from lostbeat.analyzer.result import CauseKind, CrashClass, CrashType, RootCause
+from lostbeat.analyzer.result import CauseKind, Crash, CrashClass, CrashType, RootCause
 from lostbeat.analyzer.rules._rule import rule
 from lostbeat.analyzer.trend import Trend, fit
 from lostbeat.analyzer.units import duration, percent, rate_kb_h, size_kb
 
-__all__ = ["RootCauseJudgement", "judge_root_cause"]
+__all__ = ["RootCauseJudgement", "judge_root_cause", "settled_class"]
 
 CONTENTION_SWAP = 75.0
 """Swap use before the end past which a static domain counts as contended: near the 80 %
@@ -221,6 +222,26 @@ def _not_full(facts: Facts, leaks: list[Leak]) -> tuple[list[Leak], list[Finding
     return [lk for lk in leaks if lk not in late], [_drift(lk, facts, why) for lk in late]
 
 
+_RAN_OUT = frozenset({CauseKind.LEAK, CauseKind.SPIKE, CauseKind.CONTENTION})
+
+
+def settled_class(crash: Crash, cause: RootCause) -> Crash:
+    """The crash, with the class its root cause settles: a crash whose class its own lines
+    left unknown is a memory exhaustion when the history shows the memory running out (a
+    leak, a spike, contention); a judgement too short to say leaves it unknown.
+
+    >>> lost = Crash(CrashType.LOST_HEARTBEAT)
+    >>> settled_class(lost, RootCause(CauseKind.LEAK)).class_.value
+    'memory_exhaustion'
+    >>> settled_class(lost, RootCause(CauseKind.INCONCLUSIVE)).class_.value
+    'unknown'
+    """
+    unknown = crash.class_ is CrashClass.UNKNOWN and crash.type is not CrashType.NONE
+    if unknown and cause.kind in _RAN_OUT:
+        return replace(crash, class_=CrashClass.MEMORY_EXHAUSTION)
+    return crash
+
+
 @rule("root_cause")
 def judge_root_cause(facts: Facts) -> RootCauseJudgement:
     """Leak, spike, contention, inconclusive or not a memory crash."""
@@ -232,8 +253,15 @@ def judge_root_cause(facts: Facts) -> RootCauseJudgement:
         min_span_s=sampling.min_span_s,
         jump_span=sampling.jump_steps,
     )
-    if crash.class_ in NOT_MEMORY or (crash.type is CrashType.NONE and not sampling.shows_jumps):
+    kinds = facts.memory_crashes
+    if (
+        crash.class_ in NOT_MEMORY
+        or (crash.type is CrashType.NONE and not sampling.shows_jumps)
+        or (kinds is not None and crash.type not in kinds and crash.type is not CrashType.NONE)
+    ):
         what = "no crash" if crash.type is CrashType.NONE else f"a {crash.class_.value} fault"
+        if crash.class_ is CrashClass.UNKNOWN:
+            what = f"a {crash.type.value.replace('_', ' ')} crash"
         cause = RootCause(
             CauseKind.NOT_MEMORY, confidence=0.9, explanation=f"{what}, not memory exhaustion"
         )

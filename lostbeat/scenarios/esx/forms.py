@@ -148,6 +148,7 @@ def _shows_module(p: Panic, text: str) -> bool:
 
 
 _SAYS_SO = ("mce", "nmi", "assert", "heap")
+_NO_HEARTBEAT = ("Panic from another CPU", "no heartbeat", "Panic requested by another PCPU")
 
 
 def settle(p: Panic, text: str, *, crash_type: CrashType = CrashType.VMKERNEL) -> Expect:
@@ -155,7 +156,10 @@ def settle(p: Panic, text: str, *, crash_type: CrashType = CrashType.VMKERNEL) -
     build = p.release.number if f"build-{p.release.number}" in text else None
     release = p.release.release if build is not None else None
     module = p.module if _shows_module(p, text) else None
-    known = tuple(k for k in p.known_issues if all(t in text for t in p.tokens))
+    unquoted = text.replace("'@'", "@")  # a paste's quoted '@' still shows a frame
+    known = tuple(k for k in p.known_issues if all(t in unquoted for t in p.tokens))
+    if p.known_on is not None and build is not None and p.release.family != p.known_on:
+        known = ()
     cls = p.crash_class
     if cls is CrashClass.DRIVER:
         settled = module is not None
@@ -163,7 +167,16 @@ def settle(p: Panic, text: str, *, crash_type: CrashType = CrashType.VMKERNEL) -
         # MCE, NMI, assertion and heap screens say so themselves; another crash is of a
         # class only through the known issue it matches
         words = (p.message, *p.details, *p.warnings)
+        if p.kind == "heap":  # its screen shows a lockup: only the heap's warning says so
+            words = tuple(w for w in p.warnings if "maximum size" in w)
         settled = bool(known) or (p.kind in _SAYS_SO and any(w in text for w in words))
+        # a CPU caught by the heartbeat NMI in the management controller's interrupt handler
+        # says so too (KB 429117's iLO storm), its message in any form; without the NMI's
+        # words, the iLO driver's frame on top is all a reader sees: a driver's fault
+        if cls is CrashClass.HARDWARE and p.module == "ilo" and module:
+            settled = settled or any(w in text for w in _NO_HEARTBEAT)
+            if not settled:
+                cls, settled = CrashClass.DRIVER, True
     else:
         settled = True
     if not settled:

@@ -50,7 +50,7 @@ def _kb2012404(rng: random.Random, r: Release) -> Panic:  # world id overflow, 4
                 "UserThread_Clone", "User_LinuxSyscallHandler")  # fmt: skip
     return _with(rng, p, top, message=_pf(rng, p, rng.choice(("hostd-worker", "vmx"))),
                  details=(), crash_class=CrashClass.VMKERNEL, known_issues=("2012404",),
-                 tokens=("WorldNewInt", "UserCartel_NewChildWorld", "#PF Exception(14) in world"))  # fmt: skip # noqa: E501
+                 tokens=("WorldNewInt", "UserCartel_NewChildWorld"))  # fmt: skip
 
 
 def _kb2151749(rng: random.Random, r: Release) -> Panic:  # Netqueue filters, 6.5
@@ -59,7 +59,7 @@ def _kb2151749(rng: random.Random, r: Release) -> Panic:  # Netqueue filters, 6.
                 "NetSchedLoadBalance", "Timer_BHHandler")  # fmt: skip
     return _with(rng, p, top, message=_pf(rng, p, "NetWorld-VM-"), crash_class=CrashClass.VMKERNEL,
                  known_issues=("2151749",),
-                 tokens=("UplinkTreePackQueueFilters", "UplinkLB_LoadBalanceCB"))  # fmt: skip
+                 tokens=("UplinkTreePackQueueFilters",))  # fmt: skip
 
 
 def _kb318512(rng: random.Random, r: Release) -> Panic:  # TPS race, 7.0.3 / 8.0.0
@@ -68,7 +68,7 @@ def _kb318512(rng: random.Random, r: Release) -> Panic:  # TPS race, 7.0.3 / 8.0
                 "VmMemCowPostToHintWorldIfMatched", "VmMemCowPShareFn", "VmAssistantProcessTasks")  # fmt: skip # noqa: E501
     return _with(rng, p, top, message=_pf(rng, p, "vmassistant."), crash_class=CrashClass.VMKERNEL,
                  known_issues=("318512",),
-                 tokens=("PFrame_IsBackedByLPage", "VmMemCowHintUpdatePost", "VmMemCowPShareFn"))  # fmt: skip # noqa: E501
+                 tokens=("VmMemCowHintUpdatePost",))  # fmt: skip
 
 
 def _kb323991(rng: random.Random, r: Release) -> Panic:  # PktList split, 8.0 GA/U1
@@ -78,7 +78,7 @@ def _kb323991(rng: random.Random, r: Release) -> Panic:  # PktList split, 8.0 GA
     message = f"#PF Exception 14 in world {p.world}:NetWorld-VM- IP {hexa(rng, 12)} addr 0x0"
     return _with(rng, p, top, message=message, crash_class=CrashClass.VMKERNEL,
                  known_issues=("323991",),
-                 tokens=("PktList_SplitByUplinkPort", "#PF Exception 14 in world"))  # fmt: skip
+                 tokens=("PktList_SplitByUplinkPort",))  # fmt: skip
 
 
 def _kb428541(rng: random.Random, r: Release) -> Panic:  # memory preallocation, 8.x
@@ -87,7 +87,7 @@ def _kb428541(rng: random.Random, r: Release) -> Panic:  # memory preallocation,
                 "CpuSched_StartWorld")  # fmt: skip
     return _with(rng, p, top, message=_pf(rng, p, "prealloc-1"), world_name="prealloc-1",
                  crash_class=CrashClass.VMKERNEL, known_issues=("428541",),
-                 tokens=("VmMemPf_PreallocRange", "AllocPreallocOneDomain"))  # fmt: skip
+                 tokens=("VmMemPf_PreallocRange",))  # fmt: skip
 
 
 def _kb435592(rng: random.Random, r: Release) -> Panic:  # double fault in syscalls, 7.0

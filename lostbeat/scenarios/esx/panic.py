@@ -89,6 +89,9 @@ class Panic:
     known_issues: tuple[str, ...] = ()
     tokens: tuple[str, ...] = field(default=())
     """Words that must all be shown for the known issue to be recognisable."""
+    known_on: str | None = None
+    """The one release family the known issue affects: elsewhere it holds only where no build
+    is shown (the release cannot rule it out)."""
 
 
 def world_id(rng: random.Random, release: Release) -> int:
@@ -160,6 +163,8 @@ def draw(rng: random.Random, kind: str, release: Release) -> Panic:
     warnings: tuple[str, ...] = ()
     saved = None
     module = None
+    known: tuple[str, ...] = ()
+    tokens: tuple[str, ...] = ()
     ip = _ip(rng, release)
     message = _exception_message(rng, release, world, name, ip)
     if message.startswith("#PF") and release.major >= 5:
@@ -227,11 +232,13 @@ def draw(rng: random.Random, kind: str, release: Release) -> Panic:
         other = rng.choice([c for c in range(pcpus) if c != pcpu])
         message = f"PCPU {other} locked up. Failed to ack TLB invalidate."
         warnings += _heartbeat_warnings(rng, other)
+        if heap == "cswitch":  # KB 430676: the virtual switch's heap, exhausted by RSPAN
+            known, tokens = ("430676",), (f"Heap {heap} already at its maximum size",)
     if not release.modules_in_frames:
         frames = [Frame(f.function, offset=f.offset) for f in frames if f.module == "vmkernel"]
         module = None if kind == "module" else module
     return Panic(release, kind, message, world, name, pcpu, pcpus, tuple(frames), cls, uptime,
-                 details, warnings, saved, module)  # fmt: skip
+                 details, warnings, saved, module, known, tokens)  # fmt: skip
 
 
 def _module_frames(
@@ -281,8 +288,10 @@ def _mce(rng: random.Random, r: Release, pcpu: int, pcpus: int, world: int, upti
     )
     frames = [Frame("MCEHandleException", offset=0x2a1), Frame("IDT_HandleException", offset=0x13c),
               Frame("gate_entry", offset=0x0)]  # fmt: skip
+    # KB 372284 quotes the MPN retirement of ESXi 7.0's machine checks
     return Panic(r, "mce", message, world, name, pcpu, pcpus, tuple(frames),
-                 CrashClass.HARDWARE, uptime, details, warnings)  # fmt: skip
+                 CrashClass.HARDWARE, uptime, details, warnings, known_issues=("372284",),
+                 tokens=("Force retiring MPN",), known_on="7.0")  # fmt: skip
 
 
 def _nmi(rng: random.Random, r: Release, pcpu: int, pcpus: int, world: int, uptime: float) -> Panic:
@@ -306,5 +315,8 @@ def _nmi(rng: random.Random, r: Release, pcpu: int, pcpus: int, world: int, upti
               Frame("IDTNMIWork", offset=0x99), Frame("Int2_NMI", offset=0x19),
               Frame("gate_entry", offset=0x0))  # fmt: skip
     name = rng.choice((f"idle{pcpu}", "vmx-vcpu-1:", "NetWorld-VM-"))
+    # KB 399748 is the HEST handler's NMI
+    known = ("399748",) if warnings else ()
     return Panic(r, "nmi", lint, world, name, pcpu, pcpus, frames, CrashClass.HARDWARE,
-                 uptime, (), warnings)  # fmt: skip
+                 uptime, (), warnings, known_issues=known,
+                 tokens=("ApeiHESTNmiHandler requested PSOD",))  # fmt: skip

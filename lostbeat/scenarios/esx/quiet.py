@@ -214,8 +214,15 @@ def agent_crash(rng: random.Random) -> Written:
         files.append(("vmware_-vl.txt", f"{r.vmware_v()}\n{r.vmware_l()}\n".encode()))
     text = "\n".join(d.decode() for _, d in files)
     build = r.number if f"build-{r.number}" in text else None
+    # KB 2040707's full ramdisk is ESXi 5.1's before Update 1: where no build is shown, the
+    # release cannot rule it out
+    known = (
+        ("2040707",)
+        if ramdisk and (build is None or r.family == "5.1" and r.number < 1065491)
+        else ()
+    )
     expect = Expect(CrashType.NONE, CrashClass.NONE, build=build,
-                    release=r.release if build else None, known_issues=())  # fmt: skip
+                    release=r.release if build else None, known_issues=known)  # fmt: skip
     return Written("esxi" if r.esxi else "esx_classic", tuple(files), tuple(forms), expect,
                    (("agent", agent),))  # fmt: skip
 

@@ -55,7 +55,8 @@ def test_kb308590_cos_core_screen():
 
 def test_kb1009607_excerpt_without_header():
     screen = parse_file("kb1009607-psod.txt")
-    assert screen.build is None and screen.message is None
+    # no header, no screen message line: the message is the one its log lines say
+    assert screen.build is None and screen.message == "Lost heartbeat"
     assert [s.kind for s in screen.signals] == [K.HB_ALERT, K.COS_ERROR]
     assert screen.signals[0].comm == "cimserver"
     assert screen.signals[0].pid == 3588
@@ -127,7 +128,9 @@ def test_empty_is_missing(lines):
 
 def test_not_a_screen():
     with pytest.raises(ParseError) as err:
-        parse_psod(["", "", "MemTotal: 5 kB", "Lost heartbeat"], path="notes.txt")
+        parse_psod(
+            ["", "", "MemTotal: 5 kB", "heartbeat lost, says the operator"], path="notes.txt"
+        )
     assert err.value.line_no == 3
     assert str(err.value).startswith("notes.txt:3: expected a purple screen")
 

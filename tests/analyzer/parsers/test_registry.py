@@ -15,7 +15,12 @@ PACKAGE = Path(parsers.__file__).parent
 SAMPLES = {
     "psod": (DATA / "kb308590-psod.txt").read_text(),
     "vmksummary": (DATA / "kb1019238-crash.txt").read_text(),
-    "vmkernel_log": (DATA / "kb1009607-psod.txt").read_text(),
+    # the log lines of KB 308590's screen (the zdump's log ends with them)
+    "vmkernel_log": "".join(
+        line.strip() + "\n"
+        for line in (DATA / "kb308590-psod.txt").read_text().splitlines()
+        if "cpu0:1024)" in line
+    ),
     "meminfo": (DATA / "kb308590-meminfo.txt").read_text(),
     "esx_conf": '/adv/Misc/HostName = "esxhostname"\n/adv/Misc/CosCorefile = ""\n',
     "version": "VMware ESX 4.0.0 build-164009\n",

@@ -197,3 +197,74 @@ def test_arbitrary_text_raises_only_parse_errors(lines):
     except (ParseError, ArtifactMissing):
         return
     assert all(1 <= s.evidence.line_no <= len(lines) for s in log.signals)
+
+
+def test_a_panic_logged_in_vmkernel_log_is_read_with_its_backtrace():
+    # KB 370976's vmkernel.log block (ESXi 7)
+    log = parse_vmkernel_log(
+        [
+            "2024-06-21T21:50:40.305Z cpu56:2097460)@BlueScreen: #PF Exception 14 in world "
+            "2097460:HELPER_UPLIN IP 0x42002b65ad3b addr 0x8",
+            "PTEs:0xc005426027;0xc004f12007;0x0;",
+            "2024-06-21T21:50:40.320Z cpu56:2097460)Code start: 0x42002a800000 VMK uptime: "
+            "455:21:42:08.477",
+            "2024-06-21T21:50:40.346Z cpu56:2097460)0x453949a1be20:[0x42002b65ad3b]"
+            "i40en_UplinkPrivStatsGet@(i40en)#<None>+0x45f stack: 0x4307b3a7e050",
+            "2024-06-21T21:50:40.373Z cpu56:2097460)0x453949a1be80:[0x42002aa8da15]"
+            "UplinkDeviceGetStatsAsyncCB@vmkernel#nover+0x2fe stack: 0x420000000001",
+        ],
+        path="var/run/log/vmkernel.log",
+    )
+    assert log.panic is not None and log.esxi is True
+    assert log.panic.message.startswith("#PF Exception 14 in world 2097460:HELPER_UPLIN")
+    assert [f.module for f in log.panic.frames] == ["i40en", "vmkernel"]
+
+
+def test_agent_dumps_hangs_full_ramdisks_and_stops_asked_for():
+    log = parse_vmkernel_log(
+        [
+            # ESXi 4.1 messages (esxi-bundles.md B2), KB 433552, KB 442474, KB 2040707, B3
+            "Oct 4 08:02:38 vmkernel: 40:12:01:41.386 cpu10:7448)UserDump: 1485: Dumping cartel "
+            "5551 (from world 7448) to file /var/core/vix-async-pipe-zdump.000 ...",
+            "2026-02-20T13:34:30.434Z In(182) vmkernel: cpu23:)UserDump: 3157: iofltd-emcsplit: "
+            "Dumping cartel ##### (from world 139941674) to file /var/core/iofilterd-zdump.001 ...",
+            "2026-02-20T13:35:00.000Z cpu1:1)ALERT: hostd detected to be non-responsive",
+            "2013-08-12T13:48:25.650Z [6FE81B90 info 'ha-eventmgr'] Event 8573 : The file table "
+            "of the ramdisk 'root' is full.",
+            "2022-04-26T02:48:45.930Z info hostd[2100820] [Originator@6876 sub=Vimsvc.ha-eventmgr] "
+            "Event 2393 : Host is shutting down.",
+        ],
+        path="var/run/log/hostd.log",
+    )
+    found = [(s.kind, s.comm or s.target) for s in log.signals]
+    assert found == [
+        (K.AGENT_DUMP, "vix-async-pipe"),
+        (K.AGENT_DUMP, "iofltd-emcsplit"),
+        (K.AGENT_HUNG, "hostd"),
+        (K.RAMDISK_FULL, "root"),
+        (K.USER_STOP, None),
+    ]
+    assert log.panic is None
+
+
+def test_warnings_alerts_and_the_last_lines_are_kept_for_signatures():
+    filler = [f"0:00:00:{i % 60:02}.000 cpu0:1024)Init: 1: ok {i}" for i in range(3 * 2048)]
+    filler[10] = "0:00:00:10.000 cpu0:1024)WARNING: Heap: Heap cswitch already at its maximum size"
+    log = parse_vmkernel_log(filler, path="var/log/vmkernel")
+    kept = [e.line_no for e in log.lines]
+    assert kept[0] == 11 and kept[-1] == len(filler)
+    assert len(kept) == 1 + vmkernel_log.TAIL
+
+
+def test_other_esx_logs_and_quoted_messages_are_logs():
+    for text in (
+        "[2012-10-04 08:02:36.167 1F5BDB90 verbose 'NetConfigProvider'] FetchFn: List of pnics\n",
+        "2013-08-12T13:55:30Z shell[3389987]: [root]: services.sh restart\n",
+        "    WARNING: Heartbeat: 961: PCPU <ID> didn't have a heartbeat for xx seconds.\n",
+        "    Mirror.cswitch: VSwitchRspanDstSessionDestinationFind: Failed to alloc memory\n",
+        "    <3>[uptime] sd n:n:n:n: still retrying nnnnnnnnn1 after 360s\n",
+    ):
+        assert vmkernel_log.looks_like_esx_log(text), text
+        assert not looks_like_vmkernel_log(text), text
+        parse_vmkernel_log(text, path="x")  # read, not refused
+    assert not vmkernel_log.looks_like_esx_log("hello world\nMemTotal: 1 kB\n")

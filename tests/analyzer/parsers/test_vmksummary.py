@@ -139,12 +139,12 @@ def test_empty_is_missing(lines):
     assert err.value.path == "var/log/vmksummary"
 
 
-def test_esxi5_format_is_not_this_artifact():
-    with pytest.raises(ParseError) as err:
-        parse_file("kb2004566-esxi5-vmksummary.txt")
-    assert err.value.line_no == 1
-    assert str(err.value).startswith("var/log/kb2004566-esxi5-vmksummary.txt:1: expected")
-    assert "2011-08-30T04:00:01Z heartbeat" in str(err.value)
+def test_esxi5_format_is_handed_to_its_own_parser():
+    # var/log/vmksummary.log of an ESXi bundle matches this artifact's path (KB 2004566)
+    summary = parse_file("kb2004566-esxi5-vmksummary.txt")
+    (line,) = summary.lines
+    assert (line.kind, line.vms, line.vmk_uptime_s) == (LineKind.HEARTBEAT, 0, 62657.0)
+    assert [c.token for c in line.top] == ["sfcb-pycim", "vpxa-worker", "hostd-worker"]
 
 
 def test_only_bad_records_raise_the_first():

@@ -5,7 +5,7 @@ import pytest
 from lostbeat.analyzer.parsers.psod import PsodScreen
 from lostbeat.analyzer.parsers.vmkernel_log import SignalKind
 from lostbeat.analyzer.parsers.vmksummary import LineKind
-from lostbeat.analyzer.result import CrashType
+from lostbeat.analyzer.result import CrashClass, CrashType
 from lostbeat.analyzer.rules.crash import judge_crash
 
 
@@ -80,11 +80,16 @@ def test_look_alikes(make, kind, message, expected):
     assert _judge(make.facts(signals=(make.signal(kind, message=message),))).type is expected
 
 
-def test_crash_seen_only_in_vmksummary_is_unknown_and_no_history_is_unknown(make):
+def test_crash_seen_only_in_vmksummary_and_no_history(make):
     lines = make.series(5, {"vpxa": 10_000}, start=1_000_000)
     t = lines[-1].epoch + 5000
-    lines += [make.event(LineKind.STARTING, t), make.event(LineKind.VMKERNEL_ERROR, t + 10)]
-    assert _judge(make.facts(lines)).type is CrashType.UNKNOWN
+    unclean = [*lines, make.event(LineKind.STARTING, t)]
+    # KB 1019238: no clean stop, then "VMkernel error": the VMkernel crashed (a purple screen,
+    # of which kind the summary does not say); without the error line, a crash or a power loss
+    assert _judge(make.facts(unclean)).type is CrashType.UNKNOWN
+    crashed = _judge(make.facts([*unclean, make.event(LineKind.VMKERNEL_ERROR, t + 10)]))
+    assert (crashed.type, crashed.class_) == (CrashType.VMKERNEL, CrashClass.UNKNOWN)
+    assert crashed.message is not None and "VMkernel error" in crashed.message
     assert _judge(make.facts()).type is CrashType.UNKNOWN
 
 

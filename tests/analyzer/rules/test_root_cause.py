@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from lostbeat.analyzer.result import CauseKind, Crash, CrashType
+from lostbeat.analyzer.parsers.vmkernel_log import SignalKind
+from lostbeat.analyzer.result import CauseKind, Crash, CrashClass, CrashType
 from lostbeat.analyzer.rules.root_cause import judge_root_cause
 
 LOST = Crash(CrashType.LOST_HEARTBEAT)
@@ -143,9 +144,20 @@ def test_too_little_history_is_inconclusive(make):
 @pytest.mark.parametrize("kind", [CrashType.COS_OOPS, CrashType.VMKERNEL, CrashType.NONE])
 def test_other_crashes_are_not_memory_but_an_ongoing_leak_is_still_reported(make, kind):
     lines = make.series(48, {"VMap": lambda h, r: 100_000 + 8_000 * h, "vpxa": steady(20_000)})
-    judged = _cause(make, lines, crash=Crash(kind))
+    shown = CrashClass.VMKERNEL if kind is CrashType.VMKERNEL else CrashClass.UNKNOWN
+    judged = _cause(make, lines, crash=Crash(kind, class_=shown))
     assert judged.root_cause.kind is CauseKind.NOT_MEMORY
     assert [f.id for f in judged.findings] == ["root_cause.ongoing_leak"]
+
+
+def test_a_purple_screen_of_unknown_class_is_not_the_consoles_memory(make):
+    """A VMkernel screen whose cause the screen does not give is still no Service Console
+    memory exhaustion: the platform says which crash types its domain can cause."""
+    lines = make.series(48, {"VMap": lambda h, r: 100_000 + 8_000 * h, "vpxa": steady(20_000)})
+    screen = make.signal(SignalKind.PF_EXCEPTION, message="#PF Exception 14 in world 1:x")
+    facts = make.facts(lines, signals=(screen,))
+    assert facts.crash.class_ is CrashClass.UNKNOWN
+    assert judge_root_cause(facts).root_cause.kind is CauseKind.NOT_MEMORY
 
 
 def test_two_thirds_of_swap_in_use_but_static_is_not_yet_contention(make):

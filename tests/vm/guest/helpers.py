@@ -103,9 +103,10 @@ def keep(name: str, text: str) -> None:
 def lostbeat(*argv: str) -> tuple[int, str, str]:
     """``lostbeat ARGV`` in this process: its exit status, standard output and error.
 
-    The analyzer takes about 25 s to import under TCG (scipy.stats, measured), so the suite
-    imports it once and runs ``lostbeat analyze`` and ``lostbeat simulate`` through the
-    console script's own entry point, :func:`lostbeat.cli.main`.
+    Python imports are 10 to 20 times slower under TCG than on the host (the analyzer's takes
+    1.4 s cold, docs/benchmarks.md), so the suite imports it once and runs ``lostbeat
+    analyze`` and ``lostbeat simulate`` through the console script's own entry point,
+    :func:`lostbeat.cli.main`.
     """
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

@@ -1,0 +1,162 @@
+"""The words of a VMkernel panic: its messages, its header and where a flattened paste runs one
+record into the next (not a parser itself; :mod:`._panic` reads them line by line).
+
+Sources of each form: docs/reference/esx-builds.md (headers) and the KB quotations in
+tests/corpus/kb/ (messages).
+
+Examples:
+    >>> message("@BlueScreen: PCPU 3 locked up. Failed to ack TLB invalidate.cpu1:2)x")
+    (<PanicKind.LOCKUP: 'lockup'>, 'PCPU 3 locked up. Failed to ack TLB invalidate.', 13)
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+__all__ = ["HEADER", "MAX_MESSAGE", "PanicKind", "message", "segments", "vmkernel_function"]
+
+MAX_MESSAGE = 240
+"""A message is never longer: a flattened paste must not run into the next record."""
+
+
+class PanicKind(StrEnum):
+    """What the message says, most telling first (a screen may show several)."""
+
+    LOST_HEARTBEAT = "lost_heartbeat"  # Lost heartbeat (KB 308590)
+    COS_OOPS = "cos_oops"  # Oops, COS Error: Oops (KB 1006802)
+    COS_PANIC = "cos_panic"  # COS Panic: <reason> (KB 1016070, KB 2009232)
+    MCE = "mce"  # Machine Check Exception, uncorrectable machine check error (KB 372284)
+    NMI = "nmi"  # LINT1/NMI (KB 1804), NMI ... requested PSOD (KB 399748)
+    ASSERT = "assert"  # ASSERT <path>:<line> (KB 311064)
+    NOT_IMPLEMENTED = "not_implemented"  # NOT_IMPLEMENTED <path>:<line> (KB 1016239)
+    FAILURE = "failure"  # BUG: failure at ..., Failed at ... -- NOT REACHED (KB 2011474)
+    EXCEPTION = "exception"  # #PF Exception 14 in world ... (KB 2012404, KB 303440)
+    LOCKUP = "lockup"  # PCPU 3 locked up (KB 324947)
+    NO_HEARTBEAT = "no_heartbeat"  # Panic from another CPU, PCPU n: no heartbeat (KB 385615)
+    SPIN = "spin"  # Spin count exceeded - possible deadlock (KB 380959)
+    FORCED = "forced"  # CrashMe: forced from vsish (esxi-bundles.md B6)
+    OTHER = "other"  # any other @BlueScreen: message
+
+
+_A = re.ASCII
+_HEX = r"0[xX#][0-9A-Fa-f#]*|#+"
+# Where the next record of a flattened line begins: a log prefix, a frame, a panic section.
+_CUT = re.compile(
+    r"(?<=\S)(?=cpu[0-9#]+:[0-9#]*(?: opID=\S+)?\))"
+    r"|(?<=\s)(?=(?:0[xX][0-9A-Za-z#]+|#{2,})\s*:\s*\[\s*(?:0[xX]|#))"
+    r"|(?<!\s)\s+(?=(?:PTEs:|Code start:|VMK uptime:|Backtrace for |Saved backtrace|@BlueScreen:))"
+    r"|(?<=\S)(?=System has encountered a Hardware Error)"
+    r"|(?<=:\s)>?\s*(?=#0\s+(?:0x[0-9a-fA-F]+ in )?[A-Za-z_])",  # a gdb stack after a sentence
+    _A,
+)
+HEADER = re.compile(
+    r"(?P<product>VMware ESXi?(?: Server)?)(?: (?P<version>[0-9#][0-9Xx#.]*))?\s*"
+    r"\[\s*(?:VMware ESXi?\s*\[)?(?:Release)?build-(?P<build>[0-9]{1,9})",
+    _A,
+)
+_BLUESCREEN = re.compile(r"@BlueScreen:\s*(?P<text>.*)", _A)
+_SYMBOL = r"(?:@\s*[\w.$]+(?:\+0x[0-9a-fA-F]+(?:/0x[0-9a-fA-F]+)?)?)?"
+_WORLD = r"(?:\s+in\s+world\s+[^\s:]+:.{0,40}?(?=\s+(?:IP|ip)\s|\s*@\s*0|\s*$))?"
+_WHERE = rf"(?:\s+(?:IP|ip|SP|addr)\s+(?:{_HEX})|\s*@\s*0[xX][0-9A-Fa-f#]+)*"
+_MESSAGES: tuple[tuple[PanicKind, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(rx, _A))
+    for kind, rx in (
+        (PanicKind.COS_PANIC, rf"\b(?:COS Panic|CosPanic):?\s*[^@\s][^@]{{0,120}}{_SYMBOL}"),
+        (PanicKind.COS_OOPS, r"(?:COS Error:\s*|^(?:<[0-9]>)?)Oops\b[^@]{0,80}"),
+        # the screen's message, or the Service Console's own words: never a heartbeat another
+        # component (a datastore, HA) says it lost
+        (
+            PanicKind.LOST_HEARTBEAT,
+            r"(?:^|(?:COS Error:|HB:(?: ?[0-9]+:)?) ?)(?P<said>Lost heartbeat)\b",
+        ),
+        (PanicKind.MCE, r"Machine Check Exception(?: on \S+(?: in world [^\s:]+:[\w.\-]*)?)?"),
+        (PanicKind.MCE, r"Uncorrectable/unrecoverable machine check error"),
+        (PanicKind.MCE, r"MCA: [0-9#]+: UC Excp .*"),
+        (PanicKind.NMI, r"LINT1(?:/NMI)? ?\(?motherboard (?:nonmaskable )?interrupt\)?[^.]*\.?"),
+        (PanicKind.NMI, r"NMI: [0-9]+: \w+ requested PSOD"),
+        (PanicKind.ASSERT, r"ASSERT \S+:[0-9]+"),
+        (PanicKind.NOT_IMPLEMENTED, r"NOT_IMPLEMENTED \S+:[0-9]+"),
+        (PanicKind.FAILURE, r"BUG: failure at \S+(?: \(inside \w+\))?"),
+        (PanicKind.FAILURE, r"Failed at \S+ -- NOT REACHED"),
+        (
+            PanicKind.EXCEPTION,
+            rf"#[A-Z]{{2,3}}\s+Exception\s*\(?\s*[0-9]+(?:\s*\))?{_WORLD}{_WHERE}",
+        ),
+        (PanicKind.LOCKUP, r"PCPU [0-9]+ locked up\.[^.(]*\.?(?: ?\((?:[^()]|\([^()]*\))*\)\.?)?"),
+        (PanicKind.NO_HEARTBEAT, r"Panic from another CPU(?: \(cpu [0-9]+, world [0-9]+\))?"),
+        (PanicKind.NO_HEARTBEAT, r"PCPU [0-9]+: no heartbeat[^.]*"),
+        (PanicKind.NO_HEARTBEAT, r"NMI IPI: Panic requested by another PCPU\.?"),
+        (PanicKind.SPIN, r"Spin count exceeded[^-\n]{0,40}- possible deadlock with PCPU [0-9#]+"),
+        (PanicKind.FORCED, r"\bCrashMe\b"),
+    )
+)
+_GDB_SPLIT = re.compile(r"(?=#[0-9]+\s+(?:0x[0-9a-fA-F*]+ in )?(?:\?\?|[A-Za-z_]))", _A)
+
+
+def segments(text: str) -> list[str]:
+    """A line cut where a flattened paste runs the next record into it.
+
+    >>> segments("#PF Exception 14 in world 1:vmast IP 0x1 addr 0x0 PTEs:0x8; Code start: 0x4")
+    ['#PF Exception 14 in world 1:vmast IP 0x1 addr 0x0', 'PTEs:0x8;', 'Code start: 0x4']
+    """
+    if len(text) < 60:
+        return [text]
+    out: list[str] = []
+    start = 0
+    for m in _CUT.finditer(text, 1):
+        if m.start() > start:
+            out.append(text[start : m.start()].strip())
+        start = m.end()
+    out.append(text[start:].strip())
+    if "(gdb)" in text:  # a gdb session pasted as one line: "(gdb) where#0 F (...) at x.c:1#1 ..."
+        out = [piece for seg in out for piece in _GDB_SPLIT.split(seg)]
+    return [s for s in out if s]
+
+
+# Every message form holds one of these: a cheap test before the regexes.
+_MESSAGE_WORDS = (
+    "xception", "locked up", "heartbeat", "Oops", "COS ", "CosPanic", "ASSERT", "NOT_", "BUG:",
+    "NOT REACHED", "anic", "NMI", "LINT1", "achine check", "MCA", "Spin count", "CrashMe",
+    "@BlueScreen",
+)  # fmt: skip
+
+
+def message(text: str) -> tuple[PanicKind, str, int] | None:
+    """The panic message a segment holds, cut where its grammar ends, and its form's rank
+    (a screen's ``Machine Check Exception`` line over the log's ``MCA: ... UC Excp``)."""
+    if not any(w in text for w in _MESSAGE_WORDS):
+        return None
+    bluescreen = _BLUESCREEN.search(text)
+    body = bluescreen["text"] if bluescreen else text
+    for index, (kind, rx) in enumerate(_MESSAGES):
+        m = rx.search(body)
+        if m is not None:
+            said = m["said"] if "said" in rx.groupindex else m[0]
+            return kind, said.strip()[:MAX_MESSAGE], index
+    if bluescreen and body.strip():
+        return PanicKind.OTHER, body.strip()[:MAX_MESSAGE], len(_MESSAGES)
+    return None
+
+
+# Functions only the VMkernel has, that a backtrace of it runs through: the panic and its
+# interrupt gates, NMI and heartbeat handlers, and the entry points at the bottom of its worlds
+# (the scheduler, helper queues, bottom halves, worldlets, interrupt cookies, the boot's
+# Init_Start); seen in the
+# backtraces of the KB quotations in tests/corpus/kb/ and of the real corpus.
+_VMKERNEL_FUNCS = re.compile(
+    r"Panic\w*|gate_entry_?|IDT\w+|Int[0-9]+_\w+|NMI_\w+|CpuSched\w*|HelperQueueFunc|helpFunc"
+    r"|BH_\w+|vmkWorldFunc|Worldlet\w+|IntrCookie_\w+|AsyncPopCallbackFrameInt|Heartbeat_\w+"
+    r"|Init_VMKernel|Init_Start",
+    _A,
+)
+
+
+def vmkernel_function(name: str) -> bool:
+    """Whether ``name`` is a function only the VMkernel has (a bare stack naming one is the
+    VMkernel's).
+
+    >>> vmkernel_function("HelperQueueFunc"), vmkernel_function("main")
+    (True, False)
+    """
+    return _VMKERNEL_FUNCS.fullmatch(name) is not None

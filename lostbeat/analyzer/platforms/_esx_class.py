@@ -1,0 +1,116 @@
+"""What kind of fault an ESX crash was, and who to ask about it (crash.class, the suspect).
+
+In this order, first that holds (the real corpus's vocabulary, tests/corpus/real/README.md):
+
+1. a known issue the lines match says so (its article settles the class);
+2. ``hardware``: a machine check (``Machine Check Exception``, an uncorrectable machine check
+   error, KB 372284), an NMI from the board (``LINT1/NMI``, KB 1804; ``ApeiHESTNmiHandler
+   requested PSOD``, KB 399748), a panic raised by a hardware-error handler (PCIe DPC/EDR,
+   KB 394393), or a CPU stuck in a management controller's interrupt handler when the
+   heartbeat NMI caught it (iLO, KB 429117);
+3. ``driver``: the suspect (the first module of the backtrace that is not the VMkernel core,
+   ``_esx_modules``) is a device driver, or the failure is in the driver tree
+   (``vmkdrivers/...``, KB 2011474's form);
+4. ``vmkernel``: an assertion or ``NOT_IMPLEMENTED`` in the VMkernel's own source
+   (``bora/vmkernel/...``, KB 311064, KB 1016239), or a VMkernel heap at its maximum size
+   before the crash (KB 430676, KB 367598);
+5. ``service_console``: a Service Console Oops or panic (KB 1006802, KB 1016070);
+6. ``unknown`` otherwise: a lockup, an exception in core code, a lost heartbeat whose cause
+   the history must tell; the screen alone does not say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lostbeat.analyzer.issues import KnownIssue
+from lostbeat.analyzer.parsers._panic import Panic, PanicKind
+from lostbeat.analyzer.parsers.vibs import VibList
+from lostbeat.analyzer.platforms._esx_modules import (
+    Suspect,
+    hardware_frame,
+    management_frame,
+    suspect,
+)
+from lostbeat.analyzer.result import CrashClass, CrashType
+
+__all__ = ["Verdict", "classify"]
+
+_HEAP_FULL = "already at its maximum size"  # "Heap <name> already at its maximum size" (KB 430676)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    class_: CrashClass
+    suspect: Suspect | None
+    why: str
+    """Which rule settled the class, for the crash's evidence trail."""
+
+
+def _hardware(panic: Panic) -> str | None:
+    functions = [f.function for f in panic.frames]
+    if panic.kind is PanicKind.MCE:
+        return "a machine check exception"
+    if panic.kind is PanicKind.NMI:
+        return "a non-maskable interrupt from the hardware"
+    if hardware_frame(functions):
+        return "a panic raised by a hardware-error handler"
+    modules = [f.module for f in panic.frames]
+    if panic.kind is PanicKind.NO_HEARTBEAT and management_frame(functions, modules):
+        return "an interrupt storm from the management controller"
+    return None
+
+
+def _version(found: Suspect, vibs: Sequence[VibList]) -> Suspect:
+    """The suspect's version as the installed VIBs show it, where they do."""
+    for vib_list in vibs:
+        vib = vib_list.by_name(found.module)
+        if vib is not None and vib.version:
+            vendor = found.vendor or vib.vendor
+            return Suspect(found.module, vib.version, vendor, found.driver)
+    return found
+
+
+def classify(
+    crash: CrashType,
+    panic: Panic | None,
+    issues: Sequence[KnownIssue],
+    lines: Sequence[str],
+    vibs: Sequence[VibList],
+) -> Verdict:
+    """The class of a crash of type ``crash``; ``issues`` are the known issues its lines
+    match (for its type and release), ``lines`` the texts the crash's evidence holds."""
+    if crash is CrashType.NONE:
+        return Verdict(CrashClass.NONE, None, "no crash")
+    if crash is CrashType.UNKNOWN:
+        return Verdict(CrashClass.UNKNOWN, None, "no screen")
+    frames = [
+        (f.function, f.module if f.module or not f.at_module else "", f.version)
+        for f in (panic.frames if panic else ())
+    ]
+    involved = [(i.module, i.version, i.external) for i in panic.involved] if panic else []
+    found = suspect(frames, involved)
+    row = next((i for i in issues if i.class_ is not None and crash in i.crash), None)
+    if found is None and row is not None and row.module:
+        found = Suspect(row.module, None, row.vendor, row.class_ is CrashClass.DRIVER)
+    if found is not None:
+        found = _version(found, vibs)
+    if row is not None and row.class_ is not None:
+        return Verdict(row.class_, found, f"KB {row.kb}")
+    if crash in (CrashType.COS_OOPS, CrashType.COS_PANIC):
+        return Verdict(CrashClass.SERVICE_CONSOLE, found, "a Service Console fault")
+    if crash is not CrashType.VMKERNEL or panic is None:
+        return Verdict(CrashClass.UNKNOWN, found, "the screen does not say")
+    if why := _hardware(panic):
+        return Verdict(CrashClass.HARDWARE, found, why)
+    message = panic.message or ""
+    if found is not None and found.driver:
+        return Verdict(CrashClass.DRIVER, found, f"the backtrace's first module {found.module}")
+    if panic.kind is PanicKind.FAILURE and "vmkdrivers/" in message:
+        return Verdict(CrashClass.DRIVER, found, "a failure in the driver layer")
+    if panic.kind in (PanicKind.ASSERT, PanicKind.NOT_IMPLEMENTED) and "vmkernel/" in message:
+        return Verdict(CrashClass.VMKERNEL, found, "an assertion in the VMkernel")
+    if any(_HEAP_FULL in line for line in lines):
+        return Verdict(CrashClass.VMKERNEL, found, "a VMkernel heap at its maximum size")
+    return Verdict(CrashClass.UNKNOWN, found, "the screen does not say")
