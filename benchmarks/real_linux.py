@@ -1,8 +1,8 @@
 """The real-Linux corpus scored: every case's files analysed as loose inputs, every key of its
 ``expect`` compared with the JSON document (tests/corpus/real-linux/README.md).
 
-A case is right when every key is. ``benchmarks/accuracy.py --real`` prints the table;
-``tests/corpus/test_real_linux_corpus.py`` asserts it case by case.
+A case is right when every key is. ``benchmarks/accuracy.py --real tests/corpus/real-linux``
+prints the table; ``tests/corpus/test_real_linux_corpus.py`` asserts it case by case.
 
 Usage::
 
