@@ -116,8 +116,11 @@ def _zone(text: str | None) -> int:
     return sign * (int(digits[:2]) * 3600 + int(digits[2:4]) * 60)
 
 
-def _iso(m: re.Match[str]) -> float:
+def _iso(m: re.Match[str]) -> float | None:
+    """The stamp's epoch; None for a month that is none (found by fuzzing: timegm refuses it)."""
     year, mon, day, hh, mm, ss = (int(g) for g in m.groups()[:6])
+    if not 1 <= mon <= 12:
+        return None
     frac = m[7] or ""
     whole = timegm((year, mon, day, hh, mm, ss, 0, 0, 0)) - _zone(m[8])
     return whole + (int(frac) / 10 ** len(frac) if frac else 0.0)

@@ -381,3 +381,9 @@ def test_a_boot_log_without_an_incident_is_a_linux_log() -> None:
     banner = "> Linux version 3.16.0-11-amd64 (builder@buildhost) #1 SMP\n> Memory: 8192000K\n"
     assert looks_like_host_log("> Started Session 2 of User root.\n" + banner)
     assert parse_host_log(banner.splitlines(), path="console.log").incidents == ()
+
+
+def test_an_iso_stamp_with_a_month_that_is_none_has_no_time() -> None:
+    """Found by fuzzing: timegm refuses month 13; the line is read, its time unknown."""
+    f = frame("2026-13-01T00:00:00+00:00 h kernel: INFO: task a:1 blocked for more than 2 seconds.")
+    assert f is not None and (f.at, f.ident) == (None, "kernel")
