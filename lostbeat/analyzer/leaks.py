@@ -11,6 +11,8 @@ history a platform gives: hourly top-three points or a recording's fine samples,
 - Exhaustion: from the leak's last point, at its fitted rate, until the room left in the
   domain (its capacity less the other consumers) is used. Only resident sizes can say that;
   virtual sizes cannot, so for them only what the leak held is reported.
+- A leak grows until the end: a series that reached its level hours before the end and held
+  it (a cache warming up, a pool filling to its size) did not bring the domain down.
 - A leak that could not have used the swap still free within MAX_FILL_H is a drift: it did
   not bring the domain down by itself.
 
@@ -38,6 +40,7 @@ __all__ = [
     "fill_window_h",
     "find_leak",
     "find_leaks",
+    "levelled_off",
     "one_jump",
 ]
 
@@ -57,6 +60,13 @@ MAX_FILL_H = 24.0
 this many hours; growth slower than that is a drift, and the crash needed a spike."""
 MIN_OWN_GROWTH = 0.10
 """Whatever the domain's size, a leak adds at least a tenth to the process's own size."""
+LEVEL_SHARE = 0.1
+"""A series is at its level once within this share of its rise below its highest point..."""
+MIN_LEVEL_H = 6.0
+MIN_LEVEL_SHARE = 1.0 / 3.0
+"""...and has levelled off when it stayed there this many hours before the end, and this
+share of the window: a leak stopped by the exhaustion it caused is flat for the last
+minutes or the last hour, not for most of a day."""
 SWAP_EDGE = 80.0
 """Swap use (percent) at which the domain is at its edge: growth had already brought it there."""
 
@@ -122,6 +132,23 @@ def _new_high(before: Sequence[tuple[float, float]], tail: Sequence[tuple[float,
     return last >= (1.0 + NEW_HIGH) * max(kb for _, kb in before)
 
 
+def levelled_off(points: Sequence[tuple[float, float]]) -> bool:
+    """True when the series reached its level long before its end and stayed near it.
+
+    >>> warm = [(3600.0 * h, 100.0 + 10 * min(h, 8)) for h in range(30)]
+    >>> levelled_off(warm), levelled_off([(3600.0 * h, 100.0 + 10 * h) for h in range(30)])
+    (True, False)
+    """
+    low, high = min(kb for _, kb in points), max(kb for _, kb in points)
+    if high <= low:
+        return False
+    near = high - LEVEL_SHARE * (high - low)
+    reached = next(when for when, kb in points if kb >= near)
+    start, end = points[0][0], points[-1][0]
+    flat = end - reached
+    return flat >= MIN_LEVEL_H * 3600.0 and flat >= MIN_LEVEL_SHARE * (end - start)
+
+
 def find_leak(
     token: str,
     points: Sequence[tuple[float, float]],
@@ -142,6 +169,7 @@ def find_leak(
             and _big_enough(adj, domain_kb, min_span_s)
             and _runs_rise(points, adjusted)
             and not one_jump(adjusted, span=jump_span)
+            and not levelled_off(adjusted)
         ):
             return Leak(token, adj, restarts, tuple(points))
     # a leak that began somewhere in the boot: the best-growing suffix
@@ -154,6 +182,7 @@ def find_leak(
             and _big_enough(trend, domain_kb, min_span_s)
             and not one_jump(tail, span=jump_span)
             and _new_high(points[:start], tail)
+            and not levelled_off(tail)
             and (best is None or trend.tau > best.tau + 0.02)
         ):
             best = trend
