@@ -34,6 +34,7 @@ ORDER = (
     "test_loss.py",
     "test_journal.py",
     "test_oom.py",
+    "test_oom_explained.py",
     "test_watchdog.py",
     "test_simulate.py",
 )
