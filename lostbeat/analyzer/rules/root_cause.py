@@ -346,12 +346,14 @@ def _static_cause(facts: Facts) -> tuple[RootCause, tuple[Finding, ...]]:
         swap is None and ram is not None and ram >= CONTENTION_RAM
     ):
         used = f"swap {percent(swap)} used" if swap is not None else f"{percent(ram)} used"
+        if top:  # no per-process figures (sar alone) name no consumer
+            used = f"{used}; largest {top}"
         cause = RootCause(
             CauseKind.CONTENTION,
             confidence=0.7,
             explanation=(
                 f"no process grows enough to have filled it, yet {words.domain} was full "
-                f"before the end ({used}; largest {top}): static contention"
+                f"before the end ({used}): static contention"
             ),
         )
         title = "Memory contention: usage high and static"
@@ -364,6 +366,8 @@ def _static_cause(facts: Facts) -> tuple[RootCause, tuple[Finding, ...]]:
         return cause, ()
     else:
         used = f"swap {percent(swap)} used" if swap is not None else f"{percent(ram)} used"
+        if top:  # no per-process figures (sar alone) name no consumer
+            used = f"{used}; largest {top}"
         cause = RootCause(
             CauseKind.SPIKE,
             confidence=0.6 if swap is not None else 0.5,

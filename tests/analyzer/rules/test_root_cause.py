@@ -134,6 +134,7 @@ def test_high_static_usage_is_contention(make):
     cause = _cause(make, lines, meminfo=make.meminfo(272 * 1024, 554168)).root_cause
     assert cause.kind is CauseKind.CONTENTION
     assert cause.process is None and cause.token is None
+    assert "swap 90 % used; largest vmware-h" in cause.explanation, cause.explanation
 
 
 def test_too_little_history_is_inconclusive(make):
