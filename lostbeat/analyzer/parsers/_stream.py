@@ -48,6 +48,12 @@ WORDS = (
 # killers' (PID 1's on systemd-oomd's kills name it; a unit's end after its pressure line is
 # read while ``follow`` says so): they are found by their sender first, then by a word.
 _SENDERS = (" kernel:", "earlyoom", "oomd", "nohang")
+_PLAIN_WORDS = tuple(w for w in WORDS if w not in ("emory", "ask")) + ("blocked for more",)
+"""The words of a large file whose start has no time stamp (not a log the kernel or a killer
+wrote: a program's own log, a dump of text): "memory" and "task" are everyday words there,
+and every report's headline has another word (``Killed``, ``oom``, ``blocked for more``)."""
+_PLAIN_HEAD = 65536
+"""How much of a file's start decides that it is large and has no stamp."""
 _KERNEL_WORDS = (*WORDS[:10], "page allocation")
 """The words a kernel line needs (a killer's and kubectl's are not the kernel's)."""
 _UNIT_WORDS = ("oomd",)
@@ -55,12 +61,12 @@ _UNIT_WORDS = ("oomd",)
 _KILLER_IDENTS = frozenset({"earlyoom", "systemd-oomd", "nohang", "nohang-desktop"})
 
 
-def _marks(text: str, syslog: bool) -> list[int]:
+def _marks(text: str, syslog: bool, plain: bool = False) -> list[int]:
     """Where the lines of ``text`` that have a word start, sorted; in a syslog file, the
     lines of a sender that matters that have a word (the senders' lines are found first, and
     only their text is searched for the words)."""
     if not syslog:
-        return _starts(text, WORDS)
+        return _starts(text, _PLAIN_WORDS if plain else WORDS)
     sent = _starts(text, _SENDERS)
     if not sent:
         return []
@@ -131,8 +137,10 @@ def frames(lines: Iterable[str], *, follow: Callable[[int], bool] | None = None)
     if _EXPORT_HEAD.match(head):  # the start, or a tail kept from mid-entry
         yield from _export(pieces, follow or _never)
     else:
-        syslog = _syslog_file(first[:65536].split("\n")[:-1])
-        yield from _lines(pieces, follow or _never, syslog=syslog)
+        head_lines = first[:_PLAIN_HEAD].split("\n")[:-1]
+        syslog = _syslog_file(head_lines)
+        plain = not syslog and len(first) >= _PLAIN_HEAD and not _stamped(head_lines)
+        yield from _lines(pieces, follow or _never, syslog=syslog, plain=plain)
 
 
 def _syslog_file(head: list[str]) -> bool:
@@ -146,18 +154,27 @@ def _syslog_file(head: list[str]) -> bool:
     return True
 
 
+def _stamped(head: list[str]) -> bool:
+    """Whether a line of the file's start carries a time stamp a kernel log has."""
+    for line in head:
+        f = frame(line)
+        if f is not None and (f.at is not None or f.clock is not None or f.mono is not None):
+            return True
+    return False
+
+
 def _never(line_no: int) -> bool:
     return False
 
 
 def _lines(
-    pieces: Iterable[str], follow: Callable[[int], bool], *, syslog: bool
+    pieces: Iterable[str], follow: Callable[[int], bool], *, syslog: bool, plain: bool = False
 ) -> Iterator[Frame]:
     """The frames of the lines with a word and of the lines an open report may own; the
     rest is skipped by position, never split out of the text."""
     base = 0  # line number before the piece
     for text in pieces:  # each ends with a newline
-        marks = _marks(text, syslog)
+        marks = _marks(text, syslog, plain)
         pos = line = k = 0  # a line's start and index in the piece; the next mark
         while pos < len(text):
             if k < len(marks) and marks[k] == pos:

@@ -387,3 +387,16 @@ def test_an_iso_stamp_with_a_month_that_is_none_has_no_time() -> None:
     """Found by fuzzing: timegm refuses month 13; the line is read, its time unknown."""
     f = frame("2026-13-01T00:00:00+00:00 h kernel: INFO: task a:1 blocked for more than 2 seconds.")
     assert f is not None and (f.at, f.ident) == (None, "kernel")
+
+
+def test_a_large_file_without_stamps_frames_only_report_words() -> None:
+    """A program's own log (no kernel stamp at its start) says "memory" and "task" on every
+    line: those lines are passed over, a kill line in it is still framed, and a small
+    stampless paste keeps every word."""
+    chatter = [f"worker {i}: task queue memory pool refreshed" for i in range(4000)]
+    text = "\n".join([*chatter, "Out of memory: Killed process 4242 (leaker)", *chatter]) + "\n"
+    assert len(text) > 65536
+    found = [f.text for f in frames(text)]
+    assert found == ["Out of memory: Killed process 4242 (leaker)"]
+    paste = "\n".join(chatter[:3]) + "\n"
+    assert len(list(frames(paste))) == 3
