@@ -268,3 +268,14 @@ def test_other_esx_logs_and_quoted_messages_are_logs():
         assert not looks_like_vmkernel_log(text), text
         parse_vmkernel_log(text, path="x")  # read, not refused
     assert not vmkernel_log.looks_like_esx_log("hello world\nMemTotal: 1 kB\n")
+
+
+def test_hostd_lines_of_esx_35_and_40_are_an_esx_log():
+    # hostd's own form on ESX 3.5/4.0: the component quoted before the thread and the level
+    lines = [
+        "[2009-11-13 07:15:29.000 'Libs' 3076581934 warning] SSL Handshake on client conn",
+        "[2009-11-13 07:15:31.412 'App' 3076444304 info] Current working directory: /var/log",
+    ]
+    assert vmkernel_log.looks_like_esx_log("\n".join(lines))
+    log = vmkernel_log.parse_vmkernel_log(lines, path="var/log/vmware/hostd.log")
+    assert log.panic is None
