@@ -185,9 +185,6 @@ class _Collector:
             self.skip(rel, f"not read: {lim.members} members already read", name)
             return None
         cap = lim.member_bytes
-        own = ARTIFACTS[name].max_bytes
-        if own is not None:
-            cap = min(cap, own)
         if self.consume is not None and name != "recording":
             if self.handed >= lim.parsed_bytes:
                 self.skip(rel, f"not read: {_size(lim.parsed_bytes)} already parsed", name)

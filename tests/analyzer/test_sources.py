@@ -821,16 +821,3 @@ def test_names_that_are_not_utf8_are_shown_as_a_tar_shows_them(tmp_path: Path) -
         == "var/log/vmkernel.\ufffd"
         == b"var/log/vmkernel.\xe9".decode(errors="replace")
     )
-
-
-def test_an_agents_log_keeps_its_newest_two_mib(tmp_path: Path) -> None:
-    """hostd's chatter is read from its end only: its own cap, below the general one."""
-    chatter = b"".join(
-        b"[2009-11-13 07:15:29.000 'Libs' 3076581934 info] heartbeat %08d\n" % i
-        for i in range(60_000)
-    )
-    files = {"var/log/vmware/hostd-0.log": chatter}
-    collected = TarSource(write_tar(tmp_path / "a.tgz", files)).collect()
-    (log,) = collected.members
-    assert chatter.endswith(log.data) and (2 << 20) - 128 < len(log.data) <= 2 << 20
-    assert log.note == f"kept the last 2.0 MiB of {len(chatter) / MiB:.1f} MiB"

@@ -62,9 +62,6 @@ ESX_ARTIFACTS: dict[str, Artifact] = {
         doc="the management agents' logs (hostd, vpxa, shell, vobd, LogEFI): agent core dumps "
         "and hangs, reboots asked for, the panic if it was re-logged",
         tail=True,
-        # an agent's log is mostly its own chatter: its crash, hang or the reboot asked for is
-        # among its newest lines, and each rotation keeps its own end
-        max_bytes=2 << 20,
     ),
     "meminfo": Artifact(
         ("proc/meminfo",),  # §3.2: all of /proc is copied

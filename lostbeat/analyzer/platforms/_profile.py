@@ -44,8 +44,6 @@ class Artifact:
         tail: when a file is larger than the read cap, keep its end (the newest lines).
         by_path: the path says what the file is about (``proc/<pid>/cgroup``): two files
             of the same content are two inputs, not one file given twice.
-        max_bytes: a read cap of the artifact's own, below the general one (with ``tail``,
-            the newest lines of a large file are what is kept).
     """
 
     patterns: tuple[str, ...]
@@ -54,7 +52,6 @@ class Artifact:
     doc: str
     tail: bool = False
     by_path: bool = False
-    max_bytes: int | None = None
 
 
 @dataclass
