@@ -195,7 +195,7 @@ class Scanner:
     def _headline(self, f: Frame, text: str) -> bool:  # noqa: C901 - one branch per form
         if text.startswith("---[ end "):
             return True  # the end marker of a panic already read (it repeats its reason)
-        if (m := _PANIC.search(text)) is not None and not text.startswith("---[ end"):
+        if (m := _PANIC.search(text)) is not None:
             self._panic(f, m["reason"])
             return True
         if (m := _OOM_TRIGGER.match(text)) is not None:

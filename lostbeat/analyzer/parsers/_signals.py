@@ -161,6 +161,29 @@ def era_of(text: str) -> int | None:
     return None
 
 
+class EraVotes:
+    """The lines' votes for ESXi 5+ or ESX classic (:func:`era_of`); ``esxi`` is None when
+    neither side has a vote, or both do."""
+
+    __slots__ = ("classic", "esxi_5")
+
+    def __init__(self) -> None:
+        self.classic = self.esxi_5 = 0
+
+    def add(self, text: str) -> None:
+        era = era_of(text)
+        if era == 1:
+            self.esxi_5 += 1
+        elif era == 0:
+            self.classic += 1
+
+    @property
+    def esxi(self) -> bool | None:
+        if self.classic == self.esxi_5 or min(self.classic, self.esxi_5):
+            return None
+        return self.esxi_5 > self.classic
+
+
 def _comm(fields: str) -> str | None:
     """``comm=``'s value (it may hold blanks). Searched for its end rather than matched
     lazily, which costs quadratic time on a long line."""

@@ -24,7 +24,6 @@ from lostbeat.analyzer.parsers._frames import Frame, entry_frame, frame
 __all__ = ["BATCH", "CHUNK_CHARS", "WORDS", "frames"]
 
 _EXPORT_HEAD = re.compile(r"^_{0,2}[A-Z][A-Z0-9_]{0,63}(?:=|\n)")
-_EXPORT_BINARY = re.compile(r"^_{0,2}[A-Z0-9][A-Z0-9_]{0,63}$")
 BATCH = 8192
 """Lines read at a time from a source that gives lines: their text is searched for the words
 of an incident at C speed."""
@@ -220,7 +219,7 @@ def _export(pieces: Iterable[str], follow: Callable[[int], bool]) -> Iterator[Fr
             f = _export_entry(chunk, seen)
             if f is not None:
                 yield f
-        line_no += body.count("\n", 0, len(body)) + 1 - 1
+        line_no += body.count("\n")
     if carry.strip() and _may_matter("\n" + carry + "\n", follow, line_no):
         f = _export_entry(carry, line_no)
         if f is not None:
@@ -286,8 +285,9 @@ def _export_entry(chunk: str, start: int) -> Frame | None:
 def _binary_message(chunk: str) -> str | None:
     """A binary MESSAGE field (its name alone, then a 64-bit length and the bytes): the text
     after the length, up to the first newline."""
-    for line_no, line in enumerate(chunk.split("\n")):
-        if line == "MESSAGE" and _EXPORT_BINARY.match(line):
-            rest = chunk.split("\n")[line_no + 1 : line_no + 2]
+    fields = chunk.split("\n")
+    for line_no, line in enumerate(fields):
+        if line == "MESSAGE":
+            rest = fields[line_no + 1 : line_no + 2]
             return rest[0][8:] if rest else ""
     return None

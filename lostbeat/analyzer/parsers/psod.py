@@ -52,7 +52,7 @@ from lostbeat.analyzer.findings import Evidence
 from lostbeat.analyzer.parsers._lines import active_lines, head, parse_uptime, to_int
 from lostbeat.analyzer.parsers._panic import Panic, PanicReader, is_panic_line, undecorate
 from lostbeat.analyzer.parsers._panic_forms import vmkernel_function
-from lostbeat.analyzer.parsers._signals import LineScanner, Signal, era_of
+from lostbeat.analyzer.parsers._signals import EraVotes, LineScanner, Signal
 from lostbeat.errors import ArtifactMissing, ParseError
 
 __all__ = ["MAX_LINES", "PsodScreen", "looks_like_psod", "parse_psod"]
@@ -157,7 +157,7 @@ def parse_psod(lines: Iterable[str], *, path: str) -> PsodScreen:
     dumping = False
     cpus: list[str] = []
     panicked: int | None = None
-    votes = [0, 0]
+    votes = EraVotes()
     for line_no, raw in active_lines(lines):
         first = first or (line_no, raw)
         kept.append(Evidence(path, line_no, raw))
@@ -170,8 +170,7 @@ def parse_psod(lines: Iterable[str], *, path: str) -> PsodScreen:
         if uptime is None and (m := _UPTIME.search(text)):
             uptime = parse_uptime(m[1])
         dumping = dumping or any(d in text for d in _DUMPING)
-        if (era := era_of(text)) is not None:
-            votes[era] += 1
+        votes.add(text)
         words = text.split()
         if _is_world_list(words) and len(cpus) < MAX_CPUS:
             for word in words:
@@ -203,5 +202,5 @@ def parse_psod(lines: Iterable[str], *, path: str) -> PsodScreen:
         panicked_cpu=panicked,
         panic=panic,
         lines=tuple(kept),
-        esxi=None if votes[0] == votes[1] or min(votes) else votes[1] > votes[0],
+        esxi=votes.esxi,
     )

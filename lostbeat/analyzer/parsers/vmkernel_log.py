@@ -61,6 +61,7 @@ from lostbeat.analyzer.findings import Evidence
 from lostbeat.analyzer.parsers._lines import head, strip_newline
 from lostbeat.analyzer.parsers._panic import Panic, PanicReader, undecorate
 from lostbeat.analyzer.parsers._signals import (
+    EraVotes,
     LineScanner,
     Signal,
     SignalKind,
@@ -167,11 +168,6 @@ _ESX_LINE = re.compile(
     r"|^(?:(?:WARNING|ALERT): )?[A-Z]\w*(?:\.\w+)?: (?:[0-9]+: |[A-Z]\w+(?::[0-9]+)?: )",
     re.MULTILINE | _A,
 )
-
-
-def _is_candidate(line: str) -> bool:
-    """Whether a line holds one of the keywords."""
-    return any(k in line for k in _KEYWORDS)
 
 
 def looks_like_vmkernel_log(text: str) -> bool:
@@ -297,15 +293,14 @@ def _read(
     kept = dict(sorted({*crash, *notable, *tail}))
     scanner = LineScanner(path=path)
     reader = PanicReader(path=path)
-    votes = [0, 0]
+    votes = EraVotes()
     agent: re.Match[str] | None = None
     for line_no, raw in kept.items():
         scanner.feed(line_no, raw)
         reader.feed(line_no, raw)
         if "build-" in raw and (m := _AGENT_BUILD.search(raw)):
             agent = m
-        if (era := era_of(undecorate(raw))) is not None:
-            votes[era] += 1
+        votes.add(undecorate(raw))
     panic = reader.result()
     signals = scanner.finish()
     older = f"kept the last {MAX_KEPT} of {count} keyword lines" if count > MAX_KEPT else ""
@@ -315,7 +310,7 @@ def _read(
         # a backtrace alone may be a warning's: a log's panic says so, or prints its context
         panic=panic if panic.kind or panic.involved or (panic.frames and panic.context) else None,
         lines=tuple(Evidence(path, n, strip_newline(t)) for n, t in kept.items()),
-        esxi=None if votes[0] == votes[1] or min(votes) else votes[1] > votes[0],
+        esxi=votes.esxi,
         omitted=older,
         build=int(agent["build"]) if agent else None,
         version=agent["version"] if agent else None,

@@ -158,9 +158,12 @@ def test_not_a_vmkernel_log():
 
 
 def test_line_prefilter_matches_the_batch_keywords():
-    for keyword in vmkernel_log._KEYWORDS:
-        assert vmkernel_log._is_candidate(f"x {keyword} y"), keyword
-    assert not vmkernel_log._is_candidate("0:00:00:01.000 cpu0:1024)Init: 1: ok")
+    keys = vmkernel_log._KEYWORDS
+    for keyword in keys:
+        line = f"x {keyword} y"
+        assert vmkernel_log._candidates([line], line, keys) == [0], keyword
+    quiet = "0:00:00:01.000 cpu0:1024)Init: 1: ok"
+    assert not vmkernel_log._candidates([quiet], quiet, keys)
 
 
 def test_sniffer():
