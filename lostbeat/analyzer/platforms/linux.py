@@ -14,13 +14,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from lostbeat.analyzer.facts import (
-    Domain,
     DumpSet,
     Facts,
     Measure,
     MemoryHistory,
     PlanBook,
-    Pressure,
     ProcessInfo,
     Sampling,
     Series,
@@ -37,6 +35,7 @@ from lostbeat.analyzer.platforms._linux_capture import (
     split_captures,
     watched_domain,
 )
+from lostbeat.analyzer.platforms._linux_history import memory_history
 from lostbeat.analyzer.platforms._linux_host import HOST_PLAN, HostView, read_host, recording_log
 from lostbeat.analyzer.platforms._profile import Artifact, Parsed
 from lostbeat.analyzer.platforms._summary import events, merge_summaries, split_boots
@@ -178,35 +177,6 @@ def _fine(interval: float) -> Sampling:
     )
 
 
-def _value_at(points: Sequence[tuple[float, float]], when: float) -> float:
-    before = [kb for t, kb in points if t <= when]
-    return before[-1] if before else 0.0
-
-
-def _pressure(
-    series: Sequence[Series], rec: Recording | None, domain: Domain, end: float
-) -> Pressure:
-    """Four fifths into the window: a domain that hung is always full at its very end."""
-    if not series:
-        return Pressure()
-    start = min(s.points[0][0] for s in series)
-    when = start + 0.8 * (end - start)
-    if domain.limit_kb:
-        used = sum(_value_at(s.points, when) for s in series)
-        return Pressure(ram_used_percent=100.0 * used / domain.limit_kb)
-    points = [p for p in rec.system if p.epoch <= when] if rec is not None else []
-    if not points:
-        return Pressure()
-    p = points[-1]
-    swap = 100.0 * p.swap_used / p.swap_total if p.swap_used is not None and p.swap_total else None
-    ram = (
-        100.0 * (1 - p.mem_available / p.mem_total)
-        if p.mem_available is not None and p.mem_total
-        else None
-    )
-    return Pressure(swap, ram)
-
-
 def _within(cgroup: str | None, group: str) -> bool:
     return cgroup is not None and (cgroup == group or cgroup.startswith(group.rstrip("/") + "/"))
 
@@ -316,34 +286,27 @@ class Linux:
         group = view.memcg if view is not None and not caps else None
         if group is not None and view is not None:  # the memory cgroup the OOM report names
             domain = replace(domain, limit_kb=view.domain.limit_kb, evidence=view.domain.evidence)
+        last_ev: tuple[Evidence, ...] = caps[0].evidence[:1] if caps else ()
         if rec is not None and rec.processes:
-            series = _recorded(rec, caps, crash.crashed_at, procs, group)
-            samples = len(sample_times(rec, until=crash.crashed_at))
-            sampling = _fine(rec.interval_s or 10.0)
-            swap = swap_series(rec)
+            history = memory_history(
+                _fine(rec.interval_s or 10.0),
+                _recorded(rec, caps, crash.crashed_at, procs, group),
+                len(sample_times(rec, until=crash.crashed_at)),
+                swap_series(rec),
+                rec,
+                domain,
+                last_ev,
+            )
         elif view is not None and not caps:
-            series, samples = view.history.series, view.history.samples
-            sampling, swap = view.history.sampling, view.history.swap
+            history = view.history  # the OOM reports' tables and sar's series
         else:
             series = _captured(caps, procs)
-            samples = 1 if series else 0
             sampling = _fine(caps[0].to or 10.0 if caps else 10.0)
-            swap = ()
-        end = max((s.points[-1][0] for s in series), default=None)
-        last_ev: tuple[Evidence, ...] = caps[0].evidence[:1] if caps else ()
-        history = MemoryHistory(
-            sampling=sampling,
-            series=series,
-            samples=samples,
-            end=end,
-            swap=swap,
-            pressure=_pressure(series, rec, domain, end) if end is not None else Pressure(),
-            last_evidence=last_ev,
-        )
-        if view is not None and not caps and not (rec is not None and rec.processes):
-            history = view.history  # the OOM reports' tables and sar's series
+            history = memory_history(sampling, series, 1 if series else 0, (), rec, domain, last_ev)
         plot = (
-            MemoryHistory(sampling, _recorded(rec, caps, None, procs, group), swap=swap)
+            MemoryHistory(
+                history.sampling, _recorded(rec, caps, None, procs, group), swap=history.swap
+            )
             if rec is not None and rec.processes
             else history
         )
