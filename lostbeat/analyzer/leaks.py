@@ -109,7 +109,7 @@ def _runs_rise(
             runs.append([])
             offset = adj - raw
         runs[-1].append((when, raw))
-    fits = [fit(run) for run in runs if len(run) >= 3]
+    fits = [fit(run, min_tau=MIN_TAU) for run in runs if len(run) >= 3]  # None: not rising
     rising = [f for f in fits if f is not None and f.slope_kb_per_h > 0 and f.tau >= MIN_TAU]
     return len(fits) >= 1 and len(rising) * 2 > len(fits)
 

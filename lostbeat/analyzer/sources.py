@@ -80,7 +80,7 @@ __all__ = [
 
 _HEAD = 64 * 1024  # bytes of a loose file its kind is sniffed from
 _PACKED = (  # archives and compressions lostbeat does not read (magic numbers)
-    (b"\xfd7zXZ\x00", "is xz data"),
+    (XZ_MAGIC, "is xz data"),
     (b"BZh", "is bzip2 data"),
     (b"\x28\xb5\x2f\xfd", "is zstd data"),
     (b"PK\x03\x04", "is a zip archive"),

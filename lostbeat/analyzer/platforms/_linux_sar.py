@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from lostbeat.analyzer.facts import Pressure
 from lostbeat.analyzer.parsers.sar import SarLog, SarMemory
+from lostbeat.analyzer.trend import fit
 
 __all__ = ["MIN_POINTS", "STEADY", "SarView", "grew_kb", "read_sar"]
 
@@ -45,8 +46,9 @@ def read_sar(sars: Sequence[SarLog], end: float | None) -> SarView:
     if end is not None:
         memory = [m for m in memory if m.at <= end]
         swap = [s for s in swap if s.at <= end]
+    restarts = tuple(sorted({r for log in sars for r in log.restarts}))
     if not memory and not swap:
-        return SarView(restarts=tuple(sorted({r for log in sars for r in log.restarts})))
+        return SarView(restarts=restarts)
     ram = float(memory[-1].total_kb) if memory else None
     swap_total = float(swap[-1].free_kb + swap[-1].used_kb) if swap else None
     times = [m.at for m in memory] or [s.at for s in swap]
@@ -55,8 +57,7 @@ def read_sar(sars: Sequence[SarLog], end: float | None) -> SarView:
     s = next((s for s in reversed(swap) if s.at <= when), None)
     ram_used = None
     if m is not None and m.total_kb:
-        held = m.total_kb - m.available_kb if m.available_kb is not None else m.used_kb
-        ram_used = round(100.0 * held / m.total_kb, 1)
+        ram_used = round(100.0 * _held(m) / m.total_kb, 1)
     swap_used = None
     if s is not None and s.free_kb + s.used_kb:
         swap_used = round(100.0 * s.used_kb / (s.free_kb + s.used_kb), 1)
@@ -66,7 +67,7 @@ def read_sar(sars: Sequence[SarLog], end: float | None) -> SarView:
         swap_total_kb=swap_total,
         swap=tuple((s.at, s.used_kb * 1024) for s in swap),
         pressure=Pressure(swap_used, ram_used, free),
-        restarts=tuple(sorted({r for log in sars for r in log.restarts})),
+        restarts=restarts,
         end=times[-1],
         used=tuple((m.at, float(_held(m))) for m in memory),
     )
@@ -81,9 +82,7 @@ def grew_kb(view: SarView) -> float | None:
     tau of at least :data:`STEADY` over :data:`MIN_POINTS` samples or more); else ``None``."""
     if len(view.used) < MIN_POINTS:
         return None
-    from lostbeat.analyzer.trend import fit
-
-    trend = fit(view.used)
-    if trend is None or trend.slope_kb_per_h <= 0 or trend.tau < STEADY:
+    trend = fit(view.used, min_tau=STEADY)  # tau first: no slope for an unsteady series
+    if trend is None or trend.slope_kb_per_h <= 0:
         return None
     return view.used[-1][1] - view.used[0][1]

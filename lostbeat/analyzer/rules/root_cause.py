@@ -108,8 +108,8 @@ def _late(leak: Leak, facts: Facts) -> bool:
 
 def _swap_rising(history: MemoryHistory) -> bool:
     pts = [(t, float(b)) for t, b in history.swap]
-    trend = fit(pts[-48:])
-    return trend is not None and trend.slope_kb_per_h > 0 and trend.tau >= MIN_TAU
+    trend = fit(pts[-48:], min_tau=MIN_TAU)
+    return trend is not None and trend.slope_kb_per_h > 0
 
 
 def _leak_cause(leaks: Sequence[Leak], facts: Facts) -> RootCause:
