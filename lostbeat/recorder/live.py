@@ -126,6 +126,8 @@ class Live:
             self._trend.add(snapshot.ts, used=measured[0], capacity=measured[1])
         tte = self._trend.time_to_exhaustion()
         self._warn(tte)
+        if self.config.metrics is None:
+            return  # nothing serves or writes them: no top-N, suspects or status file read
         self.current = self._metrics(snapshot.ts, tte, measured)
         if isinstance(self.config.metrics, Path):
             try:
