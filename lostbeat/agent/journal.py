@@ -18,18 +18,28 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
-__all__ = ["JOURNAL_SOCKET", "alert_stream"]
+__all__ = ["JOURNAL_SOCKET", "alert_stream", "journal_is_stderr"]
 
 JOURNAL_SOCKET = Path("/run/systemd/journal/socket")
 
 
-def _is_journal(environ: Mapping[str, str], stream: TextIO) -> bool:
+def journal_is_stderr(environ: Mapping[str, str], fd: int = 2) -> bool:
+    """Standard error (or ``fd``) is the journal's stream (``JOURNAL_STREAM`` names its
+    device and inode, systemd.exec(5)): run as a systemd service."""
     device, _, inode = environ.get("JOURNAL_STREAM", "").partition(":")
     try:
-        st = os.fstat(stream.fileno())
-    except (OSError, ValueError):
+        st = os.fstat(fd)
+    except OSError:
         return False
     return f"{st.st_dev}:{st.st_ino}" == f"{device}:{inode}"
+
+
+def _is_journal(environ: Mapping[str, str], stream: TextIO) -> bool:
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):
+        return False
+    return journal_is_stderr(environ, fd)
 
 
 def alert_stream(

@@ -29,33 +29,21 @@ Examples:
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Mapping
 from pathlib import Path
 
+from lostbeat.agent.journal import JOURNAL_SOCKET, journal_is_stderr  # the monitor's own
 from lostbeat.agent.journald import encode  # the native protocol, written once
 
 __all__ = ["JOURNAL_SOCKET", "MESSAGE_IDS", "Journal", "encode", "journal_is_stderr"]
 
-JOURNAL_SOCKET = Path("/run/systemd/journal/socket")
 IDENTIFIER = "lostbeat-record"
 MESSAGE_IDS: Mapping[str, str] = {
     # fixed 128-bit ids: never change one once released
     "kernel-event": "6b1f0e2c4a7d4d1f9a53c1d2e8b7f604",
     "early-warning": "e4c2d1b0a3f94e6c8d7b5a4f3e2d1c0b",
 }
-
-
-def journal_is_stderr(environ: Mapping[str, str], fd: int = 2) -> bool:
-    """Standard error is the journal's stream (``JOURNAL_STREAM`` names its device and
-    inode, systemd.exec(5)): run as a systemd service."""
-    device, _, inode = environ.get("JOURNAL_STREAM", "").partition(":")
-    try:
-        st = os.fstat(fd)
-    except OSError:
-        return False
-    return f"{st.st_dev}:{st.st_ino}" == f"{device}:{inode}"
 
 
 class Journal:
