@@ -84,10 +84,16 @@ def write_status(path: Path, views: Sequence[ClientView], *, wall: float) -> Non
             for v in views
         ],
     }
+    replace_file(path, (json.dumps(doc, separators=(",", ":")) + "\n").encode())
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Replace ``path`` whole: written under a hidden temporary name beside it, then renamed
+    over it, so that a reader sees the old file or the new one, never half of one."""
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
-        os.write(fd, (json.dumps(doc, separators=(",", ":")) + "\n").encode())
+        os.write(fd, data)
     finally:
         os.close(fd)
     os.replace(tmp, path)

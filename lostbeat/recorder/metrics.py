@@ -40,12 +40,12 @@ Examples:
 from __future__ import annotations
 
 import math
-import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lostbeat.agent.status import replace_file
 from lostbeat.errors import InputError
 
 __all__ = ["Labelled", "Metrics", "MetricsServer", "parse_target", "render", "write_textfile"]
@@ -186,13 +186,7 @@ def parse_target(text: str) -> tuple[str, int] | Path:
 
 def write_textfile(path: Path, text: str) -> None:
     """Replace ``path`` whole (node_exporter reads only ``*.prom``: the temporary name is not)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-    try:
-        os.write(fd, text.encode("utf-8"))
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    replace_file(path, text.encode("utf-8"))
 
 
 class MetricsServer:
