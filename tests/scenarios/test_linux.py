@@ -142,9 +142,13 @@ def test_sosreports_are_real_archives_that_tar_lists(
         names = {p.split("/", 1)[1] for p in listed if "/" in p}
         assert {"sos_commands/kernel/dmesg", "proc/meminfo", "sos_commands/process/ps_auxwww",
                 "sos_commands/logs/journalctl_--no-pager"} <= names  # fmt: skip
-        sar = [n for n in names if re.fullmatch(r"var/log/sa/sar\d\d", n)]
-        assert len(sar) == 1
-        used = [float(ln.split()[-8]) for ln in files_of(case)[sar[0]].decode().splitlines()
+        # a day of history: one or two daily reports, each dated the day its name says
+        texts = {n: files_of(case)[n].decode() for n in names
+                 if re.fullmatch(r"var/log/sa/sar\d\d", n)}  # fmt: skip
+        dated = sorted((re.search(r"\t(\d\d)/(\d\d)/(\d{4}) \t", t).groups(), n)  # type: ignore[union-attr]
+                       for n, t in texts.items())  # fmt: skip
+        assert 1 <= len(dated) <= 2 and all(n.endswith(d[1]) for d, n in dated), dated
+        used = [float(ln.split()[-8]) for _, n in dated for ln in texts[n].splitlines()
                 if re.match(r"^\d\d:\d\d:\d\d( [AP]M)?\s+\d", ln)]  # fmt: skip
         kind = case.expect.root_cause_kind
         if kind is not None and kind.value == "leak":
