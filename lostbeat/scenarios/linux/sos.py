@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import random
+from dataclasses import replace
 
 from lostbeat.scenarios.linux.frame import Msg, render
 from lostbeat.scenarios.linux.host import Host
@@ -109,10 +110,13 @@ def sosreport_files(
     collected: float,
     shape: str,
     rebooted: bool,
+    killed: int | None = None,
 ) -> tuple[str, dict[str, bytes]]:
     """(top folder, files) of a sosreport taken ``collected`` seconds into the host's boot,
     after the incident in ``msgs``; when the incident ``rebooted`` the host, the kernel
-    buffer is the new boot's and the incident is in the previous boot's journal only."""
+    buffer is the new boot's and the incident is in the previous boot's journal only. ``ps``
+    shows the host when the report was taken: without the task ``killed``, and after a
+    reboot every process started afresh (never the grower at its size before the incident)."""
     k = h.kernel
     rhel = k.distro in ("rhel", "fedora")
     when = dt.datetime.fromtimestamp(h.boot + collected, dt.UTC)
@@ -162,7 +166,10 @@ def sosreport_files(
     files["sos_commands/memory/free"] = text(["               total        used        free      shared  buff/cache   available",  # noqa: E501
                                               f"Mem:    {h.ram_mb * 1024:>12} {h.ram_mb * 400:>11} {h.ram_mb * 500:>11} {10240:>11} {h.ram_mb * 124:>11} {h.ram_mb * 600:>11}",  # noqa: E501
                                               f"Swap:   {h.swap_mb * 1024:>12} {0:>11} {h.swap_mb * 1024:>11}"])  # fmt: skip # noqa: E501
-    files["sos_commands/process/ps_auxwww"] = _ps(h, rng).encode()
+    now = tuple(p for p in h.procs if p.pid != killed)
+    if rebooted:
+        now = tuple(replace(p, rss=max(64, p.rss // rng.randint(8, 40)), swapents=0) for p in now)
+    files["sos_commands/process/ps_auxwww"] = _ps(replace(h, procs=now), rng).encode()
     files["sos_commands/kernel/uname_-a"] = (
         f"Linux {h.name} {k.release} #1 SMP x86_64 GNU/Linux\n".encode()
     )
