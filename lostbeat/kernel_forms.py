@@ -136,20 +136,19 @@ class Hit:
     @property
     def comm(self) -> str | None:
         """The task the line names: a hung or killed task, a lockup's, the OOM's allocator."""
-        groups = self.match.groupdict()
-        if "task" in groups:  # "comm:pid"; a comm may hold colons (kworker/u3:3:2073)
-            comm, _, pid = groups["task"].rpartition(":")
-            return comm if comm and pid.isdigit() else groups["task"]
-        return groups.get("comm")
+        return self._task()[0]
 
     @property
     def pid(self) -> int | None:
+        return self._task()[1]
+
+    def _task(self) -> tuple[str | None, int | None]:
         groups = self.match.groupdict()
-        if "task" in groups:
+        if "task" in groups:  # "comm:pid"; a comm may hold colons (kworker/u3:3:2073)
             comm, _, pid = groups["task"].rpartition(":")
-            return int(pid) if comm and pid.isdigit() else None
+            return (comm, int(pid)) if comm and pid.isdigit() else (groups["task"], None)
         pid = groups.get("pid")
-        return None if pid is None else int(pid)
+        return groups.get("comm"), None if pid is None else int(pid)
 
 
 def headline(text: str) -> Hit | None:
