@@ -7,7 +7,9 @@ prints it: the OOM report (``mm/oom_kill.c``: ``dump_header``, ``dump_tasks``,
 ``check_hung_task``), soft and hard lockups (``kernel/watchdog.c``, ``watchdog_hld.c``), RCU
 stalls (``kernel/rcu/tree_stall.h``) and panics (``kernel/panic.c``). A headline opens an
 event; the lines after it (task table, stack, ``CPU:`` line, memcg usage) fill it until the
-next headline. Only kernel lines are read (:attr:`Frame.kernelish`).
+next headline. Only kernel lines are read (:attr:`Frame.kernelish`). The headlines come from
+:mod:`lostbeat.kernel_forms`, which the agent's matcher reads too (one reader a kind here,
+``_READ``); a report's own lines, and a paste that starts inside one, are read here alone.
 
 Examples:
     >>> from lostbeat.analyzer.parsers._frames import frame
