@@ -116,9 +116,9 @@ def segments(text: str) -> list[str]:
 
 # Every message form holds one of these: a cheap test before the regexes.
 _MESSAGE_WORDS = (
-    "xception", "locked up", "heartbeat", "Oops", "COS ", "CosPanic", "ASSERT", "NOT_", "BUG:",
-    "NOT REACHED", "anic", "NMI", "LINT1", "achine check", "MCA", "Spin count", "CrashMe",
-    "@BlueScreen",
+    "xception", "locked up", "Lost heartbeat", "no heartbeat", "Oops", "COS ", "CosPanic",
+    "ASSERT", "NOT_", "BUG:", "NOT REACHED", "anic", "NMI", "LINT1", "achine check", "MCA",
+    "Spin count", "CrashMe", "@BlueScreen",
 )  # fmt: skip
 
 
