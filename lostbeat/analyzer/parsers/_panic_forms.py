@@ -14,7 +14,15 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-__all__ = ["HEADER", "MAX_MESSAGE", "MESSAGE_WORDS", "PanicKind", "message", "segments", "vmkernel_function"]
+__all__ = [
+    "HEADER",
+    "MAX_MESSAGE",
+    "MESSAGE_WORDS",
+    "PanicKind",
+    "message",
+    "segments",
+    "vmkernel_function",
+]
 
 MAX_MESSAGE = 240
 """A message is never longer: a flattened paste must not run into the next record."""
