@@ -29,16 +29,21 @@ def _report(t: str, pid: int, rss: int, kill: str) -> list[str]:
     return [HEAD.format(t=t) + row for row in rows]
 
 
-def test_a_victim_killed_again_is_the_grower_when_the_pager_cut_its_sizes(
-    tmp_path: Path,
-) -> None:
-    first = _report(
+def _first() -> list[str]:
+    """The first kill, whole: its line gives ruby's size."""
+    return _report(
         "20:02:23.905021",
         17563,
         744488,
         "Out of memory: Killed process 17563 (ruby) total-vm:2218608kB, anon-rss:2888613kB, "
         "file-rss:89338kB, shmem-rss:0kB, UID:1000 pgtables:4436kB oom_score_adj:0",
     )
+
+
+def test_a_victim_killed_again_is_the_grower_when_the_pager_cut_its_sizes(
+    tmp_path: Path,
+) -> None:
+    first = _first()
     second = _report(
         "21:53:16.936819",
         21201,
@@ -55,13 +60,7 @@ def test_a_victim_killed_again_is_the_grower_when_the_pager_cut_its_sizes(
 
 def test_a_victim_smaller_than_a_row_the_table_kept_stays_a_bystander(tmp_path: Path) -> None:
     big = "[   9000]     0  9000  3000000  1750000       14000000        0             0 java"
-    first = _report(
-        "20:02:23.905021",
-        17563,
-        744488,
-        "Out of memory: Killed process 17563 (ruby) total-vm:2218608kB, anon-rss:2888613kB, "
-        "file-rss:89338kB, shmem-rss:0kB, UID:1000 pgtables:4436kB oom_score_adj:0",
-    )
+    first = _first()
     second = _report(
         "21:53:16.936819", 21201, 964689, "Out of memory: Killed process 21201 (ruby) total-vm:22…"
     )
