@@ -61,8 +61,9 @@ def test_a_victim_killed_again_is_the_grower_when_the_pager_cut_its_sizes(
 def test_a_victim_smaller_than_a_row_the_table_kept_stays_a_bystander(tmp_path: Path) -> None:
     big = "[   9000]     0  9000  3000000  1750000       14000000        0             0 java"
     first = _first()
+    # ruby held what it held at its first kill: it did not grow, and java holds more
     second = _report(
-        "21:53:16.936819", 21201, 964689, "Out of memory: Killed process 21201 (ruby) total-vm:22…"
+        "21:53:16.936819", 21201, 744488, "Out of memory: Killed process 21201 (ruby) total-vm:22…"
     )
     second.insert(-2, HEAD.format(t="21:53:16.936820") + big)
     log = tmp_path / "journal.txt"

@@ -25,6 +25,7 @@ __all__ = [
     "MAX_TASKS",
     "PAGE_KB",
     "RECLAIM",
+    "CUT_MARKS",
     "WRAPPED",
     "Incident",
     "Report",
@@ -32,6 +33,7 @@ __all__ = [
     "keep_row",
     "near",
     "release_of",
+    "cut_row",
     "task_of",
 ]
 
@@ -137,6 +139,7 @@ class Report:
     foreign: list[str] = field(default_factory=list)
     lines: list[tuple[int, str]] = field(default_factory=list)
     wrapped: tuple[int, int, str] | None = None  # a row the paste broke: line, pid, its start
+    cpu: tuple[int, str] | None = None  # the report's ``CPU: N PID: N Comm: X`` line: pid, comm
 
 
 _RELEASE = re.compile(r"\b(\d+\.\d+[\w.+~-]*)\s+#\d")
@@ -191,11 +194,43 @@ def _numbers(words: list[str]) -> int:
     return n
 
 
+CUT_MARKS = (">", "…")
+"""What ends a line journalctl's pager chopped at the terminal's width (``>``) or ellipsized."""
+_SHARED = ["uid", "tgid", "total_vm", "rss"]
+"""The first columns of every generation's task table (docs/reference/linux-logs.md §2)."""
+
+
+def cut_row(header: list[str] | None, pid: int, rest: str) -> Task | str:
+    """A task-table row whose end was cut (by the pager, with its mark, or by a copy that
+    lost the rest of a wrapped row): its whole leading numbers read by the header's columns
+    (by the columns every generation shares where the header is lost), and no name (``""``).
+    A word the cut went through is dropped; the row is kept while its ``rss`` is whole."""
+    body = rest[:-1] if rest.endswith(CUT_MARKS) else rest
+    words = body.split()
+    if words and not body[-1:].isspace():
+        words.pop()  # the cut went through it
+    n = next((i for i, w in enumerate(words) if _int(w) is None), len(words))
+    cols = (header or [])[:-1] or _SHARED
+    if "rss" not in cols[:n]:  # (a header the pager cut too gives the columns it kept)
+        return "task-table row cut before its rss"
+    values = dict(zip(cols, (int(w) for w in words[:n]), strict=False))
+    swap = values.get("swapents")
+    return Task(
+        pid,
+        "",
+        values["rss"] * PAGE_KB,
+        swap * PAGE_KB if swap is not None else None,
+        values.get("oom_score_adj"),
+        values.get("uid"),
+    )
+
+
 def task_of(header: list[str] | None, pid: int, rest: str) -> Task | str:
     """A task-table row (after its ``[pid]``) read by its header's columns, or by the count
-    of its numbers where the paste lost the header; what is wrong with it otherwise."""
-    if rest.endswith((">", "…")):
-        return "task-table row cut by journalctl's pager"
+    of its numbers where the paste lost the header; what is wrong with it otherwise. A row
+    the pager cut is read by :func:`cut_row`, its name left for the scanner to find."""
+    if rest.endswith(CUT_MARKS):
+        return cut_row(header, pid, rest)
     cols = (header or [])[:-1] or None
     words = rest.split()
     if words and all(_int(w) is not None for w in words) and len(words) <= len(cols or words):

@@ -44,6 +44,7 @@ from lostbeat.analyzer.parsers._kernel_events import (
     Incident,
     Report,
     Task,
+    cut_row,
     keep_row,
     near,
     release_of,
@@ -119,7 +120,8 @@ class Scanner:
         victim = ev.victim
         if victim is None and kind in (CrashType.OOM_KILL, CrashType.CGROUP_OOM) and not op.nokill:
             victim = ev.trigger  # a report cut before its kill line: the allocating task
-        tasks = op.tasks
+        self._unwrap(op)
+        tasks = _named(op, ev)
         cut = tasks and not any(t.pid == ev.pid for t in tasks)
         if victim and ev.victim_kb is not None and op.killed and cut:
             # its row was cut (by journalctl's pager): the kill line gives its size
@@ -140,6 +142,17 @@ class Scanner:
                 lines=tuple(op.lines[:MAX_LINES]),
             )
         )
+
+    def _unwrap(self, op: Report) -> None:
+        """A row the paste broke whose rest never came: kept while its rss is whole."""
+        if op.wrapped is None:
+            return
+        (line_no, pid, start), op.wrapped = op.wrapped, None
+        task = cut_row(op.header, pid, start)
+        if isinstance(task, str):
+            self.problems.append((line_no, WRAPPED))
+        else:
+            op.more += not keep_row(op.tasks, task)
 
     def finish(self) -> list[Incident]:
         self._close()
@@ -308,6 +321,7 @@ class Scanner:
             ("Pid: ", "Not tainted", "Tainted")
         ):
             self.comm = c[2] if c is not None else self.comm
+            op.cpu = (int(c[1]), c[2]) if c is not None else op.cpu
             if c is not None and ev.victim is None and ev.type is CrashType.HARD_LOCKUP:
                 op.event = replace(ev, victim=c[2], pid=int(c[1]))
             return True
@@ -330,13 +344,13 @@ class Scanner:
 
     def _oom_line(self, op: Report, f: Frame, text: str) -> bool:
         if op.wrapped is not None:
-            line_no, pid, start = op.wrapped
-            op.wrapped = None
+            _, pid, start = op.wrapped
             bare = f.clock is None and f.mono is None and f.ident is None
             if text.lstrip()[:1].isdigit() or (bare and len(text.split()) == 1):  # its rest
+                op.wrapped = None
                 self._row(op, f, pid, f"{start} {text.strip()}")
                 return True
-            self.problems.append((line_no, WRAPPED))
+            self._unwrap(op)
         if op.header is not None and op.header[-1] != "name" and text.endswith(" name"):
             op.header += text.split()  # the rest of a header the paste wrapped
             return True
@@ -380,6 +394,21 @@ class Scanner:
             self.problems.append((f.line_no, task))
             return
         op.more += not keep_row(op.tasks, task)
+
+
+UNNAMED = "pid {}"
+"""The name of a task-table row whose name was cut and that no line of its report names."""
+
+
+def _named(op: Report, ev: Incident) -> list[Task]:
+    """The report's rows, those whose name was cut named by the report's own lines: the
+    kill's pid (``Killed process N (comm)``, the ``oom-kill:`` summary) and the ``CPU:``
+    line's (the task that invoked the killer), else :data:`UNNAMED`."""
+    names = dict([op.cpu] if op.cpu is not None else [])
+    if ev.pid is not None and ev.victim is not None:
+        names[ev.pid] = ev.victim
+    return [t if t.name else replace(t, name=names.get(t.pid) or UNNAMED.format(t.pid))
+            for t in op.tasks]  # fmt: skip
 
 
 _AFTER_BODY = frozenset({Kind.HUNG_TASK, Kind.SOFT_LOCKUP, Kind.HARD_LOCKUP, Kind.RCU_STALL})
