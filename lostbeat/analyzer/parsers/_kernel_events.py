@@ -12,7 +12,7 @@ Examples:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from lostbeat.analyzer.parsers._frames import Frame
 from lostbeat.analyzer.result import CrashType
@@ -25,12 +25,14 @@ __all__ = [
     "MAX_TASKS",
     "PAGE_KB",
     "RECLAIM",
+    "UNNAMED",
     "CUT_MARKS",
     "WRAPPED",
     "Incident",
     "Report",
     "Task",
     "keep_row",
+    "named_rows",
     "near",
     "release_of",
     "cut_row",
@@ -274,3 +276,19 @@ def keep_row(tasks: list[Task], task: Task) -> bool:
     if tasks[low].total_kb < task.total_kb:
         tasks[low] = task
     return False
+
+
+UNNAMED = "pid {}"
+"""The name of a task-table row whose name was cut and that no line of its report names."""
+
+
+def named_rows(op: Report) -> list[Task]:
+    """The report's rows, those whose name was cut named by the report's own lines: the
+    kill's pid (``Killed process N (comm)``, the ``oom-kill:`` summary) and the ``CPU:``
+    line's (the task that invoked the killer), else :data:`UNNAMED`."""
+    ev = op.event
+    names = dict([op.cpu] if op.cpu is not None else [])
+    if ev.pid is not None and ev.victim is not None:
+        names[ev.pid] = ev.victim
+    return [t if t.name else replace(t, name=names.get(t.pid) or UNNAMED.format(t.pid))
+            for t in op.tasks]  # fmt: skip

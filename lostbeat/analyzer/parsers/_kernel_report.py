@@ -9,7 +9,8 @@ stalls (``kernel/rcu/tree_stall.h``) and panics (``kernel/panic.c``). A headline
 event; the lines after it (task table, stack, ``CPU:`` line, memcg usage) fill it until the
 next headline. Only kernel lines are read (:attr:`Frame.kernelish`). The headlines come from
 :mod:`lostbeat.kernel_forms`, which the agent's matcher reads too (one reader a kind here,
-``_READ``); a report's own lines, and a paste that starts inside one, are read here alone.
+``_READ``); a report's own lines, and a paste that starts inside one, are read here alone
+(an OOM report's body by :mod:`._oom_body`).
 
 Examples:
     >>> from lostbeat.analyzer.parsers._frames import frame
@@ -40,33 +41,24 @@ from lostbeat.analyzer.parsers._kernel_events import (
     MAX_STACK,
     MAX_TASKS,
     RECLAIM,
-    WRAPPED,
     Incident,
     Report,
     Task,
-    cut_row,
-    keep_row,
+    named_rows,
     near,
     release_of,
-    task_of,
 )
+from lostbeat.analyzer.parsers._oom_body import MEMCG_LINES, TASK_HEADER, TASK_ROW, oom_line, unwrap
 from lostbeat.analyzer.result import CrashType
-from lostbeat.kernel_forms import Hit, Kind, headline, rss_kb, summary_fields
+from lostbeat.kernel_forms import Hit, Kind, headline, rss_kb
 
 __all__ = ["MAX_TASKS", "RECLAIM", "Incident", "Scanner", "Task", "release_of"]
 
 _ADJ = re.compile(r"(?:oom_score_adj|oom_adj|oomkilladj)=(-?\d+)")
 _VICTIM_ADJ = re.compile(r"\boom_score_adj:(-?\d+)")  # 5.x kill lines
-_MEMCG_LINES = re.compile(
-    r"^(?:memory: usage \d+kB, limit (?P<limit>\d+)kB|Memory cgroup stats for |Task in )"
-)
-_MEMCG_STACK = ("mem_cgroup_out_of_memory", "mem_cgroup_oom", "try_charge")
-_TASK_HEADER = re.compile(r"^\[\s*pid\s*\]\s+(.*)$")
-_TASK_ROW = re.compile(r"^\[\s*(\d+)\]\s+(.*)$")
 _HUNG_HINT = 'hung_task_timeout_secs" disables this message'
 _TASK_STATE = re.compile(r"^task:(?P<name>.+?)\s+state:D\b.*?\bpid:\s*(?P<pid>\d+)")
 _OLD_STATE = re.compile(r"^(?P<name>\S.*?)\s+D\s+(?:[0-9a-f]{8,16}\s+)?\d+\s+(?P<pid>\d+)\s+\d+ 0x")
-_CPUSET = re.compile(r"^.+? cpuset=(\S+) mems_allowed=")
 _CONTAINER = re.compile(r"\b[0-9a-f]{64}\b|docker|kubepods|libpod|crio|containerd")
 _FOREIGN = re.compile(r"(\w+)\([A-Z]*[OP][A-Z]*\)")
 _WORKQUEUE = re.compile(r"^Workqueue: \S+ \S+ \[(\w+)\]")
@@ -120,8 +112,8 @@ class Scanner:
         victim = ev.victim
         if victim is None and kind in (CrashType.OOM_KILL, CrashType.CGROUP_OOM) and not op.nokill:
             victim = ev.trigger  # a report cut before its kill line: the allocating task
-        self._unwrap(op)
-        tasks = _named(op, ev)
+        unwrap(op, self.problems)
+        tasks = named_rows(op)
         cut = tasks and not any(t.pid == ev.pid for t in tasks)
         if victim and ev.victim_kb is not None and op.killed and cut:
             # its row was cut (by journalctl's pager): the kill line gives its size
@@ -142,17 +134,6 @@ class Scanner:
                 lines=tuple(op.lines[:MAX_LINES]),
             )
         )
-
-    def _unwrap(self, op: Report) -> None:
-        """A row the paste broke whose rest never came: kept while its rss is whole."""
-        if op.wrapped is None:
-            return
-        (line_no, pid, start), op.wrapped = op.wrapped, None
-        task = cut_row(op.header, pid, start)
-        if isinstance(task, str):
-            self.problems.append((line_no, WRAPPED))
-        else:
-            op.more += not keep_row(op.tasks, task)
 
     def finish(self) -> list[Incident]:
         self._close()
@@ -182,11 +163,11 @@ class Scanner:
             return _READ[hit.form.kind](self, f, hit)
         op = self.open
         table = text.startswith(("Tasks state", "oom-kill:")) or (
-            text[:1] == "[" and (_TASK_HEADER.match(text) or _TASK_ROW.match(text))
+            text[:1] == "[" and (TASK_HEADER.match(text) or TASK_ROW.match(text))
         )
         if table and self._awaits_no_kill():
             return self._body(f)
-        if _MEMCG_LINES.match(text) and (op is None or op.killed):
+        if MEMCG_LINES.match(text) and (op is None or op.killed):
             op = self._start(f, CrashType.OOM_KILL, killer="kernel", trigger=self.comm)
             op.memcg = op.decided = True  # a report whose headline was not kept (029)
             return True
@@ -310,7 +291,7 @@ class Scanner:
     def _continue(self, op: Report, f: Frame, text: str) -> bool:
         """Read a line into the open report; whether it was the report's."""
         ev = op.event
-        if ev.type is CrashType.OOM_KILL and self._oom_line(op, f, text):
+        if ev.type is CrashType.OOM_KILL and oom_line(op, f, text, self.problems):
             return True
         if ev.type is CrashType.HUNG_TASK and ev.victim is None:
             m = _TASK_STATE.match(text) or _OLD_STATE.match(text)
@@ -341,74 +322,6 @@ class Scanner:
         if (arm := _ARM_FRAME.search(text)) is not None and len(op.stack) < MAX_STACK:
             op.stack.append(arm[1])
         return True
-
-    def _oom_line(self, op: Report, f: Frame, text: str) -> bool:
-        if op.wrapped is not None:
-            _, pid, start = op.wrapped
-            bare = f.clock is None and f.mono is None and f.ident is None
-            if text.lstrip()[:1].isdigit() or (bare and len(text.split()) == 1):  # its rest
-                op.wrapped = None
-                self._row(op, f, pid, f"{start} {text.strip()}")
-                return True
-            self._unwrap(op)
-        if op.header is not None and op.header[-1] != "name" and text.endswith(" name"):
-            op.header += text.split()  # the rest of a header the paste wrapped
-            return True
-        if text[:1] == "[":
-            if (h := _TASK_HEADER.match(text)) is not None:
-                op.header = h[1].split()
-                return True
-            if (r := _TASK_ROW.match(text)) is not None:
-                self._row(op, f, int(r[1]), r[2])
-                return True
-        if (cs := _CPUSET.match(text)) is not None:
-            op.event = replace(op.event, cpuset=cs[1])
-            return True
-        if "__alloc_pages_slowpath" in text or "global_oom" in text:
-            op.decided = True
-        if text.startswith("oom-kill:"):
-            fields = summary_fields(text)
-            memcg = fields.get("oom_memcg") if "MEMCG" in fields.get("constraint", "") else None
-            victim, chosen = fields.get("task"), fields.get("pid", "")
-            op.memcg, op.decided = op.memcg or memcg is not None, True
-            op.event = replace(op.event, memcg=memcg, victim=victim or op.event.victim,
-                               pid=int(chosen) if chosen.isdigit() else op.event.pid)  # fmt: skip
-            op.lines.append((f.line_no, f.text))
-            return True
-        if (m := _MEMCG_LINES.match(text)) is not None:
-            op.memcg = op.decided = True
-            op.lines.append((f.line_no, f.text))
-            if m["limit"] and op.event.limit_kb is None:  # the group's own, not a parent's
-                op.event = replace(op.event, limit_kb=int(m["limit"]))
-            return True
-        if any(fn in text for fn in _MEMCG_STACK):
-            op.memcg = op.decided = True
-        return False
-
-    def _row(self, op: Report, f: Frame, pid: int, rest: str) -> None:
-        task = task_of(op.header, pid, rest)
-        if task == WRAPPED and op.wrapped is None:
-            op.wrapped = (f.line_no, pid, rest)
-            return
-        if isinstance(task, str):
-            self.problems.append((f.line_no, task))
-            return
-        op.more += not keep_row(op.tasks, task)
-
-
-UNNAMED = "pid {}"
-"""The name of a task-table row whose name was cut and that no line of its report names."""
-
-
-def _named(op: Report, ev: Incident) -> list[Task]:
-    """The report's rows, those whose name was cut named by the report's own lines: the
-    kill's pid (``Killed process N (comm)``, the ``oom-kill:`` summary) and the ``CPU:``
-    line's (the task that invoked the killer), else :data:`UNNAMED`."""
-    names = dict([op.cpu] if op.cpu is not None else [])
-    if ev.pid is not None and ev.victim is not None:
-        names[ev.pid] = ev.victim
-    return [t if t.name else replace(t, name=names.get(t.pid) or UNNAMED.format(t.pid))
-            for t in op.tasks]  # fmt: skip
 
 
 _AFTER_BODY = frozenset({Kind.HUNG_TASK, Kind.SOFT_LOCKUP, Kind.HARD_LOCKUP, Kind.RCU_STALL})

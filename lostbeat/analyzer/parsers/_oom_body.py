@@ -1,0 +1,90 @@
+"""The lines inside an OOM report, between its headline and its kill: the task table (rows a
+paste wrapped joined back, rows the pager cut kept by their numbers), the cpuset line, the
+``oom-kill:`` summary and the memory cgroup's usage (docs/reference/linux-logs.md §2)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from lostbeat.analyzer.parsers._frames import Frame
+from lostbeat.analyzer.parsers._kernel_events import WRAPPED, Report, cut_row, keep_row, task_of
+from lostbeat.kernel_forms import summary_fields
+
+__all__ = ["MEMCG_LINES", "TASK_HEADER", "TASK_ROW", "oom_line", "unwrap"]
+
+MEMCG_LINES = re.compile(
+    r"^(?:memory: usage \d+kB, limit (?P<limit>\d+)kB|Memory cgroup stats for |Task in )"
+)
+_MEMCG_STACK = ("mem_cgroup_out_of_memory", "mem_cgroup_oom", "try_charge")
+TASK_HEADER = re.compile(r"^\[\s*pid\s*\]\s+(.*)$")
+TASK_ROW = re.compile(r"^\[\s*(\d+)\]\s+(.*)$")
+_CPUSET = re.compile(r"^.+? cpuset=(\S+) mems_allowed=")
+
+
+def oom_line(op: Report, f: Frame, text: str, problems: list[tuple[int, str]]) -> bool:
+    """Read a line into an open OOM report's body; whether it was the body's."""
+    if op.wrapped is not None:
+        _, pid, start = op.wrapped
+        bare = f.clock is None and f.mono is None and f.ident is None
+        if text.lstrip()[:1].isdigit() or (bare and len(text.split()) == 1):  # its rest
+            op.wrapped = None
+            _row(op, f, problems, pid, f"{start} {text.strip()}")
+            return True
+        unwrap(op, problems)
+    if op.header is not None and op.header[-1] != "name" and text.endswith(" name"):
+        op.header += text.split()  # the rest of a header the paste wrapped
+        return True
+    if text[:1] == "[":
+        if (h := TASK_HEADER.match(text)) is not None:
+            op.header = h[1].split()
+            return True
+        if (r := TASK_ROW.match(text)) is not None:
+            _row(op, f, problems, int(r[1]), r[2])
+            return True
+    if (cs := _CPUSET.match(text)) is not None:
+        op.event = replace(op.event, cpuset=cs[1])
+        return True
+    if "__alloc_pages_slowpath" in text or "global_oom" in text:
+        op.decided = True
+    if text.startswith("oom-kill:"):
+        fields = summary_fields(text)
+        memcg = fields.get("oom_memcg") if "MEMCG" in fields.get("constraint", "") else None
+        victim, chosen = fields.get("task"), fields.get("pid", "")
+        op.memcg, op.decided = op.memcg or memcg is not None, True
+        op.event = replace(op.event, memcg=memcg, victim=victim or op.event.victim,
+                           pid=int(chosen) if chosen.isdigit() else op.event.pid)  # fmt: skip
+        op.lines.append((f.line_no, f.text))
+        return True
+    if (m := MEMCG_LINES.match(text)) is not None:
+        op.memcg = op.decided = True
+        op.lines.append((f.line_no, f.text))
+        if m["limit"] and op.event.limit_kb is None:  # the group's own, not a parent's
+            op.event = replace(op.event, limit_kb=int(m["limit"]))
+        return True
+    if any(fn in text for fn in _MEMCG_STACK):
+        op.memcg = op.decided = True
+    return False
+
+
+def _row(op: Report, f: Frame, problems: list[tuple[int, str]], pid: int, rest: str) -> None:
+    task = task_of(op.header, pid, rest)
+    if task == WRAPPED and op.wrapped is None:
+        op.wrapped = (f.line_no, pid, rest)
+        return
+    if isinstance(task, str):
+        problems.append((f.line_no, task))
+        return
+    op.more += not keep_row(op.tasks, task)
+
+
+def unwrap(op: Report, problems: list[tuple[int, str]]) -> None:
+    """A row the paste broke whose rest never came: kept while its rss is whole."""
+    if op.wrapped is None:
+        return
+    (line_no, pid, start), op.wrapped = op.wrapped, None
+    task = cut_row(op.header, pid, start)
+    if isinstance(task, str):
+        problems.append((line_no, WRAPPED))
+    else:
+        op.more += not keep_row(op.tasks, task)
