@@ -91,7 +91,13 @@ _LOGISH = re.compile(
     _A,
 )
 _BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", _A)
-_GDB_FRAME = re.compile(r"#[0-9]+\s+(?:0x[0-9a-fA-F]+ in )?(?:\?\?|[A-Za-z_]\w*)", _A)
+# not a Linux kernel's version (``#1 SMP PREEMPT_DYNAMIC Fri ...``, scripts/mkcompile_h), which
+# a paste that wrapped a ``CPU:`` or ``Linux version`` line sets at a line's start
+_GDB_FRAME = re.compile(
+    r"#[0-9]+\s+(?!(?:SMP|PREEMPT\w*|Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b)"
+    r"(?:0x[0-9a-fA-F]+ in )?(?:\?\?|[A-Za-z_]\w*)",
+    _A,
+)
 _EXPECTED = (
     "expected a purple screen or part of one: 'VMware ESX ... [Releasebuild-N]', a panic message "
     "('@BlueScreen: ...', '#PF Exception 14 ...', 'PCPU n locked up', 'COS Panic: ...') or a "
