@@ -113,8 +113,9 @@ FORMS: tuple[Form, ...] = (
          re.compile(r"^Out of memory and no killable processes")),
     Form("oom-context", Kind.OOM_CONTEXT, "oom-kill:constraint=",
          re.compile(r"^oom-kill:constraint=")),
-    Form("hung-task", Kind.HUNG_TASK, " blocked for more than ",
-         re.compile(r"^INFO: task (?P<comm>.+):(?P<pid>\d+) blocked for more than (?P<s>\d+) sec")),
+    Form("hung-task", Kind.HUNG_TASK, " blocked for more than",
+         re.compile(r"^INFO: task (?P<comm>.+):(?P<pid>\d+) blocked for more than"
+                    r"(?: (?P<s>\d+) sec|$)")),  # (a paste may wrap it before its seconds)
     Form("soft-lockup", Kind.SOFT_LOCKUP, "BUG: soft lockup - CPU#",
          re.compile(r"BUG: soft lockup - CPU#(?P<cpu>\d+) stuck for (?P<s>\d+)s! "
                     r"\[(?P<task>.+)\]")),

@@ -90,7 +90,7 @@ def test_each_kind_is_read_by_both_sides() -> None:
 
 
 # patterns that read a field of a headline (the OOM scores), not the headline itself
-FIELD_READERS = {"_ADJ", "_VICTIM_ADJ"}
+FIELD_READERS = {"_ADJ", "_SCORE", "_VICTIM_ADJ"}
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,7 @@ __all__ = [
     "Incident",
     "Report",
     "Task",
+    "joined",
     "keep_row",
     "named_rows",
     "near",
@@ -116,6 +117,26 @@ class Incident:
     """The victim's ``oom_score_adj``, where the kill line (5.x) or the task table says."""
     lines: tuple[tuple[int, str], ...] = ()
     """The report's telling lines (headline, kill, constraint, memcg usage): number, text."""
+    score: int | None = None
+    """The victim's badness as its selection line gives it (``Kill process N (comm) score S
+    or sacrifice child``, 2.6.36-4.x): ``oom_badness`` (RSS, swap and page tables, plus
+    ``oom_score_adj`` thousandths; 3 % off for root before 4.17) in thousandths of the memory
+    the killer measured against (``mm/oom_kill.c``: ``points * 1000 / totalpages``)."""
+    shown_kb: int | None = None
+    """RAM less its reserved pages, plus swap, as the report's ``show_mem`` lines give them
+    (``N pages RAM``, ``N pages reserved``, ``Total swap = NkB``): a global OOM's
+    ``totalpages``."""
+
+    def scored_kb(self, total_kb: float | None = None) -> float | None:
+        """What the victim held by its score: the score, its ``oom_score_adj`` taken off,
+        times the memory measured against (a memory cgroup's limit, the report's RAM and
+        swap, else ``total_kb``), over 1000; ``None`` without a score or a total. An
+        estimate (the root bonus of old kernels and an unknown ``oom_score_adj`` skew it)."""
+        memcg = self.type is CrashType.CGROUP_OOM or self.memcg is not None
+        total = self.limit_kb if memcg else self.shown_kb or total_kb
+        if self.score is None or not total:
+            return None
+        return max(self.score - (self.victim_adj or 0), 0) * float(total) / 1000
 
 
 WRAPPED = "task-table row wrapped, and its rest not on the next line"
@@ -142,6 +163,7 @@ class Report:
     lines: list[tuple[int, str]] = field(default_factory=list)
     wrapped: tuple[int, int, str] | None = None  # a row the paste broke: line, pid, its start
     cpu: tuple[int, str] | None = None  # the report's ``CPU: N PID: N Comm: X`` line: pid, comm
+    shown: dict[str, int] = field(default_factory=dict)  # show_mem's pages RAM, reserved; swap
 
 
 _RELEASE = re.compile(r"\b(\d+\.\d+[\w.+~-]*)\s+#\d")
@@ -225,6 +247,20 @@ def cut_row(header: list[str] | None, pid: int, rest: str) -> Task | str:
         values.get("oom_score_adj"),
         values.get("uid"),
     )
+
+
+def joined(header: list[str] | None, start: str, rest: str) -> str:
+    """A row a paste wrapped, its start and the line with its rest joined. A numbered paste
+    (``cat -n``, an editor) numbered that line too: its first number is dropped where the
+    header's columns count one number fewer with it dropped than kept."""
+    first, _, after = rest.partition(" ")
+    cols = len(header) - 1 if header else 0
+    whole = f"{start} {rest}"
+    if cols and after.strip() and _int(first) is not None:
+        alone = f"{start} {after.strip()}"
+        if _numbers(whole.split()) == cols + 1 and _numbers(alone.split()) == cols:
+            return alone
+    return whole
 
 
 def task_of(header: list[str] | None, pid: int, rest: str) -> Task | str:

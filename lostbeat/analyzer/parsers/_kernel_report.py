@@ -48,7 +48,14 @@ from lostbeat.analyzer.parsers._kernel_events import (
     near,
     release_of,
 )
-from lostbeat.analyzer.parsers._oom_body import MEMCG_LINES, TASK_HEADER, TASK_ROW, oom_line, unwrap
+from lostbeat.analyzer.parsers._oom_body import (
+    MEMCG_LINES,
+    TASK_HEADER,
+    TASK_ROW,
+    oom_line,
+    shown_kb,
+    unwrap,
+)
 from lostbeat.analyzer.result import CrashType
 from lostbeat.kernel_forms import Hit, Kind, headline, rss_kb
 
@@ -58,10 +65,13 @@ _ADJ = re.compile(r"(?:oom_score_adj|oom_adj|oomkilladj)=(-?\d+)")
 _VICTIM_ADJ = re.compile(r"\boom_score_adj:(-?\d+)")  # 5.x kill lines
 _HUNG_HINT = 'hung_task_timeout_secs" disables this message'
 _TASK_STATE = re.compile(r"^task:(?P<name>.+?)\s+state:D\b.*?\bpid:\s*(?P<pid>\d+)")
-_OLD_STATE = re.compile(r"^(?P<name>\S.*?)\s+D\s+(?:[0-9a-f]{8,16}\s+)?\d+\s+(?P<pid>\d+)\s+\d+ 0x")
+_OLD_STATE = re.compile(  # its flags may be wrapped onto the next line by a paste
+    r"^(?P<name>\S.*?)\s+D\s+(?:[0-9a-f]{8,16}\s+)?\d+\s+(?P<pid>\d+)\s+\d+(?: 0x|$)"
+)
 _CONTAINER = re.compile(r"\b[0-9a-f]{64}\b|docker|kubepods|libpod|crio|containerd")
 _FOREIGN = re.compile(r"(\w+)\([A-Z]*[OP][A-Z]*\)")
 _WORKQUEUE = re.compile(r"^Workqueue: \S+ \S+ \[(\w+)\]")
+_SCORE = re.compile(r" score (\d+) or sacrifice child")
 _CPU = re.compile(
     r"^CPU: \d+ (?:UID: \d+ )?PID: (\d+) Comm: (.+?) (?:Kdump: \S+ )?(?:Not tainted|Tainted)"
 )
@@ -132,6 +142,7 @@ class Scanner:
                 foreign=tuple(dict.fromkeys(op.foreign)),
                 memory=memory or ev.memory,
                 lines=tuple(op.lines[:MAX_LINES]),
+                shown_kb=shown_kb(op),
             )
         )
 
@@ -213,8 +224,14 @@ class Scanner:
         return True
 
     def _hung(self, f: Frame, hit: Hit) -> bool:
-        self._start(f, CrashType.HUNG_TASK, victim=hit.comm, pid=hit.pid,
-                    reason=f"blocked for more than {hit.match['s']} seconds")  # fmt: skip
+        s = hit.match["s"]  # none where a paste wrapped the line before it
+        self._start(
+            f,
+            CrashType.HUNG_TASK,
+            victim=hit.comm,
+            pid=hit.pid,
+            reason=f"blocked for more than {f'{s} seconds' if s else 'its timeout'}",
+        )
         return True
 
     def _soft(self, f: Frame, hit: Hit) -> bool:
@@ -243,7 +260,9 @@ class Scanner:
             op = self._start(f, CrashType.OOM_KILL, killer="kernel")
         op.selected = True
         op.memcg = op.memcg or m["memcg"].startswith("Memory cgroup")
-        op.event = replace(op.event, victim=hit.comm, pid=hit.pid, killer="kernel")
+        score = _SCORE.match(f.text, m.end())
+        op.event = replace(op.event, victim=hit.comm, pid=hit.pid, killer="kernel",
+                           score=int(score[1]) if score else None)  # fmt: skip
         if m["how"]:  # "(oom_kill_allocating_task)": vm.oom_kill_allocating_task chose it
             op.event = replace(op.event, reason=m["how"])
         op.lines.append((f.line_no, f.text))

@@ -8,10 +8,18 @@ import re
 from dataclasses import replace
 
 from lostbeat.analyzer.parsers._frames import Frame
-from lostbeat.analyzer.parsers._kernel_events import WRAPPED, Report, cut_row, keep_row, task_of
+from lostbeat.analyzer.parsers._kernel_events import (
+    PAGE_KB,
+    WRAPPED,
+    Report,
+    cut_row,
+    joined,
+    keep_row,
+    task_of,
+)
 from lostbeat.kernel_forms import summary_fields
 
-__all__ = ["MEMCG_LINES", "TASK_HEADER", "TASK_ROW", "oom_line", "unwrap"]
+__all__ = ["MEMCG_LINES", "TASK_HEADER", "TASK_ROW", "oom_line", "shown_kb", "unwrap"]
 
 MEMCG_LINES = re.compile(
     r"^(?:memory: usage \d+kB, limit (?P<limit>\d+)kB|Memory cgroup stats for |Task in )"
@@ -19,6 +27,9 @@ MEMCG_LINES = re.compile(
 _MEMCG_STACK = ("mem_cgroup_out_of_memory", "mem_cgroup_oom", "try_charge")
 TASK_HEADER = re.compile(r"^\[\s*pid\s*\]\s+(.*)$")
 TASK_ROW = re.compile(r"^\[\s*(\d+)\]\s+(.*)$")
+_SHOWN = re.compile(r"^(?:(?P<ram>\d+) pages RAM|(?P<reserved>\d+) pages reserved"
+                    r"|Total swap = (?P<swap>\d+)kB)$")  # fmt: skip
+"""``show_mem`` (mm/show_mem.c, lib/show_mem.c) in a global OOM's report: its totals."""
 _CPUSET = re.compile(r"^.+? cpuset=(\S+) mems_allowed=")
 
 
@@ -29,7 +40,7 @@ def oom_line(op: Report, f: Frame, text: str, problems: list[tuple[int, str]]) -
         bare = f.clock is None and f.mono is None and f.ident is None
         if text.lstrip()[:1].isdigit() or (bare and len(text.split()) == 1):  # its rest
             op.wrapped = None
-            _row(op, f, problems, pid, f"{start} {text.strip()}")
+            _row(op, f, problems, pid, joined(op.header, start, text.strip()))
             return True
         unwrap(op, problems)
     if op.header is not None and op.header[-1] != "name" and text.endswith(" name"):
@@ -62,6 +73,9 @@ def oom_line(op: Report, f: Frame, text: str, problems: list[tuple[int, str]]) -
         if m["limit"] and op.event.limit_kb is None:  # the group's own, not a parent's
             op.event = replace(op.event, limit_kb=int(m["limit"]))
         return True
+    if (t := _SHOWN.match(text)) is not None and t.lastgroup is not None:
+        op.shown[t.lastgroup] = int(t[t.lastgroup])
+        return True
     if any(fn in text for fn in _MEMCG_STACK):
         op.memcg = op.decided = True
     return False
@@ -88,3 +102,11 @@ def unwrap(op: Report, problems: list[tuple[int, str]]) -> None:
         problems.append((line_no, WRAPPED))
     else:
         op.more += not keep_row(op.tasks, task)
+
+
+def shown_kb(op: Report) -> int | None:
+    """RAM less its reserved pages, plus swap, by the report's ``show_mem`` lines."""
+    ram, swap = op.shown.get("ram"), op.shown.get("swap")
+    if ram is None or swap is None:
+        return None
+    return (ram - op.shown.get("reserved", 0)) * PAGE_KB + swap

@@ -6,11 +6,13 @@ killers print, read as the article reads its "top consumers" line.
   victim's program;
 - one task table: the largest program (its tasks summed); likewise. A victim whose row the
   chosen table lost and whose kill line lost its sizes too (journalctl's pager cuts the longest
-  lines: the largest tasks') counts at the size the program's last sized kill gave (a
-  program restarted and killed again);
+  lines: the largest tasks') counts at the size its score gives (its selection line's
+  ``score S``, thousandths of RAM and swap, up to 4.x), else at the size the program's last
+  sized kill gave (a program restarted and killed again);
 - kills that print sizes, one much larger than the chosen victim's: that larger victim, and
   the chosen one was a bystander (earlyoom's extra kill, 004);
-- the victim held ``SHARE_GROWER`` of the memory or more: the victim;
+- the victim held (by its kill line, else by its score) ``SHARE_GROWER`` of the memory or
+  more: the victim;
 - the victim held under ``SHARE_BYSTANDER``: unknown, and the victim was a bystander;
 - ``oom_kill_allocating_task`` chose it: unknown, and a bystander, since the kernel killed
   whoever allocated (``Documentation/admin-guide/sysctl/vm.rst``);
@@ -60,11 +62,15 @@ def _share(kb: float | None, total_kb: float | None) -> float | None:
     return round(100.0 * kb / total_kb, 1) if kb is not None and total_kb else None
 
 
-def _lost_victim(same_log: Sequence[Placed], ev: Event) -> tuple[float, int | None] | None:
-    """The chosen victim's size where its row and its kill line both lost it: its program's
-    last kill in the log that gave one."""
+def _lost_victim(
+    same_log: Sequence[Placed], ev: Event, total: float | None
+) -> tuple[float, int | None] | None:
+    """The chosen victim's size where its row and its kill line both lost it: by its score
+    (its selection line's), else its program's last kill in the log that gave one."""
     if ev.victim is None or ev.victim_kb is not None or any(t.pid == ev.pid for t in ev.tasks):
         return None
+    if (scored := ev.scored_kb(total)) is not None:
+        return scored, ev.pid
     sized = [q.event for q in same_log[:-1] if q.event.victim == ev.victim
              and q.event.killer == ev.killer and q.event.victim_kb is not None]  # fmt: skip
     return (float(sized[-1].victim_kb or 0), ev.pid) if sized else None
@@ -110,7 +116,7 @@ def find_grower(
     tables = [q for q in same_log if q.event.tasks]
     total = total_kb or ev.mem_total_kb
     if tables:
-        lost = _lost_victim(same_log, ev) if tables[-1] is p else None
+        lost = _lost_victim(same_log, ev, total) if tables[-1] is p else None
         grower = _from_tables(tables, ev, total, lost)
         if ev.type not in OOM or ev.victim is None:
             return grower, None
@@ -125,7 +131,8 @@ def _from_kills(
     same_log: Sequence[Placed], ev: Event, total: float | None
 ) -> tuple[Grower | None, bool | None]:
     sized = [q for q in same_log if q.event.type in OOM and q.event.victim_kb is not None]
-    share = _share(ev.victim_kb, total)
+    held = ev.victim_kb if ev.victim_kb is not None else ev.scored_kb(total)
+    share = _share(held, total or ev.shown_kb)
     if ev.reason == "oom_kill_allocating_task":
         return None, False  # every victim was whoever allocated: sizes say nothing
     if sized and ev.victim_kb is not None:
@@ -140,8 +147,9 @@ def _from_kills(
                             _share(big_kb, total), None, how, (evidence_of(big),))  # fmt: skip
             return grower, False
     if share is not None and share >= SHARE_GROWER:
-        how = f"{ev.victim} held {size_kb(ev.victim_kb or 0)}, {share:.0f} % of the memory"
-        return Grower(ev.victim or "", ev.pid, ev.victim_kb, share, None, how, ()), True
+        by = "" if ev.victim_kb is not None else f" by its OOM score of {ev.score}"
+        how = f"{ev.victim} held {size_kb(held or 0)}{by}, {share:.0f} % of the memory"
+        return Grower(ev.victim or "", ev.pid, held, share, None, how, ()), True
     if share is not None and share < SHARE_BYSTANDER:
         return None, False
     adj = ev.victim_adj
@@ -154,6 +162,5 @@ def _from_kills(
             else "the kernel killed the task with the most memory (oom_score_adj "
             f"{adj if adj is not None else 'not raised'})"
         )
-        kb = float(ev.victim_kb) if ev.victim_kb is not None else None
-        return Grower(ev.victim or "", ev.pid, kb, share, None, f"{ev.victim}: {why}", ()), True
+        return Grower(ev.victim or "", ev.pid, held, share, None, f"{ev.victim}: {why}", ()), True
     return None, None
