@@ -318,12 +318,15 @@ UNNAMED = "pid {}"
 """The name of a task-table row whose name was cut and that no line of its report names."""
 
 
-def named_rows(op: Report) -> list[Task]:
+def named_rows(op: Report, known: dict[int, str]) -> list[Task]:
     """The report's rows, those whose name was cut named by the report's own lines: the
     kill's pid (``Killed process N (comm)``, the ``oom-kill:`` summary) and the ``CPU:``
-    line's (the task that invoked the killer), else :data:`UNNAMED`."""
+    line's (the task that invoked the killer); else by an earlier report's row of the same
+    pid (``known``: the same process, killed later; a pid the kernel gave again to another
+    program would be misnamed, rare between two reports of one log); else :data:`UNNAMED`."""
     ev = op.event
-    names = dict([op.cpu] if op.cpu is not None else [])
+    names = dict(known)
+    names.update([op.cpu] if op.cpu is not None else [])
     if ev.pid is not None and ev.victim is not None:
         names[ev.pid] = ev.victim
     return [t if t.name else replace(t, name=names.get(t.pid) or UNNAMED.format(t.pid))

@@ -93,6 +93,7 @@ class Scanner:
         self.problems: list[tuple[int, str]] = []
         self.release: str | None = None
         self.comm: str | None = None  # the task of the last CPU: line
+        self.known: dict[int, str] = {}  # pid -> name, by the whole rows of earlier reports
         self.used = 0  # the last line an open report took
         self.pressure: deque[tuple[int, float | None, float | None]] = deque(maxlen=MAX_KEPT)
         """Where the kernel said it could hardly allocate (``warn_alloc`` in mm/page_alloc.c:
@@ -123,7 +124,10 @@ class Scanner:
         if victim is None and kind in (CrashType.OOM_KILL, CrashType.CGROUP_OOM) and not op.nokill:
             victim = ev.trigger  # a report cut before its kill line: the allocating task
         unwrap(op, self.problems)
-        tasks = named_rows(op)
+        tasks = named_rows(op, self.known)
+        if len(self.known) > MAX_TASKS:
+            self.known.clear()
+        self.known.update((t.pid, t.name) for t in op.tasks if t.name)
         cut = tasks and not any(t.pid == ev.pid for t in tasks)
         if victim and ev.victim_kb is not None and op.killed and cut:
             # its row was cut (by journalctl's pager): the kill line gives its size

@@ -330,7 +330,7 @@ def test_pastes_indented_quoted_or_numbered(line: str) -> None:
     assert looks_like_host_log(line)
 
 
-def test_a_row_cut_by_the_pager_is_skipped_and_the_victim_ranked_by_its_kill() -> None:
+def test_a_row_cut_by_the_pager_in_its_name_is_kept_and_named_by_the_kill() -> None:
     (ev,) = parse(
         [
             "[1.0] [  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name",  # noqa: E501
@@ -341,7 +341,10 @@ def test_a_row_cut_by_the_pager_is_skipped_and_the_victim_ranked_by_its_kill() -
             "oom_score_adj:0",
         ]
     ).incidents
-    assert [t.name for t in ev.tasks] == ["cc1plus", "kubelet"]
+    assert [(t.name, t.rss_kb) for t in ev.tasks] == [
+        ("cc1plus", 935748 * 4),
+        ("kubelet", 44207 * 4),
+    ]
 
 
 def test_a_task_table_wrapped_by_the_paste_is_joined_back() -> None:
