@@ -97,7 +97,7 @@ class Form:
 
 
 _OOM = r"^(?P<memcg>Memory cgroup out of memory|Out of memory)(?: \((?P<how>[^)]*)\))?: "
-_VICTIM = r" process (?P<pid>\d+) \((?P<comm>.*?)\)(?= score| total-vm|,|$)"
+_VICTIM = r" process (?P<pid>\d+)(?: \((?P<comm>.*?)\)(?= score| total-vm|,|$)|$)"  # (or wrapped)
 
 FORMS: tuple[Form, ...] = (
     Form("panic", Kind.PANIC, "Kernel panic - not syncing",

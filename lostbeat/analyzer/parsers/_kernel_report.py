@@ -265,22 +265,28 @@ class Scanner:
         op.selected = True
         op.memcg = op.memcg or m["memcg"].startswith("Memory cgroup")
         score = _SCORE.match(f.text, m.end())
-        op.event = replace(op.event, victim=hit.comm, pid=hit.pid, killer="kernel",
+        op.event = replace(op.event, victim=self._comm(op, hit), pid=hit.pid, killer="kernel",
                            score=int(score[1]) if score else None)  # fmt: skip
         if m["how"]:  # "(oom_kill_allocating_task)": vm.oom_kill_allocating_task chose it
             op.event = replace(op.event, reason=m["how"])
         op.lines.append((f.line_no, f.text))
-        kb = rss_kb(text := f.text)
-        if kb is not None and text.startswith(m[0]):
-            self._kill_done(op, kb, text)
+        if hit.form.kind is Kind.OOM_KILL:  # "Killed process": one line, its sizes or none
+            self._kill_done(op, rss_kb(f.text), f.text)
 
     def _killed(self, f: Frame, hit: Hit) -> None:
         op, rest = self.open, hit.match["rest"]
         if op is None or self._awaits_no_kill():
             op = self._start(f, CrashType.OOM_KILL, killer="kernel")
-        op.event = replace(op.event, victim=hit.comm, pid=hit.pid, killer="kernel")
+        op.event = replace(op.event, victim=self._comm(op, hit), pid=hit.pid, killer="kernel")
         op.lines.append((f.line_no, f.text))
         self._kill_done(op, rss_kb(rest), rest)
+
+    @staticmethod
+    def _comm(op: Report, hit: Hit) -> str | None:
+        """The name a kill line gives; a line a paste wrapped after its pid gives none, and
+        the ``oom-kill:`` summary before it named the same pid."""
+        same = op.event.pid == hit.pid
+        return hit.comm if hit.comm is not None or not same else op.event.victim
 
     def _kill_done(self, op: Report, kb: int | None, text: str) -> None:
         op.killed = True

@@ -210,3 +210,19 @@ def test_a_wrapped_linux_version_is_no_gdb_frame_of_a_purple_screen() -> None:
     text = "\n".join(LINUX_WRAPPED) + "\n"
     assert not looks_like_psod(text)
     assert sniff_kind(text) == "host_log"
+
+
+# 021, the kill line wrapped by a paste after its pid, then a second kill of the same form
+KILL_WRAPPED = [
+    "[44178.537749] oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/user.slice/user-1000.slice/session-1.scope,task=stress-ng,pid=1811,uid=1000",  # noqa: E501
+    "[44178.537897] Out of memory: Killed process 1811",
+    "(stress-ng) total-vm:43240kB, anon-rss:0kB, file-rss:64kB, shmem-rss:0kB, UID:1000",
+    "pgtables:104kB oom_score_adj:1000",
+]
+
+
+def test_a_kill_line_wrapped_after_its_pid_is_a_kill_of_the_task_its_summary_named() -> None:
+    lines = KILL_WRAPPED + [line.replace("1811", "1812") for line in KILL_WRAPPED]
+    first, second = parse_host_log(lines, path="dmesg.txt").incidents
+    assert [(ev.victim, ev.pid) for ev in (first, second)] == [("stress-ng", 1811),
+                                                                ("stress-ng", 1812)]  # fmt: skip
