@@ -30,6 +30,7 @@ TASK_ROW = re.compile(r"^\[\s*(\d+)\]\s+(.*)$")
 _SHOWN = re.compile(r"^(?:(?P<ram>\d+) pages RAM|(?P<reserved>\d+) pages reserved"
                     r"|Total swap = (?P<swap>\d+)kB)$")  # fmt: skip
 """``show_mem`` (mm/show_mem.c, lib/show_mem.c) in a global OOM's report: its totals."""
+_HEADER_REST = re.compile(r"(?:[a-z_]+ +)*(?:name|[a-z_]*[>…])")
 _CPUSET = re.compile(r"^.+? cpuset=(\S+) mems_allowed=")
 
 
@@ -43,8 +44,8 @@ def oom_line(op: Report, f: Frame, text: str, problems: list[tuple[int, str]]) -
             _row(op, f, problems, pid, joined(op.header, start, text.strip()))
             return True
         unwrap(op, problems)
-    if op.header is not None and op.header[-1] != "name" and text.endswith(" name"):
-        op.header += text.split()  # the rest of a header the paste wrapped
+    if op.header is not None and op.header[-1] != "name" and _HEADER_REST.fullmatch(text):
+        op.header += text.split()  # the rest of a header the paste wrapped (the pager cut)
         return True
     if text[:1] == "[":
         if (h := TASK_HEADER.match(text)) is not None:

@@ -226,3 +226,22 @@ def test_a_kill_line_wrapped_after_its_pid_is_a_kill_of_the_task_its_summary_nam
     first, second = parse_host_log(lines, path="dmesg.txt").incidents
     assert [(ev.victim, ev.pid) for ev in (first, second)] == [("stress-ng", 1811),
                                                                 ("stress-ng", 1812)]  # fmt: skip
+
+
+def test_a_header_wrapped_by_a_paste_and_cut_by_the_pager_gives_the_columns_it_kept() -> None:
+    """The header broken after ``rss_file`` and its rest cut at ``sw>``; the rows wrapped."""
+    head = "Aug 20 13:44:01 kinga kernel: "
+    lines = [
+        head + "nix-env invoked oom-killer: gfp_mask=0x140dca, order=0, oom_score_adj=200",
+        head + HEADER_68[: HEADER_68.index(" rss_shmem")],
+        "rss_shmem pgtables_bytes sw>",
+        head + ROW_68[: ROW_68.index(" 153 ") + 4],
+        ROW_68[ROW_68.index(" 153 ") + 4 :].strip(),
+        head + KILL_68,
+    ]
+    log = parse_host_log(lines, path="journal.txt")
+    (ev,) = log.incidents
+    assert [(t.name, t.rss_kb, t.oom_score_adj) for t in ev.tasks] == [
+        ("nix-env", 1262242 * 4, 200)
+    ]
+    assert log.problems == ()
