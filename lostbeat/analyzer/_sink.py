@@ -3,9 +3,10 @@
 A :class:`_Sink` receives a member's bytes as they are read (inflating a nested gzip on the
 way) and keeps at most ``cap`` bytes and ``line_cap`` lines of them. A log keeps its tail,
 the newest lines, cut to a whole line; any other artifact over either cap is "too large".
-:func:`lines_of` then hands the kept text to a parser one line at a time, releasing each
-chunk once decoded, so that a member never exists as one ``bytes`` plus one ``str`` plus a
-list of lines; a line longer than ``LINE_MAX`` characters is cut there.
+:func:`lines_of` then hands the kept text to a parser (:class:`KeptText`) one line at a
+time, or a MiB of text at a time to a log reader that splits out only the lines it needs,
+releasing each chunk once decoded, so that a member never exists as one ``bytes`` plus one
+``str`` plus a list of lines; a line longer than ``LINE_MAX`` characters is cut there.
 
 Examples:
     >>> from lostbeat.analyzer._limits import Limits

@@ -1,13 +1,13 @@
 """Kernel incident reports: each headline line and the report that follows it, as typed events.
 
-The forms are those of docs/reference/linux-logs.md §2-§5, each from the kernel source that
-prints it: the OOM report (``mm/oom_kill.c``: ``dump_header``, ``dump_tasks``,
+The forms are those of docs/reference/linux-logs.md §2-§5, each from the kernel source that prints
+it: the OOM report (``mm/oom_kill.c``: ``dump_header``, ``dump_tasks``,
 ``oom_kill_process``/``__oom_kill_process``, ``out_of_memory``), the memory cgroup's
 (``mm/memcontrol.c``: ``mem_cgroup_print_oom_meminfo``), hung tasks (``kernel/hung_task.c``:
-``check_hung_task``), soft and hard lockups (``kernel/watchdog.c``, ``watchdog_hld.c``), RCU
-stalls (``kernel/rcu/tree_stall.h``) and panics (``kernel/panic.c``). A headline opens an
-event; the lines after it (task table, stack, ``CPU:`` line, memcg usage) fill it until the
-next headline. Only kernel lines are read (:attr:`Frame.kernelish`). The headlines come from
+``check_hung_task``), soft and hard lockups (``kernel/watchdog.c``, ``watchdog_hld.c``), RCU stalls
+(``kernel/rcu/tree_stall.h``) and panics (``kernel/panic.c``). A headline opens an event; the lines
+after it (task table, stack, ``CPU:`` line, memcg usage) fill it until the next headline. Only
+kernel lines are read (:attr:`Frame.kernelish`). The headlines come from
 :mod:`lostbeat.kernel_forms`, which the agent's matcher reads too (one reader a kind here,
 ``_READ``); a report's own lines, and a paste that starts inside one, are read here alone
 (an OOM report's body by :mod:`._oom_body`).
@@ -23,7 +23,7 @@ Examples:
     ... ], 1):
     ...     s.feed(frame(line, n))
     >>> [(i.type.value, i.victim, i.tasks[0].rss_kb) for i in s.finish()]
-    [('cgroup_oom', 'mem', 760000)]
+    [('oom_kill', 'mem', 760000)]
 """
 
 from __future__ import annotations
@@ -115,11 +115,8 @@ class Scanner:
             return
         ev = op.event
         memory = ev.memory or any(fn in RECLAIM for fn in op.stack)
-        kind = ev.type
         container = not op.decided and ev.cpuset is not None and bool(_CONTAINER.search(ev.cpuset))
-        if kind is CrashType.OOM_KILL and (op.memcg or ev.memcg is not None or container):
-            # a container's cpuset (its 64-hex id) and nothing else said: its limit (030)
-            kind = CrashType.CGROUP_OOM
+        kind, in_cgroup = op.outcome(container)
         victim = ev.victim
         if victim is None and kind in (CrashType.OOM_KILL, CrashType.CGROUP_OOM) and not op.nokill:
             victim = ev.trigger  # a report cut before its kill line: the allocating task
@@ -138,6 +135,7 @@ class Scanner:
             replace(
                 ev,
                 type=kind,
+                in_cgroup=in_cgroup,
                 victim=victim,
                 tasks=tuple(tasks),
                 tasks_more=op.more,
