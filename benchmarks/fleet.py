@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lostbeat import __version__
+from lostbeat.errors import InputError
 from lostbeat.fleet.cluster import run_dask
 from lostbeat.fleet.discover import Incident, discover
 from lostbeat.fleet.model import BundleResult
@@ -80,7 +81,10 @@ def _is_bundle(name: str) -> bool:
 
     with tempfile.TemporaryDirectory() as tmp:
         generate(name, Path(tmp) / "case", seed=0)
-        return len(discover([Path(tmp) / "case"]).incidents) == 1
+        try:
+            return len(discover([Path(tmp) / "case"]).incidents) == 1
+        except InputError:  # nothing but loose files
+            return False
 
 
 def build(root: Path, count: int, *, fresh: bool) -> Path:
