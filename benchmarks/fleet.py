@@ -2,14 +2,17 @@
 cluster with its memory over the run, an interrupted run resumed, and where leaks came from.
 
 1. **Speed.** ``--count`` generated bundles (cached in ``--dir``: every scenario of
-   :mod:`lostbeat.scenarios` in turn, a seed each, one case folder each) run through
-   ``run_local`` with 1 and 2 workers and ``run_dask`` on a fresh ``LocalCluster`` of 1 and of
-   2 worker processes (1 thread each), ``--repeat`` rounds, the four configurations
-   interleaved in each round. Printed: the median wall time of each, the speed-up of 2
-   workers over 1, the Dask path's overhead a bundle over the local pool, and the CPU time
-   every process of the run spent (this process, the fork server and its workers, the
-   cluster's workers), which other work on the machine does not inflate the way it inflates
-   wall time. Pools and clusters start before the clock does.
+   :mod:`lostbeat.scenarios` whose case is an archive, in turn, a seed each, one case folder
+   each) run through ``run_local`` with 1 and 2 workers and ``run_dask`` on a fresh
+   ``LocalCluster`` of 1 and of 2 worker processes (1 thread each), ``--repeat`` rounds, the
+   four configurations interleaved in each round. Each run starts after a second in which
+   other work on the machine took under 0.3 cores (waiting ``--quiet-wait`` seconds at most;
+   every run counts). Printed: the median wall time of each, the speed-up of 2 workers over
+   1, the Dask path's overhead a bundle over the local pool, the CPU time every process of
+   the run spent (this process, the fork server and its workers, the cluster's workers),
+   and the cores other work took during the run (``/proc/stat`` less this process tree),
+   which says how far a wall time is the machine's and not ours. Pools and clusters start
+   before the clock does.
 2. **10,000 bundles.** ``--big`` incidents (hard links to the cached bundles, a case folder
    each) through ``lostbeat fleet --scheduler`` against a ``LocalCluster`` running in a
    process of its own (its scheduler lives there). The command is killed (SIGKILL) at 40 %,
@@ -24,7 +27,7 @@ cluster with its memory over the run, an interrupted run resumed, and where leak
 Usage::
 
     .venv/bin/python benchmarks/fleet.py [--dir DIR] [--count 500] [--repeat 5]
-        [--big 10000] [--fleets 40] [--fresh] [--only speed|big|origins]
+        [--big 10000] [--fleets 40] [--fresh] [--quiet-wait 60] [--only speed|big|origins]
 """
 
 from __future__ import annotations
@@ -159,7 +162,7 @@ def busy_cpu() -> float:
     return (user + nice + system + irq + softirq + steal) / _TICK
 
 
-def wait_quiet(*, limit_s: float = QUIET_WAIT_S) -> None:
+def wait_quiet(*, limit_s: float) -> None:
     """Waits until other work takes less than :data:`QUIET_CORES` cores for a second, or
     ``limit_s`` has passed; the run that follows is timed either way."""
     deadline = time.monotonic() + limit_s
@@ -172,10 +175,12 @@ def wait_quiet(*, limit_s: float = QUIET_WAIT_S) -> None:
 
 class Clock:
     """Wall time, CPU of this process tree and CPU of other work on the machine, from
-    :meth:`start` to :meth:`stop`, after waiting for a quiet moment."""
+    :meth:`start` to :meth:`stop`, after waiting up to ``quiet_s`` for a quiet moment."""
+
+    quiet_s = QUIET_WAIT_S
 
     def start(self) -> None:
-        wait_quiet()
+        wait_quiet(limit_s=self.quiet_s)
         self.t0, self.cpu0, self.busy0 = time.perf_counter(), tree_cpu(), busy_cpu()
 
     def stop(self) -> Run:
@@ -247,7 +252,7 @@ def speed(cases: Path, repeat: int) -> None:
         f"\n{n} bundles, {len(os.sched_getaffinity(0))} CPUs, load average (1, 5, 15 min) "
         f"{_load(load0)} before and {_load(load)} after, median of {repeat} interleaved "
         f"rounds, each run started after a quiet second (other work under {QUIET_CORES} "
-        f"cores; waited {QUIET_WAIT_S:.0f} s at most), Python {sys.version.split()[0]}; in "
+        f"cores; waited {Clock.quiet_s:.0f} s at most), Python {sys.version.split()[0]}; in "
         "brackets above: the cores other work took during the run"
     )
     print(
@@ -357,9 +362,13 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=10_000, help="incidents of the Dask run")
     parser.add_argument("--fleets", type=int, default=40, help="build fleets to generate")
     parser.add_argument("--fresh", action="store_true", help="generate again even if cached")
+    parser.add_argument(
+        "--quiet-wait", type=float, default=QUIET_WAIT_S, help="seconds to wait for quiet"
+    )
     parser.add_argument("--only", choices=("speed", "big", "origins"), help="one part only")
     args = parser.parse_args()
 
+    Clock.quiet_s = args.quiet_wait
     cases = build(args.dir, args.count, fresh=args.fresh)
     if args.only in (None, "speed"):
         speed(cases, args.repeat)
