@@ -39,12 +39,14 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "lostbeat.errors": (),
     "lostbeat.safetext": (),
     "lostbeat.procfs": ("lostbeat.errors",),
+    # the kernel's report headlines, one table for the agent's matcher and the analyzer's scanner
+    "lostbeat.kernel_forms": (),
     "lostbeat.heartbeat": ("lostbeat.agent", *BASE),
-    "lostbeat.agent": ("lostbeat.heartbeat", "lostbeat.recording", *BASE),
+    "lostbeat.agent": ("lostbeat.heartbeat", "lostbeat.kernel_forms", "lostbeat.recording", *BASE),
     "lostbeat.recording": ("lostbeat.errors",),
     # the agent's kernel log reader, pressure trend and cgroup finder, shared with the monitor
     "lostbeat.recorder": ("lostbeat.agent", "lostbeat.recording", *BASE),
-    "lostbeat.analyzer": ("lostbeat.recording", *BASE),
+    "lostbeat.analyzer": ("lostbeat.kernel_forms", "lostbeat.recording", *BASE),
     # and the one formatter of figures, so a report writes each number as the findings do
     "lostbeat.report": (*RESULT_TYPES, "lostbeat.analyzer.units", *BASE),
     "lostbeat.fleet": ("lostbeat.analyzer", "lostbeat.recording", "lostbeat.report", *BASE),
@@ -79,7 +81,7 @@ PLATFORM_ATTRIBUTES = frozenset({"captures", "capture", "recording", "recordings
 
 # The protected monitor runs on the standard library only: the agent, and the layers below
 # it. (The recording it may write inflates old shards with isal, imported only there.)
-STDLIB_ONLY = ("lostbeat", "lostbeat.agent", "lostbeat.heartbeat", *BASE)
+STDLIB_ONLY = ("lostbeat", "lostbeat.agent", "lostbeat.heartbeat", "lostbeat.kernel_forms", *BASE)
 
 
 def test_every_unit_has_an_allow_list() -> None:

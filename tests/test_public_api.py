@@ -25,6 +25,7 @@ MODULES = [
     "lostbeat.fleet.rollup",
     "lostbeat.fleet.summary",
     "lostbeat.heartbeat",
+    "lostbeat.kernel_forms",
     "lostbeat.procfs",
     "lostbeat.procfs.formats",
     "lostbeat.procfs.reader",

@@ -1,34 +1,15 @@
 """Which kernel log lines say "a process was killed for memory" or "something hung".
 
-A small matcher of the few line forms the monitor acts on and the recorder counts; it
-tells the kind, the process named and, for an OOM kill, the constraint and the memory
-cgroup. It is no classifier: the analyzer reads the whole recorded log. The forms, from
-the kernel's source:
+A small matcher of the lines the monitor acts on and the recorder counts; it tells the kind,
+the process named and, for an OOM kill, the constraint and the memory cgroup. It is no
+classifier: the analyzer reads the whole recorded log. The line forms, each with the kernel
+source that prints it, are those of :mod:`lostbeat.kernel_forms`, the table the analyzer's
+report scanner reads too; this module adds none of its own.
 
-==============  ===========================================================================
-kind            line (source)
-==============  ===========================================================================
-oom-context     ``oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,
-                mems_allowed=0,oom_memcg=/G,task_memcg=/G,task=COMM,pid=N,uid=U``
-                (mm/oom_kill.c ``dump_oom_summary``; the memcg parts from
-                mm/memcontrol.c ``mem_cgroup_print_oom_context``; VERIFIED here, cgroup v1)
-oom-kill        ``Out of memory: Killed process N (COMM) total-vm:…kB, anon-rss:…kB,
-                file-rss:…kB, shmem-rss:…kB, UID:…`` or ``Memory cgroup out of memory:
-                Killed process …`` (mm/oom_kill.c ``__oom_kill_process``; VERIFIED here)
-hung-task       ``INFO: task COMM:PID blocked for more than N seconds.``
-                (kernel/hung_task.c ``check_hung_task``)
-soft-lockup     ``watchdog: BUG: soft lockup - CPU#N stuck for Ns! [COMM:PID]``
-                (kernel/watchdog.c ``watchdog_timer_fn``)
-hard-lockup     ``watchdog: Watchdog detected hard LOCKUP on cpu N`` (kernel/watchdog.c,
-                ``watchdog_hardlockup_check``; older kernels prefix ``NMI watchdog:``)
-rcu-stall       ``rcu: INFO: rcu_sched detected stalls on CPUs/tasks:`` or ``… self-detected
-                stall on CPU`` (kernel/rcu/tree_stall.h)
-panic           ``Kernel panic - not syncing: REASON`` (kernel/panic.c ``panic``)
-==============  ===========================================================================
-
-Only the ``oom-kill`` and ``oom-context`` forms are checked on these hosts; the others
-follow the source (BACKGROUND-unverified here, except ``hung-task``: see
-tests/recorder/test_kernel_live.py).
+The lines of an OOM report that come before its kill (the ``invoked oom-killer`` line, the
+victim's selection, the ``oom-kill:`` summary) are matched (the recorder keeps them) but held:
+:class:`Matcher` gives the kill the summary's constraint and memory cgroup, and a memory
+cgroup's selection its constraint.
 
 Examples:
     >>> m = Matcher()
@@ -46,21 +27,28 @@ Examples:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
-from enum import StrEnum
 
-__all__ = ["KernelEvent", "Kind", "Matcher", "match"]
+from lostbeat.kernel_forms import Kind, headline, rss_kb, summary_fields
 
+__all__ = ["EMITTED", "HELD", "KernelEvent", "Kind", "Matcher", "match"]
 
-class Kind(StrEnum):
-    OOM_CONTEXT = "oom-context"
-    OOM_KILL = "oom-kill"
-    HUNG_TASK = "hung-task"
-    SOFT_LOCKUP = "soft-lockup"
-    HARD_LOCKUP = "hard-lockup"
-    RCU_STALL = "rcu-stall"
-    PANIC = "panic"
+HELD = frozenset({Kind.OOM_INVOKED, Kind.OOM_SELECT, Kind.OOM_CONTEXT})
+"""Kinds :class:`Matcher` holds for the kill that follows: the report's earlier lines."""
+EMITTED = frozenset(
+    {
+        Kind.OOM_KILL,
+        Kind.OOM_NO_VICTIM,
+        Kind.HUNG_TASK,
+        Kind.SOFT_LOCKUP,
+        Kind.HARD_LOCKUP,
+        Kind.RCU_STALL,
+        Kind.PANIC,
+    }
+)
+"""Kinds :class:`Matcher` gives as events."""
+_HANGS = frozenset({Kind.HUNG_TASK, Kind.SOFT_LOCKUP, Kind.HARD_LOCKUP, Kind.RCU_STALL})
+_MEMCG = "CONSTRAINT_MEMCG"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,53 +67,32 @@ class KernelEvent:
     @property
     def hang(self) -> bool:
         """A task or a CPU that stopped making progress."""
-        return self.kind in (Kind.HUNG_TASK, Kind.SOFT_LOCKUP, Kind.HARD_LOCKUP, Kind.RCU_STALL)
+        return self.kind in _HANGS
 
     @property
     def memcg_oom(self) -> bool:
-        return self.constraint == "CONSTRAINT_MEMCG" or self.text.startswith("Memory cgroup")
-
-
-_KILLED = re.compile(
-    r"Killed process (\d+) \((.*)\)(?: total-vm:\d+kB, anon-rss:(\d+)kB, file-rss:(\d+)kB,"
-    r" shmem-rss:(\d+)kB)?"
-)
-_HUNG = re.compile(r"INFO: task (.*):(\d+) blocked for more than \d+ seconds")
-_SOFT = re.compile(r"BUG: soft lockup - CPU#\d+ stuck for \d+s! \[(.*):(\d+)\]")
-_CONTEXT_TAIL = re.compile(r",task=(.*),pid=(\d+),uid=\d+$")
+        return self.constraint == _MEMCG or self.text.startswith("Memory cgroup")
 
 
 def match(text: str) -> KernelEvent | None:
     """The event one kernel log line announces, or None for any other line."""
-    if "Killed process " in text:
-        m = _KILLED.search(text)
-        if m is None:
-            return None
-        rss = None if m[3] is None else int(m[3]) + int(m[4]) + int(m[5])
-        return KernelEvent(Kind.OOM_KILL, text, int(m[1]), m[2], rss_kb=rss)
-    if text.startswith("oom-kill:constraint="):
-        tail = _CONTEXT_TAIL.search(text)
-        head = text[: tail.start()] if tail else text
-        fields = dict(f.partition("=")[::2] for f in head[len("oom-kill:") :].split(","))
+    hit = headline(text)
+    if hit is None:
+        return None
+    kind = hit.form.kind
+    if kind is Kind.OOM_CONTEXT:
+        fields = summary_fields(text)
+        pid = fields.get("pid", "")
         return KernelEvent(
-            Kind.OOM_CONTEXT,
+            kind,
             text,
-            int(tail[2]) if tail else None,
-            tail[1] if tail else None,
+            int(pid) if pid.isdigit() else None,
+            fields.get("task"),
             constraint=fields.get("constraint"),
             memcg=fields.get("task_memcg") or fields.get("oom_memcg"),
         )
-    if "blocked for more than" in text and (m := _HUNG.search(text)):
-        return KernelEvent(Kind.HUNG_TASK, text, int(m[2]), m[1])
-    if "soft lockup" in text and (m := _SOFT.search(text)):
-        return KernelEvent(Kind.SOFT_LOCKUP, text, int(m[2]), m[1])
-    if "Watchdog detected hard LOCKUP on cpu" in text:
-        return KernelEvent(Kind.HARD_LOCKUP, text)
-    if "detected stalls on CPUs/tasks" in text or "self-detected stall on CPU" in text:
-        return KernelEvent(Kind.RCU_STALL, text)
-    if text.startswith("Kernel panic - not syncing"):
-        return KernelEvent(Kind.PANIC, text)
-    return None
+    rss = rss_kb(text) if kind is Kind.OOM_KILL else None
+    return KernelEvent(kind, text, hit.pid, hit.comm, rss_kb=rss)
 
 
 class Matcher:
@@ -134,19 +101,33 @@ class Matcher:
 
     def __init__(self) -> None:
         self._context: KernelEvent | None = None
+        self._select: KernelEvent | None = None
 
     def feed(self, text: str) -> KernelEvent | None:
-        """The event this line completes (``oom-context`` lines are held, not returned)."""
+        """The event this line completes (the :data:`HELD` kinds are held, not returned)."""
         return self.pair(match(text))
 
     def pair(self, event: KernelEvent | None) -> KernelEvent | None:
         """:meth:`feed` for a line already matched."""
         if event is None:
             return None
-        if event.kind is Kind.OOM_CONTEXT:
-            self._context = event
+        if event.kind in HELD:
+            if event.kind is Kind.OOM_INVOKED:  # a new report
+                self._context = self._select = None
+            elif event.kind is Kind.OOM_CONTEXT:
+                self._context = event
+            else:
+                self._select = event
             return None
-        context, self._context = self._context, None
-        if event.kind is Kind.OOM_KILL and context is not None and context.pid == event.pid:
-            return replace(event, constraint=context.constraint, memcg=context.memcg)
+        context, select = self._context, self._select
+        self._context = self._select = None
+        if event.kind is not Kind.OOM_KILL:
+            return event
+        if context is not None and context.pid == event.pid:
+            event = replace(event, constraint=context.constraint, memcg=context.memcg)
+        if select is not None and select.memcg_oom and event.constraint is None:
+            # the process a memory cgroup's selection chose (its pid may differ: the thread
+            # chosen, the process killed); the kernel's constraint there is CONSTRAINT_MEMCG
+            # (mm/oom_kill.c, out_of_memory: is_memcg_oom)
+            event = replace(event, constraint=_MEMCG)
         return event

@@ -3,9 +3,10 @@
 A :class:`_Sink` receives a member's bytes as they are read (inflating a nested gzip on the
 way) and keeps at most ``cap`` bytes and ``line_cap`` lines of them. A log keeps its tail,
 the newest lines, cut to a whole line; any other artifact over either cap is "too large".
-:func:`lines_of` then hands the kept text to a parser one line at a time, releasing each
-chunk once decoded, so that a member never exists as one ``bytes`` plus one ``str`` plus a
-list of lines; a line longer than ``LINE_MAX`` characters is cut there.
+:func:`lines_of` then hands the kept text to a parser (:class:`KeptText`) one line at a
+time, or a MiB of text at a time to a log reader that splits out only the lines it needs,
+releasing each chunk once decoded, so that a member never exists as one ``bytes`` plus one
+``str`` plus a list of lines; a line longer than ``LINE_MAX`` characters is cut there.
 
 Examples:
     >>> from lostbeat.analyzer._limits import Limits
@@ -22,8 +23,10 @@ from __future__ import annotations
 import codecs
 import hashlib
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
+
+from isal import isal_zlib
 
 from lostbeat.analyzer._gunzip import _GZIP_MAGIC, _Broken, _Gunzip, _size
 
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 
 _STEP = 1024 * 1024  # nested .gz inflation step
 _PIECE = 64 * 1024  # bytes decoded at a time by lines_of: the list of its lines stays small
+_KEY_HEAD = 64 * 1024  # bytes of a member's start digested for its content key
 LINE_MAX = 1024 * 1024
 """Characters of one line a parser is given at most; the rest of a longer line is dropped."""
 
@@ -170,46 +174,121 @@ class _Sink:
         return self.parts, f"kept the last {kept} of {whole}"
 
     def digest(self) -> bytes:
-        """A digest of the kept bytes: the same content given twice is read once."""
-        hasher = hashlib.blake2b(digest_size=16)
-        for part in self.parts:
-            hasher.update(part)
-        return hasher.digest()
+        """The kept bytes' :func:`content_key`."""
+        return content_key(self.parts)
 
 
-def lines_of(parts: deque[bytes]) -> Iterator[str]:
-    """The lines of the chunks in ``parts``, decoded as UTF-8 (a bad byte becomes U+FFFD),
-    ``\\r\\n`` and ``\\r`` read as ``\\n`` as ``open()`` does; each chunk leaves ``parts``
-    as it is decoded. A line longer than :data:`LINE_MAX` characters is cut there."""
-    decoder = codecs.getincrementaldecoder("utf-8")("replace")
-    carry: list[str] = []  # the start of a line that goes on in the next piece
-    carried = 0
-    held_cr = False  # a piece ended in "\r": a "\n" may follow in the next one
-    while parts:
-        chunk = parts.popleft()
-        for at in range(0, len(chunk), _PIECE):
-            text = decoder.decode(chunk[at : at + _PIECE])
-            if held_cr:
-                text = "\r" + text
-            held_cr = text.endswith("\r")
-            if held_cr:
-                text = text[:-1]
-            if "\r" in text:
-                text = text.replace("\r\n", "\n").replace("\r", "\n")
+def content_key(parts: Iterable[bytes]) -> bytes:
+    """What tells two members' kept bytes apart, so that the same content given twice is
+    read once: their length and CRC-32 (isal's, at memory speed; a cryptographic digest
+    costs a tenth of a second per 100 MiB), and a digest of their first 64 KiB."""
+    crc, size = 0, 0
+    head = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        if size < _KEY_HEAD:
+            head.update(part[: _KEY_HEAD - size])
+        crc = isal_zlib.crc32(part, crc)
+        size += len(part)
+    return size.to_bytes(8, "little") + crc.to_bytes(4, "little") + head.digest()
+
+
+class KeptText:
+    """The text of the kept chunks in ``parts``, decoded as UTF-8 (a bad byte becomes
+    U+FFFD), ``\\r\\n`` and ``\\r`` read as ``\\n`` as ``open()`` does, a line longer than
+    :data:`LINE_MAX` characters cut there; each chunk leaves ``parts`` as it is decoded.
+
+    Iterated, it gives the lines one at a time; :meth:`read` gives the text in large pieces
+    instead, for a parser that searches a log's text at C speed and splits out only the lines
+    that matter. A reader uses one or the other.
+    """
+
+    __slots__ = ("_carried", "_decoder", "_held_cr", "_lines", "_parts", "_pieces")
+
+    def __init__(self, parts: deque[bytes]) -> None:
+        self._parts = parts
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._held_cr = False  # a piece ended in "\r": a "\n" may follow in the next one
+        self._carried = 0  # characters of the unfinished last line given so far
+        self._lines: Iterator[str] | None = None
+        self._pieces = self._texts()  # one decoding, whichever way the text is read
+
+    def __iter__(self) -> KeptText:
+        return self
+
+    def __next__(self) -> str:
+        if self._lines is None:
+            self._lines = self._split()
+        return next(self._lines)
+
+    def read(self, size: int) -> str:
+        """At least ``size`` characters of the text (less only at its end), or "" at the end."""
+        out: list[str] = []
+        got = 0
+        for text in self._pieces:
+            out.append(text)
+            got += len(text)
+            if got >= size:
+                break
+        return "".join(out)
+
+    def _texts(self) -> Iterator[str]:
+        """The text in pieces of at most :data:`_PIECE` bytes' worth, lines cut to
+        :data:`LINE_MAX`; the last piece ends with what the decoder held back."""
+        parts = self._parts
+        while parts:
+            chunk = parts.popleft()
+            for at in range(0, len(chunk), _PIECE):
+                yield self._cut(self._normal(self._decoder.decode(chunk[at : at + _PIECE])))
+        rest = ("\r" if self._held_cr else "") + self._decoder.decode(b"", final=True)
+        self._held_cr = False
+        if rest:
+            yield self._cut(rest.replace("\r\n", "\n").replace("\r", "\n"))
+
+    def _normal(self, text: str) -> str:
+        """``text`` with its line ends made ``\\n``, a trailing ``\\r`` held for the next."""
+        if self._held_cr:
+            text = "\r" + text
+        self._held_cr = text.endswith("\r")
+        if self._held_cr:
+            text = text[:-1]
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        return text
+
+    def _cut(self, text: str) -> str:
+        """``text`` with the line that runs on from earlier pieces cut at :data:`LINE_MAX`
+        (a piece is shorter than ``LINE_MAX``: only a line across pieces can be longer)."""
+        first = text.find("\n")
+        run = len(text) if first < 0 else first
+        if self._carried + run > LINE_MAX:
+            keep = max(LINE_MAX - self._carried, 0)
+            text = text[:keep] + ("" if first < 0 else text[first:])
+        if first < 0:
+            self._carried += run
+        else:
+            self._carried = len(text) - text.rfind("\n") - 1
+        return text
+
+    def _split(self) -> Iterator[str]:
+        carry: list[str] = []  # the start of a line that goes on in the next piece
+        for text in self._pieces:
             pieces = text.split("\n")
             if len(pieces) == 1:
-                if carried < LINE_MAX:
-                    carry.append(pieces[0][: LINE_MAX - carried])
-                    carried += len(carry[-1])
+                carry.append(pieces[0])
                 continue
-            first = pieces[0]
             if carry:
-                first = "".join(carry) + first[: LINE_MAX - carried]
-                carry, carried = [], 0
-            yield first[:LINE_MAX] + "\n"
+                carry.append(pieces[0])
+                yield "".join(carry) + "\n"
+                carry = []
+            else:
+                yield pieces[0] + "\n"
             for line in pieces[1:-1]:
-                yield (line[:LINE_MAX] + "\n") if len(line) > LINE_MAX else line + "\n"
-            carry, carried = [pieces[-1][:LINE_MAX]], min(len(pieces[-1]), LINE_MAX)
-    rest = "".join(carry) + decoder.decode(b"", final=True) + ("\n" if held_cr else "")
-    if rest:
-        yield rest[:LINE_MAX]
+                yield line + "\n"
+            carry = [pieces[-1]] if pieces[-1] else []
+        if carry:
+            yield "".join(carry)
+
+
+def lines_of(parts: deque[bytes]) -> KeptText:
+    """The kept text of ``parts``: its lines when iterated, its pieces by ``read()``."""
+    return KeptText(parts)

@@ -191,6 +191,9 @@ class MemoryHistory:
     pressure: Pressure = field(default_factory=Pressure)
     last_evidence: tuple[Evidence, ...] = ()
     """The last record of the window (the last hourly line), shown with memory verdicts."""
+    domain_used: tuple[tuple[float, float], ...] = ()
+    """(epoch, KB) the domain as a whole held, where a source measures the domain itself
+    and not each consumer: a rise in it names no process. Oldest first, up to the end."""
 
     def last_top(self, n: int = 3) -> list[tuple[str, float]]:
         """The ``n`` largest consumers at the window's last sample: (key, KB).
@@ -298,6 +301,9 @@ class PlanBook:
     ``{version}``, ``{vendor}``, ``{bank}`` and ``{device}`` name what the crash shows."""
     agent: Action | None = None
     """No crash, but a management agent failed (``{agent}``)."""
+    find_leaker: Action | None = None
+    """The domain's own memory leaked and no record names the process: what to collect so
+    that the next incident names it."""
     fix_setting: dict[str, Action] = field(default_factory=dict)
     """By :class:`SettingCheck` key: the step when that setting is invalid."""
 

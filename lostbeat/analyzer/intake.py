@@ -11,11 +11,11 @@ input under ``--strict``.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from lostbeat.analyzer._sink import content_key
 from lostbeat.analyzer.artifacts import ARTIFACTS
 from lostbeat.analyzer.parsers import PARSERS, ParserInput
 from lostbeat.analyzer.parsers.capture import CaptureManifest, LinuxScreen
@@ -226,7 +226,7 @@ def collect_kept(collected: Sequence[Collected], run: Run, *, strict: bool) -> N
                     continue
                 # the recorder's hourly log is a vmksummary, read by the same parser
                 member = replace(member, artifact="vmksummary")
-            digest = hashlib.blake2b(member.data, digest_size=16).digest()
+            digest = content_key((member.data,))
             record = _read_text(
                 run, member.path, member.artifact, member.lines, member.note, digest,
                 strict=strict,

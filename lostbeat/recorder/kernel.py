@@ -10,12 +10,13 @@ records (a record written twice after a crash is kept once by the reader).
 Bounded, and every record not kept is counted in the shard (``drop``): a token bucket lets
 through :data:`BURST` records at once and :data:`RATE` a second after that (of a read that
 brings more, the newest: a backlog keeps its end, where the news is); what was there before
-the recorder started (the ring since the boot, the previous boot's records) is kept within
-a bound of its own, :data:`BURST` each, so the bucket is full when the recorder starts; except the
-records the monitor's matcher knows (an OOM kill, a hang, a panic: ``lostbeat.agent.kevents``),
-which always pass; and a shard keeps at most ``KERNEL_CAP`` records whatever their kind
-(``lostbeat.recording.writer``). A line that does not parse is skipped and counted (``bad``);
-records the kernel's ring overwrote before they were read are counted too (``lost``).
+the recorder started (the ring since the boot, the previous boot's records) is kept within a
+bound of its own, :data:`BURST` each, so the bucket is full when the recorder starts; except
+the records whose headline the monitor's matcher knows (an OOM report and its kill, a hang,
+a lockup, a stall, a panic: ``lostbeat.kernel_forms``), which always pass; and a shard keeps
+at most ``KERNEL_CAP`` records whatever their kind (``lostbeat.recording.writer``). A line
+that does not parse is skipped and counted (``bad``); records the kernel's ring overwrote
+before they were read are counted too (``lost``).
 
 ``/dev/kmsg`` unavailable (a container without it, no permission) is said once, at start,
 and the recorder records the rest.

@@ -9,10 +9,11 @@ import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from lostbeat.scenarios import GeneratedCase
+from lostbeat.scenarios import GeneratedCase, generate
 from tests.scenarios.loose import files_of, text_of
 
 KILL = r"Kill(?:ed)? process \d+,?(?: UID \d+,)? \({name}\)"
@@ -142,9 +143,13 @@ def test_sosreports_are_real_archives_that_tar_lists(
         names = {p.split("/", 1)[1] for p in listed if "/" in p}
         assert {"sos_commands/kernel/dmesg", "proc/meminfo", "sos_commands/process/ps_auxwww",
                 "sos_commands/logs/journalctl_--no-pager"} <= names  # fmt: skip
-        sar = [n for n in names if re.fullmatch(r"var/log/sa/sar\d\d", n)]
-        assert len(sar) == 1
-        used = [float(ln.split()[-8]) for ln in files_of(case)[sar[0]].decode().splitlines()
+        # a day of history: one or two daily reports, each dated the day its name says
+        texts = {n: files_of(case)[n].decode() for n in names
+                 if re.fullmatch(r"var/log/sa/sar\d\d", n)}  # fmt: skip
+        dated = sorted((re.search(r"\t(\d\d)/(\d\d)/(\d{4}) \t", t).groups(), n)  # type: ignore[union-attr]
+                       for n, t in texts.items())  # fmt: skip
+        assert 1 <= len(dated) <= 2 and all(n.endswith(d[1]) for d, n in dated), dated
+        used = [float(ln.split()[-8]) for _, n in dated for ln in texts[n].splitlines()
                 if re.match(r"^\d\d:\d\d:\d\d( [AP]M)?\s+\d", ln)]  # fmt: skip
         kind = case.expect.root_cause_kind
         if kind is not None and kind.value == "leak":
@@ -152,3 +157,23 @@ def test_sosreports_are_real_archives_that_tar_lists(
         elif kind is not None and kind.value == "spike":
             assert max(used) - min(used) < 10, used
     assert kinds == {"-tJf", "-tzf"}
+
+
+def test_a_sosreports_ps_is_the_host_when_the_report_was_taken(tmp_path: Path) -> None:
+    """After a panic's reboot every process started afresh and after an OOM kill the victim is
+    gone: ps never shows the grower at its size before the incident (a table that did would
+    name a culprit the incident's own evidence does not)."""
+    seen = set()
+    for seed in range(1, 40):
+        case = generate("linux-sosreport", tmp_path / str(seed), seed=seed)
+        detail = json.loads(case.truth_path.read_text())["detail"]
+        ps = files_of(case)["sos_commands/process/ps_auxwww"].decode().splitlines()[1:]
+        mem = [float(row.split()[3]) for row in ps]
+        if detail["incident"] == "panic":
+            assert max(mem) < 15, mem
+        elif detail["incident"] in ("oom", "bystander"):
+            pids = {int(row.split()[1]) for row in ps}
+            victim = int(re.findall(r"Killed process (\d+)", text_of(case))[-1])
+            assert victim not in pids
+        seen.add(detail["incident"])
+    assert {"panic", "oom"} <= seen

@@ -12,7 +12,7 @@ Examples:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lostbeat.analyzer.parsers._frames import Frame
 from lostbeat.analyzer.result import CrashType
@@ -27,11 +27,11 @@ __all__ = [
     "RECLAIM",
     "WRAPPED",
     "Incident",
+    "Report",
     "Task",
     "keep_row",
     "near",
     "release_of",
-    "rss_kb",
     "task_of",
 ]
 
@@ -114,10 +114,31 @@ class Incident:
     """The report's telling lines (headline, kill, constraint, memcg usage): number, text."""
 
 
-_RSS = re.compile(r"\b(?:anon|file|shmem)-rss:(\d+)kB")
 WRAPPED = "task-table row wrapped, and its rest not on the next line"
 """What :func:`task_of` says of a row whose name is missing: all its words are numbers (a
 paste that wrapped the row at its width; the scanner joins the next line to it)."""
+
+
+@dataclass
+class Report:
+    """The report the scanner is filling: its incident and what it has read so far."""
+
+    event: Incident
+    header: list[str] | None = None
+    tasks: list[Task] = field(default_factory=list)
+    more: int = 0
+    stack: list[str] = field(default_factory=list)
+    modules: list[str] = field(default_factory=list)
+    killed: bool = False
+    selected: bool = False
+    memcg: bool = False
+    decided: bool = False  # the report says global or memcg (constraint line, stack)
+    nokill: bool = False
+    foreign: list[str] = field(default_factory=list)
+    lines: list[tuple[int, str]] = field(default_factory=list)
+    wrapped: tuple[int, int, str] | None = None  # a row the paste broke: line, pid, its start
+
+
 _RELEASE = re.compile(r"\b(\d+\.\d+[\w.+~-]*)\s+#\d")
 RECLAIM = frozenset(
     # mm/vmscan.c and mm/page_alloc.c: a task in these is reclaiming memory for itself
@@ -197,12 +218,6 @@ def task_of(header: list[str] | None, pid: int, rest: str) -> Task | str:
         values.get("oom_score_adj"),
         values.get("uid"),
     )
-
-
-def rss_kb(text: str) -> int | None:
-    """The RSS a kill line gives: anon, file and shmem summed."""
-    found = _RSS.findall(text)
-    return sum(int(v) for v in found) if found else None
 
 
 def near(ev: Incident, f: Frame) -> bool:

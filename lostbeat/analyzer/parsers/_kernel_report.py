@@ -7,7 +7,9 @@ prints it: the OOM report (``mm/oom_kill.c``: ``dump_header``, ``dump_tasks``,
 ``check_hung_task``), soft and hard lockups (``kernel/watchdog.c``, ``watchdog_hld.c``), RCU
 stalls (``kernel/rcu/tree_stall.h``) and panics (``kernel/panic.c``). A headline opens an
 event; the lines after it (task table, stack, ``CPU:`` line, memcg usage) fill it until the
-next headline. Only kernel lines are read (:attr:`Frame.kernelish`).
+next headline. Only kernel lines are read (:attr:`Frame.kernelish`). The headlines come from
+:mod:`lostbeat.kernel_forms`, which the agent's matcher reads too (one reader a kind here,
+``_READ``); a report's own lines, and a paste that starts inside one, are read here alone.
 
 Examples:
     >>> from lostbeat.analyzer.parsers._frames import frame
@@ -27,7 +29,8 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import replace
 
 from lostbeat.analyzer.parsers._frames import Frame
 from lostbeat.analyzer.parsers._kernel_events import (
@@ -39,43 +42,29 @@ from lostbeat.analyzer.parsers._kernel_events import (
     RECLAIM,
     WRAPPED,
     Incident,
+    Report,
     Task,
     keep_row,
     near,
     release_of,
-    rss_kb,
     task_of,
 )
 from lostbeat.analyzer.result import CrashType
+from lostbeat.kernel_forms import Hit, Kind, headline, rss_kb, summary_fields
 
 __all__ = ["MAX_TASKS", "RECLAIM", "Incident", "Scanner", "Task", "release_of"]
 
-_OOM_TRIGGER = re.compile(r"^(?P<comm>.+?) invoked oom-killer: (?P<rest>.*)$")
 _ADJ = re.compile(r"(?:oom_score_adj|oom_adj|oomkilladj)=(-?\d+)")
-_SELECT = re.compile(
-    r"^(?P<memcg>Memory cgroup out of memory|Out of memory)(?: \((?P<how>[^)]*)\))?: "
-    r"Kill(?:ed)? process (?P<pid>\d+) \((?P<name>.*?)\)(?= score| total-vm|,|$)"
-)
-_KILLED = re.compile(
-    r"^Killed process (?P<pid>\d+)(?:, UID \d+,)? \((?P<name>.*?)\)(?=[ ,]|$)(?P<rest>.*)$"
-)
 _VICTIM_ADJ = re.compile(r"\boom_score_adj:(-?\d+)")  # 5.x kill lines
-_OOM_KILL = re.compile(r"^oom-kill:(.*)$")
-_NO_KILLABLE = "Out of memory and no killable processes"
 _MEMCG_LINES = re.compile(
     r"^(?:memory: usage \d+kB, limit (?P<limit>\d+)kB|Memory cgroup stats for |Task in )"
 )
 _MEMCG_STACK = ("mem_cgroup_out_of_memory", "mem_cgroup_oom", "try_charge")
 _TASK_HEADER = re.compile(r"^\[\s*pid\s*\]\s+(.*)$")
 _TASK_ROW = re.compile(r"^\[\s*(\d+)\]\s+(.*)$")
-_HUNG = re.compile(r"^INFO: task (?P<name>.+):(?P<pid>\d+) blocked for more than (?P<s>\d+) sec")
 _HUNG_HINT = 'hung_task_timeout_secs" disables this message'
 _TASK_STATE = re.compile(r"^task:(?P<name>.+?)\s+state:D\b.*?\bpid:\s*(?P<pid>\d+)")
 _OLD_STATE = re.compile(r"^(?P<name>\S.*?)\s+D\s+(?:[0-9a-f]{8,16}\s+)?\d+\s+(?P<pid>\d+)\s+\d+ 0x")
-_SOFT = re.compile(r"BUG: soft lockup - CPU#(?P<cpu>\d+) stuck for (?P<s>\d+)s! \[(?P<comm>.+)\]")
-_HARD = re.compile(r"(?:Watchdog detected hard LOCKUP on cpu (\d+)|Watchdog CPU:(\d+) Hard LOCKUP)")
-_RCU = re.compile(r"(?:^|: )INFO: rcu_\w+ (?:self-)?detected (?:expedited )?stalls? on ")
-_PANIC = re.compile(r"^Kernel panic - not syncing:? ?(?P<reason>.*?)\s*$")
 _CPUSET = re.compile(r"^.+? cpuset=(\S+) mems_allowed=")
 _CONTAINER = re.compile(r"\b[0-9a-f]{64}\b|docker|kubepods|libpod|crio|containerd")
 _FOREIGN = re.compile(r"(\w+)\([A-Z]*[OP][A-Z]*\)")
@@ -85,26 +74,6 @@ _CPU = re.compile(
 )
 _FRAME = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+(?:\s+\[([\w-]+)\])?")
 _ARM_FRAME = re.compile(r"\] \(([A-Za-z_][\w.]*)\) from \[")
-
-
-@dataclass
-class _Open:
-    """The event being filled."""
-
-    event: Incident
-    header: list[str] | None = None
-    tasks: list[Task] = field(default_factory=list)
-    more: int = 0
-    stack: list[str] = field(default_factory=list)
-    modules: list[str] = field(default_factory=list)
-    killed: bool = False
-    selected: bool = False
-    memcg: bool = False
-    decided: bool = False  # the report says global or memcg (constraint line, stack)
-    nokill: bool = False
-    foreign: list[str] = field(default_factory=list)
-    lines: list[tuple[int, str]] = field(default_factory=list)
-    wrapped: tuple[int, int, str] | None = None  # a row the paste broke: line, pid, its start
 
 
 class Scanner:
@@ -117,7 +86,7 @@ class Scanner:
     def __init__(self) -> None:
         self.incidents: deque[Incident] = deque(maxlen=MAX_KEPT)
         self.seen = 0
-        self.open: _Open | None = None
+        self.open: Report | None = None
         self.problems: list[tuple[int, str]] = []
         self.release: str | None = None
         self.comm: str | None = None  # the task of the last CPU: line
@@ -130,10 +99,10 @@ class Scanner:
         """Whether a report is open and took a line lately: the next lines may be its own."""
         return self.open is not None and line_no - self.used <= FOLLOW_GAP
 
-    def _start(self, f: Frame, kind: CrashType, **fields: object) -> _Open:
+    def _start(self, f: Frame, kind: CrashType, **fields: object) -> Report:
         self._close()
         ev = Incident(kind, f.line_no, f.text, at=f.at, clock=f.clock, mono=f.mono, **fields)  # type: ignore[arg-type]
-        self.open = _Open(ev, lines=[(f.line_no, f.text)])
+        self.open = Report(ev, lines=[(f.line_no, f.text)])
         return self.open
 
     def _close(self) -> None:
@@ -192,80 +161,95 @@ class Scanner:
 
     # -- headlines ----------------------------------------------------------------------
 
-    def _headline(self, f: Frame, text: str) -> bool:  # noqa: C901 - one branch per form
+    def _headline(self, f: Frame, text: str) -> bool:
         if text.startswith("---[ end "):
             return True  # the end marker of a panic already read (it repeats its reason)
-        if (m := _PANIC.search(text)) is not None:
-            self._panic(f, m["reason"])
-            return True
-        if (m := _OOM_TRIGGER.match(text)) is not None:
-            adj = _ADJ.search(m["rest"])
-            self._start(f, CrashType.OOM_KILL, killer="kernel", trigger=m["comm"],
-                        reason=f"oom_score_adj={adj[1]}" if adj else None)  # fmt: skip
-            return True
-        if (m := _SELECT.match(text)) is not None:
-            self._select(f, m)
-            return True
-        if (m := _KILLED.match(text)) is not None:
-            self._killed(f, m)
-            return True
-        if text.startswith(_NO_KILLABLE):
-            op = self.open
-            if op is None or op.event.type is not CrashType.OOM_KILL or op.killed:
-                op = self._start(f, CrashType.OOM_KILL, killer="kernel")
-            op.event, op.nokill = replace(op.event, memory=True), True
-            op.lines.append((f.line_no, f.text))
-            return True
+        hit = headline(text)
+        if hit is not None and hit.form.kind not in _AFTER_BODY:
+            return _READ[hit.form.kind](self, f, hit)
         op = self.open
         table = text.startswith(("Tasks state", "oom-kill:")) or (
             text[:1] == "[" and (_TASK_HEADER.match(text) or _TASK_ROW.match(text))
         )
-        if table and (op is None or op.event.type is not CrashType.OOM_KILL or op.killed):
-            # a paste that starts inside the report (020, 021), or a report whose headline
-            # was not kept: the report it belongs to
-            self._start(f, CrashType.OOM_KILL, killer="kernel", trigger=self.comm)
-            return False  # the line itself is read as the report's
-        if _MEMCG_LINES.match(text) and (self.open is None or self.open.killed):
+        if table and self._awaits_no_kill():
+            return self._body(f)
+        if _MEMCG_LINES.match(text) and (op is None or op.killed):
             op = self._start(f, CrashType.OOM_KILL, killer="kernel", trigger=self.comm)
             op.memcg = op.decided = True  # a report whose headline was not kept (029)
             return True
-        if (m := _HUNG.match(text)) is not None:
-            self._start(f, CrashType.HUNG_TASK, victim=m["name"], pid=int(m["pid"]),
-                        reason=f"blocked for more than {m['s']} seconds")  # fmt: skip
-            return True
-        if (m := _SOFT.search(text)) is not None:
-            comm, _, pid = m["comm"].rpartition(":")
-            self._start(f, CrashType.SOFT_LOCKUP, victim=comm or m["comm"],
-                        pid=int(pid) if pid.isdigit() else None,
-                        reason=f"CPU#{m['cpu']} stuck for {m['s']}s")  # fmt: skip
-            return True
-        if _HARD.search(text) is not None:
-            op = self.open
-            if op is not None and op.event.type is CrashType.HARD_LOCKUP and op.event.text == text:
-                return False  # said twice in one report
-            self._start(f, CrashType.HARD_LOCKUP)
-            return True
-        if _RCU.search(text) is not None:
-            op = self.open
-            same = op is not None and op.event.type is CrashType.RCU_STALL
-            if same and near(op.event, f):  # type: ignore[union-attr]
-                return False  # the other CPUs of the same stall
-            self._start(f, CrashType.RCU_STALL)
-            return True
-        if _HUNG_HINT in text and (
-            self.open is None or self.open.event.type is not CrashType.HUNG_TASK
-        ):
+        if hit is not None:
+            return _READ[hit.form.kind](self, f, hit)
+        if _HUNG_HINT in text and (op is None or op.event.type is not CrashType.HUNG_TASK):
             self._start(f, CrashType.HUNG_TASK)  # a paste that starts after the INFO line
             return True
         return False
 
-    def _select(self, f: Frame, m: re.Match[str]) -> None:
+    def _awaits_no_kill(self) -> bool:
+        """No OOM report is open that still awaits its kill."""
         op = self.open
-        if op is None or op.event.type is not CrashType.OOM_KILL or op.killed or op.selected:
+        return op is None or op.event.type is not CrashType.OOM_KILL or op.killed
+
+    def _body(self, f: Frame, hit: Hit | None = None) -> bool:
+        """A line of an OOM report's body (its task table, its ``oom-kill:`` summary) that
+        no open report awaits: a paste that starts inside the report (020, 021), or a report
+        whose headline was not kept. The line itself is then read as the report's."""
+        if self._awaits_no_kill():
+            self._start(f, CrashType.OOM_KILL, killer="kernel", trigger=self.comm)
+        return False
+
+    def _invoked(self, f: Frame, hit: Hit) -> bool:
+        adj = _ADJ.search(hit.match["rest"])
+        self._start(f, CrashType.OOM_KILL, killer="kernel", trigger=hit.comm,
+                    reason=f"oom_score_adj={adj[1]}" if adj else None)  # fmt: skip
+        return True
+
+    def _kill(self, f: Frame, hit: Hit) -> bool:
+        if "memcg" in hit.match.re.groupindex:  # "Out of memory: Kill[ed] process N (x)"
+            self._select(f, hit)
+        else:  # "Killed process N (x) ...", after its selection
+            self._killed(f, hit)
+        return True
+
+    def _no_victim(self, f: Frame, hit: Hit) -> bool:
+        op = self.open
+        if op is None or self._awaits_no_kill():
+            op = self._start(f, CrashType.OOM_KILL, killer="kernel")
+        op.event, op.nokill = replace(op.event, memory=True), True
+        op.lines.append((f.line_no, f.text))
+        return True
+
+    def _hung(self, f: Frame, hit: Hit) -> bool:
+        self._start(f, CrashType.HUNG_TASK, victim=hit.comm, pid=hit.pid,
+                    reason=f"blocked for more than {hit.match['s']} seconds")  # fmt: skip
+        return True
+
+    def _soft(self, f: Frame, hit: Hit) -> bool:
+        m = hit.match
+        self._start(f, CrashType.SOFT_LOCKUP, victim=hit.comm, pid=hit.pid,
+                    reason=f"CPU#{m['cpu']} stuck for {m['s']}s")  # fmt: skip
+        return True
+
+    def _hard(self, f: Frame, hit: Hit) -> bool:
+        op = self.open
+        if op is not None and op.event.type is CrashType.HARD_LOCKUP and op.event.text == f.text:
+            return False  # said twice in one report
+        self._start(f, CrashType.HARD_LOCKUP)
+        return True
+
+    def _rcu(self, f: Frame, hit: Hit) -> bool:
+        op = self.open
+        if op is not None and op.event.type is CrashType.RCU_STALL and near(op.event, f):
+            return False  # the other CPUs of the same stall
+        self._start(f, CrashType.RCU_STALL)
+        return True
+
+    def _select(self, f: Frame, hit: Hit) -> None:
+        op, m = self.open, hit.match
+        if op is None or self._awaits_no_kill() or op.selected:
             op = self._start(f, CrashType.OOM_KILL, killer="kernel")
         op.selected = True
         op.memcg = op.memcg or m["memcg"].startswith("Memory cgroup")
-        op.event = replace(op.event, victim=m["name"], pid=int(m["pid"]), killer="kernel")
+        op.event = replace(op.event, victim=hit.comm, pid=hit.pid, killer="kernel")
         if m["how"]:  # "(oom_kill_allocating_task)": vm.oom_kill_allocating_task chose it
             op.event = replace(op.event, reason=m["how"])
         op.lines.append((f.line_no, f.text))
@@ -273,15 +257,15 @@ class Scanner:
         if kb is not None and text.startswith(m[0]):
             self._kill_done(op, kb, text)
 
-    def _killed(self, f: Frame, m: re.Match[str]) -> None:
-        op = self.open
-        if op is None or op.event.type is not CrashType.OOM_KILL or op.killed:
+    def _killed(self, f: Frame, hit: Hit) -> None:
+        op, rest = self.open, hit.match["rest"]
+        if op is None or self._awaits_no_kill():
             op = self._start(f, CrashType.OOM_KILL, killer="kernel")
-        op.event = replace(op.event, victim=m["name"], pid=int(m["pid"]), killer="kernel")
+        op.event = replace(op.event, victim=hit.comm, pid=hit.pid, killer="kernel")
         op.lines.append((f.line_no, f.text))
-        self._kill_done(op, rss_kb(m["rest"]), m["rest"])
+        self._kill_done(op, rss_kb(rest), rest)
 
-    def _kill_done(self, op: _Open, kb: int | None, text: str) -> None:
+    def _kill_done(self, op: Report, kb: int | None, text: str) -> None:
         op.killed = True
         adj = _VICTIM_ADJ.search(text)
         row = next((t for t in op.tasks if t.pid == op.event.pid), None)
@@ -289,7 +273,8 @@ class Scanner:
         op.event = replace(op.event, victim_kb=kb, victim_adj=victim_adj)
         self._close()
 
-    def _panic(self, f: Frame, reason: str) -> None:
+    def _panic(self, f: Frame, hit: Hit) -> bool:
+        reason = hit.match["reason"]
         prior = self.open.event if self.open is not None else None
         self._close()
         before = self.incidents[-1] if self.incidents else prior
@@ -305,10 +290,11 @@ class Scanner:
             assert self.open is not None
             self.open.modules.extend(before.modules)
             self.open.stack.extend(before.stack)
+        return True
 
     # -- continuation lines -----------------------------------------------------------------
 
-    def _continue(self, op: _Open, f: Frame, text: str) -> bool:
+    def _continue(self, op: Report, f: Frame, text: str) -> bool:
         """Read a line into the open report; whether it was the report's."""
         ev = op.event
         if ev.type is CrashType.OOM_KILL and self._oom_line(op, f, text):
@@ -342,7 +328,7 @@ class Scanner:
             op.stack.append(arm[1])
         return True
 
-    def _oom_line(self, op: _Open, f: Frame, text: str) -> bool:
+    def _oom_line(self, op: Report, f: Frame, text: str) -> bool:
         if op.wrapped is not None:
             line_no, pid, start = op.wrapped
             op.wrapped = None
@@ -366,13 +352,13 @@ class Scanner:
             return True
         if "__alloc_pages_slowpath" in text or "global_oom" in text:
             op.decided = True
-        if (k := _OOM_KILL.match(text)) is not None:
-            fields = dict(p.partition("=")[::2] for p in k[1].split(","))
+        if text.startswith("oom-kill:"):
+            fields = summary_fields(text)
             memcg = fields.get("oom_memcg") if "MEMCG" in fields.get("constraint", "") else None
-            victim, pid = fields.get("task"), fields.get("pid", "")
+            victim, chosen = fields.get("task"), fields.get("pid", "")
             op.memcg, op.decided = op.memcg or memcg is not None, True
             op.event = replace(op.event, memcg=memcg, victim=victim or op.event.victim,
-                               pid=int(pid) if pid.isdigit() else op.event.pid)  # fmt: skip
+                               pid=int(chosen) if chosen.isdigit() else op.event.pid)  # fmt: skip
             op.lines.append((f.line_no, f.text))
             return True
         if (m := _MEMCG_LINES.match(text)) is not None:
@@ -385,7 +371,7 @@ class Scanner:
             op.memcg = op.decided = True
         return False
 
-    def _row(self, op: _Open, f: Frame, pid: int, rest: str) -> None:
+    def _row(self, op: Report, f: Frame, pid: int, rest: str) -> None:
         task = task_of(op.header, pid, rest)
         if task == WRAPPED and op.wrapped is None:
             op.wrapped = (f.line_no, pid, rest)
@@ -394,3 +380,20 @@ class Scanner:
             self.problems.append((f.line_no, task))
             return
         op.more += not keep_row(op.tasks, task)
+
+
+_AFTER_BODY = frozenset({Kind.HUNG_TASK, Kind.SOFT_LOCKUP, Kind.HARD_LOCKUP, Kind.RCU_STALL})
+"""Hangs, read after the OOM report's body lines: a body line is never a hang's headline."""
+_READ: dict[Kind, Callable[[Scanner, Frame, Hit], bool]] = {
+    Kind.PANIC: Scanner._panic,
+    Kind.OOM_INVOKED: Scanner._invoked,
+    Kind.OOM_SELECT: Scanner._kill,
+    Kind.OOM_KILL: Scanner._kill,
+    Kind.OOM_NO_VICTIM: Scanner._no_victim,
+    Kind.OOM_CONTEXT: Scanner._body,
+    Kind.HUNG_TASK: Scanner._hung,
+    Kind.SOFT_LOCKUP: Scanner._soft,
+    Kind.HARD_LOCKUP: Scanner._hard,
+    Kind.RCU_STALL: Scanner._rcu,
+}
+"""How the scanner reads each kind of headline (lostbeat.kernel_forms: the forms)."""

@@ -45,6 +45,7 @@ from lostbeat.analyzer.parsers._lines import undecorate
 from lostbeat.analyzer.parsers._panic_forms import (
     HEADER,
     MAX_MESSAGE,
+    MESSAGE_WORDS,
     PanicKind,
     message,
     segments,
@@ -161,6 +162,29 @@ _CONTEXT = re.compile(
 _CORE_SIGNAL = re.compile(r"Program terminated with signal", _A)
 
 
+# Every form the reader takes holds one of these, or is a bare name: a cheap test before its
+# regexes, which cost tens of microseconds a line. "build-" (a header), "[0", "[ " (a frame at
+# its address), "@" (a frame glued after a message), "#" (a gdb frame), the message words,
+# the hardware and context forms (the context's in lower case: it is matched so).
+_PANIC_WORDS = (
+    *MESSAGE_WORDS, "build-", "[0", "[ ", "@", "#", "Module(s) involved", "MCA", "achine Check",
+    "ApeiHEST", "HestNMI", "Hardware Error", "memory error", "Program terminated", "in bank",
+    "reported by PCI", "error from",
+)  # fmt: skip
+_CONTEXT_WORDS = (
+    "prda 0x", "resettovmkonpanic", "code start", "vmk uptime:", "saved backtrace",
+    "starting coredump", "coredump to disk", "panic details:",
+)  # fmt: skip
+
+
+def _may_be_panic(text: str) -> bool:
+    """Whether an undecorated line may hold part of a panic (else it holds none)."""
+    if " " not in text.strip() or any(w in text for w in _PANIC_WORDS):
+        return True
+    low = text.lower()
+    return any(w in low for w in _CONTEXT_WORDS)
+
+
 def _module(raw: str | None) -> str | None:
     if not raw:
         return None
@@ -207,6 +231,9 @@ class PanicReader:
         """Read one line (with or without its newline)."""
         text = undecorate(raw)
         if not text:
+            return
+        if not _may_be_panic(text):
+            self._end_block()  # as any line that is no frame does
             return
         ev = Evidence(self.path, line_no, raw.rstrip("\r\n"))
         if _CORE_SIGNAL.search(text):

@@ -14,7 +14,15 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-__all__ = ["HEADER", "MAX_MESSAGE", "PanicKind", "message", "segments", "vmkernel_function"]
+__all__ = [
+    "HEADER",
+    "MAX_MESSAGE",
+    "MESSAGE_WORDS",
+    "PanicKind",
+    "message",
+    "segments",
+    "vmkernel_function",
+]
 
 MAX_MESSAGE = 240
 """A message is never longer: a flattened paste must not run into the next record."""
@@ -115,17 +123,17 @@ def segments(text: str) -> list[str]:
 
 
 # Every message form holds one of these: a cheap test before the regexes.
-_MESSAGE_WORDS = (
-    "xception", "locked up", "heartbeat", "Oops", "COS ", "CosPanic", "ASSERT", "NOT_", "BUG:",
-    "NOT REACHED", "anic", "NMI", "LINT1", "achine check", "MCA", "Spin count", "CrashMe",
-    "@BlueScreen",
+MESSAGE_WORDS = (
+    "xception", "locked up", "Lost heartbeat", "no heartbeat", "Oops", "COS ", "CosPanic",
+    "ASSERT", "NOT_", "BUG:", "NOT REACHED", "anic", "NMI", "LINT1", "achine check", "MCA",
+    "Spin count", "CrashMe", "@BlueScreen",
 )  # fmt: skip
 
 
 def message(text: str) -> tuple[PanicKind, str, int] | None:
     """The panic message a segment holds, cut where its grammar ends, and its form's rank
     (a screen's ``Machine Check Exception`` line over the log's ``MCA: ... UC Excp``)."""
-    if not any(w in text for w in _MESSAGE_WORDS):
+    if not any(w in text for w in MESSAGE_WORDS):
         return None
     bluescreen = _BLUESCREEN.search(text)
     body = bluescreen["text"] if bluescreen else text

@@ -134,9 +134,9 @@ _CLASSIC_FORMS = re.compile(
 
 # A line without any of these holds no signal (a cheap test before the regexes).
 _KEYS = (
-    "eartbeat", "COS ", "CosPanic", "@BlueScreen", "Oops", "locked up", "#PF", "NOT_IMPLEMENTED",
-    "Dump", "core", "non-responsive", "amdisk", "owered off", "poweroff", "HostSystem.",
-    "Host is", "[root]:", "Power button",
+    "Lost heartbeat", "Heartbeat:", "COS ", "CosPanic", "@BlueScreen", "Oops", "locked up",
+    "#PF", "NOT_IMPLEMENTED", "Dump", "core", "non-responsive", "amdisk", "owered off",
+    "poweroff", "HostSystem.", "Host is", "[root]:", "Power button",
 )  # fmt: skip
 
 

@@ -1,7 +1,6 @@
 """Reading a large Linux log for its incidents: only the lines that may matter are framed.
 
-The log is read in large pieces (a text stream :data:`CHUNK_CHARS` characters at a time,
-other line sources :data:`BATCH` lines at a time); each piece is searched by ``str.find`` for
+The log is read in large pieces (``_scan.texts``); each piece is searched in one pass for
 the words every incident line has (:data:`WORDS`), or in a syslog file for the senders that
 matter first; only those lines, and the lines an open report may own (``follow``), are framed
 (``_frames``). ``journalctl -o export`` entries (fields one a line, an empty line between
@@ -17,18 +16,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from itertools import chain, islice
+from itertools import chain
 
 from lostbeat.analyzer.parsers._frames import Frame, entry_frame, frame
+from lostbeat.analyzer.parsers._scan import Needles, texts
 
-__all__ = ["BATCH", "CHUNK_CHARS", "WORDS", "frames"]
+__all__ = ["WORDS", "frames"]
 
 _EXPORT_HEAD = re.compile(r"^_{0,2}[A-Z][A-Z0-9_]{0,63}(?:=|\n)")
-BATCH = 8192
-"""Lines read at a time from a source that gives lines: their text is searched for the words
-of an incident at C speed."""
-CHUNK_CHARS = 4 << 20
-"""Characters read at a time from a text stream."""
 # Every line an incident reader needs has one of these (docs/reference/linux-logs.md §2-§6),
 # or is read while a report is open (``follow``): "oom" (invoked oom-killer, oom-kill:),
 # "emory" (Out of memory, Memory cgroup, memory: usage, low memory!, Memory pressure), "Kill",
@@ -60,63 +55,22 @@ _UNIT_WORDS = ("oomd",)
 _KILLER_IDENTS = frozenset({"earlyoom", "systemd-oomd", "nohang", "nohang-desktop"})
 
 
+_ALL = Needles(WORDS)
+_PLAIN = Needles(_PLAIN_WORDS)
+_SENT = Needles(_SENDERS)
+
+
 def _marks(text: str, syslog: bool, plain: bool = False) -> list[int]:
     """Where the lines of ``text`` that have a word start, sorted; in a syslog file, the
     lines of a sender that matters that have a word (the senders' lines are found first, and
     only their text is searched for the words)."""
     if not syslog:
-        return _starts(text, _PLAIN_WORDS if plain else WORDS)
-    sent = _starts(text, _SENDERS)
+        return (_PLAIN if plain else _ALL).line_starts(text)
+    sent = _SENT.line_starts(text)
     if not sent:
         return []
     sub = "\n".join(text[at : text.find("\n", at)] for at in sent) + "\n"
-    return [sent[j] for j in _lines_of(sub, WORDS)]
-
-
-def _starts(text: str, needles: tuple[str, ...]) -> list[int]:
-    """Where the lines of ``text`` holding a needle start, sorted."""
-    return sorted({text.rfind("\n", 0, at) + 1 for word in needles for at in _finds(text, word)})
-
-
-def _lines_of(text: str, needles: tuple[str, ...]) -> list[int]:
-    """Indexes of the lines of ``text`` (lines ending in newlines) holding a needle, sorted."""
-    spots = sorted({at for word in needles for at in _finds(text, word)})
-    found: list[int] = []
-    line, last = 0, 0
-    for at in spots:
-        line += text.count("\n", last, at)
-        last = at
-        if not found or found[-1] != line:
-            found.append(line)
-    return found
-
-
-def _finds(text: str, word: str) -> Iterator[int]:
-    at = text.find(word)
-    while at >= 0:
-        yield at
-        at = text.find(word, at + len(word))
-
-
-def _texts(lines: Iterable[str]) -> Iterator[str]:
-    """The log's text in pieces that end at a line's end: a text stream is read in large
-    pieces, other line sources :data:`BATCH` lines at a time."""
-    read = getattr(lines, "read", None)
-    if callable(read):
-        carry = ""
-        while piece := read(CHUNK_CHARS):
-            piece = carry + piece
-            cut = piece.rfind("\n") + 1
-            carry = piece[cut:]
-            if cut:
-                yield piece[:cut]
-        if carry:
-            yield carry + "\n"
-        return
-    it = iter(lines.splitlines(True) if isinstance(lines, str) else lines)
-    while batch := list(islice(it, BATCH)):
-        text = _joined(batch)
-        yield text if text.endswith("\n") else text + "\n"
+    return [sent[j] for j in _ALL.lines(sub)]
 
 
 def frames(lines: Iterable[str], *, follow: Callable[[int], bool] | None = None) -> Iterator[Frame]:
@@ -129,10 +83,10 @@ def frames(lines: Iterable[str], *, follow: Callable[[int], bool] | None = None)
     one frame each, and framed when they are the kernel's, a killer's or PID 1's and their
     message qualifies likewise.
     """
-    texts = _texts(lines)
-    first = next(texts, "")
+    pieces_ = texts(lines)
+    first = next(pieces_, "")
     head = next((ln for ln in first[:4096].split("\n") if ln.strip()), "")
-    pieces = chain([first], texts)
+    pieces = chain([first], pieces_)
     if _EXPORT_HEAD.match(head):  # the start, or a tail kept from mid-entry
         yield from _export(pieces, follow or _never)
     else:
@@ -144,13 +98,13 @@ def frames(lines: Iterable[str], *, follow: Callable[[int], bool] | None = None)
 
 def _syslog_file(head: list[str]) -> bool:
     """Whether every line of the file's start has a syslog or journal sender."""
-    if not head:
-        return False
+    seen = False
     for line in head:
         f = frame(line)
         if f is not None and (f.clock is None or f.ident is None):
             return False
-    return True
+        seen = seen or f is not None
+    return seen
 
 
 def _stamped(head: list[str]) -> bool:
@@ -192,8 +146,9 @@ def _lines(
         base += text.count("\n")
 
 
-_EXPORT_NEEDLES = ("\n_TRANSPORT=kernel\n", "\nSYSLOG_IDENTIFIER=systemd\n") + tuple(
-    f"\nSYSLOG_IDENTIFIER={ident}\n" for ident in sorted(_KILLER_IDENTS)
+_EXPORTED = Needles(
+    ("\n_TRANSPORT=kernel\n", "\nSYSLOG_IDENTIFIER=systemd\n")
+    + tuple(f"\nSYSLOG_IDENTIFIER={ident}\n" for ident in sorted(_KILLER_IDENTS))
 )
 
 
@@ -229,22 +184,16 @@ def _export(pieces: Iterable[str], follow: Callable[[int], bool]) -> Iterator[Fr
 def _hits(body: str) -> list[tuple[int, int]]:
     """(start, end) of the entries of ``body`` (which starts with a newline) that hold a
     needle, in order."""
-    found: dict[int, int] = {}
-    for needle in _EXPORT_NEEDLES:
-        pos = body.find(needle)
-        while pos >= 0:
+    found: list[tuple[int, int]] = []
+    end = -1  # the end of the last entry found: a further needle in it adds nothing
+    for pos in _EXPORTED.spots(body):
+        if pos >= end:
             start = body.rfind("\n\n", 0, pos + 1)
             start = start + 2 if start >= 0 else 1
             end = body.find("\n\n", pos + 1)
             end = end if end >= 0 else len(body)
-            found[start] = end
-            pos = body.find(needle, end)
-    return sorted(found.items())
-
-
-def _joined(batch: list[str]) -> str:
-    """The batch's text, whether its lines kept their newlines (a file) or not (a list)."""
-    return "".join(batch) if batch[0].endswith("\n") else "\n".join(batch) + "\n"
+            found.append((start, end))
+    return found
 
 
 def _field(chunk: str, name: str) -> str | None:

@@ -51,15 +51,14 @@ Examples:
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import accumulate, islice
 
 from lostbeat.analyzer.findings import Evidence
 from lostbeat.analyzer.parsers._lines import head, strip_newline
 from lostbeat.analyzer.parsers._panic import Panic, PanicReader, undecorate
+from lostbeat.analyzer.parsers._scan import Needles, texts
 from lostbeat.analyzer.parsers._signals import (
     EraVotes,
     LineScanner,
@@ -103,14 +102,17 @@ class VmkernelLog:
     version: str | None = None  # "6.7.0", from the same header
 
 
-# Any of these substrings makes a line worth a regex; the rest is skipped unread. Several
-# stand for more than one form: "eartbeat" (HB alerts, PCPU heartbeat warnings, heartbeat
-# NMIs), "COS " (COS Error and COS Panic, an Oops among them), "anic" (Panic, CosPanic, the
-# panic functions of a backtrace), "Dump" (Dumping core, UserDump, wantCoreDump), "[0x" (a
-# frame). A panic's other forms (ASSERT, NOT_IMPLEMENTED, LINT1/NMI) come on its
-# "@BlueScreen:" line in a log.
+# Any of these substrings makes a line worth a regex; the rest is skipped unread. Each
+# heartbeat form has its own ("Lost heartbeat": HB alerts and the screen's message;
+# "Heartbeat:": the PCPU lockup warning; "no heartbeat": a PCPU's panic): an agent's log
+# speaks of heartbeats of its own all day. Several stand for more than one form: "COS " (COS
+# Error and COS Panic, an Oops among them), "anic" (Panic, CosPanic, the panic functions of a
+# backtrace), "Dump" (Dumping core, UserDump, wantCoreDump), "[0x" (a frame). A panic's other
+# forms (ASSERT, NOT_IMPLEMENTED, LINT1/NMI) come on its "@BlueScreen:" line in a log.
 _KEYWORDS = (
-    "eartbeat",
+    "Lost heartbeat",
+    "Heartbeat:",
+    "no heartbeat",
     "COS ",
     "@BlueScreen",
     "locked up",
@@ -139,7 +141,6 @@ _AGENT_BUILD = re.compile(
     r"build: build-(?P<build>[0-9]{4,9})\b",
     re.ASCII,
 )
-_BATCH = 2048
 
 _A = re.ASCII
 # The VMkernel's own line forms: the "cpuN:W)" prefix (its world id may be empty or redacted),
@@ -185,50 +186,62 @@ def looks_like_esx_log(text: str) -> bool:
     return _ESX_LINE.search("\n".join(undecorate(t) for t in head(text).splitlines())) is not None
 
 
-def _candidates(batch: list[str], blob: str, keys: tuple[str, ...]) -> list[int]:
-    """The indexes of the lines of ``batch`` (``blob`` is them joined by ``\\n``) holding one
-    of ``keys``: found by ``str.find`` over the blob, not by a Python test per line."""
-    starts: list[int] | None = None
-    found: set[int] = set()
-    for key in keys:
-        at = blob.find(key)
-        if at >= 0 and starts is None:
-            starts = [0, *accumulate(len(line) + 1 for line in batch)]
-        while at >= 0 and starts is not None:
-            index = bisect_right(starts, at) - 1
-            found.add(index)
-            at = blob.find(key, starts[index + 1])
-    return sorted(found)
+_CRASH = Needles(_KEYWORDS)
+_NOTABLE_LINES = Needles(_NOTABLE)
+_NON_BLANK = re.compile(r"\S")
+_HEAD_CHARS = 64 * 1024
+_CPU_WORLD = re.compile(r"cpu[0-9]+:[0-9]+\)", _A)
 
 
-def _next_line(batch: list[str], start: int) -> int | None:
-    """The index of the first non-blank line of ``batch`` from ``start``."""
-    return next((i for i in range(start, len(batch)) if batch[i].strip()), None)
+def _line_at(text: str, start: int) -> str:
+    """The line of ``text`` that starts at ``start``, without its newline."""
+    return text[start : text.find("\n", start)]
 
 
-def _last_uptime(batch: list[str]) -> float | None:
-    """The uptime of the last line of ``batch`` that has one."""
-    for line in reversed(batch):
-        if "cpu" in line and ")" in line and (uptime := line_uptime(line)) is not None:
+def _next_line(text: str, start: int) -> int | None:
+    """Where the first non-blank line of ``text`` from ``start`` starts."""
+    m = _NON_BLANK.search(text, start)
+    return None if m is None else text.rfind("\n", 0, m.start()) + 1
+
+
+def _last_uptime(text: str) -> float | None:
+    """The uptime of the last line of ``text`` that has one (lines with "cpuN:W)")."""
+    if _CPU_WORLD.search(text) is None:
+        return None
+    hi = len(text)
+    while (at := text.rfind("cpu", 0, hi)) >= 0:
+        start = text.rfind("\n", 0, at) + 1
+        line = _line_at(text, start)
+        if ")" in line and (uptime := line_uptime(line)) is not None:
             return uptime
+        hi = start
     return None
+
+
+def _seen_log_line(text: str) -> bool:
+    """Whether ``text`` holds a VMkernel line or another ESX log's: its first lines are
+    asked first (in a log, they are log lines), the rest only when they are not."""
+    cut = text.find("\n", _HEAD_CHARS) + 1
+    for part in (text[:cut], text[cut:]) if cut else (text,):
+        if _VMK_LINE.search(part) or _ESX_LINE.search(
+            "\n".join(undecorate(t) for t in part.split("\n"))
+        ):
+            return True
+    return False
 
 
 def parse_vmkernel_log(lines: Iterable[str], *, path: str) -> VmkernelLog:
     """Read the crash-relevant signals, the panic and the notable lines of an ESX log.
 
     Args:
-        lines: the log's lines, with or without newlines.
+        lines: the log's lines, with or without newlines, or its text (``read``).
         path: the log's path in the bundle, for evidence and errors.
 
     Raises:
         ArtifactMissing: no non-blank line.
         ParseError: not a single line looks like an ESX log line.
     """
-    if isinstance(lines, str):
-        lines = lines.splitlines()
-    it = iter(lines)
-    base = 0
+    base = 0  # lines before the piece
     first: tuple[int, str] | None = None
     seen_log_line = False
     last_uptime: float | None = None
@@ -237,36 +250,41 @@ def parse_vmkernel_log(lines: Iterable[str], *, path: str) -> VmkernelLog:
     tail: deque[tuple[int, str]] = deque(maxlen=TAIL)
     count = 0
     wrap = False  # the last keyword line is a wrapped HB alert whose rest is to come
-    while batch := list(islice(it, _BATCH)):
-        blob = "\n".join(batch)
-        if first is None:
-            for i, line in enumerate(batch, base + 1):
-                if line.strip():
-                    first = (i, strip_newline(line))
-                    break
-        if not seen_log_line:
-            # asked until a log line is seen: in a real log, once
-            seen_log_line = bool(
-                _VMK_LINE.search(blob) or _ESX_LINE.search("\n".join(undecorate(t) for t in batch))
-            )
-        if wrap and (nxt := _next_line(batch, 0)) is not None:
-            crash.append((base + 1 + nxt, batch[nxt]))
+    for text in texts(lines):  # each ends with a newline
+        if first is None and (at := _next_line(text, 0)) is not None:
+            first = (base + 1 + text.count("\n", 0, at), _line_at(text, at))
+        if not seen_log_line:  # asked until a log line is seen: in a real log, once
+            seen_log_line = _seen_log_line(text)
+        if wrap and (at := _next_line(text, 0)) is not None:
+            crash.append((base + 1 + text.count("\n", 0, at), _line_at(text, at)))
             wrap = False
-        for at in _candidates(batch, blob, _KEYWORDS):
-            crash.append((base + 1 + at, batch[at]))
+        line, last = base + 1, 0
+        for start in _CRASH.line_starts(text):
+            line += text.count("\n", last, start)
+            last = start
+            raw = _line_at(text, start)
+            crash.append((line, raw))
             count += 1
             # a wrapped HB alert goes on in the next line, which holds no keyword (KB 1009607)
-            if "(comm=" in batch[at] and ")" not in batch[at][-3:]:
-                if (nxt := _next_line(batch, at + 1)) is None:
+            if "(comm=" in raw and ")" not in raw[-3:]:
+                at = _next_line(text, start + len(raw) + 1)
+                if at is None:
                     wrap = True
                 else:
-                    crash.append((base + 1 + nxt, batch[nxt]))
-        for at in _candidates(batch, blob, _NOTABLE):
-            notable.append((base + 1 + at, batch[at]))
-        tail.extend(zip(range(base + 1, base + 1 + len(batch)), batch, strict=True))
-        if "cpu" in blob and (uptime := _last_uptime(batch)) is not None:
+                    crash.append((line + text.count("\n", start, at), _line_at(text, at)))
+        line, last = base + 1, 0
+        for start in _NOTABLE_LINES.line_starts(text):
+            line += text.count("\n", last, start)
+            last = start
+            notable.append((line, _line_at(text, start)))
+        lines_in = text.count("\n")
+        ends = text[:-1].rsplit("\n", TAIL)[-TAIL:]
+        tail.extend(
+            zip(range(base + lines_in - len(ends) + 1, base + lines_in + 1), ends, strict=True)
+        )
+        if "cpu" in text and (uptime := _last_uptime(text)) is not None:
             last_uptime = uptime
-        base += len(batch)
+        base += lines_in
     if first is None:
         raise ArtifactMissing("vmkernel_log", path=path)
     if not seen_log_line:

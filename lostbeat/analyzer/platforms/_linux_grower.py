@@ -4,7 +4,10 @@ killers print, read as the article reads its "top consumers" line.
 - two or more task tables in one log: the program that grew most between the first and the
   chosen one (when one grew at all), else the largest; the victim was it when it is the
   victim's program;
-- one task table: the largest program (its tasks summed); likewise;
+- one task table: the largest program (its tasks summed); likewise. A victim whose row the
+  chosen table lost and whose kill line lost its sizes too (journalctl's pager cuts the longest
+  lines: the largest tasks') counts at the size the program's last sized kill gave (a
+  program restarted and killed again);
 - kills that print sizes, one much larger than the chosen victim's: that larger victim, and
   the chosen one was a bystander (earlyoom's extra kill, 004);
 - the victim held ``SHARE_GROWER`` of the memory or more: the victim;
@@ -57,8 +60,25 @@ def _share(kb: float | None, total_kb: float | None) -> float | None:
     return round(100.0 * kb / total_kb, 1) if kb is not None and total_kb else None
 
 
-def _from_tables(tables: Sequence[Placed], victim: Event, total_kb: float | None) -> Grower:
+def _lost_victim(same_log: Sequence[Placed], ev: Event) -> tuple[float, int | None] | None:
+    """The chosen victim's size where its row and its kill line both lost it: its program's
+    last kill in the log that gave one."""
+    if ev.victim is None or ev.victim_kb is not None or any(t.pid == ev.pid for t in ev.tasks):
+        return None
+    sized = [q.event for q in same_log[:-1] if q.event.victim == ev.victim
+             and q.event.killer == ev.killer and q.event.victim_kb is not None]  # fmt: skip
+    return (float(sized[-1].victim_kb or 0), ev.pid) if sized else None
+
+
+def _from_tables(
+    tables: Sequence[Placed],
+    victim: Event,
+    total_kb: float | None,
+    lost: tuple[float, int | None] | None = None,
+) -> Grower:
     last = _by_name(tables[-1].event)
+    if lost is not None and victim.victim is not None and victim.victim not in last:
+        last[victim.victim] = lost
     first = _by_name(tables[0].event) if len(tables) > 1 else {}
     grown = {n: last[n][0] - first[n][0] for n in last if n in first}
     name, kb = max(((n, v[0]) for n, v in last.items()), key=lambda nv: nv[1])
@@ -90,7 +110,8 @@ def find_grower(
     tables = [q for q in same_log if q.event.tasks]
     total = total_kb or ev.mem_total_kb
     if tables:
-        grower = _from_tables(tables, ev, total)
+        lost = _lost_victim(same_log, ev) if tables[-1] is p else None
+        grower = _from_tables(tables, ev, total, lost)
         if ev.type not in OOM or ev.victim is None:
             return grower, None
         pids = {t.pid for t in tables[-1].event.tasks if t.name == grower.name}

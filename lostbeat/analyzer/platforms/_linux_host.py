@@ -39,7 +39,7 @@ from lostbeat.analyzer.platforms._linux_logs import (
     merge,
     summary,
 )
-from lostbeat.analyzer.platforms._linux_sar import MIN_POINTS, grew_kb, read_sar
+from lostbeat.analyzer.platforms._linux_sar import MIN_POINTS, read_sar, sar_sampling
 from lostbeat.analyzer.platforms._profile import Parsed
 from lostbeat.analyzer.result import Action, Crash, CrashClass, CrashType, Incident
 from lostbeat.analyzer.units import size_kb
@@ -70,6 +70,14 @@ HOST_PLAN = PlanBook(
         "raise the limit that was hit; give what must survive OOMScoreAdjust=-900 "
         "(oom_score_adj); run lostbeat record so that the next incident has a history of "
         "every process",
+    ),
+    find_leaker=Action(
+        None,
+        "The host's memory grew steadily until it ran out, and nothing recorded which process "
+        "grew: keep a process table while it grows (pidstat -r from sysstat, or ps -eo "
+        "pid,rss,comm --sort=-rss from cron) and run lostbeat record, so that the next "
+        "incident names the leaker; until then, restart or cap (MemoryMax=) the largest "
+        "consumers before memory runs out",
     ),
     interpret=Action(
         None,
@@ -201,15 +209,19 @@ def read_host(parsed: Parsed, logs: Sequence[HostLog], *, at: str | None = None)
     total = _mem_total(parsed, logs) or sar.ram_kb
     domain = Domain(ram_kb=total, swap_total_kb=sar.swap_total_kb)
     history = _history(placed, index)
-    if sar.swap or sar.pressure != Pressure():
-        # sar's host-wide series: the swap plot, and the pressure before the end
+    if sar.swap or sar.pressure != Pressure() or sar.used:
+        # sar's host-wide series: the swap plot, the pressure before the end, and the host's
+        # own use (the root cause judges whether it rose steadily)
         end = history.end if history.end is not None else sar.end
-        history = replace(history, swap=sar.swap, pressure=sar.pressure, end=end)
+        history = replace(
+            history, swap=sar.swap, pressure=sar.pressure, end=end, domain_used=sar.used
+        )
     if len(sar.used) >= MIN_POINTS and history.samples < MIN_POINTS:
         # sar's samples are the history's: enough to judge a spike from contention, as
-        # vmksummary's hours are (no process in them, so never a leak of its own)
-        sampling = replace(history.sampling, min_samples=MIN_POINTS, unit="sar samples")
-        history = replace(history, sampling=sampling, samples=len(sar.used))
+        # vmksummary's hours are, and a rise of the host's memory that names no process
+        history = replace(
+            history, sampling=sar_sampling(history.sampling, sar), samples=len(sar.used)
+        )
     if index < 0:
         crash = Crash(CrashType.NONE, class_=CrashClass.NONE)
         return HostView(crash, (), 0, None, history, domain, sar.restarts)
@@ -221,11 +233,6 @@ def read_host(parsed: Parsed, logs: Sequence[HostLog], *, at: str | None = None)
         proof = (Evidence(p.log.path, *limit),) if limit else ()
         domain = replace(domain, limit_kb=float(ev.limit_kb), evidence=proof)
     grower, was_grower = find_grower(placed, index, domain.size_kb or total)  # the group's, or RAM
-    rose = grew_kb(sar) if grower is not None and grower.grew_kb is None else None
-    if grower is not None and rose is not None:
-        # the consumer the report names, on a host whose memory sar shows rising steadily
-        how = f"{grower.how}; sar shows the host's memory rising by {size_kb(rose)} before it"
-        grower = replace(grower, grew_kb=rose, how=how)
     top, more = consumers(ev)
     release = next((log.release for log in logs if log.release), None)
     # the headline and the kill (or constraint) lines, the newest last

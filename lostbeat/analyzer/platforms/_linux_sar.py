@@ -2,25 +2,30 @@
 where vmksummary gives ESX's (docs/reference/linux-logs.md §8).
 
 sar measures the host, not its processes: it gives the domain's size, the swap series, the
-pressure before the end and the restarts, and whether the host's memory rose steadily up to
-the crash; never a culprit (the crash's own report names it).
+pressure before the end and the restarts, and the host's own memory use in the boot that
+crashed (``MemoryHistory.domain_used``: the root cause judges whether it rose steadily up to
+the crash); never a culprit (the crash's own report names it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from statistics import median
 
-from lostbeat.analyzer.facts import Pressure
+from lostbeat.analyzer.facts import Pressure, Sampling
 from lostbeat.analyzer.parsers.sar import SarLog, SarMemory
-from lostbeat.analyzer.trend import fit
 
-__all__ = ["MIN_POINTS", "STEADY", "SarView", "grew_kb", "read_sar"]
+__all__ = ["MIN_POINTS", "SUSTAINED_S", "SarView", "read_sar", "sar_sampling"]
 
 MIN_POINTS = 6
 """sar samples needed before its memory series can show a steady rise."""
-STEADY = 0.5
-"""Kendall's tau from which a rise is steady, as a leak's (rules/root_cause.py's MIN_TAU)."""
+SUSTAINED_S = 2 * 3600.0
+"""A rise of the host's memory is a trend, not one workload's burst, once it has lasted this
+long (and :data:`MIN_POINTS` samples): a judgement, as vmksummary's 4 hours are on ESX."""
+BURST_S = 3600.0
+"""A rise within this long is one burst (a job's allocations), however many samples show it:
+vmksummary's hour, which cannot split it either."""
 
 WHEN = 0.8
 """Pressure is read four fifths into the window: a host that hung is full at its very end."""
@@ -36,7 +41,8 @@ class SarView:
     restarts: tuple[float, ...] = ()
     end: float | None = None
     used: tuple[tuple[float, float], ...] = ()
-    """(epoch, KB the host held: its total less what was available) up to the end."""
+    """(epoch, KB the host held: its total less what was available) up to the end, from the
+    last restart before it: the boot that crashed."""
 
 
 def read_sar(sars: Sequence[SarLog], end: float | None) -> SarView:
@@ -47,6 +53,8 @@ def read_sar(sars: Sequence[SarLog], end: float | None) -> SarView:
         memory = [m for m in memory if m.at <= end]
         swap = [s for s in swap if s.at <= end]
     restarts = tuple(sorted({r for log in sars for r in log.restarts}))
+    last = memory[-1].at if memory else None
+    booted = max((r for r in restarts if last is not None and r <= last), default=float("-inf"))
     if not memory and not swap:
         return SarView(restarts=restarts)
     ram = float(memory[-1].total_kb) if memory else None
@@ -69,7 +77,7 @@ def read_sar(sars: Sequence[SarLog], end: float | None) -> SarView:
         pressure=Pressure(swap_used, ram_used, free),
         restarts=restarts,
         end=times[-1],
-        used=tuple((m.at, float(_held(m))) for m in memory),
+        used=tuple((m.at, float(_held(m))) for m in memory if m.at > booted),
     )
 
 
@@ -77,12 +85,16 @@ def _held(m: SarMemory) -> int:
     return m.total_kb - m.available_kb if m.available_kb is not None else m.used_kb
 
 
-def grew_kb(view: SarView) -> float | None:
-    """How much the host's memory grew over sar's window, when it grew steadily (Kendall's
-    tau of at least :data:`STEADY` over :data:`MIN_POINTS` samples or more); else ``None``."""
-    if len(view.used) < MIN_POINTS:
-        return None
-    trend = fit(view.used, min_tau=STEADY)  # tau first: no slope for an unsteady series
-    if trend is None or trend.slope_kb_per_h <= 0:
-        return None
-    return view.used[-1][1] - view.used[0][1]
+def sar_sampling(base: Sampling, view: SarView) -> Sampling:
+    """``base`` at sar's own pace: its samples' median step, a sustained span, and the steps
+    one burst may take."""
+    steps = [b[0] - a[0] for a, b in zip(view.used, view.used[1:], strict=False)]
+    step = median(steps) if steps else base.resolution_s
+    return replace(
+        base,
+        resolution_s=step,
+        min_samples=MIN_POINTS,
+        min_span_s=max(MIN_POINTS * step, SUSTAINED_S),
+        jump_steps=max(1, round(BURST_S / step)) if step > 0 else 1,
+        unit="sar samples",
+    )

@@ -5,6 +5,7 @@
 | a known issue matched | its workaround, with its KB |
 | a third-party program leaks | remove or disable it |
 | a vendor component leaks, or one of unknown origin | disable it, and engage support |
+| the domain's own memory leaked, no process named | what to collect to name it next time |
 | usage static but high (contention) | more memory for the domain |
 | the history cannot see the cause (spike, too little history) | record finer, then support |
 | the crash is not a memory fault | the step for its class (hardware to the server vendor with
@@ -90,7 +91,9 @@ def plan_actions(
     book, crash = facts.plan, facts.crash
     name = _name(cause)
     steps = [Action(k.kb, f"Known issue: {k.title}. Workaround: {k.workaround}") for k in known]
-    if cause.kind is CauseKind.LEAK:
+    if cause.kind is CauseKind.LEAK and cause.process is None and cause.token is None:
+        steps.extend(_step(book.find_leaker) + _step(book.engage))
+    elif cause.kind is CauseKind.LEAK:
         steps.extend(_leak_steps(facts, cause, known, others))
     elif cause.kind is CauseKind.CONTENTION:
         steps.extend(_step(book.raise_memory))

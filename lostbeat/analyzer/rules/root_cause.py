@@ -3,7 +3,8 @@
 - ``leak``: a process grows steadily (``analyzer/leaks.py``). A leak blamed for a crash
   brought the domain to its end by then: where the sizes are resident, its projected
   exhaustion falls at or before the end; where they are virtual (vmksummary), the report
-  says what it held instead of a date.
+  says what it held instead of a date. With no process's series leaking and none named,
+  the domain's own use rising steadily to the end is a leak no process is named for.
 - ``contention``: nothing grows, but before the end the domain was already full (swap near
   its danger line, or the consumers holding most of the memory): plain contention.
 - ``spike``: a sudden rise the history shows, or nothing grows and the domain was not full
@@ -11,7 +12,8 @@
 - ``inconclusive``: fewer samples than the history needs (``Sampling.min_samples``), unless
   the crash's own evidence names the consumer (``Facts.grower``: an OOM report's task table,
   a victim holding most of the memory): then, unless the history shows a leak, a ``leak``
-  when it grew across the reports, else a ``spike``, with that consumer.
+  when it grew across the reports or the domain's own use rose steadily before the end, else
+  a ``spike``, with that consumer.
 - ``not_memory``: the crash is not a memory fault (its class, or a type the platform says its
   memory domain cannot cause), or there was no crash.
 """
@@ -32,6 +34,7 @@ from lostbeat.analyzer.leaks import (
     find_leaks,
 )
 from lostbeat.analyzer.result import CauseKind, Crash, CrashClass, CrashType, RootCause
+from lostbeat.analyzer.rules._rise import domain_rise, risen, unnamed_leak
 from lostbeat.analyzer.rules._rule import rule
 from lostbeat.analyzer.trend import Trend, fit
 from lostbeat.analyzer.units import duration, percent, rate_kb_h, size_kb
@@ -268,8 +271,9 @@ def judge_root_cause(facts: Facts) -> RootCauseJudgement:
         ongoing = (_ongoing(leaks[0], facts),) if leaks else ()
         return RootCauseJudgement(cause, tuple(leaks), ongoing)
     leaks, drifts = _not_full(facts, leaks)
+    rise = None if leaks else domain_rise(facts)  # the domain's own use, where it is measured
     if facts.grower is not None and (hist.samples < sampling.min_samples or not leaks):
-        return _named(facts, drifts)
+        return _named(facts, drifts, rise)
     if hist.samples < sampling.min_samples:
         cause = RootCause(
             CauseKind.INCONCLUSIVE,
@@ -288,23 +292,30 @@ def judge_root_cause(facts: Facts) -> RootCauseJudgement:
             evidence[:2] + evidence[-3:],
         )
         return RootCauseJudgement(cause, tuple(leaks), (finding, *drifts))
+    if rise is not None:
+        cause, finding = unnamed_leak(rise, facts)
+        return RootCauseJudgement(cause, (), (finding, *drifts))
     cause, found = _static_cause(facts)
     return RootCauseJudgement(cause, (), (*found, *drifts))
 
 
-def _named(facts: Facts, drifts: Sequence[Finding]) -> RootCauseJudgement:
-    """The consumer the crash's evidence names, where the history is too short to judge."""
+def _named(facts: Facts, drifts: Sequence[Finding], rise: Leak | None) -> RootCauseJudgement:
+    """The consumer the crash's evidence names, where the history is too short to judge:
+    a leak when it grew across the reports, or the domain's own use rose steadily before."""
     g = facts.grower
     assert g is not None
-    kind = CauseKind.LEAK if g.grew_kb else CauseKind.SPIKE
+    kind = CauseKind.LEAK if g.grew_kb or rise is not None else CauseKind.SPIKE
+    how = g.how
+    if rise is not None and not g.grew_kb:
+        how = f"{g.how}; {risen(rise, facts)}"
+    elif not g.grew_kb:
+        how = f"{g.how}; no memory history before the end to show how it got there"
     cause = RootCause(
         kind,
         process=g.name,
         token=g.name,
         confidence=0.6,
-        explanation=g.how
-        if g.grew_kb
-        else f"{g.how}; no memory history before the end to show how it got there",
+        explanation=how,
         pid=g.pid,
         held_kb=g.kb,
         held_percent=g.share_percent,

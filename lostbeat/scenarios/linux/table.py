@@ -325,8 +325,9 @@ def _sosreport(rng: random.Random) -> Written:
         expect = Expect(CrashType.OOM_KILL, _MEMORY, killer="kernel", victim=r.victim.name,
                         root_cause_kind=CauseKind(shape))  # fmt: skip
     msgs += services(rng, h, start=t - 3600, end=t + 600, rate_s=30)
+    killed = r.victim.pid if kind in ("oom", "bystander") and r.victim is not None else None
     top, files = sosreport_files(rng, h, msgs, collected=t + rng.uniform(600, 3 * 86400),
-                                 shape=shape, rebooted=kind == "panic")  # fmt: skip
+                                 shape=shape, rebooted=kind == "panic", killed=killed)  # fmt: skip
     xz = rng.random() < 0.65
     data = tar_bytes(top, files, mtime=int(h.boot + t), compression="xz" if xz else "gz")
     name = f"{top}.tar.{'xz' if xz else 'gz'}"

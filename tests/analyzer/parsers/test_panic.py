@@ -3,10 +3,13 @@ flattened or decorated; a message ends where its grammar ends."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lostbeat.analyzer.parsers import _panic
 from lostbeat.analyzer.parsers._panic import (
     MAX_MESSAGE,
     PanicKind,
@@ -276,3 +279,28 @@ def test_a_bare_stack_is_the_vmkernels_when_it_runs_through_its_entry_points():
 def test_a_header_with_its_version_redacted_still_gives_the_build():
     panic = read("VMware ESXi #.#.# [Releasebuild-5969303 x86_64]", "PCPU 3 locked up.")
     assert (panic.build, panic.version, panic.kind) == (5969303, "#.#.#", K.LOCKUP)
+
+
+_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
+_REAL_TEXTS = sorted(
+    p
+    for pattern in ("real/*/*.txt", "real/*/*.log", "kb/*/lines.txt")
+    for p in _CORPUS.glob(pattern)
+)
+
+
+@pytest.mark.parametrize("path", _REAL_TEXTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_the_cheap_line_test_passes_over_no_part_of_a_real_panic(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+
+    def read() -> object:
+        reader = PanicReader(path="x")
+        for n, line in enumerate(lines, 1):
+            reader.feed(n, line)
+        return reader.result()
+
+    gated = read()
+    monkeypatch.setattr(_panic, "_may_be_panic", lambda text: True)
+    assert gated == read()

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from collections import deque
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lostbeat.analyzer._sink import KeptText
 from lostbeat.analyzer.parsers import vmkernel_log
+from lostbeat.analyzer.parsers._scan import BATCH, CHUNK_CHARS
 from lostbeat.analyzer.parsers.vmkernel_log import (
     SignalKind,
     looks_like_vmkernel_log,
@@ -120,12 +124,55 @@ def test_free_form_lines_are_ignored_and_last_uptime_skips_them():
 
 
 def test_wrapped_alert_across_a_batch_boundary():
-    filler = ["0:00:00:01.000 cpu0:1024)Init: 1: ok"] * (vmkernel_log._BATCH - 1)
+    filler = ["0:00:00:01.000 cpu0:1024)Init: 1: ok"] * (BATCH - 1)
     alert = "0:08:04:55.679 cpu0:1024)VMNIX: ALERT: HB: 365: Lost heartbeat (comm=x y"
     log = parse_vmkernel_log([*filler, alert, "pid=5 t=30 to=30 clt=1)."], path="var/log/vmkernel")
     (hb,) = log.signals
     assert (hb.comm, hb.pid, hb.t) == ("x y", 5, 30)
-    assert hb.evidence.line_no == vmkernel_log._BATCH
+    assert hb.evidence.line_no == BATCH
+
+
+def _kept(text: bytes, chunk: int) -> KeptText:
+    """``text`` as a member's kept text arrives, in chunks of ``chunk`` bytes."""
+    return KeptText(deque(text[at : at + chunk] for at in range(0, len(text), chunk)))
+
+
+def test_the_text_read_in_pieces_reads_as_its_lines_do():
+    alert = "0:08:04:55.679 cpu0:1024)VMNIX: ALERT: HB: 365: Lost heartbeat (comm=x y"
+    width = len(alert)
+    lines = [
+        f"0:00:00:{i % 60:02}.000 cpu0:1024)Init: 1: ok {i}".ljust(width) for i in range(90_000)
+    ]
+    last = CHUNK_CHARS // (width + 1) - 1  # the first piece's last line...
+    lines[last : last + 1] = [
+        alert,
+        " " * width,
+        "pid=5 t=30 to=30 clt=1).",
+        "Host: 1: COS Error: Lost",
+    ]
+    lines[-7] = "0:00:00:07.000 cpu0:1024)WARNING: Heap: 1: cswitch at its maximum size\r"
+    data = "\n".join(lines).encode() + b"\n"
+    assert data.index(b"(comm=x y\n") + 10 <= CHUNK_CHARS < data.index(b"pid=5")  # ...its rest
+    by_lines = parse_vmkernel_log(lines, path="var/log/vmkernel")
+    by_text = parse_vmkernel_log(_kept(data, 100_003), path="var/log/vmkernel")
+    assert by_text == replace(by_lines, lines=by_text.lines)
+    assert [(e.line_no, e.text.rstrip()) for e in by_text.lines] == [
+        (e.line_no, e.text.rstrip()) for e in by_lines.lines
+    ]
+    assert [s.kind for s in by_text.signals] == [K.HB_ALERT, K.COS_ERROR]
+    assert by_text.signals[0].pid == 5 and by_text.signals[0].evidence.line_no == last + 1
+    assert by_text.last_uptime_s == float((len(lines) - 4) % 60)
+
+
+def test_an_agents_own_heartbeats_are_not_read_as_crash_lines():
+    # hostd and vpxa speak of heartbeats all day (HA, vCenter): none is a crash form
+    lines = [
+        f"[2010-03-16 12:51:{i % 60:02}.123 1F5BDB90 info 'Hostd'] datastore heartbeat ok {i}"
+        for i in range(5000)
+    ]
+    log = parse_vmkernel_log(_kept("\n".join(lines).encode(), 65536), path="var/log/hostd.log")
+    assert log.signals == () and log.omitted == ""
+    assert len(log.lines) == vmkernel_log.TAIL
 
 
 def test_unwrapped_pending_alert_is_still_reported():
@@ -158,12 +205,10 @@ def test_not_a_vmkernel_log():
 
 
 def test_line_prefilter_matches_the_batch_keywords():
-    keys = vmkernel_log._KEYWORDS
-    for keyword in keys:
-        line = f"x {keyword} y"
-        assert vmkernel_log._candidates([line], line, keys) == [0], keyword
-    quiet = "0:00:00:01.000 cpu0:1024)Init: 1: ok"
-    assert not vmkernel_log._candidates([quiet], quiet, keys)
+    for keyword in vmkernel_log._KEYWORDS:
+        text = f"quiet\nx {keyword} y\n"
+        assert vmkernel_log._CRASH.line_starts(text) == [6], keyword
+    assert not vmkernel_log._CRASH.line_starts("0:00:00:01.000 cpu0:1024)Init: 1: ok\n")
 
 
 def test_sniffer():
