@@ -170,6 +170,11 @@ class Crash:
     """The first module in the backtrace that is not the kernel's core."""
     suspect_vendor: str | None = None
     victim_pid: int | None = None
+    constraint: str | None = None
+    """An OOM's constraint: ``memcg`` (a memory cgroup reached its limit) or ``global`` (the
+    host ran out), as the kernel's ``oom-kill:constraint=`` tells it."""
+    cgroup: str | None = None
+    """The memory cgroup whose limit was reached, where the log names it."""
     victim_was_grower: bool | None = None
     """Whether the victim was the consumer that used the memory (``False``: a bystander);
     ``None`` when the evidence cannot say."""

@@ -62,8 +62,9 @@ def test_a_kernel_capture_is_the_incident_its_line_reports(tmp_path: Path) -> No
     folder = _capture(tmp_path, "kernel", KILL.format(pid=pid))
     crash = _run(folder).crash
     assert (crash.type, crash.killer, crash.victim, crash.victim_pid) == (
-        CrashType.CGROUP_OOM, "kernel", "python3", pid,
+        CrashType.OOM_KILL, "kernel", "python3", pid,
     )  # fmt: skip
+    assert crash.constraint == "memcg"
     assert crash.class_ is CrashClass.MEMORY_EXHAUSTION
     assert crash.message is not None and "holding 97 MB" in crash.message  # 100000 kB
 

@@ -142,8 +142,9 @@ def test_a_recordings_kernel_records_name_the_crash() -> None:
     rec = Recording("rec", "host1", 1.0, (), (), (), (), (), kernel=records)
     _, facts = facts_of(Parsed(recordings=[rec]))
     assert (facts.crash.type, facts.crash.victim, facts.crash.crashed_at) == (
-        CrashType.CGROUP_OOM, "stress", 1700000000.0,  # the report began
+        CrashType.OOM_KILL, "stress", 1700000000.0,  # the report began
     )  # fmt: skip
+    assert facts.crash.constraint == "memcg"
     assert facts.crash.victim_pid == 4242
 
 
@@ -261,8 +262,9 @@ def test_a_memory_cgroups_oom_is_judged_against_the_groups_limit(tmp_path: Path)
     assert result.memory.mem_total_bytes == 102400 * 1024  # the domain that ran out: the group
     crash = result.crash
     assert (crash.type, crash.victim, crash.victim_was_grower) == (
-        CrashType.CGROUP_OOM, "worker", True,
+        CrashType.OOM_KILL, "worker", True,
     )  # fmt: skip
+    assert (crash.constraint, crash.cgroup) == ("memcg", "/app.slice/worker.service")
     assert crash.message is not None and "/app.slice/worker.service" in crash.message
     assert result.root_cause.process == "worker"
     assert result.root_cause.held_percent == 95.7  # 98000 of the group's 102400 kB

@@ -50,6 +50,7 @@ EXPECT_KEYS = {
     "crash.killer",
     "crash.victim",
     "crash.class",
+    "crash.constraint",
     "victim_was_grower",
     "root_cause.process",
     "incidents",

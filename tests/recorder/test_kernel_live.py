@@ -2,9 +2,8 @@
 --interval 1`` for the whole host, then ``analyze``:
 
 * an OOM kill in a memory cgroup (cgroup v1, the OOM killer enabled, a 96 MB limit, as
-  linux-mechanisms.md describes): an OOM kill, ``cgroup_oom`` as the kernel log classifier
-  types a kill whose constraint is a memory cgroup (docs/analysis.md), the grower named by
-  pid and command line;
+  linux-mechanisms.md describes): ``crash.type`` ``oom_kill``, its ``constraint`` the memory
+  cgroup (docs/analysis.md), the grower named by pid and command line;
 * a hung task: a process blocked past a lowered ``kernel.hung_task_timeout_secs`` behind a
   FUSE file that never answers a write (stall_fs.py): ``crash.type`` ``hung_task``, the
   blocked process as the victim.
@@ -194,8 +193,9 @@ def test_a_real_oom_kill_is_recorded_with_the_grower(oom_kill: Scenario) -> None
 @pytest.mark.timeout(150)
 def test_a_real_oom_kill_is_explained_as_one(oom_kill: Scenario) -> None:
     result = oom_kill.result
-    # the kill's constraint is the memory cgroup: the same classifier as for a host's logs
-    assert result.crash is not None and result.crash.type is CrashType.CGROUP_OOM
+    # an OOM kill whose constraint is the memory cgroup: the same classifier as for a host's logs
+    assert result.crash is not None and result.crash.type is CrashType.OOM_KILL
+    assert result.crash.constraint == "memcg"
     assert result.crash.killer == "kernel" and result.crash.victim_pid == oom_kill.pid
     cause = result.root_cause
     assert cause is not None and cause.pid == oom_kill.pid

@@ -18,6 +18,7 @@ from lostbeat.analyzer.parsers._frames import Frame
 from lostbeat.analyzer.result import CrashType
 
 __all__ = [
+    "unkilled",
     "FOLLOW_GAP",
     "MAX_KEPT",
     "MAX_LINES",
@@ -89,6 +90,9 @@ class Incident:
     """The task that invoked the OOM killer."""
     memcg: str | None = None
     """The memory cgroup whose limit was hit, where named."""
+    in_cgroup: bool = False
+    """The OOM was a memory cgroup's (its limit reached: ``CONSTRAINT_MEMCG``), not the
+    host's; told by the report even where it names no cgroup."""
     limit_kb: int | None = None
     """That cgroup's limit, where the report's ``memory: usage N, limit N`` line says."""
     tasks: tuple[Task, ...] = ()
@@ -138,6 +142,18 @@ class Report:
     lines: list[tuple[int, str]] = field(default_factory=list)
     wrapped: tuple[int, int, str] | None = None  # a row the paste broke: line, pid, its start
 
+    def outcome(self, container: bool) -> tuple[CrashType, bool]:
+        """The report's type, and whether it was a memory cgroup's: said, or the cpuset of
+        a container (its 64-hex id) and nothing else (030). Such an OOM that killed nothing
+        is ``cgroup_oom`` (:func:`unkilled`)."""
+        kind = self.event.type
+        in_cgroup = kind is CrashType.OOM_KILL and (
+            self.memcg or self.event.memcg is not None or container
+        )
+        if in_cgroup and (self.nokill or (not self.killed and unkilled(self.stack))):
+            kind = CrashType.CGROUP_OOM
+        return kind, in_cgroup
+
 
 _RELEASE = re.compile(r"\b(\d+\.\d+[\w.+~-]*)\s+#\d")
 RECLAIM = frozenset(
@@ -158,6 +174,17 @@ RECLAIM = frozenset(
         "mem_cgroup_out_of_memory",
     ]
 )
+
+
+def unkilled(stack: list[str]) -> bool:
+    """Whether a report's stack shows it printed on the way to no kill: the kernel dumps the
+    report from ``oom_kill_process`` when it kills, from ``out_of_memory`` itself when it
+    found nothing to kill (mm/oom_kill.c, 3.10 to 6.x). A memory cgroup's OOM that kills is
+    an OOM kill (its constraint the group); one that kills nothing is ``cgroup_oom``, its
+    tasks left waiting at the limit; a report cut before its outcome, with no such stack, is
+    taken as the kill it almost always ends in."""
+    names = {fn.split(".")[0] for fn in stack}
+    return "out_of_memory" in names and "oom_kill_process" not in names
 
 
 def release_of(text: str) -> str | None:

@@ -1,13 +1,13 @@
 """Kernel incident reports: each headline line and the report that follows it, as typed events.
 
-The forms are those of docs/reference/linux-logs.md §2-§5, each from the kernel source that
-prints it: the OOM report (``mm/oom_kill.c``: ``dump_header``, ``dump_tasks``,
+The forms are those of docs/reference/linux-logs.md §2-§5, each from the kernel source that prints
+it: the OOM report (``mm/oom_kill.c``: ``dump_header``, ``dump_tasks``,
 ``oom_kill_process``/``__oom_kill_process``, ``out_of_memory``), the memory cgroup's
 (``mm/memcontrol.c``: ``mem_cgroup_print_oom_meminfo``), hung tasks (``kernel/hung_task.c``:
-``check_hung_task``), soft and hard lockups (``kernel/watchdog.c``, ``watchdog_hld.c``), RCU
-stalls (``kernel/rcu/tree_stall.h``) and panics (``kernel/panic.c``). A headline opens an
-event; the lines after it (task table, stack, ``CPU:`` line, memcg usage) fill it until the
-next headline. Only kernel lines are read (:attr:`Frame.kernelish`). The headlines come from
+``check_hung_task``), soft and hard lockups (``kernel/watchdog.c``, ``watchdog_hld.c``), RCU stalls
+(``kernel/rcu/tree_stall.h``) and panics (``kernel/panic.c``). A headline opens an event; the lines
+after it (task table, stack, ``CPU:`` line, memcg usage) fill it until the next headline. Only
+kernel lines are read (:attr:`Frame.kernelish`). The headlines come from
 :mod:`lostbeat.kernel_forms`, which the agent's matcher reads too (one reader a kind here,
 ``_READ``); a report's own lines, and a paste that starts inside one, are read here alone.
 
@@ -22,7 +22,7 @@ Examples:
     ... ], 1):
     ...     s.feed(frame(line, n))
     >>> [(i.type.value, i.victim, i.tasks[0].rss_kb) for i in s.finish()]
-    [('cgroup_oom', 'mem', 760000)]
+    [('oom_kill', 'mem', 760000)]
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ _ADJ = re.compile(r"(?:oom_score_adj|oom_adj|oomkilladj)=(-?\d+)")
 _VICTIM_ADJ = re.compile(r"\boom_score_adj:(-?\d+)")  # 5.x kill lines
 _MEMCG_LINES = re.compile(
     r"^(?:memory: usage \d+kB, limit (?P<limit>\d+)kB|Memory cgroup stats for |Task in )"
-)
+)  # noqa: E501
 _MEMCG_STACK = ("mem_cgroup_out_of_memory", "mem_cgroup_oom", "try_charge")
 _TASK_HEADER = re.compile(r"^\[\s*pid\s*\]\s+(.*)$")
 _TASK_ROW = re.compile(r"^\[\s*(\d+)\]\s+(.*)$")
@@ -111,11 +111,8 @@ class Scanner:
             return
         ev = op.event
         memory = ev.memory or any(fn in RECLAIM for fn in op.stack)
-        kind = ev.type
         container = not op.decided and ev.cpuset is not None and bool(_CONTAINER.search(ev.cpuset))
-        if kind is CrashType.OOM_KILL and (op.memcg or ev.memcg is not None or container):
-            # a container's cpuset (its 64-hex id) and nothing else said: its limit (030)
-            kind = CrashType.CGROUP_OOM
+        kind, in_cgroup = op.outcome(container)
         victim = ev.victim
         if victim is None and kind in (CrashType.OOM_KILL, CrashType.CGROUP_OOM) and not op.nokill:
             victim = ev.trigger  # a report cut before its kill line: the allocating task
@@ -130,6 +127,7 @@ class Scanner:
             replace(
                 ev,
                 type=kind,
+                in_cgroup=in_cgroup,
                 victim=victim,
                 tasks=tuple(tasks),
                 tasks_more=op.more,

@@ -14,7 +14,7 @@ Examples:
     >>> k.feed(frame("NAME          READY   STATUS      RESTARTS   AGE", 1))
     >>> k.feed(frame("web-7f9c-x2   0/1     OOMKilled   1 (96s ago)   4m", 2))
     >>> [(i.type.value, i.victim) for i in k.finish()]
-    [('cgroup_oom', 'web-7f9c-x2')]
+    [('oom_kill', 'web-7f9c-x2')]
 """
 
 from __future__ import annotations
@@ -51,7 +51,15 @@ class Kube:
         self.status_col: int | None = None
         self.name: str | None = None  # the object described, or the last name in YAML
 
-    def _add(self, f: Frame, kind: CrashType, victim: str | None, pid: int | None) -> None:
+    def _add(
+        self,
+        f: Frame,
+        kind: CrashType,
+        victim: str | None,
+        pid: int | None,
+        *,
+        in_cgroup: bool = True,
+    ) -> None:
         self.incidents.append(
             Incident(
                 kind,
@@ -63,6 +71,7 @@ class Kube:
                 at=f.at,
                 clock=f.clock,
                 memory=True,
+                in_cgroup=in_cgroup,
                 lines=((f.line_no, f.text),),
             )  # fmt: skip
         )
@@ -76,7 +85,7 @@ class Kube:
             words = text.split()
             if len(words) > self.status_col and words[self.status_col] == "OOMKilled":
                 name = words[1] if text.startswith(("NAMESPACE",)) else words[0]
-                self._add(f, CrashType.CGROUP_OOM, name, None)
+                self._add(f, CrashType.OOM_KILL, name, None)
                 return
         if text.startswith(("apiVersion:", "---")):
             self.name = None  # the next object (a YAML list or stream)
@@ -88,21 +97,22 @@ class Kube:
                 self.name = m[1]
             return
         if _REASON.match(text):
-            self._add(f, CrashType.CGROUP_OOM, self.name, None)
+            self._add(f, CrashType.OOM_KILL, self.name, None)
             return
         if (m := _DOCKER_NAME.match(text)) is not None:
             self.name = m["name"]
             return
         if _DOCKER_OOM.match(text):
-            self._add(f, CrashType.CGROUP_OOM, self.name, None)
+            self._add(f, CrashType.OOM_KILL, self.name, None)
             return
         if (m := _OOM_KILLING.search(text)) is not None:
-            kind = CrashType.CGROUP_OOM if "Memory cgroup" in text else CrashType.OOM_KILL
-            self._add(f, kind, m["name"], int(m["pid"]))
+            cgroup = "Memory cgroup" in text
+            self._add(f, CrashType.OOM_KILL, m["name"], int(m["pid"]), in_cgroup=cgroup)
             return
         if (m := _SYSTEM_OOM.search(text)) is not None:
             pid = m["pid"]
-            self._add(f, CrashType.OOM_KILL, m["name"], int(pid) if pid else None)
+            victim_pid = int(pid) if pid else None
+            self._add(f, CrashType.OOM_KILL, m["name"], victim_pid, in_cgroup=False)
 
     def finish(self) -> list[Incident]:
         return self.incidents

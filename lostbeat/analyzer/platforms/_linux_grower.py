@@ -31,7 +31,6 @@ from collections.abc import Sequence
 from lostbeat.analyzer.facts import Grower
 from lostbeat.analyzer.parsers._kernel_report import Incident as Event
 from lostbeat.analyzer.platforms._linux_logs import OOM, Placed, evidence_of
-from lostbeat.analyzer.result import CrashType
 from lostbeat.analyzer.units import size_kb
 
 __all__ = ["SHARE_BYSTANDER", "SHARE_GROWER", "find_grower"]
@@ -146,7 +145,7 @@ def _from_kills(
         return None, False
     adj = ev.victim_adj
     by_size = ev.killer == "kernel" and (adj is not None and adj <= 0)
-    memcg = ev.type is CrashType.CGROUP_OOM and (adj is None or adj <= 0)
+    memcg = ev.in_cgroup and (adj is None or adj <= 0)
     if ev.killer == "systemd-oomd" or memcg or by_size:
         why = (
             "systemd-oomd kills the candidate that uses the most"

@@ -173,7 +173,7 @@ def kubectl(rng: random.Random, *, start: int) -> tuple[str, list[str], Expect]:
     ns = rng.choice(("default", "prod", "payments", "data"))
     w = dt.datetime.fromtimestamp(start, dt.UTC)
     limit = rng.choice(("256Mi", "512Mi", "1Gi", "2Gi", "4Gi"))
-    killed = Expect(CrashType.CGROUP_OOM, _MEMORY, killer="kubelet", victim=pod)
+    killed = Expect(CrashType.OOM_KILL, _MEMORY, killer="kubelet", victim=pod)
     roll = rng.random()
     if roll < 0.45:
         restarts = rng.randint(1, 40)

@@ -63,9 +63,11 @@ def _trigger(k: Kernel, p: Proc, memcg: bool) -> str:
     return f"{head}gfp_mask={mask}, order=0, oom_score_adj={p.adj}"
 
 
-def _stack(k: Kernel, memcg: bool) -> list[str]:
+def _stack(k: Kernel, memcg: bool, kills: bool = True) -> list[str]:
+    """The OOM report's stack: ``dump_header`` under ``oom_kill_process`` when a task is
+    killed, under ``out_of_memory`` itself when none can be (mm/oom_kill.c)."""
     top = ["dump_stack_lvl" if k.at_least(5, 15) else "dump_stack", "dump_header",
-           "oom_kill_process", "out_of_memory"]  # fmt: skip
+           *(["oom_kill_process"] if kills else []), "out_of_memory"]  # fmt: skip
     if memcg:
         if k.at_least(5, 0):
             mid = ["mem_cgroup_out_of_memory", "try_charge_memcg" if k.at_least(5, 15) else "try_charge",  # noqa: E501
@@ -197,7 +199,7 @@ def report(
     if k.at_least(3, 0) and not k.at_least(4, 19):
         lines.append(f"{trigger.name} cpuset={cpuset} mems_allowed=0")
     lines += header(h, trigger, cpu)
-    lines += call_trace(k, _stack(k, memcg is not None), rng)
+    lines += call_trace(k, _stack(k, memcg is not None, kills=victim is not None), rng)
     if memcg is not None:
         used = (limit_pages or 0) * 4
         if not k.at_least(4, 19):
@@ -219,7 +221,10 @@ def report(
     else:
         lines += _meminfo(rng, h, 0)
     lines += _table(k, tasks if victim else (), rng)
-    if victim is None:
+    if victim is None and memcg is not None:
+        # a memory cgroup's OOM with nothing to kill returns to wait (no panic): cgroup_oom
+        lines.append("Out of memory and no killable processes...")
+    elif victim is None:
         lines.append("Out of memory and no killable processes...")
         reason = ("System is deadlocked on memory" if k.at_least(5, 0) else
                   "Out of memory and no killable processes...")  # fmt: skip

@@ -131,12 +131,17 @@ def _oom_cgroup(rng: random.Random) -> Written:
     p = replace(p, rss=limit - rng.randint(200, 3000), total_vm=int(limit * rng.uniform(1.1, 2)))
     helper = Proc(p.pid + rng.randint(1, 40), p.uid, rng.choice(("sh", "bash", "tini")),
                   rng.randint(50, 400), rng.randint(1000, 3000), unit=p.unit)  # fmt: skip
+    immune = rng.random() < 0.25  # every task OOM-immune: nothing to kill (systemd#40208)
+    if immune:
+        p, helper = replace(p, adj=-1000), replace(helper, adj=-1000)
     tasks = tuple(sorted((p, helper), key=lambda x: x.pid))
     path = _memcg_path(rng, h, p)
     r = report(rng, h, _when(rng), tasks=tasks, trigger=p, memcg=path, limit_pages=limit)
-    assert r.victim is not None
-    expect = Expect(CrashType.CGROUP_OOM, _MEMORY, killer="kernel", victim=r.victim.name)
-    return _write(rng, h, list(r.msgs), expect, detail=(("memcg", path),))
+    if r.victim is None:  # the group at its limit, its tasks waiting: a memory cgroup OOM
+        expect = Expect(CrashType.CGROUP_OOM, _MEMORY, killer="kernel")
+    else:
+        expect = Expect(CrashType.OOM_KILL, _MEMORY, killer="kernel", victim=r.victim.name)
+    return _write(rng, h, list(r.msgs), expect, detail=(("memcg", path), ("immune", str(immune))))
 
 
 def _oom_series(rng: random.Random, *, bystander: bool) -> Written:

@@ -124,9 +124,10 @@ def test_memcg_forms_across_generations() -> None:
             "kernel: Memory cgroup out of memory: Killed process 7 (dp_service) total-vm:1kB, anon-rss:1048576kB, file-rss:0kB, shmem-rss:0kB",  # noqa: E501
         ]
     )
-    assert [(i.type, i.victim, i.memcg, i.victim_kb) for i in log.incidents] == [
-        (CrashType.CGROUP_OOM, "java", None, 1048012),
-        (CrashType.CGROUP_OOM, "dp_service", "/kubepods/pod1", 1048576),
+    # kills at a memory cgroup's limit: OOM kills whose constraint is the group
+    assert [(i.type, i.in_cgroup, i.victim, i.memcg, i.victim_kb) for i in log.incidents] == [
+        (CrashType.OOM_KILL, True, "java", None, 1048012),
+        (CrashType.OOM_KILL, True, "dp_service", "/kubepods/pod1", 1048576),
     ]
 
 
@@ -300,7 +301,7 @@ def test_kubernetes_events_and_docker_inspect() -> None:
         ]
     )
     got = [(i.type.value, i.killer, i.victim, i.pid) for i in log.incidents]
-    assert got == [("cgroup_oom", "kubelet", "java", 13483), ("cgroup_oom", "kubelet", "web", None)]
+    assert got == [("oom_kill", "kubelet", "java", 13483), ("oom_kill", "kubelet", "web", None)]
 
 
 def test_allocation_failures_are_kept_as_memory_pressure() -> None:

@@ -45,9 +45,9 @@ def test_an_oom_kill_in_the_slice_is_explained_from_the_recording(agent: Agent) 
     keep("oom-explained.json", json.dumps(doc, indent=2) + "\n")
     crash, cause = doc["crash"], doc["root_cause"]
     assert isinstance(crash, dict) and isinstance(cause, dict)
-    # the slice's own limit was hit: the kernel reports a memory cgroup OOM
-    assert (crash["type"], crash["class"], crash["killer"]) == (
-        "cgroup_oom", "memory_exhaustion", "kernel")  # fmt: skip
+    # the slice's own limit was hit: an OOM kill whose constraint is the memory cgroup
+    assert (crash["type"], crash["class"], crash["killer"], crash["constraint"]) == (
+        "oom_kill", "memory_exhaustion", "kernel", "memcg")  # fmt: skip
     assert crash["victim_pid"] == pid
     assert started < crash["at"] < time.time()
     # the grower named as users ask: name, pid, command line and unit
