@@ -2,14 +2,17 @@
 cluster with its memory over the run, an interrupted run resumed, and where leaks came from.
 
 1. **Speed.** ``--count`` generated bundles (cached in ``--dir``: every scenario of
-   :mod:`lostbeat.scenarios` in turn, a seed each, one case folder each) run through
-   ``run_local`` with 1 and 2 workers and ``run_dask`` on a fresh ``LocalCluster`` of 1 and of
-   2 worker processes (1 thread each), ``--repeat`` rounds, the four configurations
-   interleaved in each round. Printed: the median wall time of each, the speed-up of 2
-   workers over 1, the Dask path's overhead a bundle over the local pool, and the CPU time
-   every process of the run spent (this process, the fork server and its workers, the
-   cluster's workers), which other work on the machine does not inflate the way it inflates
-   wall time. Pools and clusters start before the clock does.
+   :mod:`lostbeat.scenarios` whose case is an archive, in turn, a seed each, one case folder
+   each) run through ``run_local`` with 1 and 2 workers and ``run_dask`` on a fresh
+   ``LocalCluster`` of 1 and of 2 worker processes (1 thread each), ``--repeat`` rounds, the
+   four configurations interleaved in each round. Each run starts after a second in which
+   other work on the machine took under 0.3 cores (waiting ``--quiet-wait`` seconds at most;
+   every run counts). Printed: the median wall time of each, the speed-up of 2 workers over
+   1, the Dask path's overhead a bundle over the local pool, the CPU time every process of
+   the run spent (this process, the fork server and its workers, the cluster's workers),
+   and the cores other work took during the run (``/proc/stat`` less this process tree),
+   which says how far a wall time is the machine's and not ours. Pools and clusters start
+   before the clock does.
 2. **10,000 bundles.** ``--big`` incidents (hard links to the cached bundles, a case folder
    each) through ``lostbeat fleet --scheduler`` against a ``LocalCluster`` running in a
    process of its own (its scheduler lives there). The command is killed (SIGKILL) at 40 %,
@@ -24,7 +27,7 @@ cluster with its memory over the run, an interrupted run resumed, and where leak
 Usage::
 
     .venv/bin/python benchmarks/fleet.py [--dir DIR] [--count 500] [--repeat 5]
-        [--big 10000] [--fleets 40] [--fresh] [--only speed|big|origins]
+        [--big 10000] [--fleets 40] [--fresh] [--quiet-wait 60] [--only speed|big|origins]
 """
 
 from __future__ import annotations
@@ -40,9 +43,11 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from lostbeat import __version__
+from lostbeat.errors import InputError
 from lostbeat.fleet.cluster import run_dask
 from lostbeat.fleet.discover import Incident, discover
 from lostbeat.fleet.model import BundleResult
@@ -54,6 +59,9 @@ from fleet_big import big  # noqa: E402
 SPEEDUP_TARGET = 1.9
 OVERHEAD_TARGET = 0.10
 ACCURACY_TARGET = 0.95
+QUIET_CORES = 0.3
+"""Other work under this many cores (of 2) for a second: a quiet moment to start a run."""
+QUIET_WAIT_S = 60.0
 DEFAULT_DIR = Path(tempfile.gettempdir()) / "lostbeat-fleet-bench"
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -68,22 +76,44 @@ def _generate_one(job: tuple[str, int, str]) -> str:
     return name
 
 
+def _is_bundle(name: str) -> bool:
+    """Whether a case of scenario ``name`` is an incident ``lostbeat fleet`` finds: an
+    archive or a bundle folder (a folder of loose logs alone is not one, by the grouping
+    rule of docs/fleet.md)."""
+    from lostbeat.scenarios import generate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(name, Path(tmp) / "case", seed=0)
+        try:
+            return len(discover([Path(tmp) / "case"]).incidents) == 1
+        except InputError:  # nothing but loose files
+            return False
+
+
 def build(root: Path, count: int, *, fresh: bool) -> Path:
-    """The case folders, generated unless ``root`` already holds this many from this version."""
+    """``count`` case folders of bundles, generated unless ``root`` already holds this many
+    from this version: every scenario whose case is a bundle in turn, a seed each."""
     from lostbeat.scenarios import SCENARIOS
 
     stamp = root / "bench.json"
-    want = {"count": count, "lostbeat": __version__, "scenarios": sorted(SCENARIOS)}
+    want = {
+        "count": count,
+        "lostbeat": __version__,
+        "scenarios": sorted(SCENARIOS),
+        "bundles": True,
+    }
     if not fresh and stamp.is_file() and json.loads(stamp.read_text()) == want:
         return root / "cases"
     shutil.rmtree(root, ignore_errors=True)
     (root / "truth").mkdir(parents=True)
-    names = sorted(SCENARIOS)
-    jobs = [(names[i % len(names)], i, str(root)) for i in range(count)]
     start = time.perf_counter()
     with ProcessPoolExecutor(max_workers=len(os.sched_getaffinity(0))) as pool:
+        every = sorted(SCENARIOS)
+        names = [n for n, ok in zip(every, pool.map(_is_bundle, every), strict=True) if ok]
+        jobs = [(names[i % len(names)], i, str(root)) for i in range(count)]
         list(pool.map(_generate_one, jobs, chunksize=8))
-    print(f"generated {count} bundles in {time.perf_counter() - start:.1f} s under {root}")
+    print(f"generated {count} bundles of {len(names)} scenarios in "
+          f"{time.perf_counter() - start:.1f} s under {root}")  # fmt: skip
     stamp.write_text(json.dumps(want))
     return root / "cases"
 
@@ -124,16 +154,61 @@ def tree_cpu() -> float:
     return total
 
 
+def busy_cpu() -> float:
+    """CPU seconds the whole machine has spent busy since it started (``/proc/stat``)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / _TICK
+
+
+def wait_quiet(*, limit_s: float) -> None:
+    """Waits until other work takes less than :data:`QUIET_CORES` cores for a second, or
+    ``limit_s`` has passed; the run that follows is timed either way."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        busy0, ours0 = busy_cpu(), tree_cpu()
+        time.sleep(1.0)
+        if (busy_cpu() - busy0) - (tree_cpu() - ours0) < QUIET_CORES:
+            return
+
+
+class Clock:
+    """Wall time, CPU of this process tree and CPU of other work on the machine, from
+    :meth:`start` to :meth:`stop`, after waiting up to ``quiet_s`` for a quiet moment."""
+
+    quiet_s = QUIET_WAIT_S
+
+    def start(self) -> None:
+        wait_quiet(limit_s=self.quiet_s)
+        self.t0, self.cpu0, self.busy0 = time.perf_counter(), tree_cpu(), busy_cpu()
+
+    def stop(self) -> Run:
+        wall, cpu = time.perf_counter() - self.t0, tree_cpu() - self.cpu0
+        others = max(0.0, busy_cpu() - self.busy0 - cpu)
+        return Run(wall, cpu, others / wall)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    wall: float
+    cpu: float
+    """CPU seconds of every process of the run."""
+    others: float
+    """Cores other work on the machine took during the run, on average."""
+
+
 # --- 1. speed --------------------------------------------------------------------------
 
 
-def _local(incidents: list[Incident], workers: int) -> tuple[float, float, list[BundleResult]]:
-    cpu0, t0 = tree_cpu(), time.perf_counter()
+def _local(incidents: list[Incident], workers: int) -> tuple[Run, list[BundleResult]]:
+    clock = Clock()
+    clock.start()
     results = run_local(incidents, workers=workers)
-    return time.perf_counter() - t0, tree_cpu() - cpu0, results
+    return clock.stop(), results
 
 
-def _dask(incidents: list[Incident], workers: int) -> tuple[float, float, list[BundleResult]]:
+def _dask(incidents: list[Incident], workers: int) -> tuple[Run, list[BundleResult]]:
     """``run_dask`` on a fresh LocalCluster; its start and its shutdown are not counted."""
     from distributed import Client, LocalCluster
 
@@ -142,47 +217,55 @@ def _dask(incidents: list[Incident], workers: int) -> tuple[float, float, list[B
     ) as cluster:
         with Client(cluster.scheduler_address) as client:
             client.run(__import__, "lostbeat.analyzer.engine")  # warm every worker
-        cpu0, t0 = tree_cpu(), time.perf_counter()
+        clock = Clock()
+        clock.start()
         results = run_dask(incidents, scheduler=cluster.scheduler_address)
-        return time.perf_counter() - t0, tree_cpu() - cpu0, results
+        return clock.stop(), results
 
 
 def speed(cases: Path, repeat: int) -> None:
     incidents = list(discover([cases]).incidents)
     n = len(incidents)
     run_local(incidents[:4], workers=2)  # starts the fork server, which imports the analyzer
-    configs: list[tuple[str, int, Callable[[], tuple[float, float, list[BundleResult]]]]] = [
+    configs: list[tuple[str, int, Callable[[], tuple[Run, list[BundleResult]]]]] = [
         ("local pool", 1, lambda: _local(incidents, 1)),
         ("local pool", 2, lambda: _local(incidents, 2)),
         ("Dask LocalCluster", 1, lambda: _dask(incidents, 1)),
         ("Dask LocalCluster", 2, lambda: _dask(incidents, 2)),
     ]
-    walls: list[list[float]] = [[] for _ in configs]
-    cpus: list[list[float]] = [[] for _ in configs]
+    runs: list[list[Run]] = [[] for _ in configs]
     outputs: list[list[BundleResult]] = [[] for _ in configs]
-    load0 = os.getloadavg()[0]
+    load0 = os.getloadavg()
     for r in range(repeat):  # round by round: a burst of other work hits every one alike
         line = []
         for i, (name, workers, run) in enumerate(configs):
-            wall, cpu, outputs[i] = run()
-            walls[i].append(wall)
-            cpus[i].append(cpu)
-            line.append(f"{name} x{workers} {wall:.1f} s")
+            done, outputs[i] = run()
+            runs[i].append(done)
+            line.append(f"{name} x{workers} {done.wall:.1f} s ({done.others:.2f})")
         print(f"round {r + 1}: " + ", ".join(line), flush=True)
-    wall = [statistics.median(w) for w in walls]
-    cpu = [statistics.median(c) for c in cpus]
+    wall = [statistics.median(x.wall for x in c) for c in runs]
+    cpu = [statistics.median(x.cpu for x in c) for c in runs]
+    others = [statistics.median(x.others for x in c) for c in runs]
     same = all(_documents(o) == _documents(outputs[0]) for o in outputs[1:])
-    load = os.getloadavg()[0]
+    load = os.getloadavg()
     print(
-        f"\n{n} bundles, {len(os.sched_getaffinity(0))} CPUs, load average {load0:.2f} before "
-        f"and {load:.2f} after, median of {repeat} interleaved rounds, Python "
-        f"{sys.version.split()[0]}"
+        f"\n{n} bundles, {len(os.sched_getaffinity(0))} CPUs, load average (1, 5, 15 min) "
+        f"{_load(load0)} before and {_load(load)} after, median of {repeat} interleaved "
+        f"rounds, each run started after a quiet second (other work under {QUIET_CORES} "
+        f"cores; waited {Clock.quiet_s:.0f} s at most), Python {sys.version.split()[0]}; in "
+        "brackets above: the cores other work took during the run"
     )
-    print(f"{'backend':<18} {'workers':>7} {'wall s':>8} {'ms/bundle':>10} {'CPU ms/bundle':>14}")
-    for (name, workers, _), w, c in zip(configs, wall, cpu, strict=True):
-        print(f"{name:<18} {workers:>7} {w:>8.2f} {w / n * 1000:>10.1f} {c / n * 1000:>14.1f}")
+    print(
+        f"{'backend':<18} {'workers':>7} {'wall s':>8} {'ms/bundle':>10} {'CPU ms/bundle':>14}"
+        f" {'others, cores':>14}"
+    )
+    for (name, workers, _), w, c, o in zip(configs, wall, cpu, others, strict=True):
+        print(
+            f"{name:<18} {workers:>7} {w:>8.2f} {w / n * 1000:>10.1f} {c / n * 1000:>14.1f}"
+            f" {o:>14.2f}"
+        )
     for label, one, two in (("local pool", 0, 1), ("Dask", 2, 3)):
-        ratios = sorted(walls[one][r] / walls[two][r] for r in range(repeat))
+        ratios = sorted(runs[one][r].wall / runs[two][r].wall for r in range(repeat))
         speedup = wall[one] / wall[two]
         verdict = "pass" if speedup >= SPEEDUP_TARGET else "FAIL"
         print(
@@ -198,8 +281,16 @@ def speed(cases: Path, repeat: int) -> None:
         f"CPU {(cpu[3] - cpu[1]) / n * 1000:+.1f} ms a bundle ({over_cpu * 100:+.0f} %)"
     )
     over1 = wall[2] / wall[0] - 1
-    print(f"Dask overhead over the local pool, 1 worker: wall {over1 * 100:+.0f} %")
+    over1_cpu = cpu[2] / cpu[0] - 1
+    print(
+        f"Dask overhead over the local pool, 1 worker: wall {over1 * 100:+.0f} %, "
+        f"CPU {over1_cpu * 100:+.0f} %"
+    )
     print(f"identical documents from all four: {same}")
+
+
+def _load(load: tuple[float, float, float]) -> str:
+    return ", ".join(f"{x:.2f}" for x in load)
 
 
 def _documents(results: list[BundleResult]) -> list[tuple[str, str | None, str | None]]:
@@ -271,9 +362,13 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=10_000, help="incidents of the Dask run")
     parser.add_argument("--fleets", type=int, default=40, help="build fleets to generate")
     parser.add_argument("--fresh", action="store_true", help="generate again even if cached")
+    parser.add_argument(
+        "--quiet-wait", type=float, default=QUIET_WAIT_S, help="seconds to wait for quiet"
+    )
     parser.add_argument("--only", choices=("speed", "big", "origins"), help="one part only")
     args = parser.parse_args()
 
+    Clock.quiet_s = args.quiet_wait
     cases = build(args.dir, args.count, fresh=args.fresh)
     if args.only in (None, "speed"):
         speed(cases, args.repeat)

@@ -1,13 +1,14 @@
 """Analyse many incidents at once in a local process pool (the Dask path is
 :mod:`lostbeat.fleet.cluster`).
 
-Parallelism returns values and shares no state: each task analyses one incident and returns
-a :class:`~lostbeat.fleet.model.BundleResult`; the parent sorts them by host and key, so
-the output does not depend on which worker finished first. A broken input is one error row
-(the analyzer's :class:`~lostbeat.errors.InputError` message), and so is a worker that dies:
-at most ``2 * workers`` incidents are in flight; when a worker dies the pool is lost, the
-incidents not yet started go to a fresh pool, and those that were in flight are run again one
-at a time, so only the one that kills its worker becomes an error row.
+Parallelism returns values and shares no state: a task analyses a batch of incidents
+(:mod:`lostbeat.fleet.batch`) and returns their :class:`~lostbeat.fleet.model.BundleResult`;
+the parent sorts them by host and key, so the output does not depend on which worker
+finished first. A broken input is one error row (the analyzer's
+:class:`~lostbeat.errors.InputError` message), and so is a worker that dies: at most
+``2 * workers`` batches are in flight; when a worker dies the pool is lost, the incidents not
+yet started go to a fresh pool, and those that were in flight are run again one at a time,
+so only the one that kills its worker becomes an error row.
 
 :func:`stream_local` hands each result over as it arrives and keeps none, so a fleet of any
 size runs in the same memory; :func:`run_local` collects and sorts them.
@@ -29,6 +30,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 
 from lostbeat.errors import LostbeatError
+from lostbeat.fleet.batch import WORKER_DIED, run_batch, take_batch, task_failed
 from lostbeat.fleet.discover import Incident
 from lostbeat.fleet.model import BundleResult, compact_document, error_result, verdict_of
 
@@ -45,8 +47,6 @@ __all__ = [
 
 Task = Callable[[Incident], BundleResult]
 OnResult = Callable[[BundleResult], None]
-
-WORKER_DIED = "the worker process died while analysing this incident"
 
 
 def analyze_incident(incident: Incident) -> BundleResult:
@@ -150,7 +150,7 @@ def stream_local(
     while queue:
         with pool(n) as executor:
             try:
-                suspects.extend(_drain(executor, queue, window=2 * n, task=task, emit=emit))
+                suspects.extend(_drain(executor, queue, workers=n, task=task, emit=emit))
             except BaseException:
                 executor.shutdown(wait=False, cancel_futures=True)
                 raise
@@ -162,38 +162,43 @@ def _drain(
     executor: ProcessPoolExecutor,
     queue: deque[Incident],
     *,
-    window: int,
+    workers: int,
     task: Task,
     emit: OnResult,
 ) -> list[Incident]:
-    """Runs the queue through ``executor``; returns the incidents in flight if it broke."""
-    running: dict[Future[BundleResult], Incident] = {}
+    """Runs the queue through ``executor`` in batches, at most two a worker in flight;
+    returns the incidents of the batches in flight if the pool broke."""
+    running: dict[Future[list[BundleResult]], list[Incident]] = {}
     while queue or running:
-        while queue and len(running) < window:
-            incident = queue.popleft()
-            running[executor.submit(task, incident)] = incident
+        while queue and len(running) < 2 * workers:
+            batch = take_batch(queue, workers)
+            running[executor.submit(run_batch, batch, task)] = batch
         finished, _ = wait(running, return_when=FIRST_COMPLETED)
         for future in finished:
-            incident = running[future]
+            batch = running[future]
             try:
-                result = future.result()
+                results = future.result()
             except BrokenProcessPool:
                 return _salvage(running, emit)
             except Exception as err:  # noqa: BLE001 - e.g. a result that does not pickle
-                result = error_result(incident.key, incident.paths, task_failed(err))
+                results = [error_result(i.key, i.paths, task_failed(err)) for i in batch]
             del running[future]
-            emit(result)
+            for result in results:
+                emit(result)
     return []
 
 
-def _salvage(running: dict[Future[BundleResult], Incident], emit: OnResult) -> list[Incident]:
+def _salvage(
+    running: dict[Future[list[BundleResult]], list[Incident]], emit: OnResult
+) -> list[Incident]:
     """After a worker died: keeps the results that made it, returns the rest as suspects."""
     suspects: list[Incident] = []
-    for future, incident in running.items():
+    for future, batch in running.items():
         if future.done() and future.exception() is None:
-            emit(future.result())
+            for result in future.result():
+                emit(result)
         else:
-            suspects.append(incident)
+            suspects.extend(batch)
     return suspects
 
 
@@ -206,8 +211,3 @@ def _alone(incident: Incident, task: Task) -> BundleResult:
             return error_result(incident.key, incident.paths, WORKER_DIED)
         except Exception as err:  # noqa: BLE001
             return error_result(incident.key, incident.paths, task_failed(err))
-
-
-def task_failed(err: BaseException) -> str:
-    """The error row's message for a task that raised instead of returning a result."""
-    return f"the task failed: {type(err).__name__}: {err}"

@@ -115,12 +115,14 @@ def analyse_into(
             )
         run_id = run.id
         done = store.keys(run_id=run_id)
+        stored_before = len(done)
         before = len(incidents) + len(unreadable)
         incidents = [i for i in incidents if i.key not in done]
         unreadable = [u for u in unreadable if u.key not in done]
         skipped = before - len(incidents) - len(unreadable)
     else:
         run_id = store.begin_run(backend=backend, workers=workers, scheduler=scheduler, paths=paths)
+        stored_before = 0
     for row in unreadable:
         store.save(run_id, row)
     store.commit()
@@ -144,6 +146,8 @@ def analyse_into(
         analyse(incidents, on_result)
     except KeyboardInterrupt:
         store.commit()
-        return Outcome(run_id, count + len(unreadable), skipped, finished=False)
+        # counted in the store: Ctrl-C may come between a save and the count
+        analysed = len(store.keys(run_id=run_id)) - stored_before
+        return Outcome(run_id, analysed, skipped, finished=False)
     store.finish_run(run_id)
     return Outcome(run_id, count + len(unreadable), skipped, finished=True)

@@ -185,10 +185,21 @@ class FleetStore:
     def save(self, run_id: int, result: BundleResult) -> None:
         """Upserts one incident with its findings, known issues, packages and document.
 
-        Writes are batched in one transaction until :meth:`commit` or :meth:`finish_run`.
+        Writes are batched in one transaction until :meth:`commit` or :meth:`finish_run`. An
+        incident is saved whole or not at all, even when Ctrl-C comes in the middle.
         """
         if not self._db.in_transaction:
             self._db.execute("BEGIN")
+        self._db.execute("SAVEPOINT incident")
+        try:
+            self._write(run_id, result)
+        except BaseException:
+            self._db.execute("ROLLBACK TO incident")
+            self._db.execute("RELEASE incident")
+            raise
+        self._db.execute("RELEASE incident")
+
+    def _write(self, run_id: int, result: BundleResult) -> None:
         v = result.verdict
         self._db.execute(
             UPSERT,

@@ -348,3 +348,16 @@ def test_a_bare_or_gdb_stack_given_loose_is_a_vmkernel_crash_whose_driver_is_not
         "0x4122:[0x4180]BH_Check@vmkernel#nover+0x185 stack: 0x0\n",
     )
     assert (blank.crash.class_, blank.crash.suspect_module) == (CrashClass.DRIVER, "igb")
+
+
+def test_a_known_issue_is_found_in_a_message_a_flattened_paste_ran_a_frame_into(tmp_path):
+    # KB 1016239's message, a screen's frames pasted into one line with nothing between
+    screen = tmp_path / "psod.txt"
+    screen.write_text(
+        "@BlueScreen: NOT_IMPLEMENTED /build/mts/release/bora-84374/bora/vmkernel/main/"
+        "util.c:830x1ffd9e8:[0x91cd5a]Util_Udelay+0x13 stack: 0x0, 0x0, 0x0"
+        "0x1ffda28:[0x6c2ba7]MemMap_EarlyInit+0x44 stack: 0x0, 0x0, 0x0\n"
+    )
+    result = analyze([screen])
+    assert result.crash.message is not None and result.crash.message.endswith("util.c:83")
+    assert [k.kb for k in result.known_issues] == ["1016239"]

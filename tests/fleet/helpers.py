@@ -92,6 +92,12 @@ def crash_on_case7(incident: Incident) -> BundleResult:
     return analyze_incident(incident)
 
 
+def raise_on_case7(incident: Incident) -> BundleResult:
+    if "/case007/" in incident.key:
+        raise RuntimeError("task bug")
+    return analyze_incident(incident)
+
+
 def raise_on_spike(incident: Incident) -> BundleResult:
     if "/spike/" in incident.key:
         raise RuntimeError("task bug")

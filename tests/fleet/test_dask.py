@@ -13,7 +13,8 @@ from distributed import LocalCluster
 
 from lostbeat.cli import main
 from lostbeat.errors import InputError
-from lostbeat.fleet.cluster import batch_size, run_dask
+from lostbeat.fleet.batch import batch_size
+from lostbeat.fleet.cluster import run_dask
 from lostbeat.fleet.discover import discover
 from lostbeat.fleet.model import BundleResult
 from lostbeat.fleet.runner import WORKER_DIED, run_local

@@ -8,11 +8,18 @@ from pathlib import Path
 import pytest
 
 from lostbeat.analyzer.engine import analyze
+from lostbeat.fleet.batch import batch_size
 from lostbeat.fleet.discover import discover
 from lostbeat.fleet.model import BundleResult, compact_document, verdict_of
-from lostbeat.fleet.runner import WORKER_DIED, run_local
+from lostbeat.fleet.runner import WORKER_DIED, analyze_incident, run_local
 from lostbeat.report.jsonout import from_document
-from tests.fleet.helpers import comparable, crash_on_spike, raise_on_spike
+from tests.fleet.helpers import (
+    comparable,
+    crash_on_case7,
+    crash_on_spike,
+    raise_on_case7,
+    raise_on_spike,
+)
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +79,33 @@ def test_a_task_that_raises_is_one_error_row(fleet_dir: Path) -> None:
     assert len(failed) == 1
     assert failed[0].error == "the task failed: RuntimeError: task bug"
     assert sum(r.ok for r in results) == 2
+
+
+def test_batches_give_what_each_incident_gives_alone(many: Path) -> None:
+    incidents = discover([many]).incidents
+    assert batch_size(len(incidents), 2) == 7  # several incidents a task
+    seen: list[str] = []
+    results = run_local(incidents, workers=2, on_result=lambda r: seen.append(r.key))
+    assert sorted(seen) == sorted(i.key for i in incidents)  # each once
+    alone = sorted((analyze_incident(i) for i in incidents), key=lambda r: r.sort_key)
+    assert comparable(results) == comparable(alone)
+    assert all(r.ok for r in results)
+
+
+def test_a_worker_dying_in_a_batch_fails_only_its_incident(many: Path) -> None:
+    incidents = discover([many]).incidents
+    results = run_local(incidents, workers=2, task=crash_on_case7)
+    assert [(r.key.split("/")[-2], r.error) for r in results if not r.ok] == [
+        ("case007", WORKER_DIED)
+    ]
+    assert len(results) == len(incidents) == 60
+
+
+def test_a_task_raising_in_a_batch_fails_only_its_incident(many: Path) -> None:
+    results = run_local(discover([many]).incidents, workers=2, task=raise_on_case7)
+    failed = [(r.key.split("/")[-2], r.error) for r in results if not r.ok]
+    assert failed == [("case007", "the task failed: RuntimeError: task bug")]
+    assert sum(r.ok for r in results) == 59
 
 
 def test_an_incident_with_nothing_readable(tmp_path: Path) -> None:

@@ -200,3 +200,30 @@ def test_an_unfinished_run_and_the_keys_it_stored(tmp_path: Path) -> None:
         assert store.keys(run_id=1) == {"/b/1.tgz"}
         store.finish_run(run)
         assert store.unfinished_run() is None
+
+
+class _Interrupting(tuple[PackageRow, ...]):
+    """Packages whose reading is cut by Ctrl-C, half-way through a save."""
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+
+def test_an_incident_cut_by_ctrl_c_is_not_stored_half(tmp_path: Path) -> None:
+    db = tmp_path / "f.sqlite"
+    whole = bundle_result(leak_on("esx01"), "/b/1.tgz")
+    first = bundle_result(spike_on("esx02"), "/b/2.tgz")
+    assert first.verdict is not None
+    cut = replace(first, verdict=replace(first.verdict, packages=_Interrupting()))
+    with FleetStore(db) as store:
+        run = store.begin_run(backend="local", workers=1, scheduler=None, paths=["/b"])
+        store.save(run, whole)
+        with pytest.raises(KeyboardInterrupt):
+            store.save(run, cut)  # its incident row and findings were written before the cut
+        store.commit()
+        assert store.keys(run_id=run) == {"/b/1.tgz"}
+    con = sqlite3.connect(db)
+    for table in ("findings", "known_issues", "documents"):
+        keys = con.execute(f"SELECT DISTINCT incident_key FROM {table}").fetchall()
+        assert keys in ([], [("/b/1.tgz",)]), table
+    con.close()

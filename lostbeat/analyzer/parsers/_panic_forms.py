@@ -53,6 +53,8 @@ _HEX = r"0[xX#][0-9A-Fa-f#]*|#+"
 _CUT = re.compile(
     r"(?<=\S)(?=cpu[0-9#]+:[0-9#]*(?: opID=\S+)?\))"
     r"|(?<=\s)(?=(?:0[xX][0-9A-Za-z#]+|#{2,})\s*:\s*\[\s*(?:0[xX]|#))"
+    # a frame glued to the line number before it by a flattened paste ("util.c:830xfe215:[0x")
+    r"|(?<=[0-9])(?=0[xX][0-9A-Fa-f]+:\[0[xX])"
     r"|(?<!\s)\s+(?=(?:PTEs:|Code start:|VMK uptime:|Backtrace for |Saved backtrace|@BlueScreen:))"
     r"|(?<=\S)(?=System has encountered a Hardware Error)"
     r"|(?<=:\s)>?\s*(?=#0\s+(?:0x[0-9a-fA-F]+ in )?[A-Za-z_])",  # a gdb stack after a sentence

@@ -24,6 +24,7 @@ from lostbeat.analyzer.facts import (
     ReleaseInfo,
     SettingCheck,
 )
+from lostbeat.analyzer.findings import Evidence
 from lostbeat.analyzer.issues import KnownIssue, Signs, signed
 from lostbeat.analyzer.parsers._panic import Panic
 from lostbeat.analyzer.parsers.vmksummary import SummaryLine
@@ -248,6 +249,12 @@ def esx_facts(
     signs = Signs(
         tuple(e for screen in parsed.screens for e in screen.lines)
         + tuple(e for log in parsed.logs for e in log.lines)
+        # each panic's message as read, cut where a flattened paste ran the next record in
+        + tuple(
+            Evidence(p.message_evidence.path, p.message_evidence.line_no, p.message)
+            for p in panics
+            if p.message and p.message_evidence
+        )
     )
     uptime = next((s.vmk_uptime_s for s in parsed.screens if s.vmk_uptime_s is not None), None)
     matched = [i for i, _ in signed(issues, Crash(kind[0], vmk_uptime_s=uptime), release, signs)]
