@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from itertools import chain
 
 from lostbeat.analyzer.parsers._frames import Frame, entry_frame, frame
 from lostbeat.analyzer.parsers._scan import Needles, texts
 
-__all__ = ["WORDS", "frames"]
+__all__ = ["WORDS", "Seen", "frames"]
 
 _EXPORT_HEAD = re.compile(r"^_{0,2}[A-Z][A-Z0-9_]{0,63}(?:=|\n)")
 # Every line an incident reader needs has one of these (docs/reference/linux-logs.md §2-§6),
@@ -73,7 +74,26 @@ def _marks(text: str, syslog: bool, plain: bool = False) -> list[int]:
     return [sent[j] for j in _ALL.lines(sub)]
 
 
-def frames(lines: Iterable[str], *, follow: Callable[[int], bool] | None = None) -> Iterator[Frame]:
+@dataclass(slots=True)
+class Seen:
+    """Whether a log read by :func:`frames` held any text that is not blank."""
+
+    text: bool = False
+
+
+def _noting(pieces: Iterator[str], seen: Seen) -> Iterator[str]:
+    for piece in pieces:
+        if not seen.text and piece and not piece.isspace():
+            seen.text = True
+        yield piece
+
+
+def frames(
+    lines: Iterable[str],
+    *,
+    follow: Callable[[int], bool] | None = None,
+    seen: Seen | None = None,
+) -> Iterator[Frame]:
     """The frames of a log that may hold an incident, numbered from 1.
 
     The log is read in large pieces; only the lines with one of :data:`WORDS`, and every
@@ -81,9 +101,10 @@ def frames(lines: Iterable[str], *, follow: Callable[[int], bool] | None = None)
     rest of a large log is passed over at the speed of ``str.find``. ``journalctl -o
     export`` entries (fields one a line, an empty line between entries) are assembled into
     one frame each, and framed when they are the kernel's, a killer's or PID 1's and their
-    message qualifies likewise.
+    message qualifies likewise. ``seen`` notes whether the log held any text at all (a log
+    without an incident is no missing log).
     """
-    pieces_ = texts(lines)
+    pieces_ = texts(lines) if seen is None else _noting(texts(lines), seen)
     first = next(pieces_, "")
     head = next((ln for ln in first[:4096].split("\n") if ln.strip()), "")
     pieces = chain([first], pieces_)

@@ -36,7 +36,7 @@ from lostbeat.analyzer.parsers._kernel_report import Incident, Scanner, release_
 from lostbeat.analyzer.parsers._killers import Killers
 from lostbeat.analyzer.parsers._kubectl import Kube
 from lostbeat.analyzer.parsers._lines import head
-from lostbeat.analyzer.parsers._stream import frames
+from lostbeat.analyzer.parsers._stream import Seen, frames
 from lostbeat.errors import ArtifactMissing, ParseError
 
 __all__ = ["MAX_INCIDENTS", "HostLog", "host_log_of", "looks_like_host_log", "parse_host_log"]
@@ -96,7 +96,8 @@ def parse_host_log(lines: Iterable[str], *, path: str) -> HostLog:
     """Read every incident of a Linux log.
 
     Raises:
-        ArtifactMissing: the log has no line.
+        ArtifactMissing: the log has no line that is not blank (a log whose lines hold no
+            incident is read, and has none).
     """
     scanner, killers = Scanner(), Killers()
 
@@ -104,8 +105,14 @@ def parse_host_log(lines: Iterable[str], *, path: str) -> HostLog:
         # an open kernel report, or systemd-oomd's v248 kill whose unit has not stopped yet
         return scanner.following(line_no) or killers.pending is not None
 
-    framed = frames(lines, follow=follow)
-    return host_log_of(framed, path=path, scanner=scanner, killers=killers)
+    seen = Seen()
+    framed = frames(lines, follow=follow, seen=seen)
+    try:
+        return host_log_of(framed, path=path, scanner=scanner, killers=killers)
+    except ArtifactMissing:
+        if not seen.text:
+            raise
+        return HostLog(path=path, incidents=())  # read whole: it holds no incident
 
 
 def host_log_of(

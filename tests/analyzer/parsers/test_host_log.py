@@ -404,3 +404,15 @@ def test_a_large_file_without_stamps_frames_only_report_words() -> None:
     assert found == ["Out of memory: Killed process 4242 (leaker)"]
     paste = "\n".join(chatter[:3]) + "\n"
     assert len(list(frames(paste))) == 3
+
+
+def test_a_log_whose_lines_hold_no_incident_is_read_and_has_none() -> None:
+    # a Service Console's syslog of an ordinary day: read whole, not "missing or empty"
+    lines = [
+        "Nov 13 03:01:35 esx01 logger: (1258099291) hb: vmk loaded, 11795301.25, 11795288.970",
+        "Nov 13 03:05:01 esx01 crond[4711]: (root) CMD (/usr/sbin/vmkstats)",
+    ]
+    log = parse(lines)
+    assert (log.incidents, log.release) == ((), None)
+    with pytest.raises(ArtifactMissing):  # only a log with no text at all is missing
+        parse(["", " \t", ""])
