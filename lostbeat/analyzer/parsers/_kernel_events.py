@@ -97,7 +97,7 @@ class Incident:
     """The memory cgroup whose limit was hit, where named."""
     in_cgroup: bool = False
     """The OOM was a memory cgroup's (its limit reached: ``CONSTRAINT_MEMCG``), not the
-    host's; told by the report even where it names no cgroup."""
+    host's; told by the report even where it names no cgroup. Every ``cgroup_oom`` is one."""
     limit_kb: int | None = None
     """That cgroup's limit, where the report's ``memory: usage N, limit N`` line says."""
     tasks: tuple[Task, ...] = ()
@@ -136,8 +136,7 @@ class Incident:
         times the memory measured against (a memory cgroup's limit, the report's RAM and
         swap, else ``total_kb``), over 1000; ``None`` without a score or a total. An
         estimate (the root bonus of old kernels and an unknown ``oom_score_adj`` skew it)."""
-        memcg = self.in_cgroup or self.type is CrashType.CGROUP_OOM
-        total = self.limit_kb if memcg else self.shown_kb or total_kb
+        total = self.limit_kb if self.in_cgroup else self.shown_kb or total_kb
         if self.score is None or not total:
             return None
         return max(self.score - (self.victim_adj or 0), 0) * float(total) / 1000

@@ -196,7 +196,7 @@ def _message(ev: Event, grower: Grower | None, was_grower: bool | None) -> str:
 
 def _constraint(ev: Event) -> str | None:
     """An OOM's constraint: ``memcg`` (a memory cgroup's limit) or ``global`` (the host's)."""
-    if ev.type is CrashType.CGROUP_OOM or (ev.type is CrashType.OOM_KILL and ev.in_cgroup):
+    if ev.in_cgroup:
         return "memcg"
     return "global" if ev.type is CrashType.OOM_KILL else None
 
@@ -234,7 +234,7 @@ def read_host(parsed: Parsed, logs: Sequence[HostLog], *, at: str | None = None)
         return HostView(crash, (), 0, None, history, domain, sar.restarts)
     p = placed[index]
     ev = p.event
-    if (ev.in_cgroup or ev.type is CrashType.CGROUP_OOM) and ev.limit_kb:
+    if ev.in_cgroup and ev.limit_kb:
         # the domain that ran out is the group: its limit, as the report's usage line says
         limit = next((e for e in ev.lines if e[1].startswith("memory: usage")), None)
         proof = (Evidence(p.log.path, *limit),) if limit else ()
@@ -265,11 +265,11 @@ def read_host(parsed: Parsed, logs: Sequence[HostLog], *, at: str | None = None)
         victim_pid=ev.pid,
         victim_was_grower=was_grower,
         constraint=_constraint(ev),
-        cgroup=ev.memcg if ev.in_cgroup or ev.type is CrashType.CGROUP_OOM else None,
+        cgroup=ev.memcg if ev.in_cgroup else None,
         top_consumers=top,
         top_consumers_more=more,
     )
     incidents = summary(placed, index) if len(placed) > 1 else ()
     dropped = sum(log.incidents_more for log in logs)
-    memcg = ev.memcg if ev.in_cgroup or ev.type is CrashType.CGROUP_OOM else None
+    memcg = ev.memcg if ev.in_cgroup else None
     return HostView(crash, incidents, dropped, grower, history, domain, sar.restarts, memcg)
