@@ -165,11 +165,11 @@ _CORE_SIGNAL = re.compile(r"Program terminated with signal", _A)
 # Every form the reader takes holds one of these, or is a bare name: a cheap test before its
 # regexes, which cost tens of microseconds a line. "build-" (a header), "[0", "[ " (a frame at
 # its address), "@" (a frame glued after a message), "#" (a gdb frame), the message words,
-# the hardware and context forms (the context's in lower case: it is matched so).
+# the hardware forms (their bank and device are read on those lines only) and the context's
+# (in lower case: it is matched so).
 _PANIC_WORDS = (
     *MESSAGE_WORDS, "build-", "[0", "[ ", "@", "#", "Module(s) involved", "MCA", "achine Check",
-    "ApeiHEST", "HestNMI", "Hardware Error", "memory error", "Program terminated", "in bank",
-    "reported by PCI", "error from",
+    "ApeiHEST", "HestNMI", "Hardware Error", "memory error", "Program terminated",
 )  # fmt: skip
 _CONTEXT_WORDS = (
     "prda 0x", "resettovmkonpanic", "code start", "vmk uptime:", "saved backtrace",

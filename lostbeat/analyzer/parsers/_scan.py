@@ -10,10 +10,10 @@ code points. Positions are the text's own.
 Examples:
     >>> words = Needles(("Lost heartbeat", "COS "))
     >>> text = "boot\\nHB: Lost heartbeat\\nok\\nCOS Error: x\\n"
-    >>> words.line_starts(text), words.lines(text)
-    ([5, 27], [1, 3])
-    >>> words.line_starts("é COS x\\nplain\\n"), words.found_in("nothing here")
-    ([0], False)
+    >>> words.line_starts(text), words.numbered(text)
+    ([5, 27], [(1, 5), (3, 27)])
+    >>> words.line_starts("é COS x\\nplain\\n"), words.line_starts("nothing here\\n")
+    ([0], [])
 """
 
 from __future__ import annotations
@@ -88,10 +88,6 @@ class Needles:
         found.sort()
         return found
 
-    def found_in(self, text: str) -> bool:
-        """Whether ``text`` holds one of the words."""
-        return bool(self.spots(text))
-
     def line_starts(self, text: str) -> list[int]:
         """Where the lines of ``text`` (ending in ``\\n``) that hold a word start, in order."""
         starts: list[int] = []
@@ -105,12 +101,13 @@ class Needles:
                     end = len(text)
         return starts
 
-    def lines(self, text: str) -> list[int]:
-        """The indexes (from 0) of the lines of ``text`` that hold a word, in order."""
-        found: list[int] = []
+    def numbered(self, text: str) -> list[tuple[int, int]]:
+        """The lines of ``text`` that hold a word, in order: each one's index (from 0) and
+        where it starts."""
+        found: list[tuple[int, int]] = []
         line, last = 0, 0
         for start in self.line_starts(text):
             line += text.count("\n", last, start)
             last = start
-            found.append(line)
+            found.append((line, start))
         return found

@@ -1,7 +1,7 @@
 """Reading a large Linux log for its incidents: only the lines that may matter are framed.
 
-The log is read in large pieces (``_scan.texts``); each piece is searched in one pass for
-the words every incident line has (:data:`WORDS`), or in a syslog file for the senders that
+The log is read in large pieces (``_scan.texts``); each piece is searched (``_scan.Needles``)
+for the words every incident line has (:data:`WORDS`), or in a syslog file for the senders that
 matter first; only those lines, and the lines an open report may own (``follow``), are framed
 (``_frames``). ``journalctl -o export`` entries (fields one a line, an empty line between
 entries) are found by the kernel's transport and the killers' identifiers, and each is
@@ -71,7 +71,7 @@ def _marks(text: str, syslog: bool, plain: bool = False) -> list[int]:
     if not sent:
         return []
     sub = "\n".join(text[at : text.find("\n", at)] for at in sent) + "\n"
-    return [sent[j] for j in _ALL.lines(sub)]
+    return [sent[j] for j, _ in _ALL.numbered(sub)]
 
 
 @dataclass(slots=True)
@@ -98,7 +98,7 @@ def frames(
 
     The log is read in large pieces; only the lines with one of :data:`WORDS`, and every
     line for which ``follow(line_no)`` says a report is still being read, are framed: the
-    rest of a large log is passed over at the speed of ``str.find``. ``journalctl -o
+    rest of a large log is passed over at the speed of a substring search. ``journalctl -o
     export`` entries (fields one a line, an empty line between entries) are assembled into
     one frame each, and framed when they are the kernel's, a killer's or PID 1's and their
     message qualifies likewise. ``seen`` notes whether the log held any text at all (a log

@@ -183,7 +183,12 @@ def looks_like_esx_log(text: str) -> bool:
     """Whether ``text`` (a file's start) is another ESX log (hostd, shell, vobd, LogEFI, the
     Service Console's messages) or VMkernel messages quoted without their prefix. Asked after
     every other sniffer: these forms are loose, and a Linux log's are Linux's."""
-    return _ESX_LINE.search("\n".join(undecorate(t) for t in head(text).splitlines())) is not None
+    return _ESX_LINE.search(_undecorated(head(text))) is not None
+
+
+def _undecorated(text: str) -> str:
+    """``text`` with each line's decoration taken off (:func:`undecorate`)."""
+    return "\n".join(undecorate(t) for t in text.splitlines())
 
 
 _CRASH = Needles(_KEYWORDS)
@@ -223,9 +228,7 @@ def _seen_log_line(text: str) -> bool:
     asked first (in a log, they are log lines), the rest only when they are not."""
     cut = text.find("\n", _HEAD_CHARS) + 1
     for part in (text[:cut], text[cut:]) if cut else (text,):
-        if _VMK_LINE.search(part) or _ESX_LINE.search(
-            "\n".join(undecorate(t) for t in part.split("\n"))
-        ):
+        if _VMK_LINE.search(part) or _ESX_LINE.search(_undecorated(part)):
             return True
     return False
 
@@ -258,10 +261,8 @@ def parse_vmkernel_log(lines: Iterable[str], *, path: str) -> VmkernelLog:
         if wrap and (at := _next_line(text, 0)) is not None:
             crash.append((base + 1 + text.count("\n", 0, at), _line_at(text, at)))
             wrap = False
-        line, last = base + 1, 0
-        for start in _CRASH.line_starts(text):
-            line += text.count("\n", last, start)
-            last = start
+        for index, start in _CRASH.numbered(text):
+            line = base + 1 + index
             raw = _line_at(text, start)
             crash.append((line, raw))
             count += 1
@@ -272,17 +273,14 @@ def parse_vmkernel_log(lines: Iterable[str], *, path: str) -> VmkernelLog:
                     wrap = True
                 else:
                     crash.append((line + text.count("\n", start, at), _line_at(text, at)))
-        line, last = base + 1, 0
-        for start in _NOTABLE_LINES.line_starts(text):
-            line += text.count("\n", last, start)
-            last = start
-            notable.append((line, _line_at(text, start)))
+        for index, start in _NOTABLE_LINES.numbered(text):
+            notable.append((base + 1 + index, _line_at(text, start)))
         lines_in = text.count("\n")
         ends = text[:-1].rsplit("\n", TAIL)[-TAIL:]
         tail.extend(
             zip(range(base + lines_in - len(ends) + 1, base + lines_in + 1), ends, strict=True)
         )
-        if "cpu" in text and (uptime := _last_uptime(text)) is not None:
+        if (uptime := _last_uptime(text)) is not None:
             last_uptime = uptime
         base += lines_in
     if first is None:
