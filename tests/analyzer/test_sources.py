@@ -56,10 +56,10 @@ VMK uptime: 42:14:03:58.308 TSC: 11010722567976450
 
 BUNDLE = {
     "var/log/vmksummary": VMKSUMMARY * 3,
-    "var/log/vmksummary.1.gz": gzip.compress(VMKSUMMARY * 2),
+    "var/log/vmksummary.1.gz": gzip.compress(VMKSUMMARY * 2, mtime=0),
     "var/log/vmksummary.d/vmksummary.2": VMKSUMMARY,
     "var/log/vmkernel": VMKERNEL,
-    "var/log/vmkernel.2.gz": gzip.compress(VMKERNEL) + gzip.compress(VMKERNEL),  # two members
+    "var/log/vmkernel.2.gz": gzip.compress(VMKERNEL, mtime=0) * 2,  # two members
     "var/log/secure": b"Nov 13 03:01:35 esx01 sshd[1]: unrelated\n",
     "proc/meminfo": MEMINFO,
     "etc/vmware/esx.conf": b'/adv/Misc/PsodOnCosPanic = "1"\n',
@@ -68,7 +68,7 @@ BUNDLE = {
     "tmp/pstree.4711.txt": b"init,1\n",
     "tmp/top.4711.txt": b"top - 12:51:04 up 42 days,  1 user,  load average: 0.1, 0.2, 0.3\n",
     "root/vmkernel-zdump-111309.07.13.1": b"\0" * 1024,
-    "root/old_cores/cos-core-esx01.4711.core.gz": gzip.compress(b"core"),
+    "root/old_cores/cos-core-esx01.4711.core.gz": gzip.compress(b"core", mtime=0),
 }
 # what the bundle's wanted members read as (nested .gz inflated)
 EXPECTED = {
@@ -331,11 +331,11 @@ def test_plain_tar_cut_inside_a_member(tmp_path: Path) -> None:
     [
         (b"", "empty file"),
         (b"this is not an archive\n" * 50, "not a gzip or tar archive"),
-        (gzip.compress(b"plain text, not tar\n" * 50), "gzip data is not a tar archive"),
-        (gzip.compress(tar_bytes(BUNDLE))[:20], "gzip stream truncated"),
+        (gzip.compress(b"plain text, not tar\n" * 50, mtime=0), "gzip data is not a tar archive"),
+        (gzip.compress(tar_bytes(BUNDLE), mtime=0)[:20], "gzip stream truncated"),
         (b"\x1f\x8b" + b"\0" * 600, "corrupt gzip data"),
-        (gzip.compress(tar_bytes({})), "the tar archive holds no member"),
-        (gzip.compress(b""), "no tar member found"),
+        (gzip.compress(tar_bytes({}), mtime=0), "the tar archive holds no member"),
+        (gzip.compress(b"", mtime=0), "no tar member found"),
     ],
 )
 def test_unreadable_archive_is_one_clear_error(
