@@ -61,6 +61,19 @@ def _fds() -> set[str]:
     return set(os.listdir("/proc/self/fd"))
 
 
+def _fds_into(pid: int) -> set[str]:
+    """Our open files in ``/proc/PID/`` (by their link: other processes come and go meanwhile,
+    so a count of all held files says nothing of this one's)."""
+    found = set()
+    for fd in _fds():
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}").startswith(f"/proc/{pid}/"):
+                found.add(fd)
+        except OSError:  # closed since the listing
+            pass
+    return found
+
+
 def _settled(stat: ProcStat | None) -> ProcStat | None:
     """``stat`` without its state, which a running process changes from one read to the next."""
     return None if stat is None else stat._replace(state="")
@@ -88,6 +101,7 @@ def test_scan_holds_the_files_it_reads_and_sees_every_change() -> None:
             first = {raw.pid: raw for raw in procfs.scan(read_swap=True)}[child.pid]
             held = _fds() - before
             assert held, "the real /proc's stat and status files are held open"
+            assert _fds_into(child.pid) and _fds_into(child.pid) <= held  # the child's own
             # the same as a fresh read (but the state, which the child may change between
             # the two: printing "ready", then waiting for its input)
             assert _settled(first.stat) == _settled(procfs.stat(child.pid))
@@ -102,7 +116,7 @@ def test_scan_holds_the_files_it_reads_and_sees_every_change() -> None:
             child.wait()
     third = procfs.scan(read_swap=True)
     assert child.pid not in {raw.pid for raw in third}
-    assert len(_fds() - before) < len(held), "the ended process's files are closed"
+    assert not _fds_into(child.pid), "the ended process's files are closed"
     procfs.close()
     assert _fds() <= before
     assert procfs.scan(read_swap=False), "a closed reader opens its files again"
