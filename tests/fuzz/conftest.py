@@ -2,7 +2,8 @@
 
 Run it alone with ``.venv/bin/pytest -W error tests/fuzz``; ``LOSTBEAT_FUZZ_SCALE=10`` makes
 every count ten times larger for a longer local run. The last lines of the terminal summary
-read ``fuzz: N inputs, M parsers, F failures``.
+read ``fuzz: N inputs, M parsers, F failures`` (tests/conftest.py prints them, summed over the
+xdist workers).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.fuzz.corpus import Corpus, build
-from tests.fuzz.harness import SCALE, TALLY
+from tests.fuzz.harness import SCALE
 
 FUZZ = settings(
     derandomize=True,  # the same examples on every run: CI is reproducible
@@ -32,25 +33,6 @@ settings.register_profile("lostbeat-fuzz", FUZZ)
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     return build(tmp_path_factory.mktemp("fuzz-corpus"))
-
-
-def pytest_terminal_summary(
-    terminalreporter: pytest.TerminalReporter, config: pytest.Config
-) -> None:
-    if not TALLY.inputs:
-        return
-    write = terminalreporter.write_line
-    terminalreporter.section("fuzz")
-    if config.option.verbose > 0:  # the count of each target with -v
-        for target, count in sorted(TALLY.inputs.items()):
-            write(f"  {target:<28} {count:>8} inputs")
-    failed = sorted({f.target for f in TALLY.failures})
-    write(
-        f"fuzz: {TALLY.total()} inputs, {len(TALLY.parsers)} parsers, "
-        f"{len(TALLY.failures)} failures" + (f" (in {', '.join(failed)})" if failed else "")
-    )
-    for failure in TALLY.failures:
-        write("  " + failure.describe().replace("\n", "\n  "))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
