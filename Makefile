@@ -24,9 +24,15 @@ demo: $(STAMP)
 check: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH scripts/check
 
-# the main suite, then the VM stage (scripts/vm-stage: `make test-vm` where the host can boot it)
+# the main suite on two pytest-xdist workers (tests/conftest.py keeps apart the tests that must
+# not overlap), while the VM image is built beside it; then the VM stage (scripts/vm-stage:
+# `make test-vm` where the host can boot it). PYTEST_JOBS= runs the suite in one process.
+PYTEST_JOBS ?= -n 2 --dist loadgroup
 test: $(STAMP) system check
-	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	@log=$$(mktemp); PATH=$(abspath $(BIN)):$$PATH scripts/vm-stage --build-only >$$log 2>&1 & \
+	build=$$!; \
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -q $(PYTEST_JOBS) $(PYTEST_ARGS); \
+	status=$$?; wait $$build; cat $$log; rm -f $$log; exit $$status
 	scripts/vm-stage
 
 system-vm:
