@@ -13,9 +13,9 @@ where what it builds should be built once:
 * a test of a module with a module-scoped fixture (the browser, a recording made in real
   time, a corpus read once) is in its module's group, so the fixture is made once.
 
-Any other test goes to whichever worker is free, and runs niced (:data:`NICE`): the host-wide
-tests judge real timeouts of a second or two, so a fuzzer on the other core must give way
-to them, not they to it. Without xdist (``.venv/bin/pytest -q``) no
+Any other test goes to whichever worker is free, and runs niced (:data:`NICE`) while the other
+worker runs the host-wide group: those tests judge real timeouts of a second or two, so a
+fuzzer on the other core must give way to them, not they to it. Without xdist (``.venv/bin/pytest -q``) no
 group is set and the suite runs as before.
 """
 
@@ -33,7 +33,7 @@ HERE = Path(__file__).parent
 HOST_WIDE = ("agent", "faults", "recorder", "simulate", "test_procfs.py")
 SHARED_FIXTURES = ("fleet", "scenarios")
 NICE = 10
-"""A worker's niceness while it runs a test outside the host-wide group (0 inside it)."""
+"""A worker's niceness for a test it starts while another runs the host-wide group (else 0)."""
 
 
 def group_of(path: Path, root: Path, *, module_fixture: bool) -> str | None:
@@ -82,12 +82,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group(group))
 
 
+_HOLDING: set[Path] = set()
+"""The flag this worker made (it runs the host-wide group)."""
+
+
+def _host_wide_flag(config: pytest.Config) -> Path:
+    """A file that stands while a worker runs the host-wide group (one per run, in /tmp)."""
+    run = getattr(config, "workerinput", {}).get("testrunuid", "")
+    return Path("/tmp") / f"lostbeat-host-wide-{run}"
+
+
 @pytest.hookimpl(tryfirst=True)  # before the test's fixtures start anything
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if not hasattr(item.config, "workerinput"):  # not an xdist worker
         return
-    host_wide = any(m.args == ("host-wide",) for m in item.iter_markers("xdist_group"))
-    want = 0 if host_wide else NICE
+    flag = _host_wide_flag(item.config)
+    if any(m.args == ("host-wide",) for m in item.iter_markers("xdist_group")):
+        flag.touch()
+        _HOLDING.add(flag)
+        want = 0
+    else:
+        if flag in _HOLDING:  # this worker is done with the host-wide group
+            flag.unlink(missing_ok=True)
+            _HOLDING.discard(flag)
+        want = NICE if flag.exists() else 0
     if os.getpriority(os.PRIO_PROCESS, 0) != want:
         with contextlib.suppress(PermissionError):  # only root may lower it again
             os.setpriority(os.PRIO_PROCESS, 0, want)
@@ -100,6 +118,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     output = getattr(session.config, "workeroutput", None)
     if output is None:  # not an xdist worker
         return
+    for flag in _HOLDING:
+        flag.unlink(missing_ok=True)
     output["fuzz"] = {
         "inputs": dict(TALLY.inputs),
         "parsers": sorted(TALLY.parsers),
