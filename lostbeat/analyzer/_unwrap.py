@@ -31,6 +31,7 @@ Examples:
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 __all__ = ["MIN_STAMPED", "WIDEST", "unwrapped"]
 
@@ -52,21 +53,24 @@ _STAMP = re.compile(
     r"|<[0-7]>)",
     re.ASCII,
 )
+_STAMPS = re.compile(r"^" + _STAMP.pattern, re.ASCII | re.MULTILINE)
 
 
 def unwrapped(text: str) -> str:
     """``text`` with the lines a mail or forum wrapped joined back, each record on its first
     line and the lines it ran on to left empty; ``text`` itself when it was not wrapped."""
+    if sum(1 for _ in islice(_STAMPS.finditer(text), MIN_STAMPED)) < MIN_STAMPED:
+        return text
     lines = text.split("\n")
+    widths = [len(line) for line in lines]
     # the wrap width: the longest line that could have been broken (a word longer than the
     # width stands on a line of its own, however long)
-    width = max((len(line) for line in lines if " " in line.strip()), default=0)
-    if width > WIDEST or width == 0:
+    if any(" " in line.strip() for line in lines if len(line) > WIDEST):
+        return text
+    width = max((w for w in widths if w <= WIDEST), default=0)
+    if width == 0:
         return text
     stamped = [_STAMP.match(line) is not None for line in lines]
-    if sum(stamped) < MIN_STAMPED:
-        return text
-    widths = [len(line) for line in lines]
     record = -1  # the line the current record starts on; -1 before the first stamp
     for i, line in enumerate(lines):
         if stamped[i]:
