@@ -40,16 +40,20 @@ WIDEST = 100
 MIN_STAMPED = 2
 """Lines with a time stamp a text needs before its unstamped lines are read as wrapped."""
 
-# The stamps a log's records start with (docs/reference/linux-logs.md §1, esxi-bundles.md):
-# dmesg's "[ 123.456789]", dmesg -T's "[Mon Jun  3 10:11:12 2024]", ISO-8601 (journalctl's
-# short-iso and ESXi's logs), syslog's "Jun  3 10:11:12", the VMkernel's "D:HH:MM:SS.mmm cpuN",
-# a console's "<6>" level, hostd 4.x's "[2012-10-04 08:02:36.167".
+# The stamps a log's records start with (docs/reference/linux-logs.md §1, esxi-bundles.md),
+# after any mail quote: dmesg's "[ 123.456789]", dmesg -T's "[Mon Jun  3 10:11:12 2024]",
+# ISO-8601 (journalctl's short-iso, ESXi's logs; redacted as "YYYY-MM-DDTHH:MM:SS" in KB
+# pages), syslog's "Jun  3 10:11:12", the VMkernel's "D:HH:MM:SS.mmm cpuN" and "cpuN:W)", a
+# console's "<6>" level, hostd 4.x's "[2012-10-04 08:02:36.167", a backtrace's frame
+# "0x4122...:[0x4180...]".
 _STAMP = re.compile(
-    r"\s*(?:\[\s*[0-9]+\.[0-9]+\]"
+    r"[\s>]*(?:\[\s*[0-9]+\.[0-9]+\]"
     r"|\[[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [0-9]{4}\]"
-    r"|\[?[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}"
+    r"|\[?[0-9Y]{4}-[0-9M]{2}-[0-9D]{2}[T ][0-9H]{2}:[0-9M]{2}"
     r"|[A-Z][a-z]{2} {1,2}[0-9]{1,2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
     r"|[0-9]+:[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} cpu"
+    r"|cpu[0-9]+:[0-9]*\)"
+    r"|0x[0-9a-f#]+:\[0x"
     r"|<[0-7]>)",
     re.ASCII,
 )

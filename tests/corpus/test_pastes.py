@@ -22,7 +22,7 @@ import real  # noqa: E402
 FLOOR = {name: 1.0 for name in pastes.TRANSFORMS} | {
     "quote": 0.97,
     "numbered": 0.94,
-    "wrapped-76": 0.88,
+    "wrapped-76": 0.9,
 }
 
 
