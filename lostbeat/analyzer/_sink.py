@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from isal import isal_zlib
 
 from lostbeat.analyzer._gunzip import _GZIP_MAGIC, _Broken, _Gunzip, _size
-from lostbeat.analyzer._paste import unpasted
+from lostbeat.analyzer._paste import codec_of, unpasted
 from lostbeat.analyzer._unwrap import unwrapped
 
 if TYPE_CHECKING:
@@ -196,8 +196,8 @@ def content_key(parts: Iterable[bytes]) -> bytes:
 
 
 class KeptText:
-    """The text of the kept chunks in ``parts``, decoded as UTF-8 (a bad byte becomes
-    U+FFFD), what a paste adds undone (:func:`~lostbeat.analyzer._paste.unpasted`: a
+    """The text of the kept chunks in ``parts``, decoded as UTF-8 (or UTF-16 after its
+    byte-order mark; a bad byte becomes U+FFFD), what a paste adds undone (:func:`~lostbeat.analyzer._paste.unpasted`: a
     byte-order mark, no-break spaces, typographic quotes, HTML entities; a text of at most
     1 MiB, read whole, has the lines a mail wrapped joined back,
     :func:`~lostbeat.analyzer._unwrap.unwrapped`), ``\\r\\n`` and
@@ -213,7 +213,8 @@ class KeptText:
 
     def __init__(self, parts: deque[bytes]) -> None:
         self._parts = parts
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        codec = codec_of(parts[0][:2]) if parts else "utf-8"
+        self._decoder = codecs.getincrementaldecoder(codec)("replace")
         self._held_cr = False  # a piece ended in "\r": a "\n" may follow in the next one
         self._carried = 0  # characters of the unfinished last line given so far
         self._lines: Iterator[str] | None = None
