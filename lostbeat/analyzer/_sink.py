@@ -197,12 +197,12 @@ def content_key(parts: Iterable[bytes]) -> bytes:
 
 class KeptText:
     """The text of the kept chunks in ``parts``, decoded as UTF-8 (or UTF-16 after its
-    byte-order mark; a bad byte becomes U+FFFD), what a paste adds undone (:func:`~lostbeat.analyzer._paste.unpasted`: a
-    byte-order mark, no-break spaces, typographic quotes, HTML entities; a text of at most
-    1 MiB, read whole, has the lines a mail wrapped joined back,
-    :func:`~lostbeat.analyzer._unwrap.unwrapped`), ``\\r\\n`` and
-    ``\\r`` read as ``\\n`` as ``open()`` does, a line longer than
-    :data:`LINE_MAX` characters cut there; each chunk leaves ``parts`` as it is decoded.
+    byte-order mark; a bad byte becomes U+FFFD), what a paste adds undone
+    (:func:`~lostbeat.analyzer._paste.unpasted`: a byte-order mark, no-break spaces,
+    typographic quotes, HTML entities; a text of at most 1 MiB, read whole, has the lines a
+    mail wrapped joined back, :func:`~lostbeat.analyzer._unwrap.unwrapped`), ``\\r\\n`` and
+    ``\\r`` read as ``\\n`` as ``open()`` does, a line longer than :data:`LINE_MAX`
+    characters cut there; each chunk leaves ``parts`` as it is decoded.
 
     Iterated, it gives the lines one at a time; :meth:`read` gives the text in large pieces
     instead, for a parser that searches a log's text at C speed and splits out only the lines
