@@ -106,6 +106,17 @@ ARTIFACTS: dict[str, Artifact] = {
             "sos_commands/kernel/dmesg*",  # §8: the kernel plugin's dmesg run
             "sos_commands/general/dmesg*",  # §8: sos 1.x-2.x's dmesg_now
             "sos_commands/logs/journalctl_*",  # §8: the logs plugin's journal runs
+            # SUSE's supportconfig (scc_<host>_<date>.txz), its top folder stripped: each
+            # file holds entries, a "#==[ ... ]==#" header and a "# <file or command>" label
+            # before the text (openSUSE/supportutils bin/supportconfig: VERIFIED from its
+            # source). messages.txt: /var/log/messages or journalctl -o short-iso; its
+            # rotations copied as messages-<date>.txt; boot.txt: each boot's journal and
+            # dmesg -T; messages_localwarn.txt: /var/log/warn; crash.txt: vmcore-dmesg.txt
+            "messages.txt",
+            "messages-[0-9]*.txt",
+            "messages_localwarn.txt",
+            "boot.txt",
+            "crash.txt",
         ),
         many=True,
         content=True,
@@ -117,10 +128,20 @@ ARTIFACTS: dict[str, Artifact] = {
             "var/log/sa/sar[0-9]*",  # linux-logs.md §8: sysstat's own daily text report
             "var/log/sysstat/sar[0-9]*",  # §8: Debian's sysstat folder
             "sos_commands/sar/sar[0-9]*",  # §8: sos's sar -A -f saDD of the last week
+            "sar/sar[0-9]*",  # supportconfig copies /var/log/sa/sa* and sar* here (as above)
         ),
         many=True,
         content=True,
         doc="sysstat's sar -A text report",
+    ),
+    "meminfo": Artifact(
+        (
+            "proc/meminfo",  # linux-logs.md §8: a sosreport's copy
+            "memory.txt",  # supportconfig's: its /proc/meminfo entry is read (as above)
+        ),
+        many=False,
+        content=True,
+        doc="the host's memory and swap totals, at collection",
     ),
     "ps": Artifact(
         # linux-logs.md §8: the process plugin's ps runs
