@@ -106,17 +106,14 @@ ARTIFACTS: dict[str, Artifact] = {
             "sos_commands/kernel/dmesg*",  # §8: the kernel plugin's dmesg run
             "sos_commands/general/dmesg*",  # §8: sos 1.x-2.x's dmesg_now
             "sos_commands/logs/journalctl_*",  # §8: the logs plugin's journal runs
-            # SUSE's supportconfig (scc_<host>_<date>.txz), its top folder stripped: each
-            # file holds entries, a "#==[ ... ]==#" header and a "# <file or command>" label
-            # before the text (openSUSE/supportutils bin/supportconfig: VERIFIED from its
-            # source). messages.txt: /var/log/messages or journalctl -o short-iso; its
-            # rotations copied as messages-<date>.txt; boot.txt: each boot's journal and
-            # dmesg -T; messages_localwarn.txt: /var/log/warn; crash.txt: vmcore-dmesg.txt
-            "messages.txt",
-            "messages-[0-9]*.txt",
-            "messages_localwarn.txt",
-            "boot.txt",
-            "crash.txt",
+            # SUSE's supportconfig (scc_<host>_<date>.txz), its top folder stripped; each
+            # file a run of "#==[ ... ]==#" entries (linux-logs.md §8, VERIFIED from
+            # openSUSE/supportutils' source)
+            "messages.txt",  # §8: /var/log/messages, or journalctl -o short-iso
+            "messages-[0-9]*.txt",  # §8: the rotations, copied with -l
+            "messages_localwarn.txt",  # §8: /var/log/warn
+            "boot.txt",  # §8: each boot's journal, then dmesg -T
+            "crash.txt",  # §8: /var/crash/*/vmcore-dmesg.txt
         ),
         many=True,
         content=True,
@@ -128,7 +125,7 @@ ARTIFACTS: dict[str, Artifact] = {
             "var/log/sa/sar[0-9]*",  # linux-logs.md §8: sysstat's own daily text report
             "var/log/sysstat/sar[0-9]*",  # §8: Debian's sysstat folder
             "sos_commands/sar/sar[0-9]*",  # §8: sos's sar -A -f saDD of the last week
-            "sar/sar[0-9]*",  # supportconfig copies /var/log/sa/sa* and sar* here (as above)
+            "sar/sar[0-9]*",  # §8: supportconfig's copies of /var/log/sa/sar*
         ),
         many=True,
         content=True,
@@ -137,7 +134,7 @@ ARTIFACTS: dict[str, Artifact] = {
     "meminfo": Artifact(
         (
             "proc/meminfo",  # linux-logs.md §8: a sosreport's copy
-            "memory.txt",  # supportconfig's: its /proc/meminfo entry is read (as above)
+            "memory.txt",  # §8: supportconfig's; its /proc/meminfo entry is read
         ),
         many=False,
         content=True,
