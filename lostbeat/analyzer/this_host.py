@@ -8,9 +8,10 @@ gather by hand after an OOM kill or a hang, read where it lies, nothing copied o
 - sysstat's history, the newest :data:`SAR_DAYS` days: its own text reports (``sarDD`` under
   ``/var/log/sa`` or Debian's ``/var/log/sysstat``), else ``sar -A -f saDD`` of its binary
   files where ``sar`` is installed.
-- lostbeat's own, where the agent runs (the paths of ``contrib/systemd``): the recording
-  (``/var/lib/lostbeat/recording``) and the monitor's newest capture
-  (``/var/lib/lostbeat/captures``).
+- lostbeat's recording, where the recorder runs (``/var/lib/lostbeat/recording``, the path
+  of ``contrib/systemd``): every process's memory before the end. The monitor's captures are
+  not taken: the newest may be of an older incident than the kernel log's last; give the one
+  wanted as a PATH.
 
 Each command's output is streamed into the analysis as a loose file of its kind
 (:class:`CommandSource`); a command that is missing or fails is listed with its reason, and
@@ -45,7 +46,6 @@ class HostPaths:
     proc: Path = Path("/proc")
     sar_dirs: tuple[Path, ...] = (Path("/var/log/sa"), Path("/var/log/sysstat"))
     recording: Path = Path("/var/lib/lostbeat/recording")
-    captures: Path = Path("/var/lib/lostbeat/captures")
 
 
 class CommandSource:
@@ -101,8 +101,6 @@ def this_host(paths: HostPaths = HostPaths(), *, which: Which = shutil.which) ->
     found.extend(_sar(paths.sar_dirs, which))
     if (paths.recording / MARKER_NAME).is_file():
         found.append(DirSource(paths.recording))
-    if (capture := _newest(paths.captures, lambda p: (p / "screen.txt").is_file())) is not None:
-        found.append(DirSource(capture))
     return found
 
 
@@ -171,13 +169,3 @@ def _by_age(folder: Path, prefix: str) -> list[Path]:
         return []
     entries.sort(key=lambda e: e.stat(follow_symlinks=False).st_mtime, reverse=True)
     return [Path(e.path) for e in entries]
-
-
-def _newest(folder: Path, wanted: Callable[[Path], bool]) -> Path | None:
-    """The newest folder in ``folder`` that ``wanted`` accepts, if any."""
-    try:
-        dirs = [Path(e.path) for e in os.scandir(folder) if e.is_dir(follow_symlinks=False)]
-    except OSError:
-        return None
-    dirs = [d for d in dirs if wanted(d)]
-    return max(dirs, key=lambda d: d.stat().st_mtime, default=None)

@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="read this Linux host's own evidence where it lies: the kernel log (the "
         "journal's previous and current boot, else dmesg), /proc/meminfo, sysstat's sar "
-        "files, lostbeat's recording and newest capture",
+        "files, lostbeat's recording",
     )
     parser.add_argument(
         "--json",

@@ -62,7 +62,7 @@ def _host(tmp_path: Path) -> HostPaths:
     sa.mkdir()
     (sa / "sar03").write_text(SAR)
     (sa / "sa03").write_bytes(b"\x96\xd5binary")  # the binary file beside: the text is read
-    return HostPaths(proc=proc, sar_dirs=(sa,), recording=tmp_path / "none", captures=tmp_path)
+    return HostPaths(proc=proc, sar_dirs=(sa,), recording=tmp_path / "none")
 
 
 def test_the_journal_s_boots_meminfo_and_sar_are_read_where_they_lie(tmp_path):
