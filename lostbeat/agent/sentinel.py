@@ -11,9 +11,9 @@ Checked at every tick of the monitor's loop (0.1 s), each source cheap and bound
   hangs), a hung task, a soft or hard lockup or an RCU stall read from ``/dev/kmsg``
   (``lostbeat.agent.kevents``), at most :data:`KMSG_BURST` records a tick. An OOM kill
   outside the watched cgroup (its ``task_memcg`` says where), nothing to kill in a cgroup
-  that neither holds the watched one nor lies within it (or in one the report does not name:
-  the report was cut by records lost in a flood of them, and a whole one follows), or a hung
-  task that lives outside it, is logged, not captured.
+  that neither holds the watched one nor lies within it (or in one the report does not name,
+  cut by records lost in a flood of them, while the watched group's own count of OOMs did not
+  rise), or a hung task that lives outside it, is logged, not captured.
 
 Each alarm is one ``Warn:`` or ``Kernel:`` line (at most one a second per kind, the rest
 counted); the monitor then captures, at most once per ``--min-capture-interval`` per kind
@@ -120,6 +120,8 @@ class Sentinel:
         self._kmsg: KmsgReader | None = None
         self._matcher = Matcher()
         self._seq: int | None = None  # the last kernel record's sequence number
+        self._rose: bool | None = None  # whether the OOM count rose, once read for a batch
+        self._ooms = self._oom_count() if config.kernel else None
         if config.kernel:
             try:
                 boot = procfs.boot_time() or 0.0
@@ -200,6 +202,7 @@ class Sentinel:
             self._kmsg = None
             return []
         alarms = []
+        self._rose = None
         for record in records:
             if record.seq is not None and self._seq is not None and record.seq != self._seq + 1:
                 # records were overwritten before they were read (a flood of OOM reports): a
@@ -209,6 +212,8 @@ class Sentinel:
             event = self._matcher.feed(record.text)
             if event is None or not (event.kind in _OOM or event.hang):
                 continue
+            if event.kind in _OOM and event.memcg is not None:
+                self._oom_rose()  # counted there too, if within: the next count starts after
             if not self._inside(event):
                 unknown = event.kind is Kind.OOM_NO_VICTIM and event.memcg is None
                 where = "cgroup unknown" if unknown else "outside the watched cgroup"
@@ -228,15 +233,37 @@ class Sentinel:
         if event.kind is Kind.OOM_NO_VICTIM:  # the group at its limit hangs, and all below it
             if event.memcg is None:
                 # the host's (a panic follows at once), or a memory cgroup's report cut by lost
-                # records: the kernel prints a memory cgroup's again at each retry of the
-                # charge, and a whole one says where
-                return False
+                # records (the kernel prints a memory cgroup's again at each retry of the
+                # charge, and a whole one says where): within the watched group if its own
+                # count of OOMs says so
+                return self._oom_rose()
             limited = cg.MemoryCgroup(watched.hierarchy, event.memcg)
             return watched.contains(limited.path) or limited.contains(watched.path)
         if event.pid is not None:
             group = cg.cgroup_of(self._procfs, event.pid, watched.hierarchy)
             return group is None or watched.contains(group)
         return True
+
+    def _oom_count(self) -> int | None:
+        """The watched group's count of OOMs: cgroup v2's ``memory.events`` ``oom``, which
+        counts those of the groups within it too (cgroup-v2.rst; v1 has no such count)."""
+        watched = self._watched
+        if watched is None or watched.hierarchy.version is not cg.CgroupVersion.V2:
+            return None
+        try:
+            return cg.memory_state(watched).oom_events
+        except (OSError, ValueError, AgentError):
+            return None
+
+    def _oom_rose(self) -> bool:
+        """Whether the watched group's count of OOMs rose since it was last read; read at
+        most once for a batch of kernel records."""
+        if self._rose is None:
+            count, before = self._oom_count(), self._ooms
+            self._rose = count is not None and before is not None and count > before
+            if count is not None:
+                self._ooms = count
+        return self._rose
 
     def close(self) -> None:
         if self._pressure is not None:

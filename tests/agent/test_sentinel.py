@@ -271,3 +271,23 @@ def test_a_report_cut_by_lost_records_waits_for_a_whole_one(tmp_path: Path) -> N
     (alarm,) = watch.feed(now=1000.5)  # the next retry's report, read whole
     assert alarm.kind == "oom-no-victim"
     watch.sentinel.close()
+
+
+def test_a_cut_report_is_the_watched_groups_when_its_own_count_of_ooms_rose(
+    tmp_path: Path,
+) -> None:
+    # cgroup v2's memory.events counts the OOMs of the groups within too; a group folder as the
+    # kernel shows it, with the one file read here
+    group = tmp_path / "cgroup" / "lostbeat.slice" / "lostbeat-watched.slice"
+    group.mkdir(parents=True)
+    (group / "memory.events").write_text("low 0\nhigh 0\nmax 310\noom 3\noom_kill 0\n")
+    watch = _Watch(tmp_path, "/lostbeat.slice/lostbeat-watched.slice")
+    stats = next(n for n, r in enumerate(_kmsg_records(NO_VICTIM.read_text(), seq=0))
+                 if b"Memory cgroup stats for" in r)  # fmt: skip
+    assert watch.feed(now=1000.0, start=stats + 1) == []  # the count did not rise: elsewhere
+    (group / "memory.events").write_text("low 0\nhigh 0\nmax 377\noom 9\noom_kill 0\n")
+    (alarm,) = watch.feed(now=1001.0, start=stats + 1)
+    assert alarm.kind == "oom-no-victim"
+    unknown = watch.lines(r"\(cgroup unknown: no capture\)$")
+    assert len(unknown) == 1  # the first, before the count rose
+    watch.sentinel.close()
