@@ -113,20 +113,18 @@ LEAK = "keep = []\nwhile True:\n    keep.append(bytearray(b'x') * (4 << 20))\n"
 
 
 @contextlib.contextmanager
-def foreign_memory_group() -> Iterator[cg.MemoryCgroup | None]:
-    """A cgroup v1 memory group of 32 MB for another program (None, said once, on a host
-    where this process cannot make one); removed at the end."""
+def new_v1_group(prefix: str) -> Iterator[cg.MemoryCgroup | None]:
+    """A new cgroup v1 memory group under this process's own (None on a host where this
+    process cannot make one); its processes killed and the group removed at the end."""
     procfs = Procfs()
     hierarchy = cg.memory_hierarchy(procfs)
     if hierarchy is None or hierarchy.version is not cg.CgroupVersion.V1 or os.geteuid() != 0:
-        print("no other program's OOM kill here: it needs a cgroup v1 memory group, as root")
         yield None
         return
     own = cg.cgroup_of(procfs, "self", hierarchy) or "/"
-    group = cg.MemoryCgroup(hierarchy, f"{own.rstrip('/')}/lostbeat-other-{uuid.uuid4().hex[:8]}")
+    group = cg.MemoryCgroup(hierarchy, f"{own.rstrip('/')}/{prefix}-{uuid.uuid4().hex[:8]}")
     group.fs_path.mkdir()
     try:
-        (group.fs_path / "memory.limit_in_bytes").write_text(str(32 << 20))
         yield group
     finally:
         for _ in range(100):
@@ -138,6 +136,18 @@ def foreign_memory_group() -> Iterator[cg.MemoryCgroup | None]:
                 break
             except OSError:
                 time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def foreign_memory_group() -> Iterator[cg.MemoryCgroup | None]:
+    """A memory group of 32 MB for another program (None, said once, where this process
+    cannot make one)."""
+    with new_v1_group("lostbeat-other") as group:
+        if group is None:
+            print("no other program's OOM kill here: it needs a cgroup v1 memory group, as root")
+        else:
+            (group.fs_path / "memory.limit_in_bytes").write_text(str(32 << 20))
+        yield group
 
 
 def foreign_oom_kill(group: cg.MemoryCgroup) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 from helpers import (
     CGROUP,
     DATASTORE,
+    HOG,
     Agent,
     journal,
     keep,
@@ -28,14 +29,6 @@ from helpers import (
 HEADLINE = "Out of memory and no killable processes..."
 UNIT = "unkillable.service"
 GROUP = "/lostbeat.slice/lostbeat-watched.slice/unkillable.service"
-HOG = """\
-keep = []
-while True:
-    block = bytearray(4 << 20)
-    for i in range(0, len(block), 4096):
-        block[i] = 1
-    keep.append(block)
-"""
 
 
 def _kernel_captures() -> set[Path]:
