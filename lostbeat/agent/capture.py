@@ -14,8 +14,9 @@ Every file and folder is fsync'ed, and ``manifest.json`` is written last (to a t
 name, fsync'ed, renamed), so a capture without a manifest is one that did not finish.
 
 The trigger is ``lost-heartbeat``; or ``pre-loss`` (an early warning) or ``kernel`` (an OOM
-kill or a hang in the kernel log): those two capture no core dumps, which would stop the
-very processes that are still running, and their screen's second line says what happened.
+kill, an OOM with nothing to kill, or a hang in the kernel log): those two capture no core
+dumps, which would stop the very processes that are still running, and their screen's second
+line says what happened.
 """
 
 from __future__ import annotations
