@@ -146,17 +146,6 @@ while True:
 """
 
 
-HOG = """\
-keep = []
-while True:
-    block = bytearray(8 << 20)
-    for i in range(0, len(block), 4096):
-        block[i] = 1
-    keep.append(block)
-"""
-"""A program that grows as fast as it can, each page written (so charged)."""
-
-
 @dataclass(frozen=True, slots=True)
 class Loss:
     """One real lost heartbeat under systemd, and what was seen of it."""
