@@ -224,7 +224,8 @@ class Sentinel:
         return alarms
 
     def _inside(self, event: KernelEvent) -> bool:
-        """Whether the event concerns the watched scope (unknown counts as inside)."""
+        """Whether the event concerns the watched scope (unknown counts as inside, but for
+        nothing to kill, below)."""
         watched = self._watched
         if watched is None:
             return True
