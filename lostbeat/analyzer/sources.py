@@ -76,6 +76,7 @@ __all__ = [
     "Text",
     "open_source",
     "shown_path",
+    "sniff_file",
 ]
 
 _HEAD = 64 * 1024  # bytes of a loose file its kind is sniffed from
@@ -275,6 +276,23 @@ def _head(path: str) -> bytes:
         return b""
 
 
+def _kind_of(head: bytes) -> str | None:
+    """The artifact a loose file's first bytes show (a binary journal is a host log)."""
+    if head.startswith(JOURNAL_MAGIC):
+        return "host_log"
+    return artifacts.sniff_kind(head.decode("utf-8", "replace"))
+
+
+def sniff_file(path: str | os.PathLike[str]) -> str | None:
+    """The artifact :class:`FileSource` reads a loose file as, judged from its first 64 KiB
+    (inflated when gzip), or ``None`` when its content is not recognised.
+
+    Raises:
+        InputError: the file cannot be read.
+    """
+    return _kind_of(_head(os.fspath(path)))
+
+
 class FileSource:
     """One loose file (a log, a transcribed PSOD, ...): its kind is sniffed unless forced."""
 
@@ -316,7 +334,7 @@ class FileSource:
         head = _head(self.path)
         if self.kind is None and head.startswith(JOURNAL_MAGIC):
             return self._journal(col, progress)
-        kind = self.kind or artifacts.sniff_kind(head.decode("utf-8", "replace"))
+        kind = self.kind or _kind_of(head)
         col.name(label)
         if kind is None:
             packed = next((what for magic, what in _PACKED if head.startswith(magic)), None)
