@@ -56,6 +56,7 @@ from lostbeat.analyzer._folder import is_real_dir, read_file, shown_path, walk_f
 from lostbeat.analyzer._gunzip import _GZIP_MAGIC, _INFLATE_ERROR, _Broken, _size
 from lostbeat.analyzer._journal import JOURNAL_MAGIC, export_hint, read_journal
 from lostbeat.analyzer._limits import Limits
+from lostbeat.analyzer._paste import head_text
 from lostbeat.analyzer._tarstream import _CHUNK, _is_tar_header, _Stream, _walk
 from lostbeat.analyzer._unxz import XZ_MAGIC, _Unxz
 from lostbeat.analyzer.artifacts import ARTIFACTS
@@ -280,7 +281,7 @@ def _kind_of(head: bytes) -> str | None:
     """The artifact a loose file's first bytes show (a binary journal is a host log)."""
     if head.startswith(JOURNAL_MAGIC):
         return "host_log"
-    return artifacts.sniff_kind(head.decode("utf-8", "replace"))
+    return artifacts.sniff_kind(head_text(head))
 
 
 def sniff_file(path: str | os.PathLike[str]) -> str | None:
