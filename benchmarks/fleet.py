@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import shutil
@@ -239,7 +240,9 @@ def _command(cases: Path, workers: int) -> tuple[Run, list[BundleResult]]:
         clock = Clock()
         clock.start()
         done = subprocess.run([*argv, "--db", str(db), "--json"], capture_output=True, check=False)
-        run = clock.stop()
+        # its workers fork from a fork server the command does not reap: their CPU reaches
+        # neither this tree nor getrusage, so CPU and other work are not known (nan)
+        run = Run(clock.stop().wall, math.nan, math.nan)
         if done.returncode != 0:
             raise SystemExit(f"lostbeat fleet failed: {done.stderr.decode(errors='replace')}")
         with FleetStore(db) as store:
