@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import re
 from typing import BinaryIO
+from zlib import adler32
 
 from lostbeat.analyzer._collect import Progress, _Collector, shown_link
-from lostbeat.analyzer._gunzip import MiB, _Broken, _Gunzip, _Inflater, adopt_early
+from lostbeat.analyzer._gunzip import MiB, _Broken, _Inflater, adopt_early
 from lostbeat.analyzer._limits import Limits
 from lostbeat.analyzer._sink import _Sink
-from lostbeat.analyzer._unxz import _Unxz
+from lostbeat.analyzer._unpack import MAGIC_BYTES, _Unpack, unpacker
 from lostbeat.errors import InputError
 
 _DECIMAL = re.compile(r"[0-9]{1,20}")
@@ -55,17 +56,17 @@ class _Stream:
     (for progress and the ratio guard) is exact. :meth:`close` must be called when done.
     """
 
-    def __init__(
-        self, fp: BinaryIO, *, gz: bool, total: int, limits: Limits, xz: bool = False
-    ) -> None:
+    def __init__(self, fp: BinaryIO, *, head: bytes, total: int, limits: Limits) -> None:
         self.fp, self.total = fp, total
-        self.seekable = not (gz or xz) and fp.seekable()
-        self.kind = "xz" if xz else "gzip" if gz else None  # the compression, if any
+        # the compression, told by the first bytes (``head``): gzip, xz, bzip2 or none
+        unpack = unpacker(head, limits)
+        self.seekable = unpack is None and fp.seekable()
+        self.kind = None if unpack is None else unpack.kind
         self.inflater: _Inflater | None = None
-        if gz:
-            self.inflater = adopt_early(fp, limits) or _Inflater(fp, _Gunzip(limits))
-        elif xz:  # lzma, as isal, lets go of the GIL while it works: the same thread serves
-            self.inflater = _Inflater(fp, _Unxz(limits))
+        if isinstance(unpack, _Unpack):  # lzma and bz2, as isal, let go of the GIL too
+            self.inflater = _Inflater(fp, unpack)
+        elif unpack is not None:
+            self.inflater = adopt_early(fp, limits) or _Inflater(fp, unpack)
         self.read = 0  # bytes read from the file
         self.buf, self.off = b"", 0
         self.offset = 0  # tar bytes produced so far
@@ -186,6 +187,15 @@ def _checked(size: int, what: str = "", *, most: int = _MAX_SIZE) -> int:
     return size
 
 
+def _byte_sum(block: bytes) -> int:
+    """The sum of a header block's 512 bytes, by Adler-32 in C: its low half is one plus the
+    bytes' sum modulo 65521, exact for a half block (256 bytes sum to at most 65280); a sum
+    in Python costs most of a header's walk in an archive of a million small members."""
+    half = len(block) // 2
+    view = memoryview(block)
+    return (adler32(view[:half]) & 0xFFFF) + (adler32(view[half:]) & 0xFFFF) - 2
+
+
 def _is_tar_header(block: bytes) -> bool:
     if len(block) < _BLOCK or block[:_BLOCK] == _ZERO_BLOCK:
         return False
@@ -195,7 +205,7 @@ def _is_tar_header(block: bytes) -> bool:
         want = int(field.replace(b"\0", b" ").strip() or b"x", 8)
     except ValueError:
         return False
-    unsigned = sum(block) - sum(field) + 8 * 32
+    unsigned = _byte_sum(block) - sum(field) + 8 * 32
     if want == unsigned:
         return True
     high = sum(1 for b in block if b > 127) - sum(1 for b in field if b > 127)
@@ -334,7 +344,7 @@ def _read_member(stream: _Stream, col: _Collector, rel: str, size: int, padded: 
             raise _Broken(f"archive ends inside {rel}")
         return
     name, sink = target
-    head = stream.take(min(size, 2))
+    head = stream.take(min(size, MAGIC_BYTES))
     sink.decide(head)
     skip = size - sink.cap - 1  # a plain log's tail is all it keeps: seek to it
     if stream.seekable and sink.tail and sink.gunzip is None and skip > len(head):
