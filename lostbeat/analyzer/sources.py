@@ -277,12 +277,12 @@ def _kind_of(head: bytes) -> str | None:
 
 def sniff_file(path: str | os.PathLike[str]) -> str | None:
     """The artifact :class:`FileSource` reads a loose file as, judged from its first 64 KiB
-    (inflated when gzip), or ``None`` when its content is not recognised.
+    (decompressed when gzip, xz or bzip2), or ``None`` when its content is not recognised.
 
     Raises:
         InputError: the file cannot be read.
     """
-    return _kind_of(_head(os.fspath(path)))
+    return _kind_of(_head(os.fspath(path))[0])
 
 
 class FileSource:
