@@ -44,9 +44,11 @@ from lostbeat.analyzer.parsers._kernel_events import (
     Incident,
     Report,
     Task,
+    escalates,
     named_rows,
     near,
     release_of,
+    stuck_here,
 )
 from lostbeat.analyzer.parsers._oom_body import (
     MEMCG_LINES,
@@ -71,10 +73,12 @@ _OLD_STATE = re.compile(  # its flags may be wrapped onto the next line by a pas
 _CONTAINER = re.compile(r"\b[0-9a-f]{64}\b|docker|kubepods|libpod|crio|containerd")
 _FOREIGN = re.compile(r"(\w+)\([A-Z]*[OP][A-Z]*\)")
 _WORKQUEUE = re.compile(r"^Workqueue: \S+ \S+ \[(\w+)\]")
-_SCORE = re.compile(r" score (\d+) or sacrifice child")
-_CPU = re.compile(
-    r"^CPU: \d+ (?:UID: \d+ )?PID: (\d+) Comm: (.+?) (?:Kdump: \S+ )?(?:Not tainted|Tainted)"
+_SCORE = re.compile(r" score (\d+) or (?:sacrifice|a) child")  # ("or a child": 2.6.x)
+_CPU = re.compile(  # and 2.6.x's "Pid: N, comm: X Not tainted ..."
+    r"^(?:CPU: \d+ (?:UID: \d+ )?PID: (\d+) Comm: (.+?)|Pid: (\d+), comm: (.+?))"
+    r" (?:Kdump: \S+ )?(?:Not tainted|Tainted)"
 )
+_END = re.compile(r"^---\[ end (Kernel panic - not syncing.*?)(?: \]---)?$")
 _FRAME = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+(?:\s+\[([\w-]+)\])?")
 _ARM_FRAME = re.compile(r"\] \(([A-Za-z_][\w.]*)\) from \[")
 
@@ -170,7 +174,7 @@ class Scanner:
 
     def _headline(self, f: Frame, text: str) -> bool:
         if text.startswith("---[ end "):
-            return True  # the end marker of a panic already read (it repeats its reason)
+            return self._end(f, text)
         hit = headline(text)
         if hit is not None and hit.form.kind not in _AFTER_BODY:
             return _READ[hit.form.kind](self, f, hit)
@@ -190,6 +194,17 @@ class Scanner:
             self._start(f, CrashType.HUNG_TASK)  # a paste that starts after the INFO line
             return True
         return False
+
+    def _end(self, f: Frame, text: str) -> bool:
+        """A panic's end marker repeats its reason: the panic already read, or, where the
+        log kept no panic line (a paste of its last lines, a console cut), the panic."""
+        m = _END.match(text)
+        hit = headline(m[1]) if m is not None else None
+        last = self.open.event if self.open is not None else None
+        last = last or (self.incidents[-1] if self.incidents else None)
+        if hit is None or (last is not None and last.type is CrashType.KERNEL_PANIC):
+            return True
+        return self._panic(f, hit)
 
     def _awaits_no_kill(self) -> bool:
         """No OOM report is open that still awaits its kill."""
@@ -237,9 +252,10 @@ class Scanner:
         return True
 
     def _soft(self, f: Frame, hit: Hit) -> bool:
-        m = hit.match
+        m = hit.match.groupdict()
+        stuck = f" stuck for {m['s']}s" if m.get("s") else ""
         self._start(f, CrashType.SOFT_LOCKUP, victim=hit.comm, pid=hit.pid,
-                    reason=f"CPU#{m['cpu']} stuck for {m['s']}s")  # fmt: skip
+                    reason=f"CPU#{m['cpu']}{stuck}")  # fmt: skip
         return True
 
     def _hard(self, f: Frame, hit: Hit) -> bool:
@@ -301,8 +317,7 @@ class Scanner:
         before = self.incidents[-1] if self.incidents else prior
         memory = "ut of memory" in reason or "deadlocked on memory" in reason
         victim = pid = None
-        escalated = ("hung_task", "softlockup", "hard LOCKUP", "Hard LOCKUP")
-        if before is not None and any(w in reason for w in escalated):
+        if before is not None and escalates(reason, before, f):
             victim, pid, memory = before.victim, before.pid, memory or before.memory
         elif before is not None and before.memory and (before.line_no >= f.line_no - 200):
             memory = memory or before.type in (CrashType.OOM_KILL, CrashType.CGROUP_OOM)
@@ -328,10 +343,11 @@ class Scanner:
         if (c := _CPU.match(text)) is not None or text.lstrip().startswith(
             ("Pid: ", "Not tainted", "Tainted")
         ):
-            self.comm = c[2] if c is not None else self.comm
-            op.cpu = (int(c[1]), c[2]) if c is not None else op.cpu
-            if c is not None and ev.victim is None and ev.type is CrashType.HARD_LOCKUP:
-                op.event = replace(ev, victim=c[2], pid=int(c[1]))
+            task = (int(c[1] or c[3]), c[2] or c[4]) if c is not None else None
+            self.comm = task[1] if task is not None else self.comm
+            op.cpu = task or op.cpu
+            if task is not None and ev.victim is None and stuck_here(ev):
+                op.event = replace(ev, victim=task[1], pid=task[0])
             return True
         if text.startswith("Modules linked in:"):
             op.foreign.extend(_FOREIGN.findall(text))

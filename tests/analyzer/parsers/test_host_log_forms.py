@@ -1,0 +1,221 @@
+"""Report forms of older kernels, of PID 1 and nohang, and containers of embedded syslogs, each
+on lines written for the test in the form the source prints (never a corpus case's lines): the
+kernel's OOM, lockup and panic wordings of 2.6.x, a panic whose reason is the lockup, systemd's
+word on a unit the OOM killer took from, nohang's pick and action, kubectl's JSON, OpenWrt's
+logread and busybox's facility, journalctl's short-unix."""
+
+from __future__ import annotations
+
+import pytest
+
+from lostbeat.analyzer.parsers._frames import frame
+from lostbeat.analyzer.parsers.host_log import looks_like_host_log, parse_host_log
+from lostbeat.analyzer.result import CrashType
+
+
+def incidents(lines: list[str]) -> list[tuple[str, str | None, str | None, int | None]]:
+    log = parse_host_log(lines, path="log")
+    return [(i.type.value, i.killer, i.victim, i.pid) for i in log.incidents]
+
+
+# -- the kernel's wordings of 2.6.x -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lines", "want"),
+    [
+        # 2.6.9-2.6.18: capital M, the kill line a sentence
+        (["Out of Memory: Killed process 4321 (httpd)."], ("oom_kill", "kernel", "httpd", 4321)),
+        # the report opened without the allocating task, then its kill
+        (["oom-killer: gfp_mask=0x1d2", "Mem-info:", "Out of memory: Killed process 99 (sh)."],
+         ("oom_kill", "kernel", "sh", 99)),
+        # lower-case selection "or a child", then the child killed
+        (["Out of memory: kill process 77 (perl) score 9120 or a child",
+          "Killed process 78 (perl)."], ("oom_kill", "kernel", "perl", 78)),
+    ],
+)  # fmt: skip
+def test_old_oom_wordings_are_one_kill(lines: list[str], want: tuple[object, ...]) -> None:
+    assert incidents(lines) == [want]
+
+
+def test_an_old_selection_keeps_its_score() -> None:
+    (i,) = parse_host_log(["Out of memory: kill process 77 (perl) score 9120 or a child"],
+                          path="log").incidents  # fmt: skip
+    assert (i.victim, i.score) == ("perl", 9120)
+
+
+@pytest.mark.parametrize(
+    ("headline", "kind"),
+    [("BUG: soft lockup detected on CPU#2!", CrashType.SOFT_LOCKUP),
+     ("NMI Watchdog detected LOCKUP on CPU 3", CrashType.HARD_LOCKUP)],
+)  # fmt: skip
+def test_an_old_lockup_takes_its_task_from_the_pid_line(headline: str, kind: CrashType) -> None:
+    log = parse_host_log(
+        [f"[ 912.4] {headline}", "[ 912.4] Pid: 812, comm: rsync Not tainted 2.6.18-8.el5 #1"],
+        path="log",
+    )
+    (i,) = log.incidents
+    assert (i.type, i.victim, i.pid) == (kind, "rsync", 812)
+
+
+# -- panics ------------------------------------------------------------------------------
+
+
+def test_a_panic_raised_by_a_lockup_names_the_task_on_the_stopped_cpu() -> None:
+    lines = [
+        "[ 31.2] Kernel panic - not syncing: softlockup: hung tasks",
+        "[ 31.2] CPU: 3 PID: 901 Comm: dd Tainted: G             L    5.15.0-91-generic #101",
+    ]
+    assert incidents(lines) == [("kernel_panic", None, "dd", 901)]
+
+
+def test_a_hung_task_panic_does_not_take_the_watchdog_for_its_task() -> None:
+    lines = [
+        "[ 481.0] Kernel panic - not syncing: hung_task: blocked tasks",
+        "[ 481.0] CPU: 1 PID: 40 Comm: khungtaskd Not tainted 5.10.0-21-amd64 #1",
+    ]
+    assert incidents(lines) == [("kernel_panic", None, None, None)]
+
+
+def test_a_panic_escalates_only_the_hang_just_before_it() -> None:
+    lines = [
+        "[ 10.0] Out of memory: Killed process 3120 (nginx) total-vm:9000kB, anon-rss:800kB",
+        *[f"[ 1{n:02}.0] eth0: link up" for n in range(FAR)],
+        "[ 900.0] Kernel panic - not syncing: Hard LOCKUP",
+        "[ 900.0] CPU: 0 PID: 0 Comm: swapper/0 Not tainted 4.18.0-305.el8.x86_64 #1",
+    ]
+    assert incidents(lines)[-1] == ("kernel_panic", None, "swapper/0", 0)
+
+
+FAR = 3
+"""Lines between an OOM kill and a hard lockup's panic: any; the kill is no lockup."""
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["---[ end Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b ]---"],
+        ["Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b",
+         "---[ end Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b ]---"],
+    ],
+)  # fmt: skip
+def test_a_panic_end_marker_is_the_panic_once(lines: list[str]) -> None:
+    log = parse_host_log(lines, path="log")
+    assert [(i.type, i.reason) for i in log.incidents] == [
+        (CrashType.KERNEL_PANIC, "Attempted to kill init! exitcode=0x0000000b")
+    ]
+
+
+# -- PID 1 on a unit the kernel's OOM killer took from ----------------------------------
+
+UNIT = "Mar 3 10:00:01 web1 systemd[1]: php-fpm.service: A process of this unit has been killed by the OOM killer."  # noqa: E501
+RESULT = "Mar 3 10:00:01 web1 systemd[1]: php-fpm.service: Failed with result 'oom-kill'."
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [[UNIT], [RESULT], [UNIT, RESULT],
+     # a paste that broke the line after "killed by"
+     ["Mar 3 10:00:01 web1 systemd[1]: php-fpm.service: A process of this unit has been killed by",
+      "the OOM killer.", RESULT]],
+)  # fmt: skip
+def test_pid1_tells_of_the_kernels_kill_of_a_unit(lines: list[str]) -> None:
+    assert incidents(lines) == [("oom_kill", "kernel", "php-fpm.service", None)]
+    assert looks_like_host_log("\n".join(lines))
+
+
+def test_pid1_echoing_a_kernel_report_adds_nothing() -> None:
+    kill = "Mar 3 10:00:00 web1 kernel: Out of memory: Killed process 444 (php-fpm) total-vm:90kB"
+    assert incidents([kill, UNIT, RESULT]) == [("oom_kill", "kernel", "php-fpm", 444)]
+
+
+def test_the_result_after_systemd_oomds_kill_is_oomds() -> None:
+    oomd = (
+        "Mar 3 10:00:00 web1 systemd-oomd[600]: Killed /system.slice/php-fpm.service due to "
+        "memory pressure for /system.slice being 81.00% > 80.00% for > 20s with reclaim"
+    )
+    assert incidents([oomd, RESULT]) == [("oom_kill", "systemd-oomd", "php-fpm.service", None)]
+
+
+# -- nohang -------------------------------------------------------------------------------
+
+PICK = [
+    "Process with highest badness (found in 3 ms):",
+    "  PID: 5120, Name: chromium, badness: 801",
+]
+
+
+@pytest.mark.parametrize(
+    ("after", "want"),
+    [
+        (["Implementing a corrective action:", "  Sending SIGTERM to the victim"],
+         [("oom_kill", "nohang", "chromium", 5120)]),
+        (["victim badness 801 < min_badness 900; nothing to do"], []),
+        (["Thresholds is not exceeded now"], []),
+        ([], [("oom_kill", "nohang", "chromium", 5120)]),  # the excerpt ends before the action
+    ],
+)  # fmt: skip
+def test_nohang_kills_the_pick_it_acts_on(after: list[str], want: list[object]) -> None:
+    assert incidents([*PICK, *after]) == want
+
+
+def test_nohang_action_whose_victim_the_excerpt_does_not_name() -> None:
+    lines = [
+        "Jun 02 11:40:03 pc nohang-desktop[812]: Implement a corrective action:",
+        "Jun 02 11:40:03 pc nohang-desktop[812]:   Send SIGKILL to the victim; total response time: 9 ms",  # noqa: E501
+    ]
+    assert looks_like_host_log("\n".join(lines))
+    assert incidents(lines) == [("oom_kill", "nohang", None, None)]
+
+
+# -- kubectl's JSON ---------------------------------------------------------------------
+
+
+def test_kubectl_json_names_the_pod_its_container_was_oom_killed_in() -> None:
+    lines = [
+        "{", '    "apiVersion": "v1",', '    "kind": "Pod",', '    "metadata": {',
+        '        "name": "batch-7c9d-kq2",', '        "namespace": "jobs"', "    },",
+        '    "status": {', '        "containerStatuses": [', "            {",
+        '                "name": "worker",', '                "lastState": {',
+        '                    "terminated": {', '                        "exitCode": 137,',
+        '                        "reason": "OOMKilled"', "                    }",
+        "                }", "            }", "        ]", "    }", "}",
+    ]  # fmt: skip
+    (i,) = parse_host_log(lines, path="pod.json").incidents
+    assert (i.killer, i.victim, i.in_cgroup) == ("kubelet", "batch-7c9d-kq2", True)
+
+
+# -- containers -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "ident", "at", "mono"),
+    [
+        # OpenWrt's logread: ctime with the year, facility and level, the kernel's stamp
+        ("Tue Feb  6 03:14:15 2024 kern.err kernel: [ 8812.100000] MSG", "kernel", 1707189255.0,
+         8812.1),
+        ("Tue Feb  6 03:14:15 2024 kern.err kernel: MSG", "kernel", 1707189255.0, None),
+        ("Tue Feb  6 03:14:15 2024 daemon.notice netifd: MSG", "netifd", 1707189255.0, None),
+        # busybox syslogd: the facility and level between host and sender
+        ("Feb  6 03:14:15 router kern.warn kernel: MSG", "kernel", None, None),
+        # journalctl -o short-unix
+        ("1707189255.250000 box kernel: MSG", "kernel", 1707189255.25, None),
+    ],
+)  # fmt: skip
+def test_embedded_and_epoch_containers(line: str, ident: str, at: float | None,
+                                       mono: float | None) -> None:  # fmt: skip
+    f = frame(line, 1)
+    assert f is not None
+    assert (f.text, f.ident, f.at, f.mono) == ("MSG", ident, at, mono)
+
+
+def test_an_openwrt_log_of_a_kill_is_read() -> None:
+    lines = [
+        "Tue Feb  6 03:14:15 2024 daemon.info dnsmasq[900]: read /etc/hosts - 4 names",
+        "Tue Feb  6 03:14:16 2024 kern.warn kernel: odhcpd invoked oom-killer: gfp_mask=0xcc0",
+        "Tue Feb  6 03:14:16 2024 kern.err kernel: Out of memory: Killed process 900 (dnsmasq) "
+        "total-vm:2000kB, anon-rss:900kB, file-rss:0kB, shmem-rss:0kB",
+    ]
+    assert looks_like_host_log("\n".join(lines[1:2]))
+    (i,) = parse_host_log(lines, path="logread").incidents
+    assert (i.victim, i.trigger, i.at) == ("dnsmasq", "odhcpd", 1707189256.0)
