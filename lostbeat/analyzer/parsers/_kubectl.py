@@ -4,9 +4,9 @@ Forms from docs/reference/linux-logs.md §6: a container killed at its own memor
 ``OOMKilled`` (the STATUS column of ``get pods``, ``Reason: OOMKilled`` in ``describe pod``,
 ``reason: OOMKilled`` in ``-o yaml``, ``"reason": "OOMKilled"`` in ``-o json``; Kubernetes'
 ``pkg/kubelet`` sets the reason from the runtime's ``OOMKilled`` flag), a memory cgroup OOM;
-a node-wide one is the kubelet's ``SystemOOM`` event (``pkg/kubelet/oom/oom_watcher_linux.go``: ``System OOM encountered``,
-later with ``, victim process: NAME, pid: N``). The kernel did the kill either way; the
-killer is ``kubelet`` because only Kubernetes' report shows it.
+a node-wide one is the kubelet's ``SystemOOM`` event (``pkg/kubelet/oom/oom_watcher_linux.go``:
+``System OOM encountered``, later with ``, victim process: NAME, pid: N``). The kernel did the
+kill either way; the killer is ``kubelet`` because only Kubernetes' report shows it.
 
 Examples:
     >>> from lostbeat.analyzer.parsers._frames import frame
