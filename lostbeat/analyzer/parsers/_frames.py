@@ -77,6 +77,10 @@ _SENDER = re.compile(
 # OpenWrt's logread (and other ctime stamps): "Mon Apr 12 18:29:48 2021 kern.warn kernel: "
 _CTIME = re.compile(r"^[A-Z][a-z]{2} ([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4}) ")
 _CTIME_SENDER = re.compile(r"^()" + _FACILITY + r"([^\s\[\]:]{1,64})(?:\[(\d{1,10})\])?: ?")
+# dmesg -H / --reltime: the minute once ("[Mar 3 14:09] "), then the time since the line
+# before ("[  +0.000012] "); neither is the time since boot (unverified: util-linux's format
+# as documented, no real log of it found)
+_RELTIME = re.compile(r"^\[(?:[A-Z][a-z]{2} {1,2}\d{1,2} \d\d:\d\d|\s*\+\s*\d+\.\d+)\] ?")
 # journalctl -o short-unix: the epoch with its microseconds, then host and sender
 _UNIX = re.compile(r"^(\d{9,10})\.(\d{6}) (?=\S+ \S)")
 # after an ISO stamp the host is always there (journalctl's short-iso, rsyslog's ISO layout):
@@ -213,6 +217,10 @@ def frame(line: str, line_no: int = 0) -> Frame | None:
             rest = rest[p.end() :]
         if rest[:1].islower() and (x := _DMESG_X.match(rest)) is not None:
             rest = rest[x.end() :]
+        if rest[:1] == "[" and (r := _RELTIME.match(rest)) is not None:
+            if "+" not in r[0]:  # (a delta is no clock)
+                fields["clock"] = fields.get("clock") or r[0].strip(" []")
+            rest = rest[r.end() :]
         if rest[:1] == "[" and (s := _MONO.match(rest)) is not None:
             fields["mono"] = _mono(s)
             rest = rest[s.end() :]

@@ -39,7 +39,8 @@ _EARLYOOM = (
     # 1.2 and later: "sending SIGTERM to process N [uid N] "name": badness N, VmRSS N MiB"
     re.compile(
         r"(?:killing|sending SIG\w+ to) process (?P<pid>\d+) (?:uid \d+ )?\"(?P<name>.*?)\""
-        r"(?:(?: with signal \d+)?: (?:badness|oom_score) -?\d+, VmRSS (?P<mib>\d+) MiB)?"
+        r"(?:(?: with signal \d+)?: (?:badness|oom_score) -?\d+(?:, oom_score_adj -?\d+)?,"
+        r" VmRSS (?P<mib>\d+) MiB)?"
     ),
     # 2017-2018: "Killing process 'bash' with signal 15, pid: 5874, badness: 538, VmRSS: 3160 MiB"
     re.compile(

@@ -200,6 +200,9 @@ def test_kubectl_json_names_the_pod_its_container_was_oom_killed_in() -> None:
         ("Feb  6 03:14:15 router kern.warn kernel: MSG", "kernel", None, None),
         # journalctl -o short-unix
         ("1707189255.250000 box kernel: MSG", "kernel", 1707189255.25, None),
+        # dmesg -H: the minute, then deltas (neither is the time since boot)
+        ("[Feb  6 03:14] MSG", None, None, None),
+        ("[  +0.000012] MSG", None, None, None),
     ],
 )  # fmt: skip
 def test_embedded_and_epoch_containers(line: str, ident: str, at: float | None,
@@ -207,6 +210,15 @@ def test_embedded_and_epoch_containers(line: str, ident: str, at: float | None,
     f = frame(line, 1)
     assert f is not None
     assert (f.text, f.ident, f.at, f.mono) == ("MSG", ident, at, mono)
+
+
+def test_earlyoom_19_kill_line_with_its_oom_score_adj() -> None:
+    line = (
+        'sending SIGTERM to process 4410 uid 1000 "blender": oom_score 1012, oom_score_adj 200,'
+        ' VmRSS 9120 MiB, cmdline "/usr/bin/blender scene.blend"'
+    )
+    (i,) = parse_host_log([line], path="earlyoom.log").incidents
+    assert (i.killer, i.victim, i.pid, i.victim_kb) == ("earlyoom", "blender", 4410, 9120 * 1024)
 
 
 def test_an_openwrt_log_of_a_kill_is_read() -> None:
