@@ -291,10 +291,13 @@ def joined(header: list[str] | None, start: str, rest: str) -> str:
     return whole
 
 
-def task_of(header: list[str] | None, pid: int, rest: str) -> Task | str:
+def task_of(header: list[str] | None, pid: int, rest: str, *, adj_lost: bool = False) -> Task | str:
     """A task-table row (after its ``[pid]``) read by its header's columns, or by the count
     of its numbers where the paste lost the header; what is wrong with it otherwise. A row
-    the pager cut is read by :func:`cut_row`, its name left for the scanner to find."""
+    the pager cut is read by :func:`cut_row`, its name left for the scanner to find.
+    ``adj_lost``: a wrapped row whose rest came without its leading number (``0 kubelet``
+    read as a list's numbering and taken off); its last column, ``oom_score_adj``, is then
+    unknown rather than the row unread."""
     if rest.endswith(CUT_MARKS):
         return cut_row(header, pid, rest)
     cols = (header or [])[:-1] or None
@@ -302,7 +305,14 @@ def task_of(header: list[str] | None, pid: int, rest: str) -> Task | str:
     if words and all(_int(w) is not None for w in words) and len(words) <= len(cols or words):
         return WRAPPED
     if cols and _numbers(words) != len(cols):
-        cols = None  # a header of another generation than the rows (a paste's mix): count
+        if (
+            adj_lost
+            and _numbers(words) == len(cols) - 1
+            and cols[-1] in ("oom_score_adj", "oom_adj")
+        ):
+            cols = cols[:-1]
+        else:
+            cols = None  # a header of another generation than the rows (a paste's mix): count
     n = len(cols) if cols else _numbers(words)
     if n == 0 or len(words) <= n or not all(_int(w) is not None for w in words[:n]):
         return "task-table row without its numbers"

@@ -231,3 +231,21 @@ def test_an_openwrt_log_of_a_kill_is_read() -> None:
     assert looks_like_host_log("\n".join(lines[1:2]))
     (i,) = parse_host_log(lines, path="logread").incidents
     assert (i.victim, i.trigger, i.at) == ("dnsmasq", "odhcpd", 1707189256.0)
+
+
+def test_a_wrapped_row_whose_rest_lost_its_number_keeps_its_size() -> None:
+    """A paste that wrapped each row before its last two columns: the rest ``0 sshd`` reads as
+    a list's numbering before ``sshd``; each row keeps its rss, its oom_score_adj unknown."""
+    stamp = "\tJun 09 04:12:55 kernel:"
+    lines = [
+        f"{stamp} cron invoked oom-killer: gfp_mask=0x100cca(GFP_HIGHUSER_MOVABLE), order=0",
+        f"{stamp} [  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name",
+        f"{stamp} [   3086]     0  3086     7355     2195          57344        0    ",
+        "\t        0 sshd",
+        f"{stamp} [   4410]   999  4410   901120   800000        7200000        0    ",
+        "\t      300 elasticsearch",
+        f"{stamp} Out of memory: Killed process 4410 (elasticsearch) total-vm:3604480kB",
+    ]
+    (i,) = parse_host_log(lines, path="journal").incidents
+    rows = {t.name: (t.rss_kb, t.oom_score_adj) for t in i.tasks}
+    assert rows == {"sshd": (2195 * 4, None), "elasticsearch": (800000 * 4, None)}
