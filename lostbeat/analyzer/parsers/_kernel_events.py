@@ -19,10 +19,9 @@ from lostbeat.analyzer.result import CrashType
 
 __all__ = [
     "unkilled",
-    "escalates",
-    "stuck_here",
     "FOLLOW_GAP",
     "MAX_KEPT",
+    "MAX_LINKED",
     "MAX_LINES",
     "MAX_STACK",
     "MAX_TASKS",
@@ -54,6 +53,9 @@ FOLLOW_GAP = 200
 line for it (other services' lines between a report's, 010, 020)."""
 MAX_STACK = 64
 """Stack functions kept per report."""
+MAX_LINKED = 1000
+"""Names kept of a report's ``Modules linked in:`` list (to name a module a cut frame names
+only in part)."""
 PAGE_KB = 4
 """The task table counts pages: 4 KiB on x86 and most arm64 builds (docs/reference/
 linux-logs.md §2; derived, a 16 or 64 KiB kernel would scale every row alike)."""
@@ -165,6 +167,7 @@ class Report:
     decided: bool = False  # the report says global or memcg (constraint line, stack)
     nokill: bool = False
     foreign: list[str] = field(default_factory=list)
+    linked: list[str] = field(default_factory=list)  # the ``Modules linked in:`` names
     lines: list[tuple[int, str]] = field(default_factory=list)
     wrapped: tuple[int, int, str] | None = None  # a row the paste broke: line, pid, its start
     cpu: tuple[int, str] | None = None  # the report's ``CPU: N PID: N Comm: X`` line: pid, comm
@@ -369,31 +372,3 @@ def named_rows(op: Report, known: dict[int, str]) -> list[Task]:
         names[ev.pid] = ev.victim
     return [t if t.name else replace(t, name=names.get(t.pid) or UNNAMED.format(t.pid))
             for t in op.tasks]  # fmt: skip
-
-
-_ON_CPU = ("softlockup", "hard LOCKUP", "Hard LOCKUP")
-"""A panic's reasons that the watchdog gives on the CPU that stopped (kernel/watchdog.c,
-watchdog_hld.c): the task its ``CPU:`` line names is the one stuck there."""
-_ESCALATES = {
-    "hung_task": CrashType.HUNG_TASK,
-    "softlockup": CrashType.SOFT_LOCKUP,
-    "hard LOCKUP": CrashType.HARD_LOCKUP,
-    "Hard LOCKUP": CrashType.HARD_LOCKUP,
-}
-"""A panic's reason word and the hang it raises the panic for (``hung_task_panic``,
-``softlockup_panic``, ``hardlockup_panic``: kernel/hung_task.c, watchdog.c)."""
-
-
-def escalates(reason: str, before: Incident, f: Frame) -> bool:
-    """Whether the panic is the one the hang just before it raised: its reason names that
-    kind of hang, and the hang's report is the last, a few lines up."""
-    kinds = {kind for word, kind in _ESCALATES.items() if word in reason}
-    return before.type in kinds and f.line_no - before.line_no <= FOLLOW_GAP
-
-
-def stuck_here(ev: Incident) -> bool:
-    """Whether the report's ``CPU:`` line names the stuck task: a lockup's (the watchdog
-    reports from the CPU that stopped), or a panic's that such a lockup raised."""
-    if ev.type in (CrashType.HARD_LOCKUP, CrashType.SOFT_LOCKUP):
-        return True
-    return ev.type is CrashType.KERNEL_PANIC and any(w in (ev.reason or "") for w in _ON_CPU)

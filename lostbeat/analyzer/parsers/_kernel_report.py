@@ -38,18 +38,18 @@ from lostbeat.analyzer.parsers._kernel_events import (
     FOLLOW_GAP,
     MAX_KEPT,
     MAX_LINES,
+    MAX_LINKED,
     MAX_STACK,
     MAX_TASKS,
     RECLAIM,
     Incident,
     Report,
     Task,
-    escalates,
     named_rows,
     near,
     release_of,
-    stuck_here,
 )
+from lostbeat.analyzer.parsers._kernel_tasks import escalates, stuck_here, whole_module
 from lostbeat.analyzer.parsers._oom_body import (
     MEMCG_LINES,
     TASK_HEADER,
@@ -79,7 +79,10 @@ _CPU = re.compile(  # and 2.6.x's "Pid: N, comm: X Not tainted ..."
     r" (?:Kdump: \S+ )?(?:Not tainted|Tainted)"
 )
 _END = re.compile(r"^---\[ end (Kernel panic - not syncing.*?)(?: \]---)?$")
-_FRAME = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+(?:\s+\[([\w-]+)\])?")
+# a frame's module in brackets, or its start where the pager cut the line ("[megaraid_sa>")
+_FRAME = re.compile(
+    r"(?<![\w.])([A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+(?:\s+\[([\w-]+)(\]|[>…]$))?"
+)
 _ARM_FRAME = re.compile(r"\] \(([A-Za-z_][\w.]*)\) from \[")
 
 
@@ -351,6 +354,8 @@ class Scanner:
             return True
         if text.startswith("Modules linked in:"):
             op.foreign.extend(_FOREIGN.findall(text))
+            names = (w.split("(")[0] for w in text.partition(":")[2].split())
+            op.linked.extend(n for n in names if n and len(op.linked) < MAX_LINKED)
             return True
         if text.startswith("Workqueue:") and (w := _WORKQUEUE.search(text)) is not None:
             op.modules.append(w[1])
@@ -361,7 +366,7 @@ class Scanner:
             if len(op.stack) < MAX_STACK:
                 op.stack.append(fm[1])
             if fm[2] and len(op.modules) < MAX_STACK:
-                op.modules.append(fm[2])
+                op.modules.append(fm[2] if fm[3] == "]" else whole_module(fm[2], op.linked))
         if (arm := _ARM_FRAME.search(text)) is not None and len(op.stack) < MAX_STACK:
             op.stack.append(arm[1])
         return True

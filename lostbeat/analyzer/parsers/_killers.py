@@ -60,7 +60,8 @@ _OOMD_KILLED = re.compile(
     r"^(?:Killed|Marked) (?P<path>/\S*)(?: (?:due to|for killing)|(?<=[>…])$)"
 )
 _OOMD_PRESSURE = re.compile(r"^Memory pressure for (?P<path>/\S*) is ")
-_UNIT_KILLED = re.compile(r"^(?P<unit>[^\s:]+): systemd-oomd killed (\d+)(?: proc|[>…])")
+# (the pager may cut it anywhere after the count: "killed 37 pr>")
+_UNIT_KILLED = re.compile(r"^(?P<unit>[^\s:]+): systemd-oomd killed (\d+)(?: |[>…])")
 _UNIT_GONE = re.compile(
     r"^(?P<unit>[^\s/:]+\.(?:scope|service|slice)): (?:Deactivated successfully|Succeeded|"
     r"Consumed |Main process exited|Failed with result)"
@@ -89,6 +90,19 @@ PENDING_S = 10.0
 
 def _base(path: str) -> str:
     return path.rstrip("/>…").rsplit("/", 1)[-1]
+
+
+def _names_cut(kill: Incident, unit: str, f: Frame) -> bool:
+    """Whether PID 1's line on ``unit`` names a kill of systemd-oomd's whose own line the
+    pager cut: the cut path's last piece begins the unit's name, or the path was cut before
+    the unit's piece and PID 1's line follows it at once (the same second, a few lines on)."""
+    if kill.killer != "systemd-oomd" or not kill.text.endswith((">", "…")):
+        return False
+    if unit.startswith(kill.victim or "\0"):
+        return True
+    whole = (kill.victim or "").endswith((".slice", ".service", ".scope"))
+    soon = kill.at is None or f.at is None or f.at - kill.at <= 1.0
+    return not whole and soon and f.line_no - kill.line_no <= 5
 
 
 class Killers:
@@ -181,9 +195,7 @@ class Killers:
             return
         if (m := _UNIT_KILLED.match(text)) is not None:
             unit = m["unit"]
-            cut = next((n for n, i in enumerate(self.incidents) if i.killer == "systemd-oomd"
-                        and i.text.endswith((">", "…")) and unit.startswith(i.victim or "\0")),
-                       None)  # fmt: skip
+            cut = next((n for n, i in enumerate(self.incidents) if _names_cut(i, unit, f)), None)
             if cut is not None:  # the kill's own line was cut by the pager: the unit named whole
                 self.incidents[cut] = replace(self.incidents[cut], victim=unit)
             elif not any(i.killer == "systemd-oomd" and i.victim == unit for i in self.incidents):

@@ -249,3 +249,26 @@ def test_a_wrapped_row_whose_rest_lost_its_number_keeps_its_size() -> None:
     (i,) = parse_host_log(lines, path="journal").incidents
     rows = {t.name: (t.rss_kb, t.oom_score_adj) for t in i.tasks}
     assert rows == {"sshd": (2195 * 4, None), "elasticsearch": (800000 * 4, None)}
+
+
+def test_a_frame_cut_inside_its_module_is_named_by_the_loaded_modules() -> None:
+    stamp = "Oct 02 03:04:05 db7 kernel:"
+    lines = [
+        f"{stamp} NMI watchdog: Watchdog detected hard LOCKUP on cpu 5",
+        f"{stamp} Modules linked in: nvme_core qla2xxx(O) scsi_transport_fc xfs libcrc32c",
+        f"{stamp} CPU: 5 PID: 0 Comm: swapper/5 Tainted: G O 5.4.0-150-generic #167-Ubuntu",
+        f"{stamp} Call Trace:",
+        f"{stamp}  <IRQ>",
+        f"{stamp}  qla2x00_process_response_queue+0x8a/0x2c0 [qla2x>",
+        f"{stamp}  _raw_spin_lock_irqsave+0x3a/0x40",
+    ]
+    (i,) = parse_host_log(lines, path="journal").incidents
+    assert (i.type, i.victim, i.modules) == (CrashType.HARD_LOCKUP, "swapper/5", ("qla2xxx",))
+
+
+def test_systemd_oomds_kill_named_by_pid1_whose_line_the_pager_cut_after_the_count() -> None:
+    lines = [
+        "Feb 11 09:00:01 ws systemd-oomd[611]: Killed /user.slice/user-1000.slice/user@1000.se>",
+        "Feb 11 09:00:01 ws systemd[1410]: app-code-4411.scope: systemd-oomd killed 12 pr>",
+    ]
+    assert incidents(lines) == [("oom_kill", "systemd-oomd", "app-code-4411.scope", None)]
