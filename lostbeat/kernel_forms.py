@@ -104,8 +104,8 @@ class Form:
 
 _OOM = r"^(?P<memcg>Memory cgroup out of memory|Out of [Mm]emory)(?: \((?P<how>[^)]*)\))?: "
 # the victim's name ends the line, or a sentence (2.6.x: "Killed process 2592 (oracle)."), or
-# comes before its score or sizes; a paste may wrap the line after the pid
-_VICTIM = r" process (?P<pid>\d+)(?: \((?P<comm>.*?)\)(?= score| total-vm|[,.]|$)|$)"
+# comes before its score or sizes; a paste may wrap the line before the pid or the name
+_VICTIM = r" process(?: (?P<pid>\d+)(?: \((?P<comm>.*?)\)(?= score| total-vm|[,.]|$)|$)|$)"
 
 FORMS: tuple[Form, ...] = (
     Form("panic", Kind.PANIC, "Kernel panic - not syncing",
@@ -114,12 +114,12 @@ FORMS: tuple[Form, ...] = (
     Form("oom-invoked", Kind.OOM_INVOKED, "oom-killer: gfp_mask",
          re.compile(r"^(?:(?P<comm>.+?) invoked )?oom-killer: (?P<rest>gfp_mask.*)$")),
     # up to 2.6.3x: "kill process N (comm) score S or a child" (unverified: as recalled)
-    Form("oom-select", Kind.OOM_SELECT, "ill process ",
+    Form("oom-select", Kind.OOM_SELECT, "ill process",
          re.compile(_OOM + "[Kk]ill" + _VICTIM)),
-    Form("oom-kill", Kind.OOM_KILL, "Killed process ", re.compile(_OOM + "Killed" + _VICTIM)),
+    Form("oom-kill", Kind.OOM_KILL, "Killed process", re.compile(_OOM + "Killed" + _VICTIM)),
     Form("oom-killed", Kind.OOM_KILL, "Killed process ",
-         re.compile(r"^Killed process (?P<pid>\d+)(?:, UID \d+,)? \((?P<comm>.*?)\)(?=[ ,.]|$)"
-                    r"(?P<rest>.*)$")),
+         re.compile(r"^Killed process (?P<pid>\d+)(?:, UID \d+,)?(?: \((?P<comm>.*?)\)(?=[ ,.]|$)"
+                    r"(?P<rest>.*)|(?:, UID(?: \d+,)?)?$)")),  # (or wrapped before the name)
     Form("oom-no-victim", Kind.OOM_NO_VICTIM, "Out of memory and no killable processes",
          re.compile(r"^Out of memory and no killable processes")),
     Form("oom-context", Kind.OOM_CONTEXT, "oom-kill:constraint=",
@@ -128,8 +128,8 @@ FORMS: tuple[Form, ...] = (
          re.compile(r"^INFO: task (?P<comm>.+):(?P<pid>\d+) blocked for more than"
                     r"(?: (?P<s>\d+) sec|$)")),  # (a paste may wrap it before its seconds)
     Form("soft-lockup", Kind.SOFT_LOCKUP, "BUG: soft lockup - CPU#",
-         re.compile(r"BUG: soft lockup - CPU#(?P<cpu>\d+) stuck for (?P<s>\d+)s! "
-                    r"\[(?P<task>.+)\]")),
+         re.compile(r"BUG: soft lockup - CPU#(?P<cpu>\d+) stuck for (?P<s>\d+)s!"
+                    r"(?: \[(?P<task>.+)\]|$)")),  # (a paste may wrap it before the task)
     # 2.6.17-2.6.24 name no task: the report's "Pid: N, comm: X" line does (unverified)
     Form("soft-lockup-old", Kind.SOFT_LOCKUP, "BUG: soft lockup detected on CPU#",
          re.compile(r"BUG: soft lockup detected on CPU#(?P<cpu>\d+)!")),
@@ -163,7 +163,7 @@ class Hit:
 
     def _task(self) -> tuple[str | None, int | None]:
         groups = self.match.groupdict()
-        if "task" in groups:  # "comm:pid"; a comm may hold colons (kworker/u3:3:2073)
+        if groups.get("task") is not None:  # "comm:pid"; a comm may hold colons (kworker/u3:3:2073)
             comm, _, pid = groups["task"].rpartition(":")
             return (comm, int(pid)) if comm and pid.isdigit() else (groups["task"], None)
         pid = groups.get("pid")

@@ -168,6 +168,7 @@ class Report:
     nokill: bool = False
     foreign: list[str] = field(default_factory=list)
     linked: list[str] = field(default_factory=list)  # the ``Modules linked in:`` names
+    awaits: bool = False  # the headline was wrapped before its task's name: the next line has it
     lines: list[tuple[int, str]] = field(default_factory=list)
     wrapped: tuple[int, int, str] | None = None  # a row the paste broke: line, pid, its start
     cpu: tuple[int, str] | None = None  # the report's ``CPU: N PID: N Comm: X`` line: pid, comm

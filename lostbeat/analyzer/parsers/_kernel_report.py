@@ -79,6 +79,10 @@ _CPU = re.compile(  # and 2.6.x's "Pid: N, comm: X Not tainted ..."
     r" (?:Kdump: \S+ )?(?:Not tainted|Tainted)"
 )
 _END = re.compile(r"^---\[ end (Kernel panic - not syncing.*?)(?: \]---)?$")
+# the rest of a kill or selection line a paste wrapped before the victim's name: its pid (or
+# the uid before the name, "498, "; a list's numbering may have taken the pid off) and name
+_KILL_REST = re.compile(r"^(?:(?P<pid>\d+) |\d+, )?\((?P<comm>[^)]*)\)(?=[ ,.]|$)")
+_STUCK_REST = re.compile(r"^\[(?P<comm>.+?):(?P<pid>\d+)\]$")  # a soft lockup's "[task:pid]"
 # a frame's module in brackets, or its start where the pager cut the line ("[megaraid_sa>")
 _FRAME = re.compile(
     r"(?<![\w.])([A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+(?:\s+\[([\w-]+)(\]|[>…]$))?"
@@ -167,7 +171,8 @@ class Scanner:
             self.release = release_of(text) or self.release
         if "page allocation" in text and (" failure" in text or " stalls for" in text):
             self.pressure.append((f.line_no, f.at, f.mono))
-        used = self._headline(f, text)
+        used = self.open is not None and self.open.awaits and self._named(self.open, f, text)
+        used = used or self._headline(f, text)
         if not used and self.open is not None:
             used = self._continue(self.open, f, text)
         if used:
@@ -197,6 +202,22 @@ class Scanner:
             self._start(f, CrashType.HUNG_TASK)  # a paste that starts after the INFO line
             return True
         return False
+
+    def _named(self, op: Report, f: Frame, text: str) -> bool:
+        """The rest of a headline a paste wrapped before its task's name (``Killed process
+        11726, UID`` / ``498, (mysqld) total-vm:...``, ``... stuck for 23s!`` /
+        ``[modprobe:4176]``): the task named, and a kill's report closed; whether the line
+        was that rest."""
+        op.awaits = False
+        m = (_STUCK_REST if op.event.type is CrashType.SOFT_LOCKUP else _KILL_REST).match(text)
+        if m is not None and m["comm"]:
+            pid = int(m["pid"]) if m["pid"] else op.event.pid
+            kb = op.event.victim_kb if op.event.victim_kb is not None else rss_kb(text)
+            op.event = replace(op.event, victim=m["comm"], pid=pid, victim_kb=kb)
+            op.lines.append((f.line_no, f.text))
+        if op.killed:
+            self._close()
+        return m is not None
 
     def _end(self, f: Frame, text: str) -> bool:
         """A panic's end marker repeats its reason: the panic already read, or, where the
@@ -257,8 +278,9 @@ class Scanner:
     def _soft(self, f: Frame, hit: Hit) -> bool:
         m = hit.match.groupdict()
         stuck = f" stuck for {m['s']}s" if m.get("s") else ""
-        self._start(f, CrashType.SOFT_LOCKUP, victim=hit.comm, pid=hit.pid,
-                    reason=f"CPU#{m['cpu']}{stuck}")  # fmt: skip
+        op = self._start(f, CrashType.SOFT_LOCKUP, victim=hit.comm, pid=hit.pid,
+                         reason=f"CPU#{m['cpu']}{stuck}")  # fmt: skip
+        op.awaits = hit.comm is None and m.get("s") is not None  # wrapped before its task
         return True
 
     def _hard(self, f: Frame, hit: Hit) -> bool:
@@ -284,6 +306,7 @@ class Scanner:
         score = _SCORE.match(f.text, m.end())
         op.event = replace(op.event, victim=self._comm(op, hit), pid=hit.pid, killer="kernel",
                            score=int(score[1]) if score else None)  # fmt: skip
+        op.awaits = op.event.victim is None
         if m["how"]:  # "(oom_kill_allocating_task)": vm.oom_kill_allocating_task chose it
             op.event = replace(op.event, reason=m["how"])
         op.lines.append((f.line_no, f.text))
@@ -291,11 +314,12 @@ class Scanner:
             self._kill_done(op, rss_kb(f.text), f.text)
 
     def _killed(self, f: Frame, hit: Hit) -> None:
-        op, rest = self.open, hit.match["rest"]
+        op, rest = self.open, hit.match["rest"] or ""
         if op is None or self._awaits_no_kill():
             op = self._start(f, CrashType.OOM_KILL, killer="kernel")
         op.event = replace(op.event, victim=self._comm(op, hit), pid=hit.pid, killer="kernel")
         op.lines.append((f.line_no, f.text))
+        op.awaits = op.event.victim is None
         self._kill_done(op, rss_kb(rest), rest)
 
     @staticmethod
@@ -311,7 +335,8 @@ class Scanner:
         row = next((t for t in op.tasks if t.pid == op.event.pid), None)
         victim_adj = int(adj[1]) if adj else row.oom_score_adj if row is not None else None
         op.event = replace(op.event, victim_kb=kb, victim_adj=victim_adj)
-        self._close()
+        if not op.awaits:  # (else the line the paste wrapped it onto names it)
+            self._close()
 
     def _panic(self, f: Frame, hit: Hit) -> bool:
         reason = hit.match["reason"]

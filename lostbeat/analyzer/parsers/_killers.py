@@ -56,9 +56,7 @@ _CUE = re.compile(
 _MEM = re.compile(r"^mem (?:avail: +\d+ of|total:) +(\d+) MiB")
 # a line cut by journalctl's pager ends in ">" or "…": its path is cut too (PID 1's line on
 # the unit, when there is one, gives the whole name)
-_OOMD_KILLED = re.compile(
-    r"^(?:Killed|Marked) (?P<path>/\S*)(?: (?:due to|for killing)|(?<=[>…])$)"
-)
+_OOMD_KILLED = re.compile(r"^(?:Killed|Marked) (?P<path>/\S*)(?: (?:due to|for killing)|$)")
 _OOMD_PRESSURE = re.compile(r"^Memory pressure for (?P<path>/\S*) is ")
 # (the pager may cut it anywhere after the count: "killed 37 pr>")
 _UNIT_KILLED = re.compile(r"^(?P<unit>[^\s:]+): systemd-oomd killed (\d+)(?: |[>…])")
@@ -90,6 +88,15 @@ PENDING_S = 10.0
 
 def _base(path: str) -> str:
     return path.rstrip("/>…").rsplit("/", 1)[-1]
+
+
+def _oomd_kill(text: str, ident: str | None) -> re.Match[str] | None:
+    """systemd-oomd's kill line; one that ends at the path was cut by the pager (its mark)
+    or broken by a paste before "due to" (then only where the sender says it is oomd's)."""
+    m = _OOMD_KILLED.match(text)
+    if m is None or m.end() < len(text) or m["path"].endswith((">", "…")):
+        return m
+    return m if ident == "systemd-oomd" else None
 
 
 def _names_cut(kill: Incident, unit: str, f: Frame) -> bool:
@@ -148,7 +155,7 @@ class Killers:
         text, ident = f.text, f.ident
         if ident in (None, "earlyoom"):
             self._earlyoom(f, text)
-        if ident in (None, "systemd-oomd") and (m := _OOMD_KILLED.match(text)) is not None:
+        if ident in (None, "systemd-oomd") and (m := _oomd_kill(text, ident)) is not None:
             self.pending = None
             self._add(f, "systemd-oomd", _base(m["path"]), None, None)
             return

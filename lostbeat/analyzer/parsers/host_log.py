@@ -79,11 +79,12 @@ _CONTAINERS = re.compile(
     re.MULTILINE,
 )
 _WORDS = re.compile(
-    r"invoked oom-killer|Out of memory|Killed process \d|blocked for more than \d|soft lockup"
+    r"invoked oom-killer|Out of memory|Killed process \d|blocked for more than\b|soft lockup"
+    r"|oom-kill:constraint="
     r"|hard LOCKUP|Hard LOCKUP|detected (?:expedited )?stalls? on|Kernel panic - not syncing"
     r"|earlyoom|mem avail: +\d+ of|sending SIG\w+ to process \d|[Kk]illing process \d"
     r"|systemd-oomd|highest badness|corrective action|OOMKilled|SystemOOM"
-    r"|killed by the OOM killer|result 'oom-kill'"  # PID 1 on a unit the kernel took from
+    r"|killed by the OOM killer|'oom-kill'"  # PID 1 on a unit the kernel took a process from
     r"|Linux version \d+\.\d+[\w.+~-]* \("  # the kernel's banner (init/version.c), first at boot
 )
 

@@ -272,3 +272,39 @@ def test_systemd_oomds_kill_named_by_pid1_whose_line_the_pager_cut_after_the_cou
         "Feb 11 09:00:01 ws systemd[1410]: app-code-4411.scope: systemd-oomd killed 12 pr>",
     ]
     assert incidents(lines) == [("oom_kill", "systemd-oomd", "app-code-4411.scope", None)]
+
+
+@pytest.mark.parametrize(
+    ("lines", "want"),
+    [
+        # a mail's wrap inside the kill line, after the uid's word or before the pid
+        (["Jan 9 02:00:01 db2 kernel: Killed process 8812, UID",
+          "27, (postgres) total-vm:9212kB, anon-rss:3000kB, file-rss:12kB"],
+         ("oom_kill", "postgres", 8812, 3012)),
+        (["Jan 9 02:00:01 db2 kernel: Out of memory: Kill process",
+          "(postgres) score 912 or sacrifice child"], ("oom_kill", "postgres", None, None)),
+        # a soft lockup's headline wrapped before its task
+        (["[ 77.1] watchdog: BUG: soft lockup - CPU#2 stuck for 22s!", "[rsync:3301]"],
+         ("soft_lockup", "rsync", 3301, None)),
+    ],
+)  # fmt: skip
+def test_a_headline_wrapped_before_its_task_is_named_by_the_next_line(
+    lines: list[str], want: tuple[object, ...]
+) -> None:
+    (i,) = parse_host_log(lines, path="log").incidents
+    assert (i.type.value, i.victim, i.pid, i.victim_kb) == want
+
+
+def test_a_kill_line_wrapped_before_its_name_with_nothing_after_keeps_its_pid() -> None:
+    lines = ["[ 5.0] Out of memory: Killed process 4321", "[ 5.1] eth0: link up"]
+    assert incidents(lines) == [("oom_kill", "kernel", None, 4321)]
+
+
+def test_systemd_oomds_kill_line_broken_before_due_to_is_its_kill() -> None:
+    lines = [
+        "Jul 05 17:33:19 systemd-oomd[1599]: Killed /user.slice/user-1000.slice/app.slice/x.scope",
+        "  due to memory pressure for /user.slice/user-1000.slice being 60.00% > 50.00%",
+    ]
+    assert incidents(lines) == [("oom_kill", "systemd-oomd", "x.scope", None)]
+    # another program's line of that shape is no kill of systemd-oomd's
+    assert incidents(["Jul 05 17:33:19 cleaner[80]: Killed /tmp/cache"]) == []
