@@ -39,7 +39,6 @@ from lostbeat.analyzer.parsers._kernel_events import (
     MAX_KEPT,
     MAX_LINES,
     MAX_LINKED,
-    MAX_STACK,
     MAX_TASKS,
     RECLAIM,
     Incident,
@@ -49,7 +48,7 @@ from lostbeat.analyzer.parsers._kernel_events import (
     near,
     release_of,
 )
-from lostbeat.analyzer.parsers._kernel_tasks import escalates, stuck_here, whole_module
+from lostbeat.analyzer.parsers._kernel_tasks import escalates, name_rest, stack_line, stuck_here
 from lostbeat.analyzer.parsers._oom_body import (
     MEMCG_LINES,
     TASK_HEADER,
@@ -79,15 +78,6 @@ _CPU = re.compile(  # and 2.6.x's "Pid: N, comm: X Not tainted ..."
     r" (?:Kdump: \S+ )?(?:Not tainted|Tainted)"
 )
 _END = re.compile(r"^---\[ end (Kernel panic - not syncing.*?)(?: \]---)?$")
-# the rest of a kill or selection line a paste wrapped before the victim's name: its pid (or
-# the uid before the name, "498, "; a list's numbering may have taken the pid off) and name
-_KILL_REST = re.compile(r"^(?:(?P<pid>\d+) |\d+, )?\((?P<comm>[^)]*)\)(?=[ ,.]|$)")
-_STUCK_REST = re.compile(r"^\[(?P<comm>.+?):(?P<pid>\d+)\]$")  # a soft lockup's "[task:pid]"
-# a frame's module in brackets, or its start where the pager cut the line ("[megaraid_sa>")
-_FRAME = re.compile(
-    r"(?<![\w.])([A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+(?:\s+\[([\w-]+)(\]|[>…]$))?"
-)
-_ARM_FRAME = re.compile(r"\] \(([A-Za-z_][\w.]*)\) from \[")
 
 
 class Scanner:
@@ -209,7 +199,7 @@ class Scanner:
         ``[modprobe:4176]``): the task named, and a kill's report closed; whether the line
         was that rest."""
         op.awaits = False
-        m = (_STUCK_REST if op.event.type is CrashType.SOFT_LOCKUP else _KILL_REST).match(text)
+        m = name_rest(op.event.type, text)
         if m is not None and m["comm"]:
             pid = int(m["pid"]) if m["pid"] else op.event.pid
             kb = op.event.victim_kb if op.event.victim_kb is not None else rss_kb(text)
@@ -387,13 +377,7 @@ class Scanner:
             return True
         if "+0x" not in text and ") from [" not in text:
             return text.lstrip().startswith(("Call Trace", "Call trace", "<TASK>", "</TASK>"))
-        for fm in _FRAME.finditer(text):
-            if len(op.stack) < MAX_STACK:
-                op.stack.append(fm[1])
-            if fm[2] and len(op.modules) < MAX_STACK:
-                op.modules.append(fm[2] if fm[3] == "]" else whole_module(fm[2], op.linked))
-        if (arm := _ARM_FRAME.search(text)) is not None and len(op.stack) < MAX_STACK:
-            op.stack.append(arm[1])
+        stack_line(op, text)
         return True
 
 

@@ -4,11 +4,23 @@ and the whole name of a module a frame cut by the pager names in part."""
 
 from __future__ import annotations
 
+import re
+
 from lostbeat.analyzer.parsers._frames import Frame
-from lostbeat.analyzer.parsers._kernel_events import FOLLOW_GAP, Incident
+from lostbeat.analyzer.parsers._kernel_events import FOLLOW_GAP, MAX_STACK, Incident, Report
 from lostbeat.analyzer.result import CrashType
 
-__all__ = ["escalates", "stuck_here", "whole_module"]
+__all__ = ["escalates", "name_rest", "stack_line", "stuck_here", "whole_module"]
+
+# a frame's module in brackets, or its start where the pager cut the line ("[megaraid_sa>")
+_FRAME = re.compile(
+    r"(?<![\w.])([A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+(?:\s+\[([\w-]+)(\]|[>…]$))?"
+)
+_ARM_FRAME = re.compile(r"\] \(([A-Za-z_][\w.]*)\) from \[")
+# the rest of a kill or selection line a paste wrapped before the victim's name: its pid (or
+# the uid before the name, "498, "; a list's numbering may have taken the pid off) and name
+_KILL_REST = re.compile(r"^(?:(?P<pid>\d+) |\d+, )?\((?P<comm>[^)]*)\)(?=[ ,.]|$)")
+_STUCK_REST = re.compile(r"^\[(?P<comm>.+?):(?P<pid>\d+)\]$")  # a soft lockup's "[task:pid]"
 
 _ON_CPU = ("softlockup", "hard LOCKUP", "Hard LOCKUP")
 """A panic's reasons that the watchdog gives on the CPU that stopped (kernel/watchdog.c,
@@ -43,3 +55,21 @@ def stuck_here(ev: Incident) -> bool:
     if ev.type in (CrashType.HARD_LOCKUP, CrashType.SOFT_LOCKUP):
         return True
     return ev.type is CrashType.KERNEL_PANIC and any(w in (ev.reason or "") for w in _ON_CPU)
+
+
+def stack_line(op: Report, text: str) -> None:
+    """Read a stack line's functions and modules into the report (x86's ``fn+0x1/0x2
+    [mod]``, ARM's ``(fn) from [<addr>]``)."""
+    for fm in _FRAME.finditer(text):
+        if len(op.stack) < MAX_STACK:
+            op.stack.append(fm[1])
+        if fm[2] and len(op.modules) < MAX_STACK:
+            op.modules.append(fm[2] if fm[3] == "]" else whole_module(fm[2], op.linked))
+    if (arm := _ARM_FRAME.search(text)) is not None and len(op.stack) < MAX_STACK:
+        op.stack.append(arm[1])
+
+
+def name_rest(kind: CrashType, text: str) -> re.Match[str] | None:
+    """The rest of a headline a paste wrapped before its task's name, for a report of
+    ``kind``: a soft lockup's ``[task:pid]``, a kill's ``(comm)`` with its pid or uid before."""
+    return (_STUCK_REST if kind is CrashType.SOFT_LOCKUP else _KILL_REST).match(text)
