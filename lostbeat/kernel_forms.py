@@ -111,8 +111,10 @@ FORMS: tuple[Form, ...] = (
     Form("panic", Kind.PANIC, "Kernel panic - not syncing",
          re.compile(r"^Kernel panic - not syncing:? ?(?P<reason>.*?)\s*$")),
     # 2.6.9-2.6.18 say "oom-killer: gfp_mask=..." without the allocating task (unverified)
-    Form("oom-invoked", Kind.OOM_INVOKED, "oom-killer: gfp_mask",
-         re.compile(r"^(?:(?P<comm>.+?) invoked )?oom-killer: (?P<rest>gfp_mask.*)$")),
+    # (a paste may wrap the line after "oom-killer:")
+    Form("oom-invoked", Kind.OOM_INVOKED, "oom-killer:",
+         re.compile(r"^(?:(?P<comm>.+?) invoked oom-killer:(?: |$)|oom-killer: (?=gfp_mask))"
+                    r"(?P<rest>.*)$")),
     # up to 2.6.3x: "kill process N (comm) score S or a child" (unverified: as recalled)
     Form("oom-select", Kind.OOM_SELECT, "ill process",
          re.compile(_OOM + "[Kk]ill" + _VICTIM)),
@@ -126,7 +128,7 @@ FORMS: tuple[Form, ...] = (
          re.compile(r"^oom-kill:constraint=")),
     Form("hung-task", Kind.HUNG_TASK, " blocked for more than",
          re.compile(r"^INFO: task (?P<comm>.+):(?P<pid>\d+) blocked for more than"
-                    r"(?: (?P<s>\d+) sec|$)")),  # (a paste may wrap it before its seconds)
+                    r"(?: (?P<s>\d+)(?: sec|$)|$)")),  # (a paste may wrap it before "seconds")
     Form("soft-lockup", Kind.SOFT_LOCKUP, "BUG: soft lockup - CPU#",
          re.compile(r"BUG: soft lockup - CPU#(?P<cpu>\d+) stuck for (?P<s>\d+)s!"
                     r"(?: \[(?P<task>.+)\]|$)")),  # (a paste may wrap it before the task)

@@ -308,3 +308,28 @@ def test_systemd_oomds_kill_line_broken_before_due_to_is_its_kill() -> None:
     assert incidents(lines) == [("oom_kill", "systemd-oomd", "x.scope", None)]
     # another program's line of that shape is no kill of systemd-oomd's
     assert incidents(["Jul 05 17:33:19 cleaner[80]: Killed /tmp/cache"]) == []
+
+
+def test_a_hung_task_headline_wrapped_after_its_seconds() -> None:
+    lines = [
+        "    Sep 9 10:00:01.120000 nas kernel: INFO: task jbd2/md0-8:512 blocked for more than 245",
+        "    seconds.",
+    ]
+    (i,) = parse_host_log(lines, path="journal").incidents
+    assert (i.type, i.victim, i.reason) == (
+        CrashType.HUNG_TASK,
+        "jbd2/md0-8",
+        "blocked for more than 245 seconds",
+    )
+
+
+def test_an_invoked_line_wrapped_after_oom_killer_opens_the_report() -> None:
+    lines = [
+        "[ 9.0] nginx invoked oom-killer:",
+        "gfp_mask=0x6200ca(GFP_HIGHUSER_MOVABLE), nodemask=(null),  order=0, oom_score_adj=0",
+        "[ 9.0] [ pid ]   uid  tgid total_vm      rss nr_ptes swapents oom_score_adj name",
+        "[ 9.0] [  812]    33   812   900000   700000    1500        0             0 nginx",
+        "[ 9.0] Out of memory: Kill process 812 (nginx) score 700 or sacrifice child",
+    ]
+    (i,) = parse_host_log(lines, path="dmesg").incidents
+    assert (i.trigger, i.victim, [t.name for t in i.tasks]) == ("nginx", "nginx", ["nginx"])
