@@ -284,8 +284,11 @@ def cut_row(header: list[str] | None, pid: int, rest: str) -> Task | str:
 def joined(header: list[str] | None, start: str, rest: str) -> str:
     """A row a paste wrapped, its start and the line with its rest joined. A numbered paste
     (``cat -n``, an editor) numbered that line too: its first number is dropped where the
-    header's columns count one number fewer with it dropped than kept."""
+    header's columns count one number fewer with it dropped than kept; a list's number
+    (``79.``, ``12)``: no row value ends so) is dropped always."""
     first, _, after = rest.partition(" ")
+    if first[:-1].isdigit() and first[-1:] in ".):" and after.strip():
+        return f"{start} {after.strip()}"
     cols = len(header) - 1 if header else 0
     whole = f"{start} {rest}"
     if cols and after.strip() and _int(first) is not None:

@@ -333,3 +333,16 @@ def test_an_invoked_line_wrapped_after_oom_killer_opens_the_report() -> None:
     ]
     (i,) = parse_host_log(lines, path="dmesg").incidents
     assert (i.trigger, i.victim, [t.name for t in i.tasks]) == ("nginx", "nginx", ["nginx"])
+
+
+def test_a_numbered_paste_of_wrapped_rows_drops_the_list_number_of_each_rest() -> None:
+    stamp = "Jun 03 19:58:03 srv kernel:"
+    lines = [
+        f"   1. {stamp} java invoked oom-killer: gfp_mask=0x140cca(GFP_HIGHUSER_MOVABLE), order=0",
+        f"   2. {stamp} [  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name",
+        f"   3. {stamp} [   4410]   999  4410   901120   800000        7200000        0   ",
+        "   4.  -1000 java",
+        f"   5. {stamp} Out of memory: Killed process 4410 (java) total-vm:3604480kB",
+    ]
+    (i,) = parse_host_log(lines, path="journal").incidents
+    assert [(t.name, t.rss_kb, t.oom_score_adj) for t in i.tasks] == [("java", 3200000, -1000)]
