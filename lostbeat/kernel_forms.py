@@ -136,8 +136,9 @@ FORMS: tuple[Form, ...] = (
     Form("soft-lockup-old", Kind.SOFT_LOCKUP, "BUG: soft lockup detected on CPU#",
          re.compile(r"BUG: soft lockup detected on CPU#(?P<cpu>\d+)!")),
     Form("hard-lockup", Kind.HARD_LOCKUP, " LOCKUP",
-         re.compile(r"Watchdog (?:detected hard LOCKUP on cpu \d+|CPU:\d+ Hard LOCKUP"
-                    r"|detected LOCKUP on CPU \d+)")),  # (the last: 2.6.x x86 NMI watchdog)
+         re.compile(r"Watchdog (?:detected hard LOCKUP on\b|CPU:\d+ Hard LOCKUP"
+                    r"|detected LOCKUP on CPU \d+)")),  # (the last: 2.6.x x86 NMI watchdog;
+    # the first's "cpu N" may be on the line a paste wrapped it onto, or behind a quote mark)
     Form("rcu-stall", Kind.RCU_STALL, "INFO: rcu_",
          re.compile(r"(?:^|: )INFO: rcu_\w+ (?:self-)?detected (?:expedited )?stalls? on ")),
     # 2.6.2x-2.6.3x before the flavour was named (unverified: kernel/rcutree.c as recalled)

@@ -346,3 +346,13 @@ def test_a_numbered_paste_of_wrapped_rows_drops_the_list_number_of_each_rest() -
     ]
     (i,) = parse_host_log(lines, path="journal").incidents
     assert [(t.name, t.rss_kb, t.oom_score_adj) for t in i.tasks] == [("java", 3200000, -1000)]
+
+
+def test_a_hard_lockup_headline_wrapped_before_its_cpu() -> None:
+    lines = [
+        ">Aug 6 09:34:57 db kernel: [ 5079.7] NMI watchdog: Watchdog detected hard LOCKUP on",
+        ">cpu 1",
+        ">Aug 6 09:34:57 db kernel: [ 5079.7] CPU: 1 PID: 0 Comm: swapper/1 Not tainted 5.4.0 #1",
+    ]
+    (i,) = parse_host_log(lines, path="kern.log").incidents
+    assert (i.type, i.victim) == (CrashType.HARD_LOCKUP, "swapper/1")
