@@ -305,10 +305,15 @@ def task_of(header: list[str] | None, pid: int, rest: str, *, adj_lost: bool = F
     ``adj_lost``: a wrapped row whose rest came without its leading number (``0 kubelet``
     read as a list's numbering and taken off); its last column, ``oom_score_adj``, is then
     unknown rather than the row unread."""
-    if rest.endswith(CUT_MARKS):
+    words = rest.split()
+    if rest.endswith(CUT_MARKS) or (
+        header
+        and header[-1].endswith(CUT_MARKS)
+        and len(words) >= len(header)
+        and all(_int(w) is not None for w in words)
+    ):  # (numbers for every column a header the pager cut kept: the row's name was cut too)
         return cut_row(header, pid, rest)
     cols = (header or [])[:-1] or None
-    words = rest.split()
     if words and all(_int(w) is not None for w in words) and len(words) <= len(cols or words):
         return WRAPPED
     if cols and _numbers(words) != len(cols):

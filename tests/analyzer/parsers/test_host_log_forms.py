@@ -356,3 +356,15 @@ def test_a_hard_lockup_headline_wrapped_before_its_cpu() -> None:
     ]
     (i,) = parse_host_log(lines, path="kern.log").incidents
     assert (i.type, i.victim) == (CrashType.HARD_LOCKUP, "swapper/1")
+
+
+def test_a_row_of_numbers_under_a_header_the_pager_cut_is_a_row_whose_name_was_cut() -> None:
+    stamp = "2024-05-23T23:22:13.547154+01:00 ubuntu kernel:"
+    lines = [
+        f"{stamp} cc1plus invoked oom-killer: gfp_mask=0x140cca(GFP_HIGHUSER_MOVABLE), order=0",
+        f"{stamp} [  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_sco>",
+        f"{stamp} [  10178]   993 10178  1043203   846205        8544256        0             0",
+        f"{stamp} Out of memory: Killed process 23490 (cc1plus) total-vm:9000kB, anon-rss:100kB",
+    ]
+    (i,) = parse_host_log(lines, path="journal").incidents
+    assert [(t.name, t.rss_kb) for t in i.tasks if t.pid == 10178] == [("pid 10178", 846205 * 4)]
