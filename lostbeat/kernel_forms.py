@@ -130,8 +130,8 @@ FORMS: tuple[Form, ...] = (
          re.compile(r"^INFO: task (?P<comm>.+):(?P<pid>\d+) blocked for more than"
                     r"(?: (?P<s>\d+)(?: sec|$)|$)")),  # (a paste may wrap it before "seconds")
     Form("soft-lockup", Kind.SOFT_LOCKUP, "BUG: soft lockup - CPU#",
-         re.compile(r"BUG: soft lockup - CPU#(?P<cpu>\d+) stuck for (?P<s>\d+)s!"
-                    r"(?: \[(?P<task>.+)\]|$)")),  # (a paste may wrap it before the task)
+         re.compile(r"BUG: soft lockup - CPU#(?P<cpu>\d+) stuck for(?: (?P<s>\d+)s!"
+                    r"(?: \[(?P<task>.+)\]|$)|$)")),  # (a paste may wrap it before the task)
     # 2.6.17-2.6.24 name no task: the report's "Pid: N, comm: X" line does (unverified)
     Form("soft-lockup-old", Kind.SOFT_LOCKUP, "BUG: soft lockup detected on CPU#",
          re.compile(r"BUG: soft lockup detected on CPU#(?P<cpu>\d+)!")),

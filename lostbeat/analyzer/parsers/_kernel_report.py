@@ -270,7 +270,7 @@ class Scanner:
         stuck = f" stuck for {m['s']}s" if m.get("s") else ""
         op = self._start(f, CrashType.SOFT_LOCKUP, victim=hit.comm, pid=hit.pid,
                          reason=f"CPU#{m['cpu']}{stuck}")  # fmt: skip
-        op.awaits = hit.comm is None and m.get("s") is not None  # wrapped before its task
+        op.awaits = hit.comm is None  # wrapped before its task (or 2.6.x's, naming none)
         return True
 
     def _hard(self, f: Frame, hit: Hit) -> bool:

@@ -20,7 +20,9 @@ _ARM_FRAME = re.compile(r"\] \(([A-Za-z_][\w.]*)\) from \[")
 # the rest of a kill or selection line a paste wrapped before the victim's name: its pid (or
 # the uid before the name, "498, "; a list's numbering may have taken the pid off) and name
 _KILL_REST = re.compile(r"^(?:(?P<pid>\d+) |\d+, )?\((?P<comm>[^)]*)\)(?=[ ,.]|$)")
-_STUCK_REST = re.compile(r"^\[(?P<comm>.+?):(?P<pid>\d+)\]$")  # a soft lockup's "[task:pid]"
+_STUCK_REST = re.compile(
+    r"^(?:\d+s! )?\[(?P<comm>.+?):(?P<pid>\d+)\]$"
+)  # a soft lockup's "[task:pid]"
 
 _ON_CPU = ("softlockup", "hard LOCKUP", "Hard LOCKUP")
 """A panic's reasons that the watchdog gives on the CPU that stopped (kernel/watchdog.c,

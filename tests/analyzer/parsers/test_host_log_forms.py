@@ -368,3 +368,12 @@ def test_a_row_of_numbers_under_a_header_the_pager_cut_is_a_row_whose_name_was_c
     ]
     (i,) = parse_host_log(lines, path="journal").incidents
     assert [(t.name, t.rss_kb) for t in i.tasks if t.pid == 10178] == [("pid 10178", 846205 * 4)]
+
+
+def test_a_soft_lockup_headline_wrapped_before_its_seconds() -> None:
+    lines = [
+        "  2021-07-06T19:16:10.203039+09:00 n7 kernel: NMI watchdog: BUG: soft lockup - CPU#6 stuck for",
+        "  23s! [kswapd0:155]",
+    ]
+    (i,) = parse_host_log(lines, path="journal").incidents
+    assert (i.type, i.victim, i.pid) == (CrashType.SOFT_LOCKUP, "kswapd0", 155)
