@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING
 
 from isal import isal_zlib
 
-from lostbeat.analyzer._gunzip import _GZIP_MAGIC, _Broken, _Gunzip, _size
+from lostbeat.analyzer._gunzip import _Broken, _Gunzip, _size
 from lostbeat.analyzer._paste import codec_of, unpasted
+from lostbeat.analyzer._unpack import unpacker
 from lostbeat.analyzer._unwrap import unwrapped
 
 if TYPE_CHECKING:
@@ -71,8 +72,8 @@ class _Sink:
         """Set gzip or plain from the member's first bytes."""
         if not self.decided:
             self.decided = True
-            if head[:2] == _GZIP_MAGIC and self.inflate:
-                self.gunzip = _Gunzip(self.limits)
+            if self.inflate:
+                self.gunzip = unpacker(head, self.limits)
 
     def skipped(self, n: int) -> None:
         """``n`` bytes of the member's start were skipped unread (a plain log's tail is
@@ -163,7 +164,7 @@ class _Sink:
     def result(self) -> tuple[deque[bytes], str]:
         """The kept chunks (for :func:`lines_of`) and a note on what was left out."""
         if self.gunzip is not None and not self.gunzip.finished() and not self.done:
-            self.error = f"gzip data truncated after {_size(self.seen)}"
+            self.error = f"{self.gunzip.kind} data truncated after {_size(self.seen)}"
         if self.tail and self.parts:
             self._cut()
         if not self.tail or self.kept == self.seen:
