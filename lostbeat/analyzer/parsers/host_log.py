@@ -69,8 +69,9 @@ class HostLog:
 # A log's markers (docs/reference/linux-logs.md §1-§6): its containers, or the words of an
 # incident or of the kernel's boot; a file with none of them is not a Linux log.
 _CONTAINERS = re.compile(
-    # a paste may be indented, quoted or numbered before its container
-    r"^[\s>]*(?:\d{1,7}[.):]?[ \t]+)?"
+    # a paste may be indented, quoted or numbered before its container (blanks of the line
+    # only: a class that crossed lines would try every blank line's rest, quadratic in them)
+    r"^[ \t>]*(?:\d{1,7}[.):]?[ \t]+)?"
     r"(?:[^\W\d_]{3,5}\.? {1,2}\d{1,2} \d\d:\d\d:\d\d\S* (?:\S+ )?(?:[a-z]+\.[a-z]+ )?kernel: "
     r"|[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4} (?:[a-z]+\.[a-z]+ )?kernel: "
     r"|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\S* \S+ kernel: "
