@@ -301,11 +301,11 @@ class FileSource:
             raise InputError(f"cannot read: {err.strerror}", path=label) from None
         if not stat.S_ISREG(st.st_mode):
             raise InputError("not a regular file", path=label)
-        if st.st_size == 0:
+        head, packed_as = _head(self.path)
+        if st.st_size == 0 and not head:  # /proc's files say 0 and have text: read, not sized
             raise InputError("empty file", path=label)
         col = _Collector(label, self.limits, consume)
         col.set_top(None)
-        head, packed_as = _head(self.path)
         if self.kind is None and head.startswith(JOURNAL_MAGIC):
             return self._journal(col, progress)
         kind = self.kind or artifacts.sniff_kind(head_text(head))
@@ -328,7 +328,7 @@ class FileSource:
                 raise InputError(f"cannot read: {err.strerror}", path=label) from None
             col.keep(label, kind, target[1])
             if progress is not None:
-                progress(done, st.st_size)
+                progress(done, max(st.st_size, done))
         return col.result()
 
     def _journal(self, col: _Collector, progress: Progress | None) -> Collected:

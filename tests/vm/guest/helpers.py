@@ -35,6 +35,7 @@ ORDER = (
     "test_journal.py",
     "test_oom.py",
     "test_oom_explained.py",
+    "test_this_host.py",
     "test_watchdog.py",
     "test_simulate.py",
 )
@@ -160,6 +161,17 @@ class Loss:
     analysis: dict[str, object]
     resumed: str
     """The monitor's line saying the heartbeat came back once the leaker was stopped."""
+
+
+HOG = """\
+keep = []
+while True:
+    block = bytearray(8 << 20)
+    for i in range(0, len(block), 4096):
+        block[i] = 1
+    keep.append(block)
+"""
+"""A program that takes memory until it is killed."""
 
 
 def kernel_oom_lines() -> list[str]:
