@@ -208,3 +208,19 @@ def test_the_page_lists_each_linux_host_with_its_crash(
         assert not seen["errors"]
     finally:
         page.close()
+
+
+def test_linux_crash_types_are_drawn_in_the_class_plot_each_in_its_colour() -> None:
+    from lostbeat.report.fleet_plots import _COLOURS, time_plots
+
+    kinds = ["lost_heartbeat", "oom_kill", "hung_task", "rcu_stall", "kernel_panic"]
+    rows = [
+        {"ok": True, "crashed_at": 1.7e9 + i * 3600.0, "root_cause_kind": "spike", "crash_type": k}
+        for i, k in enumerate(kinds)
+    ]
+    svg = time_plots(rows)[1].svg.lower()
+    order = list(CLASS_WORDS)
+    for kind in kinds:
+        assert f"fill: {_COLOURS[order.index(kind)].lower()}" in svg, kind
+    unused = _COLOURS[order.index("cgroup_oom")].lower()
+    assert f"fill: {unused}" not in svg
