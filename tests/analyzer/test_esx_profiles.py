@@ -134,6 +134,49 @@ def test_the_class_of_a_purple_screen(tmp_path, text, cls, suspect):
     assert result.root_cause.kind is CauseKind.NOT_MEMORY
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Failed at bora/modules/vmkernel/plog/plog_elevator.c:1207 -- VMK_ASSERT(count > 0)",
+        "Failed at bora/modules/vmkernel/clom/clom_repair.c:93 -- NOT REACHED",
+    ],
+)
+def test_a_vmkernel_modules_own_check_is_the_vmkernels_fault(tmp_path, message):
+    text = (
+        "Panic Details: Crash at 2031-02-03T04:05:06.789Z on CPU 12 running world 2100441. "
+        "VMK Uptime:3:04:05:06.789\n"
+        f"Panic Message: @BlueScreen: {message}\n"
+        "0x45:[0x42]PanicvPanicInt@vmkernel#nover+0x20c stack: 0x1\n"
+    )
+    result = run(tmp_path, backtrace_txt=text)
+    assert (result.crash.type, result.crash.class_) == (CrashType.VMKERNEL, CrashClass.VMKERNEL)
+
+
+@pytest.mark.parametrize(
+    ("line", "crash"),
+    [
+        # the detector's silence reached its timeout: the CPU is declared locked up
+        (
+            "2031-05-06T07:08:09.123Z cpu3:2097152)WARNING: Heartbeat: 785: PCPU 17 didn't have "
+            "a heartbeat for 21 seconds, timeout is 14, 3 IPIs sent; *may* be locked up.",
+            CrashType.UNKNOWN,
+        ),
+        # 7.0+'s function:line form, still under its timeout: only late, the host goes on
+        (
+            "2031-05-06T07:08:09.123Z cpu3:2097152)ALERT: Heartbeat: HandleLockup:911: PCPU 17 "
+            "didn't have a heartbeat for 6 seconds, timeout is 14, 1 IPIs sent; *may* be locked up.",
+            CrashType.NONE,
+        ),
+    ],
+)
+def test_a_pcpu_heartbeat_warning_past_its_timeout_leaves_the_outcome_open(tmp_path, line, crash):
+    result = run(tmp_path, vmkernel_log=line + "\n")
+    assert result.crash.type is crash
+    assert result.crash.class_ is (
+        CrashClass.UNKNOWN if crash is CrashType.UNKNOWN else CrashClass.NONE
+    )
+
+
 def test_a_vmkernel_heap_at_its_maximum_is_the_vmkernels_fault(tmp_path):
     result = run(
         tmp_path,

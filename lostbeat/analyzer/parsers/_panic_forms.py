@@ -36,7 +36,7 @@ class PanicKind(StrEnum):
     COS_PANIC = "cos_panic"  # COS Panic: <reason> (KB 1016070, KB 2009232)
     MCE = "mce"  # Machine Check Exception, uncorrectable machine check error (KB 372284)
     NMI = "nmi"  # LINT1/NMI (KB 1804), NMI ... requested PSOD (KB 399748)
-    ASSERT = "assert"  # ASSERT <path>:<line> (KB 311064)
+    ASSERT = "assert"  # ASSERT <path>:<line> (KB 311064), Failed at ... -- VMK_ASSERT(...)
     NOT_IMPLEMENTED = "not_implemented"  # NOT_IMPLEMENTED <path>:<line> (KB 1016239)
     FAILURE = "failure"  # BUG: failure at ..., Failed at ... -- NOT REACHED (KB 2011474)
     EXCEPTION = "exception"  # #PF Exception 14 in world ... (KB 2012404, KB 303440)
@@ -86,6 +86,9 @@ _MESSAGES: tuple[tuple[PanicKind, re.Pattern[str]], ...] = tuple(
         (PanicKind.NMI, r"LINT1(?:/NMI)? ?\(?motherboard (?:nonmaskable )?interrupt\)?[^.]*\.?"),
         (PanicKind.NMI, r"NMI: [0-9]+: \w+ requested PSOD"),
         (PanicKind.ASSERT, r"ASSERT \S+:[0-9]+"),
+        # a module's assertion as the coredump summary words it (KB 391216):
+        # "Failed at bora/modules/vmkernel/<mod>/<file>.c:<line> -- VMK_ASSERT(<condition>)"
+        (PanicKind.ASSERT, r"Failed at \S+:[0-9]+ -- (?:VMK_)?ASSERT\b.{0,160}"),
         (PanicKind.NOT_IMPLEMENTED, r"NOT_IMPLEMENTED \S+:[0-9]+"),
         (PanicKind.FAILURE, r"BUG: failure at \S+(?: \(inside \w+\))?"),
         (PanicKind.FAILURE, r"Failed at \S+ -- NOT REACHED"),

@@ -73,6 +73,9 @@ class Signal:
     clt: int | None = None
     target: str | None = None  # core dump target path
     cpu: int | None = None  # the PCPU of PCPU_HEARTBEAT / PCPU_LOCKUP
+    overdue: bool = False
+    """A PCPU_HEARTBEAT whose silence has reached the detector's own timeout (``for 15 seconds,
+    timeout is 10``): the CPU is declared locked up, no longer only late (KB 394262)."""
 
 
 _A = re.ASCII
@@ -85,7 +88,12 @@ _HB = re.compile(r"\bHB:(?:\s*[0-9]+:)?\s*Lost heartbeat\b(.*)$", _A)
 _COMM_END = re.compile(r"\s[a-z]+=|\)", _A)
 """Where ``comm=``'s value ends: the next ``key=`` field or the closing parenthesis."""
 _FIELDS = {name: re.compile(rf"\b{name}=([0-9]+)", _A) for name in ("pid", "t", "to", "clt")}
-_PCPU_HB = re.compile(r"Heartbeat:(?:\s*[0-9]+:)?\s*(PCPU ([0-9]+) didn't have a heartbeat.*)$", _A)
+# "Heartbeat: 961: PCPU 40 ..." (ESXi 5-8) or "Heartbeat: HandleLockup:827: PCPU 8 ..." (7.0+)
+_PCPU_HB = re.compile(
+    r"Heartbeat:(?:\s*[A-Za-z_]\w*:)?(?:\s*[0-9]+:)?\s*(PCPU ([0-9]+) didn't have a heartbeat.*)$",
+    _A,
+)
+_PCPU_SILENCE = re.compile(r"heartbeat for ([0-9]+) seconds?, timeout is ([0-9]+)", _A)
 _PCPU_LOCKUP = re.compile(r"(PCPU ([0-9]+) locked up.*)$", _A)
 _PF = re.compile(r"(#PF Exception.*)$", _A)
 _NOT_IMPLEMENTED = re.compile(r"(NOT_IMPLEMENTED\b.*)$", _A)
@@ -263,7 +271,18 @@ def classify(line_no: int, raw: str, *, path: str) -> list[Signal]:
             )
         )
     if m := _PCPU_HB.search(text):
-        out.append(Signal(SignalKind.PCPU_HEARTBEAT, ev, uptime, message=m[1], cpu=to_int(m[2])))
+        late = _PCPU_SILENCE.search(m[1])
+        overdue = late is not None and int(late[1]) >= int(late[2])
+        out.append(
+            Signal(
+                SignalKind.PCPU_HEARTBEAT,
+                ev,
+                uptime,
+                message=m[1],
+                cpu=to_int(m[2]),
+                overdue=overdue,
+            )
+        )
     elif m := _PCPU_LOCKUP.search(text):
         out.append(Signal(SignalKind.PCPU_LOCKUP, ev, uptime, message=m[1], cpu=to_int(m[2])))
     if m := _PF.search(text):

@@ -89,6 +89,28 @@ def test_ipmi_sel():
     assert looks_like_ipmi_sel("\n".join(SEL)) and not looks_like_ipmi_sel("Record: x\n")
 
 
+def test_ipmi_sel_with_record_ids_and_fields_at_the_margin():
+    lines = [
+        "Record Id: 4021",
+        "When: 2031-07-02T08:14:09",
+        "Event Type: 7 (Critical)",
+        "SEL Type: 2 (System Event)",
+        "Message: Assert + Memory Uncorrectable ECC",
+        "",
+        "Record Id: 4022",
+        "When: 2031-07-02T08:14:10",
+        "Message: Deassert + Memory Uncorrectable ECC",
+    ]
+    assert looks_like_ipmi_sel("\n".join(lines))
+    sel = parse_ipmi_sel(lines, path="ipmi-sel.txt")
+    assert [
+        (r.record, r.when, r.severity, r.asserted, r.evidence.line_no) for r in sel.records
+    ] == [
+        (4021, "2031-07-02T08:14:09", "Critical", True, 5),
+        (4022, "2031-07-02T08:14:10", None, False, 9),
+    ]
+
+
 def test_ipmi_sel_empty_and_malformed():
     with pytest.raises(ArtifactMissing):
         parse_ipmi_sel([], path="x")
