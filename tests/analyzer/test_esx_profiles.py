@@ -404,3 +404,26 @@ def test_a_known_issue_is_found_in_a_message_a_flattened_paste_ran_a_frame_into(
     result = analyze([screen])
     assert result.crash.message is not None and result.crash.message.endswith("util.c:83")
     assert [k.kb for k in result.known_issues] == ["1016239"]
+
+
+def test_an_agent_that_stopped_answering_read_through_markdown_escapes_is_no_crash(tmp_path):
+    result = run(
+        tmp_path,
+        hostd_log="2031-03-04T05:06:07.890Z warning hostd\\[2100321\\] \\[Originator@6876 "
+        'sub=IoTracker\\] In thread 2100400, stat(\\"/vmfs/volumes/abc/vm1/vm1.vmx\\") took '
+        "over 900 sec.\n\n",
+        vmkwarning_log="2031-03-04T05:10:00.123Z cpu12:2151001)ALERT: hostd detected to be "
+        "non-responsive\n\n",
+    )
+    assert [i.status for i in result.inputs] == ["read", "read"]
+    assert (result.crash.type, result.crash.agent) == (CrashType.NONE, "hostd")
+
+
+def test_a_gdb_session_on_the_vmkernels_own_core_is_a_purple_screen(tmp_path):
+    result = run(
+        tmp_path,
+        # the frame numbers followed by a mail's no-break spaces
+        gdb_txt="(gdb) bt full\n#0\u00a0 0xfffffffffc41a2b3 in ?? ()\nNo symbol table info.\n"
+        "#1\u00a0 0x0000000000000000 in ?? ()\n(gdb) p prdas[3]->inPanic\n$1 = 1 '\\001'\n",
+    )
+    assert result.crash.type is CrashType.VMKERNEL

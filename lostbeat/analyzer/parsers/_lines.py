@@ -86,6 +86,9 @@ def kept_note(*notes: str) -> str:
 
 _UPTIME = re.compile(r"([0-9]{1,7}):([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:\.([0-9]{1,9}))?")
 _ESCAPES = re.compile(r"(?:\x1b|\^\[)\[[0-9;]*m")
+# Markdown's escapes (a note or wiki exported to Markdown writes "\[", "\@", "\$", "\'"...)
+# and its hard line break, a backslash that ends the line
+_MARKDOWN = re.compile(r"\\([\\`*_{}\[\]()#+\-.!@$<>'\"|~=])|\\$")
 # bullets, Markdown and mail quotes, pastebin's "  1. " and an editor's bare "1234 " numbers
 _LEAD = re.compile(r"^(?:\s*(?:\u2022|>|[0-9]{1,5}\.(?=\s)|[0-9]{1,6} (?=[^\s0-9])))+\s*")
 _INT = re.compile(r"[0-9]{1,18}")
@@ -200,15 +203,22 @@ def to_float(text: str) -> float | None:
 
 
 def undecorate(line: str) -> str:
-    """The line without what a paste adds: colour codes, bullets, quotes, line numbers, the
-    quoted ``'@'``; surrounding blanks too.
+    """The line without what a paste adds: colour codes, no-break spaces, Markdown's
+    backslash escapes, bullets, quotes, line numbers, the quoted ``'@'``; surrounding blanks
+    too.
 
     >>> undecorate("  10. 2017-01-03T17:45:49.661Z cpu7:69126)0x43913029be30:[0x4180]F'@'vmkernel")
     '2017-01-03T17:45:49.661Z cpu7:69126)0x43913029be30:[0x4180]F@vmkernel'
     >>> undecorate(">\\tMar 9 10:24:42 localhost vmkhalt: (1268148282) Rebooting system...")
     'Mar 9 10:24:42 localhost vmkhalt: (1268148282) Rebooting system...'
+    >>> undecorate("    \\\\@BlueScreen: Spin count exceeded \\\\[0x4180\\\\]\\\\")
+    '@BlueScreen: Spin count exceeded [0x4180]'
     """
     text = _ESCAPES.sub("", line)
+    if "\u00a0" in text:  # a web page's or a note's no-break spaces
+        text = text.replace("\u00a0", " ")
+    if "\\" in text:
+        text = _MARKDOWN.sub(r"\1", text.rstrip())
     text = _LEAD.sub("", text, count=1)
     if "'@'" in text:
         text = text.replace("'@'", "@")

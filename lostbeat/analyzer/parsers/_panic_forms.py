@@ -48,7 +48,7 @@ class PanicKind(StrEnum):
 
 
 _A = re.ASCII
-_HEX = r"0[xX#][0-9A-Fa-f#]*|#+"
+_HEX = r"0[xX#][0-9A-Fa-f#nNX]*|#+"  # "0xnnnnnnnn": a KB's placeholder digits
 # Where the next record of a flattened line begins: a log prefix, a frame, a panic section.
 _CUT = re.compile(
     r"(?<=\S)(?=cpu[0-9#]+:[0-9#]*(?: opID=\S+)?\))"
@@ -56,6 +56,8 @@ _CUT = re.compile(
     # a frame glued to the line number before it by a flattened paste ("util.c:830xfe215:[0x")
     r"|(?<=[0-9])(?=0[xX][0-9A-Fa-f]+:\[0[xX])"
     r"|(?<!\s)\s+(?=(?:PTEs:|Code start:|VMK uptime:|Backtrace for |Saved backtrace|@BlueScreen:))"
+    # the next record's ISO time before its log prefix ("... 2015-08-17T14:19:25.710Z cpu2:")
+    r"|\s+(?=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z cpu[0-9]+:)"
     r"|(?<=\S)(?=System has encountered a Hardware Error)"
     r"|(?<=:\s)>?\s*(?=#0\s+(?:0x[0-9a-fA-F]+ in )?[A-Za-z_])",  # a gdb stack after a sentence
     _A,
@@ -101,6 +103,7 @@ _MESSAGES: tuple[tuple[PanicKind, re.Pattern[str]], ...] = tuple(
         (PanicKind.NO_HEARTBEAT, r"PCPU [0-9]+: no heartbeat[^.]*"),
         (PanicKind.NO_HEARTBEAT, r"NMI IPI: Panic requested by another PCPU\.?"),
         (PanicKind.SPIN, r"Spin count exceeded[^-\n]{0,40}- possible deadlock with PCPU [0-9#]+"),
+        (PanicKind.SPIN, r"Spin count exceeded"),  # its tail overwritten on the screen
         (PanicKind.FORCED, r"\bCrashMe\b"),
     )
 )

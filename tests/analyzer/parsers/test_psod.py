@@ -167,3 +167,33 @@ def test_arbitrary_text_raises_only_parse_errors(lines):
     except (ParseError, ArtifactMissing):
         return
     assert all(e.path == "x" for e in screen.evidence)
+
+
+def test_a_screen_through_markdown_escapes_and_no_break_spaces():
+    # a note exported to Markdown: escaped punctuation, a backslash ending each line (a hard
+    # line break), "[\\]]" where a bracket was, placeholder digits
+    lines = [
+        "  - the backtrace:\\",
+        "    \\@BlueScreen: #PF Exception 14 in world 77:vmast IP 0xnnnnnnnn addr 0x18\\",
+        "    0xnnnnnnnn:\\[0xnnnnnnnn[\\]]Vmxnet3DevTx\\@vmkernel#nover+ 0x1c\\",
+        "    0xnnnnnnnn:\\[0xnnnnnnnn[\\]]NetWorldletPerVMCB\\@vmkernel#nover+0xae\\",
+    ]
+    screen = parse_psod(lines, path="note.md")
+    assert screen.message == "#PF Exception 14 in world 77:vmast IP 0xnnnnnnnn addr 0x18"
+    # a gdb session whose frame numbers are followed by a page's no-break space
+    gdb = [
+        "(gdb) bt",
+        "#0\u00a0 0xfffffffffc8a1234 in ?? ()",
+        "#1\u00a0 0x0000000000000000 in ?? ()",
+    ]
+    assert looks_like_psod("\n".join(gdb))
+
+
+def test_a_spin_count_whose_tail_the_screen_lost_and_a_flattened_log_time():
+    line = (
+        ") - possible deadlock11Z cpu9:2210)@BlueScreen: Spin count exceeded (\x13q-7 "
+        "2019-04-02T03:04:05.611Z cpu9:2210)Code start: 0x418012000000 VMK uptime: 3:01:02:03.400"
+    )
+    screen = parse_psod([line], path="mail.txt")
+    assert screen.message == "Spin count exceeded"
+    assert screen.panic is not None and screen.panic.kind.value == "spin"
