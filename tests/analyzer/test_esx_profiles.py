@@ -427,3 +427,14 @@ def test_a_gdb_session_on_the_vmkernels_own_core_is_a_purple_screen(tmp_path):
         "#1\u00a0 0x0000000000000000 in ?? ()\n(gdb) p prdas[3]->inPanic\n$1 = 1 '\\001'\n",
     )
     assert result.crash.type is CrashType.VMKERNEL
+
+
+def test_log_signals_are_read_through_no_break_spaces(tmp_path):
+    # a log line copied from a page: its words held apart by no-break spaces
+    result = run(
+        tmp_path,
+        vmkernel_log="2031-08-09T10:11:12.131Z cpu4:2097201)WARNING: Heartbeat: 702: "
+        "PCPU\u00a019 didn't have a heartbeat for 30\u00a0seconds, timeout is 14, 4 IPIs sent; "
+        "*may* be locked up.\n",
+    )
+    assert result.crash.type is CrashType.UNKNOWN

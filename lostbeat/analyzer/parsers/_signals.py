@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from lostbeat.analyzer.findings import Evidence
-from lostbeat.analyzer.parsers._lines import parse_uptime, strip_newline, to_int
+from lostbeat.analyzer.parsers._lines import parse_uptime, strip_newline, to_int, undecorate
 
 __all__ = ["LineScanner", "Signal", "SignalKind", "classify", "era_of", "line_uptime"]
 
@@ -245,8 +245,9 @@ def _events(text: str, ev: Evidence, uptime: float | None) -> list[Signal]:
 
 
 def classify(line_no: int, raw: str, *, path: str) -> list[Signal]:
-    """The signals of one log line (most lines have none)."""
-    text = raw.strip()
+    """The signals of one log line (most lines have none); read without what a paste adds
+    (no-break spaces, Markdown's escapes, bullets: :func:`undecorate`)."""
+    text = undecorate(raw)
     ev = Evidence(path, line_no, raw)
     uptime = line_uptime(text)
     out: list[Signal] = []
@@ -332,7 +333,8 @@ class LineScanner:
                 return
             self.signals.extend(classify(first_no, first, path=self.path))
         raw = strip_newline(line)
-        if not any(k in raw for k in _KEYS):
+        keyed = raw.replace("\u00a0", " ") if "\u00a0" in raw else raw
+        if not any(k in keyed for k in _KEYS):
             return
         m = _HB.search(raw) if "heartbeat" in raw else None
         if m and "(" in m[1] and ")" not in m[1]:
