@@ -29,12 +29,15 @@ from typing import TYPE_CHECKING
 from isal import isal_zlib
 
 from lostbeat.analyzer._gunzip import _GZIP_MAGIC, _Broken, _Gunzip, _size
+from lostbeat.analyzer._paste import unpasted
+from lostbeat.analyzer._unwrap import unwrapped
 
 if TYPE_CHECKING:
     from lostbeat.analyzer._limits import Limits
 
 _STEP = 1024 * 1024  # nested .gz inflation step
 _PIECE = 64 * 1024  # bytes decoded at a time by lines_of: the list of its lines stays small
+_WHOLE = 1024 * 1024  # a text this small is decoded whole, so a wrapped paste can be unwrapped
 _KEY_HEAD = 64 * 1024  # bytes of a member's start digested for its content key
 LINE_MAX = 1024 * 1024
 """Characters of one line a parser is given at most; the rest of a longer line is dropped."""
@@ -194,7 +197,11 @@ def content_key(parts: Iterable[bytes]) -> bytes:
 
 class KeptText:
     """The text of the kept chunks in ``parts``, decoded as UTF-8 (a bad byte becomes
-    U+FFFD), ``\\r\\n`` and ``\\r`` read as ``\\n`` as ``open()`` does, a line longer than
+    U+FFFD), what a paste adds undone (:func:`~lostbeat.analyzer._paste.unpasted`: a
+    byte-order mark, no-break spaces, typographic quotes, HTML entities; a text of at most
+    1 MiB, read whole, has the lines a mail wrapped joined back,
+    :func:`~lostbeat.analyzer._unwrap.unwrapped`), ``\\r\\n`` and
+    ``\\r`` read as ``\\n`` as ``open()`` does, a line longer than
     :data:`LINE_MAX` characters cut there; each chunk leaves ``parts`` as it is decoded.
 
     Iterated, it gives the lines one at a time; :meth:`read` gives the text in large pieces
@@ -235,14 +242,22 @@ class KeptText:
         """The text in pieces of at most :data:`_PIECE` bytes' worth, lines cut to
         :data:`LINE_MAX`; the last piece ends with what the decoder held back."""
         parts = self._parts
+        if sum(len(part) for part in parts) <= _WHOLE:  # a paste, perhaps wrapped: read whole
+            whole = b"".join(parts)
+            parts.clear()
+            text = unpasted(self._decoder.decode(whole, final=True))
+            if text:
+                yield self._cut(unwrapped(text.replace("\r\n", "\n").replace("\r", "\n")))
+            return
         while parts:
             chunk = parts.popleft()
             for at in range(0, len(chunk), _PIECE):
-                yield self._cut(self._normal(self._decoder.decode(chunk[at : at + _PIECE])))
+                text = self._decoder.decode(chunk[at : at + _PIECE])
+                yield self._cut(self._normal(unpasted(text)))
         rest = ("\r" if self._held_cr else "") + self._decoder.decode(b"", final=True)
         self._held_cr = False
         if rest:
-            yield self._cut(rest.replace("\r\n", "\n").replace("\r", "\n"))
+            yield self._cut(unpasted(rest).replace("\r\n", "\n").replace("\r", "\n"))
 
     def _normal(self, text: str) -> str:
         """``text`` with its line ends made ``\\n``, a trailing ``\\r`` held for the next."""

@@ -56,6 +56,7 @@ from lostbeat.analyzer._folder import is_real_dir, read_file, shown_path, walk_f
 from lostbeat.analyzer._gunzip import _GZIP_MAGIC, _INFLATE_ERROR, _Broken, _size
 from lostbeat.analyzer._journal import JOURNAL_MAGIC, export_hint, read_journal
 from lostbeat.analyzer._limits import Limits
+from lostbeat.analyzer._paste import unpasted
 from lostbeat.analyzer._tarstream import _CHUNK, _is_tar_header, _Stream, _walk
 from lostbeat.analyzer._unxz import XZ_MAGIC, _Unxz
 from lostbeat.analyzer.artifacts import ARTIFACTS
@@ -316,7 +317,7 @@ class FileSource:
         head = _head(self.path)
         if self.kind is None and head.startswith(JOURNAL_MAGIC):
             return self._journal(col, progress)
-        kind = self.kind or artifacts.sniff_kind(head.decode("utf-8", "replace"))
+        kind = self.kind or artifacts.sniff_kind(unpasted(head.decode("utf-8", "replace")))
         col.name(label)
         if kind is None:
             packed = next((what for magic, what in _PACKED if head.startswith(magic)), None)
