@@ -438,3 +438,24 @@ def test_log_signals_are_read_through_no_break_spaces(tmp_path):
         "*may* be locked up.\n",
     )
     assert result.crash.type is CrashType.UNKNOWN
+
+
+def test_a_pcpu_heartbeat_warning_a_wrap_cut_is_joined_back(tmp_path):
+    result = run(
+        tmp_path,
+        vmkwarning_log="WARNING: Heartbeat: 540: PCPU 6 didn't have a heartbeat for 19 seconds,\n"
+        "timeout is 12, 2 IPIs sent; *may* be locked up.\n",
+    )
+    assert result.crash.type is CrashType.UNKNOWN
+
+
+def test_a_warning_with_a_logged_backtrace_is_no_crash(tmp_path):
+    result = run(
+        tmp_path,
+        vmkernel_log="WARNING: at vmkdrivers/src_92/vmklinux_92/vmware/linux_net.c:4102/"
+        "netdev_watchdog() (inside vmklinux)\n"
+        "cpu5:66001)Backtrace for current CPU #5, worldID=66001, fp=0x430512aa77c0\n"
+        "cpu5:66001)0x4391aa1be50:[0x41802aa03f71]vmk_LogBacktraceMessage@vmkernel#nover+0x29\n"
+        "cpu5:66001)0x4391aa1be70:[0x41802ab838ad]watchdog_work_cb@com.vmware.driverAPI#9.2+0x27d\n",
+    )
+    assert result.crash.type is CrashType.NONE

@@ -203,9 +203,9 @@ def to_float(text: str) -> float | None:
 
 
 def undecorate(line: str) -> str:
-    """The line without what a paste adds: colour codes, no-break spaces, Markdown's
-    backslash escapes, bullets, quotes, line numbers, the quoted ``'@'``; surrounding blanks
-    too.
+    """The line without what a paste adds: colour codes, Markdown's backslash escapes,
+    bullets, quotes, line numbers, the quoted ``'@'``; surrounding blanks too (a page's
+    characters are mapped back before, by ``lostbeat.analyzer._paste.unpasted``).
 
     >>> undecorate("  10. 2017-01-03T17:45:49.661Z cpu7:69126)0x43913029be30:[0x4180]F'@'vmkernel")
     '2017-01-03T17:45:49.661Z cpu7:69126)0x43913029be30:[0x4180]F@vmkernel'
@@ -215,8 +215,6 @@ def undecorate(line: str) -> str:
     '@BlueScreen: Spin count exceeded [0x4180]'
     """
     text = _ESCAPES.sub("", line)
-    if "\u00a0" in text:  # a web page's or a note's no-break spaces
-        text = text.replace("\u00a0", " ")
     if "\\" in text:
         text = _MARKDOWN.sub(r"\1", text.rstrip())
     text = _LEAD.sub("", text, count=1)

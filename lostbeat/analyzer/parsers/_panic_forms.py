@@ -94,6 +94,12 @@ _MESSAGES: tuple[tuple[PanicKind, re.Pattern[str]], ...] = tuple(
         (PanicKind.NOT_IMPLEMENTED, r"NOT_IMPLEMENTED \S+:[0-9]+"),
         (PanicKind.FAILURE, r"BUG: failure at \S+(?: \(inside \w+\))?"),
         (PanicKind.FAILURE, r"Failed at \S+ -- NOT REACHED"),
+        # the same after a wrap put "Failed at" on the line before: a source path, its line
+        # and the check's "--" (its words possibly on the next line)
+        (
+            PanicKind.FAILURE,
+            r"\b(?:bora|vmkdrivers)/\S+:[0-9]+ --(?: (?:NOT REACHED|(?:VMK_)?ASSERT\b.{0,160}))?",
+        ),
         (
             PanicKind.EXCEPTION,
             rf"#[A-Z]{{2,3}}\s+Exception\s*\(?\s*[0-9]+(?:\s*\))?{_WORLD}{_WHERE}",
@@ -134,7 +140,7 @@ def segments(text: str) -> list[str]:
 MESSAGE_WORDS = (
     "xception", "locked up", "Lost heartbeat", "no heartbeat", "Oops", "COS ", "CosPanic",
     "ASSERT", "NOT_", "BUG:", "NOT REACHED", "anic", "NMI", "LINT1", "achine check", "MCA",
-    "Spin count", "CrashMe", "@BlueScreen",
+    "Spin count", "CrashMe", "@BlueScreen", " --",
 )  # fmt: skip
 
 

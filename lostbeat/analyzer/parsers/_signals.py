@@ -94,6 +94,8 @@ _PCPU_HB = re.compile(
     _A,
 )
 _PCPU_SILENCE = re.compile(r"heartbeat for ([0-9]+) seconds?, timeout is ([0-9]+)", _A)
+# the rest of a PCPU heartbeat warning a mail's wrap put on a line of its own
+_PCPU_REST = re.compile(r"(?:timeout |is |[0-9]+,? )", _A)
 _PCPU_LOCKUP = re.compile(r"(PCPU ([0-9]+) locked up.*)$", _A)
 _PF = re.compile(r"(#PF Exception.*)$", _A)
 _NOT_IMPLEMENTED = re.compile(r"(NOT_IMPLEMENTED\b.*)$", _A)
@@ -246,7 +248,7 @@ def _events(text: str, ev: Evidence, uptime: float | None) -> list[Signal]:
 
 def classify(line_no: int, raw: str, *, path: str) -> list[Signal]:
     """The signals of one log line (most lines have none); read without what a paste adds
-    (no-break spaces, Markdown's escapes, bullets: :func:`undecorate`)."""
+    (Markdown's escapes, bullets: :func:`undecorate`)."""
     text = undecorate(raw)
     ev = Evidence(path, line_no, raw)
     uptime = line_uptime(text)
@@ -307,7 +309,8 @@ MAX_SIGNALS = 4000
 
 
 class LineScanner:
-    """Turns numbered lines into signals, joining a wrapped HB alert with its ``pid=`` line.
+    """Turns numbered lines into signals, joining a wrapped HB alert with its ``pid=`` line
+    and a wrapped PCPU heartbeat warning with the rest of it.
 
     Shared by the vmkernel-log and purple-screen parsers. Feed every line in order (or
     every line that may hold a signal), then call :meth:`finish`.
@@ -326,19 +329,23 @@ class LineScanner:
                 return
             first_no, first = self.pending
             self.pending = None
-            if stripped.startswith("pid="):
+            if stripped.startswith("pid=") or (
+                _PCPU_HB.search(first) and _PCPU_REST.match(stripped)
+            ):
                 self.signals.extend(
                     classify(first_no, f"{first.rstrip()} {stripped}", path=self.path)
                 )
                 return
             self.signals.extend(classify(first_no, first, path=self.path))
         raw = strip_newline(line)
-        keyed = raw.replace("\u00a0", " ") if "\u00a0" in raw else raw
-        if not any(k in keyed for k in _KEYS):
+        if not any(k in raw for k in _KEYS):
             return
         m = _HB.search(raw) if "heartbeat" in raw else None
         if m and "(" in m[1] and ")" not in m[1]:
             self.pending = (line_no, raw)
+            return
+        if (pcpu := _PCPU_HB.search(raw)) and not _PCPU_SILENCE.search(pcpu[1]):
+            self.pending = (line_no, raw)  # a wrap cut it before its timeout
             return
         self.signals.extend(classify(line_no, raw, path=self.path))
 
