@@ -47,6 +47,7 @@ from lostbeat.analyzer.parsers._panic_forms import (
     MAX_MESSAGE,
     MESSAGE_WORDS,
     PanicKind,
+    cut_check,
     message,
     segments,
     vmkernel_function,
@@ -235,12 +236,17 @@ class PanicReader:
         self._core = False
         self._context = False
         self._gdb_lines = 0
+        self._held: str | None = None
 
     def feed(self, line_no: int, raw: str) -> None:
-        """Read one line (with or without its newline)."""
+        """Read one line (with or without its newline); a line a wrap began with the path of
+        the check word the line before ended with is read with that word before it."""
         text = undecorate(raw)
         if not text:
             return
+        held, self._held = self._held, cut_check(text)
+        if held is not None:
+            text = f"{held} {text}"
         if not _may_be_panic(text):
             self._end_block()  # as any line that is no frame does
             return

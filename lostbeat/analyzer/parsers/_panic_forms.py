@@ -6,7 +6,7 @@ tests/corpus/kb/ (messages).
 
 Examples:
     >>> message("@BlueScreen: PCPU 3 locked up. Failed to ack TLB invalidate.cpu1:2)x")
-    (<PanicKind.LOCKUP: 'lockup'>, 'PCPU 3 locked up. Failed to ack TLB invalidate.', 13)
+    (<PanicKind.LOCKUP: 'lockup'>, 'PCPU 3 locked up. Failed to ack TLB invalidate.', 15)
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from enum import StrEnum
 
 __all__ = [
     "HEADER",
+    "cut_check",
     "MAX_MESSAGE",
     "MESSAGE_WORDS",
     "PanicKind",
@@ -114,6 +115,21 @@ _MESSAGES: tuple[tuple[PanicKind, re.Pattern[str]], ...] = tuple(
     )
 )
 _GDB_SPLIT = re.compile(r"(?=#[0-9]+\s+(?:0x[0-9a-fA-F*]+ in )?(?:\?\?|[A-Za-z_]))", _A)
+
+
+# A check's word a wrap left at the end of its line, its source path on the next
+# ("NOT_IMPLEMENTED" / "/build/mts/release/bora-84374/bora/vmkernel/main/util.c:83")
+_CHECK_CUT = re.compile(r"(?:^|\s)(NOT_IMPLEMENTED|ASSERT|Failed at)$", _A)
+
+
+def cut_check(text: str) -> str | None:
+    """The check word ending ``text`` whose path a wrap moved to the next line, if any.
+
+    >>> cut_check("@BlueScreen: Failed at"), cut_check("Failed at bora/x.c:1 -- NOT REACHED")
+    ('Failed at', None)
+    """
+    m = _CHECK_CUT.search(text)
+    return m[1] if m else None
 
 
 def segments(text: str) -> list[str]:

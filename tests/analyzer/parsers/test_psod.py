@@ -217,3 +217,13 @@ def test_a_backtrace_a_warning_logged_is_no_screen():
     ]
     assert not looks_like_psod("\n".join(lines))
     assert looks_like_psod("\n".join(["@BlueScreen: #PF Exception 14 in world 1:x IP 0x1", *lines]))
+
+
+def test_a_check_word_a_wrap_left_alone_is_read_with_its_path():
+    lines = ["    NOT_IMPLEMENTED", "/build/mts/release/bora-77777/bora/vmkernel/main/alloc.c:912"]
+    assert looks_like_psod("\n".join(lines))
+    screen = parse_psod(lines, path="mail.txt")
+    assert screen.panic is not None and screen.panic.kind.value == "not_implemented"
+    assert screen.message == (
+        "NOT_IMPLEMENTED /build/mts/release/bora-77777/bora/vmkernel/main/alloc.c:912"
+    )
