@@ -459,3 +459,19 @@ def test_a_warning_with_a_logged_backtrace_is_no_crash(tmp_path):
         "cpu5:66001)0x4391aa1be70:[0x41802ab838ad]watchdog_work_cb@com.vmware.driverAPI#9.2+0x27d\n",
     )
     assert result.crash.type is CrashType.NONE
+
+
+def test_an_esxi8_summary_with_the_syslog_severity_tells_a_restart_without_a_stop(tmp_path):
+    hb = (
+        "In(14) heartbeat[2101000]: up 0d{h}h0m1s, 2 VMs; [[2099000 hostd 80000kB] "
+        "[2103000 vmx 6500000kB]] [], [0]"
+    )
+    lines = [f"2030-05-0{d}T{h:02d}:00:00.100Z " + hb.format(h=h) for d, h in ((1, 1), (1, 2))]
+    lines += [
+        "2030-05-01T03:41:48.565Z No(13) bootstop[2099991]: Host has booted",
+        "2030-05-01T03:41:49.001Z No(13) bootstop[2099992]: No disk, file or network coredump "
+        "enabled",
+    ]
+    result = run(tmp_path, vmksummary_log="\n".join(lines) + "\n")
+    assert [i.kind for i in result.inputs] == ["vmksummary_log"]
+    assert result.crash.type is CrashType.UNKNOWN  # a restart no stop explains

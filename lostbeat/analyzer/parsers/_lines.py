@@ -42,6 +42,7 @@ __all__ = [
     "to_float",
     "to_int",
     "undecorate",
+    "undecorated",
 ]
 
 SNIFF_CHARS = 65536
@@ -200,6 +201,16 @@ def to_float(text: str) -> float | None:
     """An ASCII decimal ``123`` or ``123.45``, or None (no exponent, nan or inf)."""
     text = text.strip()
     return float(text) if _FLOAT.fullmatch(text) else None
+
+
+def undecorated(text: str) -> str:
+    """``text`` with each of its lines' decoration taken off (:func:`undecorate`): what a
+    sniffer looks at, so a quoted, bulleted or numbered paste is told as what it quotes.
+
+    >>> undecorated("  1. a\\n> b")
+    'a\\nb'
+    """
+    return "\n".join(undecorate(t) for t in text.splitlines())
 
 
 def undecorate(line: str) -> str:

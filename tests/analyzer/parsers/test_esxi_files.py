@@ -40,6 +40,27 @@ def test_vmksummary_log_lines():
     assert summary.lines[1].epoch == 1758161700 and summary.lines[1].evidence.line_no == 2
 
 
+def test_vmksummary_log_with_the_syslog_severity_and_a_missing_dump_target():
+    # 8.x: "In(14) heartbeat[pid]:", "No(13) bootstop[pid]:"; a boot without a dump target
+    # says so on a bootstop line, which is no crash's core-file line
+    lines = [
+        "2030-01-02T03:00:00.111Z In(14) heartbeat[2104000]: up 3d4h5m6s, 7 VMs; [[2098600 "
+        "hostd 90000kB] [2104100 vmx 4000000kB]] [], [numSMI 0]",
+        "2030-01-02T03:30:00.222Z No(13) bootstop[2099000]: Host has booted",
+        "2030-01-02T03:30:00.333Z No(13) bootstop[2099001]: No disk, file or network coredump "
+        "enabled",
+    ]
+    assert looks_like_vmksummary_log("\n".join(lines))
+    assert looks_like_vmksummary_log("\n".join(f"{i:3d}. {ln}" for i, ln in enumerate(lines, 1)))
+    summary = parse_vmksummary_log(lines, path="var/run/log/vmksummary.log")
+    assert [ln.kind for ln in summary.lines] == [
+        LineKind.HEARTBEAT,
+        LineKind.STARTING,
+        LineKind.OTHER,
+    ]
+    assert summary.lines[0].vms == 7 and summary.lines[0].top[1].kb == 4000000
+
+
 def test_vmksummary_log_redacted_times_have_no_epoch():
     (line,) = parse_vmksummary_log(
         ["YYYY-MM-DDTHH:MM:SS.SSSZ bootstop: Host has booted"], path="x"

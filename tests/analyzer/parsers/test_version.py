@@ -75,3 +75,19 @@ def test_arbitrary_text_raises_only_parse_errors(lines):
     except (ParseError, ArtifactMissing):
         return
     assert info.evidence.path == "x"
+
+
+def test_a_quoted_or_numbered_version_paste():
+    for lines in (
+        ["> VMware ESXi 6.0.0 build-9999999", "> VMware ESXi 6.0.0 Update 3"],
+        ["  1. VMware ESXi 6.0.0 build-9999999", "  2. VMware ESXi 6.0.0 Update 3"],
+    ):
+        assert looks_like_version("\n".join(lines))
+        info = parse_version(lines, path="vmware-vl.txt")
+        assert (info.product, info.version, info.update, info.build) == (
+            "VMware ESXi",
+            "6.0.0",
+            3,
+            9999999,
+        )
+        assert info.evidence.text == lines[0]  # quoted as given
