@@ -475,3 +475,13 @@ def test_an_esxi8_summary_with_the_syslog_severity_tells_a_restart_without_a_sto
     result = run(tmp_path, vmksummary_log="\n".join(lines) + "\n")
     assert [i.kind for i in result.inputs] == ["vmksummary_log"]
     assert result.crash.type is CrashType.UNKNOWN  # a restart no stop explains
+
+
+def test_a_known_issue_is_found_in_a_stack_of_function_names_alone(tmp_path):
+    result = run(
+        tmp_path,
+        backtrace_txt="WorldNewInt\nWorld_NewUserWorld\nUserCartel_NewChildWorld\n"
+        "User_LinuxSyscallHandler\nHelperQueueFunc\n",
+    )
+    assert [i.kb for i in result.known_issues] == ["2012404"]
+    assert result.crash.class_ is CrashClass.VMKERNEL
