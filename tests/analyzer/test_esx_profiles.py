@@ -485,3 +485,15 @@ def test_a_known_issue_is_found_in_a_stack_of_function_names_alone(tmp_path):
     )
     assert [i.kb for i in result.known_issues] == ["2012404"]
     assert result.crash.class_ is CrashClass.VMKERNEL
+
+
+def test_a_known_issue_is_found_in_frames_whose_at_a_paste_escaped(tmp_path):
+    # a note exported to Markdown writes "\@" in every frame
+    result = run(
+        tmp_path,
+        backtrace_txt="0xADDR1:\\[0xADDR2\\]PanicvPanicInt\\@vmkernel#nover+0x202\n"
+        "0xADDR3:\\[0xADDR4\\]PCIEDPC_EDRHandler\\@vmkernel#nover+0x2cd\n"
+        "0xADDR5:\\[0xADDR6\\]HelperQueueFunc\\@vmkernel#nover+0x19d\n",
+    )
+    assert [i.kb for i in result.known_issues] == ["394393"]
+    assert result.crash.class_ is CrashClass.HARDWARE
