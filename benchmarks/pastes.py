@@ -69,8 +69,11 @@ TRANSFORMS: dict[str, Callable[[str], str] | None] = {
         f"{i:3d}. {line}" for i, line in enumerate(s.splitlines(True), 1)
     ),
     "wrapped-76": _each_line(_wrapped),  # a mail client
+    "utf-16": lambda s: s,  # PowerShell's ">": encoded below
     "rename": None,  # the same text under a generic name: only its content tells its kind
 }
+ENCODINGS = {"utf-16": "utf-16"}
+"""The transformations that save the text in another encoding than UTF-8."""
 
 
 def pasted(folder: Path, into: Path, name: str) -> Path:
@@ -84,7 +87,9 @@ def pasted(folder: Path, into: Path, name: str) -> Path:
         text = f.read_bytes().decode("utf-8", "surrogateescape")
         target = dst / (f"paste{i}.txt" if transform is None else f.name)
         out = text if transform is None else transform(text)
-        target.write_bytes(out.encode("utf-8", "surrogateescape"))
+        codec = ENCODINGS.get(name, "utf-8")
+        errors = "surrogateescape" if codec == "utf-8" else "replace"
+        target.write_bytes(out.encode(codec, errors))
     return dst
 
 

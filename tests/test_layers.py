@@ -57,6 +57,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "lostbeat.agent",
         "lostbeat.analyzer.early",
         "lostbeat.analyzer.engine",
+        "lostbeat.analyzer.this_host",  # analyze --this-host: the sources it opens
         *RESULT_TYPES,
         "lostbeat.fleet",
         "lostbeat.recorder",

@@ -146,3 +146,26 @@ def test_held_files_stay_within_a_quarter_of_the_open_file_limit() -> None:
     found, held = map(int, out.stdout.split())
     assert found > 20  # more processes than the budget of 64 // 4 files holds
     assert 0 < held <= 16
+
+
+def test_a_process_whose_stat_did_not_change_keeps_the_swap_read_before(tmp_path: Path) -> None:
+    """``status`` is read again only for a process whose ``stat`` changed: swapping out or in
+    moves the resident count ``stat`` shows."""
+    (tmp_path / "7").mkdir()
+    line = "7 (x) S 1 7 7 0 -1 0 0 0 0 0 5 5 0 0 20 0 1 0 250 8192000 {} 0"
+    status = "Name:\tx\nVmRSS:\t400 kB\nVmSwap:\t{} kB\n"
+
+    def write(name: str, text: str) -> None:
+        new = tmp_path / "7" / f"{name}.new"
+        new.write_text(text)
+        new.replace(tmp_path / "7" / name)
+
+    write("stat", line.format(100))
+    write("status", status.format(64))
+    procfs = Procfs(tmp_path)
+    assert procfs.scan(read_swap=True)[0].swap_kb == 64
+    write("status", status.format(128))  # stat the same: not read again
+    assert procfs.scan(read_swap=True)[0].swap_kb == 64
+    assert procfs.scan(read_swap=False)[0].swap_kb is None
+    write("stat", line.format(90))  # pages went out: stat changed, status read
+    assert procfs.scan(read_swap=True)[0].swap_kb == 128

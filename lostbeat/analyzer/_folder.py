@@ -19,6 +19,7 @@ from collections.abc import Callable
 from lostbeat.analyzer import artifacts
 from lostbeat.analyzer._collect import Progress, _Collector, shown_link
 from lostbeat.analyzer._sink import _Sink
+from lostbeat.analyzer._unpack import MAGIC_BYTES
 
 __all__ = ["read_file", "shown_path", "walk_folder"]
 
@@ -43,7 +44,7 @@ def read_file(path: str, sink: _Sink, *, size: int) -> int:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(0, "no longer a regular file")
         start = 0
-        sink.decide(os.pread(fd, 2, 0))
+        sink.decide(os.pread(fd, MAGIC_BYTES, 0))
         if sink.gunzip is None and sink.tail and size > sink.cap:
             start = os.lseek(fd, size - sink.cap - 1, os.SEEK_SET)  # the tail is enough
             sink.skipped(start)

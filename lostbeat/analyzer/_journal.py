@@ -10,19 +10,12 @@ member's sink, so a large journal keeps only its newest lines, as any log does. 
 from __future__ import annotations
 
 import shutil
-import subprocess
-from typing import Protocol
+
+from lostbeat.analyzer._command import CommandSink, stream_command
 
 __all__ = ["JOURNAL_MAGIC", "export_hint", "read_journal"]
 
 JOURNAL_MAGIC = b"LPKSHHRH"
-_CHUNK = 1 << 20
-
-
-class _Sink(Protocol):
-    done: bool
-
-    def write(self, chunk: bytes) -> None: ...
 
 
 def export_hint(path: str) -> str:
@@ -33,7 +26,7 @@ def export_hint(path: str) -> str:
     )
 
 
-def read_journal(path: str, sink: _Sink) -> tuple[int, str]:
+def read_journal(path: str, sink: CommandSink) -> tuple[int, str]:
     """Stream ``journalctl --file path -o json`` into ``sink``: (bytes written, error or "").
 
     Raises:
@@ -42,18 +35,5 @@ def read_journal(path: str, sink: _Sink) -> tuple[int, str]:
     exe = shutil.which("journalctl")
     if exe is None:
         raise FileNotFoundError("journalctl")
-    cmd = [exe, "--file", path, "-o", "json", "--no-pager", "-q"]
-    done = 0
-    with subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    ) as proc:
-        assert proc.stdout is not None and proc.stderr is not None
-        while chunk := proc.stdout.read(_CHUNK):
-            sink.write(chunk)
-            done += len(chunk)
-        err = proc.stderr.read(4096).decode("utf-8", "replace").strip()
-        code = proc.wait()
-    if code != 0:
-        first = err.splitlines()[0] if err else f"exit status {code}"
-        return done, f"journalctl could not read it: {first}"
-    return done, ""
+    done, error = stream_command([exe, "--file", path, "-o", "json", "--no-pager", "-q"], sink)
+    return done, f"journalctl could not read it: {error}" if error else ""

@@ -2,7 +2,8 @@
 text, undone before any sniffer or reader sees it (:func:`unpasted`).
 
 A log that a host wrote is ASCII or plain UTF-8; the same log pasted into a forum, a mail or
-a ticket, or saved by Notepad, comes back with a byte-order mark before its first line,
+a ticket, or saved by Notepad, comes back with a byte-order mark before its first line (or
+as UTF-16, when PowerShell wrote it: :func:`codec_of`),
 no-break and thin spaces between words, zero-width characters, typographic quotes and
 dashes, and, scraped from a page's source, HTML entities (``&gt;`` for ``>``). None of
 those is in any form a reader knows, so a screen or a kernel log pasted that way would not
@@ -23,7 +24,11 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["unpasted"]
+__all__ = ["UTF16_BOMS", "codec_of", "head_text", "unpasted"]
+
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+"""A text saved as UTF-16 starts with one of these (PowerShell's ``>`` and ``Out-File``
+write UTF-16LE with it, Notepad's "Unicode" too)."""
 
 _MAPPED = {
     # no-break, figure, narrow, thin, hair, en and em spaces, ideographic space
@@ -53,6 +58,22 @@ _ENTITIES = {
     "&nbsp;": " ",
 }
 _ENTITY = re.compile("|".join(re.escape(e) for e in _ENTITIES))
+
+
+def codec_of(start: bytes) -> str:
+    """The codec of a text that starts with ``start``: UTF-16 after its byte-order mark,
+    else UTF-8 (a host's logs are UTF-8 or ASCII)."""
+    return "utf-16" if start[:2] in UTF16_BOMS else "utf-8"
+
+
+def head_text(head: bytes) -> str:
+    """The start of a file as the sniffers see it: decoded (a bad byte, or a code unit cut
+    at the end, becomes U+FFFD) and :func:`unpasted`.
+
+    >>> head_text("\\ufeffMemTotal: 1 kB".encode("utf-16"))
+    'MemTotal: 1 kB'
+    """
+    return unpasted(head.decode(codec_of(head), "replace"))
 
 
 def unpasted(text: str) -> str:

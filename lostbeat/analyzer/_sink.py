@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING
 
 from isal import isal_zlib
 
-from lostbeat.analyzer._gunzip import _GZIP_MAGIC, _Broken, _Gunzip, _size
-from lostbeat.analyzer._paste import unpasted
+from lostbeat.analyzer._gunzip import _Broken, _Gunzip, _size
+from lostbeat.analyzer._paste import codec_of, unpasted
+from lostbeat.analyzer._unpack import unpacker
 from lostbeat.analyzer._unwrap import unwrapped
 
 if TYPE_CHECKING:
@@ -71,8 +72,8 @@ class _Sink:
         """Set gzip or plain from the member's first bytes."""
         if not self.decided:
             self.decided = True
-            if head[:2] == _GZIP_MAGIC and self.inflate:
-                self.gunzip = _Gunzip(self.limits)
+            if self.inflate:
+                self.gunzip = unpacker(head, self.limits)
 
     def skipped(self, n: int) -> None:
         """``n`` bytes of the member's start were skipped unread (a plain log's tail is
@@ -163,7 +164,7 @@ class _Sink:
     def result(self) -> tuple[deque[bytes], str]:
         """The kept chunks (for :func:`lines_of`) and a note on what was left out."""
         if self.gunzip is not None and not self.gunzip.finished() and not self.done:
-            self.error = f"gzip data truncated after {_size(self.seen)}"
+            self.error = f"{self.gunzip.kind} data truncated after {_size(self.seen)}"
         if self.tail and self.parts:
             self._cut()
         if not self.tail or self.kept == self.seen:
@@ -196,13 +197,13 @@ def content_key(parts: Iterable[bytes]) -> bytes:
 
 
 class KeptText:
-    """The text of the kept chunks in ``parts``, decoded as UTF-8 (a bad byte becomes
-    U+FFFD), what a paste adds undone (:func:`~lostbeat.analyzer._paste.unpasted`: a
-    byte-order mark, no-break spaces, typographic quotes, HTML entities; a text of at most
-    1 MiB, read whole, has the lines a mail wrapped joined back,
-    :func:`~lostbeat.analyzer._unwrap.unwrapped`), ``\\r\\n`` and
-    ``\\r`` read as ``\\n`` as ``open()`` does, a line longer than
-    :data:`LINE_MAX` characters cut there; each chunk leaves ``parts`` as it is decoded.
+    """The text of the kept chunks in ``parts``, decoded as UTF-8 (or UTF-16 after its
+    byte-order mark; a bad byte becomes U+FFFD), what a paste adds undone
+    (:func:`~lostbeat.analyzer._paste.unpasted`: a byte-order mark, no-break spaces,
+    typographic quotes, HTML entities; a text of at most 1 MiB, read whole, has the lines a
+    mail wrapped joined back, :func:`~lostbeat.analyzer._unwrap.unwrapped`), ``\\r\\n`` and
+    ``\\r`` read as ``\\n`` as ``open()`` does, a line longer than :data:`LINE_MAX`
+    characters cut there; each chunk leaves ``parts`` as it is decoded.
 
     Iterated, it gives the lines one at a time; :meth:`read` gives the text in large pieces
     instead, for a parser that searches a log's text at C speed and splits out only the lines
@@ -213,7 +214,8 @@ class KeptText:
 
     def __init__(self, parts: deque[bytes]) -> None:
         self._parts = parts
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        codec = codec_of(parts[0][:2]) if parts else "utf-8"
+        self._decoder = codecs.getincrementaldecoder(codec)("replace")
         self._held_cr = False  # a piece ended in "\r": a "\n" may follow in the next one
         self._carried = 0  # characters of the unfinished last line given so far
         self._lines: Iterator[str] | None = None

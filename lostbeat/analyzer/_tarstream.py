@@ -19,10 +19,10 @@ import re
 from typing import BinaryIO
 
 from lostbeat.analyzer._collect import Progress, _Collector, shown_link
-from lostbeat.analyzer._gunzip import MiB, _Broken, _Gunzip, _Inflater, adopt_early
+from lostbeat.analyzer._gunzip import MiB, _Broken, _Inflater, adopt_early
 from lostbeat.analyzer._limits import Limits
 from lostbeat.analyzer._sink import _Sink
-from lostbeat.analyzer._unxz import _Unxz
+from lostbeat.analyzer._unpack import MAGIC_BYTES, _Unpack, unpacker
 from lostbeat.errors import InputError
 
 _DECIMAL = re.compile(r"[0-9]{1,20}")
@@ -55,17 +55,17 @@ class _Stream:
     (for progress and the ratio guard) is exact. :meth:`close` must be called when done.
     """
 
-    def __init__(
-        self, fp: BinaryIO, *, gz: bool, total: int, limits: Limits, xz: bool = False
-    ) -> None:
+    def __init__(self, fp: BinaryIO, *, head: bytes, total: int, limits: Limits) -> None:
         self.fp, self.total = fp, total
-        self.seekable = not (gz or xz) and fp.seekable()
-        self.kind = "xz" if xz else "gzip" if gz else None  # the compression, if any
+        # the compression, told by the first bytes (``head``): gzip, xz, bzip2 or none
+        unpack = unpacker(head, limits)
+        self.seekable = unpack is None and fp.seekable()
+        self.kind = None if unpack is None else unpack.kind
         self.inflater: _Inflater | None = None
-        if gz:
-            self.inflater = adopt_early(fp, limits) or _Inflater(fp, _Gunzip(limits))
-        elif xz:  # lzma, as isal, lets go of the GIL while it works: the same thread serves
-            self.inflater = _Inflater(fp, _Unxz(limits))
+        if isinstance(unpack, _Unpack):  # lzma and bz2, as isal, let go of the GIL too
+            self.inflater = _Inflater(fp, unpack)
+        elif unpack is not None:
+            self.inflater = adopt_early(fp, limits) or _Inflater(fp, unpack)
         self.read = 0  # bytes read from the file
         self.buf, self.off = b"", 0
         self.offset = 0  # tar bytes produced so far
@@ -334,7 +334,7 @@ def _read_member(stream: _Stream, col: _Collector, rel: str, size: int, padded: 
             raise _Broken(f"archive ends inside {rel}")
         return
     name, sink = target
-    head = stream.take(min(size, 2))
+    head = stream.take(min(size, MAGIC_BYTES))
     sink.decide(head)
     skip = size - sink.cap - 1  # a plain log's tail is all it keeps: seek to it
     if stream.seekable and sink.tail and sink.gunzip is None and skip > len(head):

@@ -46,7 +46,7 @@ from lostbeat.analyzer.rules.root_cause import (
     settled_class,
 )
 from lostbeat.analyzer.rules.timeline import Timeline, judge_timeline
-from lostbeat.analyzer.sources import Collected, Progress, open_source, shown_path
+from lostbeat.analyzer.sources import BundleSource, Collected, Progress, open_source, shown_path
 from lostbeat.errors import ArtifactMissing, InputError
 
 __all__ = ["analyze", "analyze_collected"]
@@ -208,9 +208,11 @@ def analyze(
     kind: str | None = None,
     progress: Progress | None = None,
     at: str | None = None,
+    sources: Sequence[BundleSource] = (),
 ) -> AnalysisResult:
     """Analyse the inputs of one host and one incident (the one nearest ``at``, where the
-    evidence shows several: ``lostbeat analyze --at``).
+    evidence shows several: ``lostbeat analyze --at``): the ``paths`` given, and ``sources``
+    already opened (this host's own evidence: :mod:`lostbeat.analyzer.this_host`).
 
     Each member is parsed as its source reads it (``_Streamed``), so that only parsed values
     stay in memory, never the members until the end.
@@ -221,7 +223,7 @@ def analyze(
             broken (truncated, corrupt, a bomb).
         LostbeatError: any parse or rule error, when ``strict``.
     """
-    if not paths:
+    if not paths and not sources:
         raise InputError("no input given", path="-")
     collected: list[Collected] = []
     records: list[InputRecord] = []
@@ -229,9 +231,11 @@ def analyze(
     run = Run()
     run.parsed.at = at
     consume = Streamed(run, strict=strict)
-    for path in paths:
+    opened: list[BundleSource | str | os.PathLike[str]] = [*paths, *sources]
+    for item in opened:
         try:
-            source = open_source(path, kind=kind).collect(progress=progress, consume=consume)
+            src = open_source(item, kind=kind) if isinstance(item, (str, os.PathLike)) else item
+            source = src.collect(progress=progress, consume=consume)
         except InputError as err:
             if strict:
                 raise
@@ -243,6 +247,6 @@ def analyze(
         collected.append(source)
     if not collected:
         raise failures[0]
-    given = [shown_path(os.fspath(p)) for p in paths]
+    given = [shown_path(os.fspath(p)) for p in paths] + [s.label for s in sources]
     looked = kind or ", ".join(ARTIFACTS)
     return _analyze(collected, run, strict=strict, records=records, given=(given, looked))

@@ -41,8 +41,6 @@ import stat
 from collections.abc import Mapping
 from typing import BinaryIO, Protocol
 
-from isal import isal_zlib
-
 from lostbeat.analyzer import artifacts
 from lostbeat.analyzer._collect import (
     Collected,
@@ -53,12 +51,12 @@ from lostbeat.analyzer._collect import (
     _Collector,
 )
 from lostbeat.analyzer._folder import is_real_dir, read_file, shown_path, walk_folder
-from lostbeat.analyzer._gunzip import _GZIP_MAGIC, _INFLATE_ERROR, _Broken, _size
+from lostbeat.analyzer._gunzip import _Broken, _size
 from lostbeat.analyzer._journal import JOURNAL_MAGIC, export_hint, read_journal
 from lostbeat.analyzer._limits import Limits
-from lostbeat.analyzer._paste import unpasted
+from lostbeat.analyzer._paste import head_text
 from lostbeat.analyzer._tarstream import _CHUNK, _is_tar_header, _Stream, _walk
-from lostbeat.analyzer._unxz import XZ_MAGIC, _Unxz
+from lostbeat.analyzer._unpack import XZ_MAGIC, unpacker
 from lostbeat.analyzer.artifacts import ARTIFACTS
 from lostbeat.analyzer.result import InputRecord, InputStatus
 from lostbeat.errors import InputError
@@ -81,13 +79,11 @@ __all__ = [
 
 _HEAD = 64 * 1024  # bytes of a loose file its kind is sniffed from
 _PACKED = (  # archives and compressions lostbeat does not read (magic numbers)
-    (XZ_MAGIC, "is xz data"),
-    (b"BZh", "is bzip2 data"),
     (b"\x28\xb5\x2f\xfd", "is zstd data"),
     (b"PK\x03\x04", "is a zip archive"),
     (b"7z\xbc\xaf\x27\x1c", "is a 7-Zip archive"),
 )
-_ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar", ".tar.xz", ".txz")
+_ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tbz")
 
 
 class BundleSource(Protocol):
@@ -127,14 +123,13 @@ class TarSource:
         with _open(self.path) as fp:
             total = os.fstat(fp.fileno()).st_size
             magic = fp.read(len(XZ_MAGIC))
-            gz, xz = magic[:2] == _GZIP_MAGIC, magic == XZ_MAGIC
             fp.seek(0)
             if total == 0:
                 raise InputError("empty file; expected a .tgz or .tar bundle", path=self.label)
-            stream = _Stream(fp, gz=gz, xz=xz, total=total, limits=self.limits)
+            stream = _Stream(fp, head=magic, total=total, limits=self.limits)
             stream.progress = progress
             try:
-                end = self._walk(stream, col, packed=gz or xz, total=total)
+                end = self._walk(stream, col, packed=stream.kind is not None, total=total)
             finally:
                 stream.close()
             if progress is not None:
@@ -256,24 +251,20 @@ class MemorySource:
         return col.result()
 
 
-def _head(path: str) -> bytes:
-    """The first bytes of a file, inflated when it is gzip (or xz, to tell a .tar.xz)."""
+def _head(path: str) -> tuple[bytes, str]:
+    """The first bytes of a file, decompressed when it is gzip, xz or bzip2 (a compressed
+    tar, or a compressed log whose kind is sniffed from its text), and the compression ("" for
+    none); no bytes when the compressed data ends or breaks before any."""
     with _open(path) as fp:
         raw = fp.read(_HEAD)
-    if raw.startswith(XZ_MAGIC):
-        unxz = _Unxz(Limits())
-        unxz.feed(raw)
-        try:
-            tar = unxz.pull(_HEAD)
-        except _Broken:
-            return raw
-        return tar if _is_tar_header(tar) else raw  # a loose .xz log: "unpack it first"
-    if raw[:2] != _GZIP_MAGIC:
-        return raw
+    unpack = unpacker(raw, Limits())
+    if unpack is None:
+        return raw, ""
+    unpack.feed(raw)
     try:
-        return isal_zlib.decompressobj(wbits=31).decompress(raw, _HEAD)
-    except _INFLATE_ERROR:
-        return b""
+        return unpack.pull(_HEAD), unpack.kind
+    except _Broken:
+        return b"", unpack.kind
 
 
 class FileSource:
@@ -310,18 +301,22 @@ class FileSource:
             raise InputError(f"cannot read: {err.strerror}", path=label) from None
         if not stat.S_ISREG(st.st_mode):
             raise InputError("not a regular file", path=label)
-        if st.st_size == 0:
+        head, packed_as = _head(self.path)
+        if st.st_size == 0 and not head:  # /proc's files say 0 and have text: read, not sized
             raise InputError("empty file", path=label)
         col = _Collector(label, self.limits, consume)
         col.set_top(None)
-        head = _head(self.path)
         if self.kind is None and head.startswith(JOURNAL_MAGIC):
             return self._journal(col, progress)
-        kind = self.kind or artifacts.sniff_kind(unpasted(head.decode("utf-8", "replace")))
+        kind = self.kind or artifacts.sniff_kind(head_text(head))
         col.name(label)
         if kind is None:
             packed = next((what for magic, what in _PACKED if head.startswith(magic)), None)
             reason = f"{packed}: unpack it first" if packed else "not recognised as any artifact"
+            if packed_as and not head:
+                reason = (
+                    f"is {packed_as} data that breaks off before any text (truncated or corrupt)"
+                )
             col.skip(label, f"content {reason}")
             return col.result()
         col.recording_dirs = [""] if kind == "recording" else []
@@ -333,7 +328,7 @@ class FileSource:
                 raise InputError(f"cannot read: {err.strerror}", path=label) from None
             col.keep(label, kind, target[1])
             if progress is not None:
-                progress(done, st.st_size)
+                progress(done, max(st.st_size, done))
         return col.result()
 
     def _journal(self, col: _Collector, progress: Progress | None) -> Collected:
@@ -387,6 +382,6 @@ def open_source(
         return TarSource(name, limits=limits)
     if st.st_size == 0:
         raise InputError("empty file", path=shown)
-    if _is_tar_header(_head(name)):
+    if _is_tar_header(_head(name)[0]):
         return TarSource(name, limits=limits)
     return FileSource(name, limits=limits)

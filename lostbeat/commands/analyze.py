@@ -1,4 +1,5 @@
-"""``lostbeat analyze PATH... [--json] [--strict] [--as KIND] [--html FILE]``."""
+"""``lostbeat analyze [PATH...] [--this-host] [--json] [--strict] [--as KIND] [--at TIME]
+[--html FILE]``."""
 
 from __future__ import annotations
 
@@ -28,11 +29,19 @@ KINDS = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "paths",
-        nargs="+",
+        nargs="*",
         metavar="PATH",
-        help="a vm-support archive (.tgz, .tar.gz, .tar), an unpacked bundle folder, a "
-        "lostbeat recording folder, or loose files (screen, vmksummary, vmkernel log, "
-        "meminfo, esx.conf); all of one host and one incident",
+        help="an ESX or ESXi vm-support archive or folder, a purple screen, ESX logs; a Linux "
+        "kernel log, journal, syslog file, sosreport or supportconfig, earlyoom, "
+        "systemd-oomd, nohang or kubectl output; a lostbeat recording or capture; archives "
+        "and logs may be gzip, xz or bzip2. All of one host and one incident",
+    )
+    parser.add_argument(
+        "--this-host",
+        action="store_true",
+        help="read this Linux host's own evidence where it lies: the kernel log (the "
+        "journal's previous and current boot, else dmesg), /proc/meminfo, sysstat's sar "
+        "files, lostbeat's recording",
     )
     parser.add_argument(
         "--json",
@@ -115,6 +124,10 @@ def _console() -> Console:
 
 def run(args: argparse.Namespace) -> int:
     from lostbeat.analyzer import early
+    from lostbeat.errors import LostbeatError
+
+    if not args.paths and not args.this_host:
+        raise LostbeatError("nothing to analyse: give a PATH, or --this-host")
 
     if args.kind is None:  # the first archive inflates while the analysis is imported
         early.start(args.paths)
@@ -127,12 +140,18 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from lostbeat.analyzer.engine import analyze
 
+    sources = []
+    if args.this_host:
+        from lostbeat.analyzer.this_host import this_host
+
+        sources = this_host()
+    given = {"strict": args.strict, "kind": args.kind, "at": args.at, "sources": sources}
     if not sys.stderr.isatty():  # no progress bar to show: rich is not imported for it
-        return emit(analyze(args.paths, strict=args.strict, kind=args.kind), args)
+        return emit(analyze(args.paths, **given), args)
     from rich.console import Console
 
     from lostbeat.report import terminal
 
     with terminal.progress(Console(stderr=True)) as tick:
-        result = analyze(args.paths, strict=args.strict, kind=args.kind, progress=tick, at=args.at)
+        result = analyze(args.paths, progress=tick, **given)
     return emit(result, args)

@@ -214,16 +214,21 @@ class Procfs:
                     raw = None if stat.kthread else RawProc(stat.pid, stat, None)
             except (OSError, ValueError, IndexError):
                 continue  # ended while we looked, or not a process folder
-            seen[entry] = (data, raw)
-            if raw is None:
-                continue  # a kernel thread
-            if read_swap:
+            # A process's swap changes only as pages go out or come in, and each moves its
+            # resident count (and a swap-in its fault count) in ``stat``: with ``stat`` the
+            # same bytes, the swap read last time stands, and ``status`` (dearer for the
+            # kernel to build than ``stat``) is not read again.
+            if raw is not None and read_swap and raw.swap_kb is None:  # new, changed or unread
                 try:
                     status = self._read_held(entry, b"/status", _STATUS_LIMIT)
                     raw = raw._replace(swap_kb=status_field(status, b"VmSwap"))
                 except (OSError, ValueError):
                     continue
-            found.append(raw)
+            seen[entry] = (data, raw)
+            if raw is not None:  # else a kernel thread
+                found.append(
+                    raw if read_swap or raw.swap_kb is None else raw._replace(swap_kb=None)
+                )
         self._parsed = seen
         if self._held:
             self._release(seen)

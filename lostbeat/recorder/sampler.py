@@ -2,7 +2,9 @@
 
 Each sample reads ``/proc/PID/stat`` (RSS, size, threads, CPU ticks, state) of every user
 process, and ``VmSwap`` from ``/proc/PID/status`` when the host has swap configured (on a
-host without swap a process's swap is exactly 0, and the read is saved). A process is
+host without swap a process's swap is exactly 0, and the read is saved), again only for a
+process whose ``stat`` changed: a page going out or coming in moves the resident count it
+shows. A process is
 known by its pid and start time, so a reused pid is a new process. Its owner is read the
 first time it is seen; its command line and cgroup then, and again whenever its name
 (``comm``, which ``exec`` and ``prctl(PR_SET_NAME)`` change at once, linux-mechanisms.md,

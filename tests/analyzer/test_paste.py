@@ -85,3 +85,15 @@ def test_unwrapping_keeps_the_lines_and_a_long_line_stops_it(text, extra):
 def test_a_second_pass_changes_nothing(text):
     once = unpasted(text)
     assert unpasted(once) == once or "&" in once
+
+
+def test_a_text_powershell_saved_as_utf16_is_read_as_text():
+    text = "Jun  3 10:11:12 host kernel: Out of memory: Killed process 7 (a)\n" * 5000
+    for codec in ("utf-16", "utf-16-be"):
+        data = text.encode(codec)
+        if codec == "utf-16-be":
+            data = b"\xfe\xff" + data
+        odd = deque([data[:12345], data[12345:70001], data[70001:]])  # code units cut
+        assert "".join(KeptText(odd)) == text
+        big = deque([data * 3])  # past the whole-text size: read in pieces
+        assert "".join(KeptText(big)).count("Killed process 7 (a)") == 15000

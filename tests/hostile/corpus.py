@@ -50,6 +50,7 @@ from tests.hostile.inputs import (
     unrelated_archive,
     write,
     xz_bundle,
+    zstd_bundle,
 )
 from tests.hostile.tarcraft import (
     base256,
@@ -219,9 +220,13 @@ NOTHING_CASES = [
     Case("nothing-stray-text", "nothing readable", stray_text, 2, LOOKED_FOR),
     Case("nothing-empty-folder", "nothing readable", empty_folder, 2, LOOKED_FOR),
     Case("nothing-unrelated-archive", "nothing readable", unrelated_archive, 2, LOOKED_FOR),
-    Case("nothing-bzip2-without-suffix", "nothing readable", bzip2_bundle, 2, LOOKED_FOR),
-    # xz is read (a sosreport's .tar.xz), whatever the name: the archive is told by its bytes
+    Case("nothing-zstd-without-suffix", "nothing readable", zstd_bundle, 2, LOOKED_FOR),
+    # xz and bzip2 are read (a sosreport's .tar.xz, a .tar.bz2), whatever the name: the
+    # archive is told by its bytes
     Case("xz-without-suffix", "xz archive", xz_bundle, 0, None, _has(r"^read proc/meminfo")),
+    Case(
+        "bzip2-without-suffix", "bzip2 archive", bzip2_bundle, 0, None, _has(r"^read proc/meminfo")
+    ),
     Case(
         "nothing-escaped-path",
         "escape sequences in a path",

@@ -308,6 +308,11 @@ def bzip2_bundle(folder: Path, scale: float) -> Prepared:
     return write(folder / "esx01-bundle", data)
 
 
+def zstd_bundle(folder: Path, scale: float) -> Prepared:
+    """A zstd frame's magic number and then anything: zstd is not read, and says so."""
+    return write(folder / "esx01-bundle", b"\x28\xb5\x2f\xfd" + bytes(range(256)) * 4)
+
+
 def escaped_path(folder: Path, scale: float) -> Prepared:
     path = folder / "evil\x1b[2J\x1b]0;owned\x07\nname.txt"
     path.write_bytes(b"nothing to see\n")

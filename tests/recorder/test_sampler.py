@@ -100,7 +100,9 @@ def test_the_real_proc_sees_a_real_process_and_its_memory(tmp_path: Path) -> Non
             child.kill()
 
 
-def test_a_row_is_new_when_its_stat_or_swap_changed_and_the_same_otherwise(fake_proc) -> None:
+def test_a_row_is_new_when_its_stat_changed_and_the_same_otherwise(fake_proc) -> None:
+    """Pages going out to swap leave the resident count ``stat`` shows: the swap is read
+    again with the ``stat`` that changed, and kept while the ``stat`` stays the same."""
     fake_proc.memory(total_kb=1 << 20, available_kb=1 << 19, swap_kb=1 << 20, swap_free_kb=1 << 19)
     fake_proc.add(5, "still", 400, swap_kb=0)
     fake_proc.add(6, "grows", 400, swap_kb=0)
@@ -108,9 +110,9 @@ def test_a_row_is_new_when_its_stat_or_swap_changed_and_the_same_otherwise(fake_
     sampler = Sampler(Procfs(fake_proc.root))
     first = {i.key.name: row for row in sampler.sample().procs for i in row[:1]}
     fake_proc.set(6, "grows", 800)
-    fake_proc.set(7, "swaps", 400, swap_kb=64)
+    fake_proc.set(7, "swaps", 336, swap_kb=64)
     second = {i.key.name: row for row in sampler.sample().procs for i in row[:1]}
     assert second["still"] is first["still"]  # the stat did not change: the same row
     assert second["grows"][1].rss_kb == 800 and first["grows"][1].rss_kb == 400
-    assert second["swaps"][1].swap_kb == 64 and second["swaps"][1].rss_kb == 400
+    assert second["swaps"][1].swap_kb == 64 and second["swaps"][1].rss_kb == 336
     assert all(second[n][0] is first[n][0] for n in first)  # identities read once

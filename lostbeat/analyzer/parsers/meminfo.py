@@ -1,4 +1,5 @@
-"""meminfo - ``proc/meminfo`` (the Service Console's, at collection time)
+"""meminfo - ``proc/meminfo`` (the Service Console's or a Linux host's, at collection time; a
+supportconfig's ``memory.txt``, of which its ``/proc/meminfo`` entry is read)
 
 ``Key: value kB`` lines; the values here are converted to bytes. The totals are the
 configured Service Console RAM and swap (KB 308590); free figures are post-reboot and say
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 
 from lostbeat.analyzer.findings import Evidence
 from lostbeat.analyzer.parsers._lines import head, require_lines, to_int
-from lostbeat.errors import ParseError
+from lostbeat.errors import ArtifactMissing, ParseError
 from lostbeat.procfs import meminfo_line
 
 __all__ = ["MemInfo", "looks_like_meminfo", "parse_meminfo"]
@@ -65,6 +66,32 @@ _FIELDS = {
 _EXPECTED = "expected 'Key: value kB' (proc/meminfo)"
 
 
+# supportconfig's files are entries, each a header, a "# <file or command>" label and its
+# text (openSUSE/supportutils bin/supportconfig.rc, conf_files and log_cmd: VERIFIED from its
+# source): its memory.txt holds /proc/meminfo beside vmstat, free and sysctl output.
+_ENTRY = re.compile(r"#==\[ [A-Za-z ]+ \]=+#\s*", _A)
+
+
+def _entry(numbered: list[tuple[int, str]], label: str, *, path: str) -> list[tuple[int, str]]:
+    """The numbered lines of the entry of a supportconfig file labelled ``label``.
+
+    Raises:
+        ArtifactMissing: the file has no such entry.
+    """
+    kept: list[tuple[int, str]] = []
+    inside = False
+    for i, (line_no, text) in enumerate(numbered):
+        if _ENTRY.fullmatch(text):
+            nxt = numbered[i + 1][1].strip() if i + 1 < len(numbered) else ""
+            inside = nxt == f"# {label}"
+            continue
+        if inside and text.strip() != f"# {label}":
+            kept.append((line_no, text))
+    if not kept:
+        raise ArtifactMissing("meminfo", path=path)
+    return kept
+
+
 def looks_like_meminfo(text: str) -> bool:
     """Whether ``text`` (a file's start) has a ``MemTotal: N kB`` line."""
     return _SNIFF.search(head(text)) is not None
@@ -78,11 +105,14 @@ def parse_meminfo(lines: Iterable[str], *, path: str) -> MemInfo:
         path: the file's path in the bundle, for evidence and errors.
 
     Raises:
-        ArtifactMissing: no non-blank line.
+        ArtifactMissing: no non-blank line, or a supportconfig file (``memory.txt``) without
+            its ``/proc/meminfo`` entry.
         ParseError: a line that is neither ``Key: value [kB]`` nor the 2.4 byte table,
             or one of the fields above without its ``kB`` unit.
     """
     numbered = require_lines(lines, artifact="meminfo", path=path)
+    if _ENTRY.match(numbered[0][1]):
+        numbered = _entry(numbered, "/proc/meminfo", path=path)
     values: dict[str, int] = {}
     table: dict[str, tuple[tuple[int, ...], Evidence]] = {}
     evidence: list[Evidence] = []

@@ -106,6 +106,14 @@ ARTIFACTS: dict[str, Artifact] = {
             "sos_commands/kernel/dmesg*",  # §8: the kernel plugin's dmesg run
             "sos_commands/general/dmesg*",  # §8: sos 1.x-2.x's dmesg_now
             "sos_commands/logs/journalctl_*",  # §8: the logs plugin's journal runs
+            # SUSE's supportconfig (scc_<host>_<date>.txz), its top folder stripped; each
+            # file a run of "#==[ ... ]==#" entries (linux-logs.md §8, VERIFIED from
+            # openSUSE/supportutils' source)
+            "messages.txt",  # §8: /var/log/messages, or journalctl -o short-iso
+            "messages-[0-9]*.txt",  # §8: the rotations, copied with -l
+            "messages_localwarn.txt",  # §8: /var/log/warn
+            "boot.txt",  # §8: each boot's journal, then dmesg -T
+            "crash.txt",  # §8: /var/crash/*/vmcore-dmesg.txt
         ),
         many=True,
         content=True,
@@ -117,10 +125,20 @@ ARTIFACTS: dict[str, Artifact] = {
             "var/log/sa/sar[0-9]*",  # linux-logs.md §8: sysstat's own daily text report
             "var/log/sysstat/sar[0-9]*",  # §8: Debian's sysstat folder
             "sos_commands/sar/sar[0-9]*",  # §8: sos's sar -A -f saDD of the last week
+            "sar/sar[0-9]*",  # §8: supportconfig's copies of /var/log/sa/sar*
         ),
         many=True,
         content=True,
         doc="sysstat's sar -A text report",
+    ),
+    "meminfo": Artifact(
+        (
+            "proc/meminfo",  # linux-logs.md §8: a sosreport's copy
+            "memory.txt",  # §8: supportconfig's; its /proc/meminfo entry is read
+        ),
+        many=False,
+        content=True,
+        doc="the host's memory and swap totals, at collection",
     ),
     "ps": Artifact(
         # linux-logs.md §8: the process plugin's ps runs

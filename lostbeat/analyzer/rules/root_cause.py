@@ -278,7 +278,7 @@ def judge_root_cause(facts: Facts) -> RootCauseJudgement:
         cause = RootCause(
             CauseKind.INCONCLUSIVE,
             confidence=0.3,
-            explanation=(f"only {hist.samples} {sampling.unit} before the end: too little history"),
+            explanation=_too_few(hist.samples, sampling.unit, sampling.min_samples),
         )
         return RootCauseJudgement(cause, (), tuple(drifts))
     if leaks:
@@ -397,3 +397,10 @@ def _static_cause(facts: Facts) -> tuple[RootCause, tuple[Finding, ...]]:
         hist.last_evidence,
     )
     return cause, (finding,)
+
+
+def _too_few(samples: int, unit: str, needed: int) -> str:
+    """Why a history is too short for a trend, in words that read right for 0, 1 or more."""
+    if samples == 0:
+        return f"no {unit} before the end: a trend needs {needed}"
+    return f"{unit} before the end: {samples}, fewer than the {needed} a trend needs"

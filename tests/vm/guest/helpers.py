@@ -35,6 +35,7 @@ ORDER = (
     "test_journal.py",
     "test_oom.py",
     "test_oom_explained.py",
+    "test_this_host.py",
     "test_watchdog.py",
     "test_simulate.py",
 )
