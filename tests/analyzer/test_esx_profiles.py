@@ -419,46 +419,46 @@ def test_an_agent_that_stopped_answering_read_through_markdown_escapes_is_no_cra
     assert (result.crash.type, result.crash.agent) == (CrashType.NONE, "hostd")
 
 
-def test_a_gdb_session_on_the_vmkernels_own_core_is_a_purple_screen(tmp_path):
-    result = run(
-        tmp_path,
-        # the frame numbers followed by a mail's no-break spaces
-        gdb_txt="(gdb) bt full\n#0\u00a0 0xfffffffffc41a2b3 in ?? ()\nNo symbol table info.\n"
-        "#1\u00a0 0x0000000000000000 in ?? ()\n(gdb) p prdas[3]->inPanic\n$1 = 1 '\\001'\n",
-    )
-    assert result.crash.type is CrashType.VMKERNEL
-
-
-def test_log_signals_are_read_through_no_break_spaces(tmp_path):
-    # a log line copied from a page: its words held apart by no-break spaces
-    result = run(
-        tmp_path,
-        vmkernel_log="2031-08-09T10:11:12.131Z cpu4:2097201)WARNING: Heartbeat: 702: "
-        "PCPU\u00a019 didn't have a heartbeat for 30\u00a0seconds, timeout is 14, 4 IPIs sent; "
-        "*may* be locked up.\n",
-    )
-    assert result.crash.type is CrashType.UNKNOWN
-
-
-def test_a_pcpu_heartbeat_warning_a_wrap_cut_is_joined_back(tmp_path):
-    result = run(
-        tmp_path,
-        vmkwarning_log="WARNING: Heartbeat: 540: PCPU 6 didn't have a heartbeat for 19 seconds,\n"
-        "timeout is 12, 2 IPIs sent; *may* be locked up.\n",
-    )
-    assert result.crash.type is CrashType.UNKNOWN
-
-
-def test_a_warning_with_a_logged_backtrace_is_no_crash(tmp_path):
-    result = run(
-        tmp_path,
-        vmkernel_log="WARNING: at vmkdrivers/src_92/vmklinux_92/vmware/linux_net.c:4102/"
-        "netdev_watchdog() (inside vmklinux)\n"
-        "cpu5:66001)Backtrace for current CPU #5, worldID=66001, fp=0x430512aa77c0\n"
-        "cpu5:66001)0x4391aa1be50:[0x41802aa03f71]vmk_LogBacktraceMessage@vmkernel#nover+0x29\n"
-        "cpu5:66001)0x4391aa1be70:[0x41802ab838ad]watchdog_work_cb@com.vmware.driverAPI#9.2+0x27d\n",
-    )
-    assert result.crash.type is CrashType.NONE
+@pytest.mark.parametrize(
+    ("name", "text", "crash"),
+    [
+        # a gdb session on the VMkernel's own core, its frame numbers followed by a mail's
+        # no-break spaces: a purple screen
+        (
+            "gdb_txt",
+            "(gdb) bt full\n#0\u00a0 0xfffffffffc41a2b3 in ?? ()\nNo symbol table info.\n"
+            "#1\u00a0 0x0000000000000000 in ?? ()\n(gdb) p prdas[3]->inPanic\n$1 = 1 '\\001'\n",
+            CrashType.VMKERNEL,
+        ),
+        # a log line copied from a page, its words held apart by no-break spaces
+        (
+            "vmkernel_log",
+            "2031-08-09T10:11:12.131Z cpu4:2097201)WARNING: Heartbeat: 702: PCPU\u00a019 didn't "
+            "have a heartbeat for 30\u00a0seconds, timeout is 14, 4 IPIs sent; *may* be locked up.\n",
+            CrashType.UNKNOWN,
+        ),
+        # a PCPU heartbeat warning a wrap cut before its timeout, joined back
+        (
+            "vmkwarning_log",
+            "WARNING: Heartbeat: 540: PCPU 6 didn't have a heartbeat for 19 seconds,\n"
+            "timeout is 12, 2 IPIs sent; *may* be locked up.\n",
+            CrashType.UNKNOWN,
+        ),
+        # vmklinux's warning and the backtrace the VMkernel only logged beside it: no crash
+        (
+            "vmkernel_log",
+            "WARNING: at vmkdrivers/src_92/vmklinux_92/vmware/linux_net.c:4102/"
+            "netdev_watchdog() (inside vmklinux)\n"
+            "cpu5:66001)Backtrace for current CPU #5, worldID=66001, fp=0x430512aa77c0\n"
+            "cpu5:66001)0x4391aa1be50:[0x41802aa03f71]vmk_LogBacktraceMessage@vmkernel#nover+0x29\n"
+            "cpu5:66001)0x4391aa1be70:[0x41802ab838ad]watchdog_work_cb@com.vmware.driverAPI#9.2+"
+            "0x27d\n",
+            CrashType.NONE,
+        ),
+    ],
+)
+def test_the_crash_type_of_pasted_and_logged_forms(tmp_path, name, text, crash):
+    assert run(tmp_path, **{name: text}).crash.type is crash
 
 
 def test_an_esxi8_summary_with_the_syslog_severity_tells_a_restart_without_a_stop(tmp_path):
