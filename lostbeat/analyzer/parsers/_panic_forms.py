@@ -58,7 +58,7 @@ _CUT = re.compile(
     r"|(?<=[0-9])(?=0[xX][0-9A-Fa-f]+:\[0[xX])"
     r"|(?<!\s)\s+(?=(?:PTEs:|Code start:|VMK uptime:|Backtrace for |Saved backtrace|@BlueScreen:))"
     # the next record's ISO time before its log prefix ("... 2015-08-17T14:19:25.710Z cpu2:")
-    r"|\s+(?=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z cpu[0-9]+:)"
+    r"|(?<!\s)\s+(?=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z cpu[0-9]+:)"
     r"|(?<=\S)(?=System has encountered a Hardware Error)"
     r"|(?<=:\s)>?\s*(?=#0\s+(?:0x[0-9a-fA-F]+ in )?[A-Za-z_])",  # a gdb stack after a sentence
     _A,
@@ -91,7 +91,7 @@ _MESSAGES: tuple[tuple[PanicKind, re.Pattern[str]], ...] = tuple(
         (PanicKind.ASSERT, r"ASSERT \S+:[0-9]+"),
         # a module's assertion as the coredump summary words it (KB 391216):
         # "Failed at bora/modules/vmkernel/<mod>/<file>.c:<line> -- VMK_ASSERT(<condition>)"
-        (PanicKind.ASSERT, r"Failed at \S+:[0-9]+ -- (?:VMK_)?ASSERT\b.{0,160}"),
+        (PanicKind.ASSERT, r"Failed at \S{1,300}?:[0-9]+ -- (?:VMK_)?ASSERT\b.{0,160}"),
         (PanicKind.NOT_IMPLEMENTED, r"NOT_IMPLEMENTED \S+:[0-9]+"),
         (PanicKind.FAILURE, r"BUG: failure at \S+(?: \(inside \w+\))?"),
         (PanicKind.FAILURE, r"Failed at \S+ -- NOT REACHED"),
@@ -99,7 +99,8 @@ _MESSAGES: tuple[tuple[PanicKind, re.Pattern[str]], ...] = tuple(
         # and the check's "--" (its words possibly on the next line)
         (
             PanicKind.FAILURE,
-            r"\b(?:bora|vmkdrivers)/\S+:[0-9]+ --(?: (?:NOT REACHED|(?:VMK_)?ASSERT\b.{0,160}))?",
+            r"\b(?:bora|vmkdrivers)/\S{1,300}?:[0-9]+ --"
+            r"(?: (?:NOT REACHED|(?:VMK_)?ASSERT\b.{0,160}))?",
         ),
         (
             PanicKind.EXCEPTION,

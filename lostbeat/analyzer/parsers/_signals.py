@@ -90,7 +90,8 @@ _COMM_END = re.compile(r"\s[a-z]+=|\)", _A)
 _FIELDS = {name: re.compile(rf"\b{name}=([0-9]+)", _A) for name in ("pid", "t", "to", "clt")}
 # "Heartbeat: 961: PCPU 40 ..." (ESXi 5-8) or "Heartbeat: HandleLockup:827: PCPU 8 ..." (7.0+)
 _PCPU_HB = re.compile(
-    r"Heartbeat:(?:\s*[A-Za-z_]\w*:)?(?:\s*[0-9]+:)?\s*(PCPU ([0-9]+) didn't have a heartbeat.*)$",
+    r"Heartbeat:(?:\s{0,4}[A-Za-z_]\w{0,60}:)?(?:\s{0,4}[0-9]{1,9}:)?\s{0,4}"
+    r"(PCPU ([0-9]+) didn't have a heartbeat.*)$",
     _A,
 )
 _PCPU_SILENCE = re.compile(r"heartbeat for ([0-9]+) seconds?, timeout is ([0-9]+)", _A)

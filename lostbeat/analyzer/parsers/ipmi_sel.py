@@ -67,7 +67,9 @@ _A = re.ASCII
 _RECORD = re.compile(r"\s*Record(?: Id)?:\s*([0-9]+):?\s*$", _A)
 _FIELD = re.compile(r"\s*(When|Event Type|Message):\s*(.*)", _A)  # stripped after: linear
 _SEVERITY = re.compile(r"\(([^)]+)\)", _A)
-_SNIFF = re.compile(r"^\s*Record(?: Id)?:\s*[0-9]+:?\s*\n\s*When:", re.MULTILINE | _A)
+_SNIFF = re.compile(
+    r"^[ \t]*Record(?: Id)?:[ \t]*[0-9]+:?[ \t]*\r?\n[ \t]*When:", re.MULTILINE | _A
+)
 
 
 def looks_like_ipmi_sel(text: str) -> bool:
