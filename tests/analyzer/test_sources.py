@@ -821,3 +821,10 @@ def test_names_that_are_not_utf8_are_shown_as_a_tar_shows_them(tmp_path: Path) -
         == "var/log/vmkernel.\ufffd"
         == b"var/log/vmkernel.\xe9".decode(errors="replace")
     )
+
+
+@given(st.binary(min_size=512, max_size=512))
+def test_the_header_checksum_sums_every_byte(block: bytes) -> None:
+    from lostbeat.analyzer._tarstream import _byte_sum
+
+    assert _byte_sum(block) == sum(block)

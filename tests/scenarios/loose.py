@@ -13,7 +13,7 @@ from lostbeat.scenarios.esx.table import ESX_SCENARIOS
 from lostbeat.scenarios.linux.table import LINUX_SCENARIOS
 
 SEEDS = tuple(range(1, 9))
-ARCHIVES = (".tgz", ".tar.gz", ".tar.xz")
+ARCHIVES = (".tgz", ".tar.gz", ".tar.xz", ".txz")
 
 
 def make(root: Path, names: dict[str, str]) -> dict[tuple[str, int], GeneratedCase]:

@@ -177,3 +177,21 @@ def test_a_sosreports_ps_is_the_host_when_the_report_was_taken(tmp_path: Path) -
             assert victim not in pids
         seen.add(detail["incident"])
     assert {"panic", "oom"} <= seen
+
+
+def test_a_supportconfig_is_read_as_its_host_s_evidence(tmp_path: Path) -> None:
+    """Each generated supportconfig (.txz) gives its incident's verdict, read from its
+    messages.txt, boot.txt, memory.txt's /proc/meminfo and sar/ files."""
+    from lostbeat.analyzer.engine import analyze
+    from lostbeat.analyzer.result import InputStatus
+
+    for seed in range(6):
+        case = generate("linux-supportconfig", tmp_path / str(seed), seed=seed)
+        assert case.bundle.name.endswith(".txz")
+        expect = json.loads(case.truth_path.read_text())["expect"]
+        result = analyze([case.bundle])
+        assert result.crash.type.value == expect["crash.type"], seed
+        assert result.root_cause.kind.value == expect["root_cause.kind"], seed
+        read = {r.path: r.kind for r in result.inputs if r.status is InputStatus.READ}
+        assert {read.get("messages.txt"), read.get("memory.txt")} == {"host_log", "meminfo"}
+        assert "sar" in read.values() and read.get("boot.txt") == "host_log", read

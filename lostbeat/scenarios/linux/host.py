@@ -255,3 +255,19 @@ def sample_host(rng: random.Random, *, gens: tuple[str, ...] = GENS) -> Host:
         seen.add(p.pid)
         unique.append(p)
     return replace(host, procs=tuple(sorted(unique, key=lambda p: p.pid)))
+
+
+def incident_time(rng: random.Random) -> float:
+    """Seconds since boot of the incident: minutes to weeks."""
+    return float(rng.choice((rng.uniform(300, 7200), rng.uniform(7200, 40 * 86400))))
+
+
+def grown(
+    rng: random.Random, h: Host, *, share: float, exclude: tuple[str, ...] = ()
+) -> tuple[Host, Proc]:
+    """``h`` with a workload grown to ``share`` of its RAM (the grower), and that workload."""
+    p = workload(rng, h, exclude=exclude)
+    rss = int(h.ram_pages * share)
+    p = replace(p, rss=rss, total_vm=int(rss * rng.uniform(1.05, 1.6)),
+                swapents=h.swap_mb * 256 * rng.randint(60, 100) // 100)  # fmt: skip
+    return replace(h, procs=(*h.procs, p)), p

@@ -26,7 +26,7 @@ from dataclasses import replace
 from lostbeat.scenarios.linux.frame import Msg, render
 from lostbeat.scenarios.linux.host import Host
 
-__all__ = ["sar_files", "sar_memory", "sosreport_files"]
+__all__ = ["meminfo_text", "sar_files", "sar_memory", "sosreport_files"]
 
 
 def _clock(at: float, clock24: bool) -> str:
@@ -92,7 +92,7 @@ def _ps(h: Host, rng: random.Random) -> str:
     return "\n".join(rows) + "\n"
 
 
-def _meminfo(h: Host, used_frac: float) -> str:
+def meminfo_text(h: Host, used_frac: float) -> str:
     total = h.ram_mb * 1024
     free = int(total * (1 - used_frac))
     rows = [("MemTotal", total), ("MemFree", free), ("MemAvailable", int(free * 1.4)),
@@ -162,7 +162,7 @@ def sosreport_files(
             files[f"var/log/{old}"] = (
                 gzip.compress(data, 6, mtime=0) if old.endswith(".gz") else data
             )
-    files["proc/meminfo"] = _meminfo(h, rng.uniform(0.3, 0.6)).encode()
+    files["proc/meminfo"] = meminfo_text(h, rng.uniform(0.3, 0.6)).encode()
     files["sos_commands/memory/free"] = text(["               total        used        free      shared  buff/cache   available",  # noqa: E501
                                               f"Mem:    {h.ram_mb * 1024:>12} {h.ram_mb * 400:>11} {h.ram_mb * 500:>11} {10240:>11} {h.ram_mb * 124:>11} {h.ram_mb * 600:>11}",  # noqa: E501
                                               f"Swap:   {h.swap_mb * 1024:>12} {0:>11} {h.swap_mb * 1024:>11}"])  # fmt: skip # noqa: E501

@@ -19,14 +19,16 @@ import random
 from collections.abc import Callable
 from dataclasses import replace
 
-from lostbeat.analyzer.result import CauseKind, CrashClass, CrashType
+from lostbeat.analyzer.result import CrashClass, CrashType
 from lostbeat.scenarios.expect import Expect
 from lostbeat.scenarios.linux import hang, killers
 from lostbeat.scenarios.linux.frame import FORMS, Msg, chop, render, services, wrap
 from lostbeat.scenarios.linux.host import GENS, Host, Proc, sample_host, workload
+from lostbeat.scenarios.linux.host import grown as _big
+from lostbeat.scenarios.linux.host import incident_time as _when
 from lostbeat.scenarios.linux.oom import report
-from lostbeat.scenarios.linux.sos import sosreport_files
-from lostbeat.scenarios.loose import Written, tar_bytes
+from lostbeat.scenarios.linux.reports import sosreport, supportconfig
+from lostbeat.scenarios.loose import Written
 from lostbeat.scenarios.paste import decorate, text_of
 
 __all__ = ["LINUX_BUILDERS", "LINUX_SCENARIOS"]
@@ -39,11 +41,6 @@ _NAMES = {
     "journal-json": "journal.json", "journal-export": "journal.export",
     "syslog-messages": "messages", "syslog-kernlog": "kern.log", "serial-console": "console.log",
 }  # fmt: skip
-
-
-def _when(rng: random.Random) -> float:
-    """Seconds since boot of the incident: minutes to weeks."""
-    return float(rng.choice((rng.uniform(300, 7200), rng.uniform(7200, 40 * 86400))))
 
 
 def _serial(lines: list[str], rng: random.Random, h: Host) -> list[str]:
@@ -92,17 +89,6 @@ def _write(
     data = text_of(lines, rng, crlf=0.03).encode()
     detail = (("kernel", h.kernel.release), *detail)
     return Written("linux", ((_NAMES[form], data),), tuple(tags), expect, detail)
-
-
-def _big(
-    rng: random.Random, h: Host, *, share: float, exclude: tuple[str, ...] = ()
-) -> tuple[Host, Proc]:
-    """``h`` with a workload grown to ``share`` of its RAM (the grower), and that workload."""
-    p = workload(rng, h, exclude=exclude)
-    rss = int(h.ram_pages * share)
-    p = replace(p, rss=rss, total_vm=int(rss * rng.uniform(1.05, 1.6)),
-                swapents=h.swap_mb * 256 * rng.randint(60, 100) // 100)  # fmt: skip
-    return replace(h, procs=(*h.procs, p)), p
 
 
 def _oom_global(rng: random.Random) -> Written:
@@ -295,51 +281,6 @@ def _kubernetes(rng: random.Random) -> Written:
     return Written("linux", ((name, data),), ("kubectl",), expect)
 
 
-def _sosreport(rng: random.Random) -> Written:
-    h = sample_host(rng, gens=("3.10", "4.18", "5.14", "4.15", "5.4", "5.15", "6.1", "6.8"))
-    t = _when(rng) + 86400
-    shape = rng.choice(("leak", "spike"))
-    kind = rng.choice(("oom", "oom", "bystander", "hung", "panic"))
-    h, grower = _big(rng, h, share=rng.uniform(0.75, 0.93))
-    if kind == "bystander":  # the grower is protected; the kernel kills the next largest
-        shape = "leak"
-        grower = replace(grower, adj=rng.choice((-1000, -999, -950)), swapents=0)
-        other = workload(rng, h, exclude=(grower.name,))
-        other = replace(other, rss=int(h.ram_pages * rng.uniform(0.03, 0.06)))
-        h = replace(
-            h, procs=tuple(grower if p.pid == grower.pid else p for p in h.procs) + (other,)
-        )
-        r = report(rng, h, t, tasks=h.procs, trigger=grower)
-        assert r.victim is not None and r.victim.name != grower.name
-        msgs = list(r.msgs)
-        expect = Expect(CrashType.OOM_KILL, _MEMORY, killer="kernel", victim=r.victim.name,
-                        victim_was_grower=False, root_cause_kind=CauseKind.LEAK,
-                        root_cause_process=grower.name)  # fmt: skip
-    elif kind == "hung":
-        e = hang.hung_task(rng, h, t, wait="storage")
-        msgs, expect, shape = list(e.msgs), e.expect, "none"
-    elif kind == "panic":
-        h = replace(h, procs=tuple(replace(p, adj=-1000) for p in h.procs))
-        r = report(rng, h, t, tasks=h.procs, trigger=grower)
-        msgs = list(r.msgs)
-        expect = Expect(CrashType.KERNEL_PANIC, _MEMORY, root_cause_kind=CauseKind(shape))
-    else:
-        r = report(rng, h, t, tasks=h.procs, trigger=grower)
-        assert r.victim is not None
-        msgs = list(r.msgs)
-        expect = Expect(CrashType.OOM_KILL, _MEMORY, killer="kernel", victim=r.victim.name,
-                        root_cause_kind=CauseKind(shape))  # fmt: skip
-    msgs += services(rng, h, start=t - 3600, end=t + 600, rate_s=30)
-    killed = r.victim.pid if kind in ("oom", "bystander") and r.victim is not None else None
-    top, files = sosreport_files(rng, h, msgs, collected=t + rng.uniform(600, 3 * 86400),
-                                 shape=shape, rebooted=kind == "panic", killed=killed)  # fmt: skip
-    xz = rng.random() < 0.65
-    data = tar_bytes(top, files, mtime=int(h.boot + t), compression="xz" if xz else "gz")
-    name = f"{top}.tar.{'xz' if xz else 'gz'}"
-    return Written("linux", ((name, data),), ("sosreport", "sar"), expect,
-                   (("kernel", h.kernel.release), ("incident", kind)))  # fmt: skip
-
-
 def _no_crash(rng: random.Random) -> Written:
     h = sample_host(rng)
     k = h.kernel
@@ -386,7 +327,9 @@ LINUX_TABLE: tuple[tuple[str, str, Builder], ...] = (
     ("linux-kubernetes", "a container OOMKilled (kubectl describe pod, get pods, -o yaml) or a "
      "node's SystemOOM events", _kubernetes),
     ("linux-sosreport", "a sosreport (.tar.xz or .tar.gz) after an OOM kill, a hang or a panic, "
-     "with sar memory history", _sosreport),
+     "with sar memory history", sosreport),
+    ("linux-supportconfig", "a SUSE supportconfig (.txz) after an OOM kill, a hang or a panic, "
+     "with sar memory history", supportconfig),
     ("linux-no-crash", "a boot log full of memory and OOM words, and no incident", _no_crash),
 )  # fmt: skip
 

@@ -77,17 +77,9 @@ def test_arbitrary_text_raises_only_parse_errors(lines):
     assert info.evidence.path == "x"
 
 
-def test_a_quoted_or_numbered_version_paste():
-    for lines in (
-        ["> VMware ESXi 6.0.0 build-9999999", "> VMware ESXi 6.0.0 Update 3"],
-        ["  1. VMware ESXi 6.0.0 build-9999999", "  2. VMware ESXi 6.0.0 Update 3"],
-    ):
-        assert looks_like_version("\n".join(lines))
-        info = parse_version(lines, path="vmware-vl.txt")
-        assert (info.product, info.version, info.update, info.build) == (
-            "VMware ESXi",
-            "6.0.0",
-            3,
-            9999999,
-        )
-        assert info.evidence.text == lines[0]  # quoted as given
+def test_a_quoted_or_numbered_paste_of_vmware_v_is_still_the_version() -> None:
+    for pasted in (["> VMware ESXi 6.5.0 build-4564106"], ["  1. VMware ESXi 6.5.0 build-4564106"]):
+        assert looks_like_version("\n".join(pasted) + "\n")
+        info = parse_version(pasted, path="vmware-v.txt")
+        assert (info.product, info.version, info.build) == ("VMware ESXi", "6.5.0", 4564106)
+        assert info.evidence.text == pasted[0]

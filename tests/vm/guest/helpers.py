@@ -163,6 +163,17 @@ class Loss:
     """The monitor's line saying the heartbeat came back once the leaker was stopped."""
 
 
+HOG = """\
+keep = []
+while True:
+    block = bytearray(8 << 20)
+    for i in range(0, len(block), 4096):
+        block[i] = 1
+    keep.append(block)
+"""
+"""A program that takes memory until it is killed."""
+
+
 def kernel_oom_lines() -> list[str]:
     """The kernel's lines naming OOM kills (its log is read with dmesg: the guest's journald
     does not read it, see scripts/vm/recipe/configure-base)."""

@@ -4,6 +4,7 @@ monitor, which is outside the slice and at oom_score_adj -1000."""
 from __future__ import annotations
 
 from helpers import (
+    HOG,
     WATCHED,
     Agent,
     keep,
@@ -14,15 +15,6 @@ from helpers import (
     show,
     wait_for,
 )
-
-HOG = """\
-keep = []
-while True:
-    block = bytearray(8 << 20)
-    for i in range(0, len(block), 4096):
-        block[i] = 1
-    keep.append(block)
-"""
 
 
 def _events() -> dict[str, int]:

@@ -7,16 +7,7 @@ from __future__ import annotations
 
 import json
 
-from helpers import Agent, keep, lostbeat, main_pid, make_program, sh, show, wait_for
-
-HOG = """\
-keep = []
-while True:
-    block = bytearray(4 << 20)
-    for i in range(0, len(block), 4096):
-        block[i] = 1
-    keep.append(block)
-"""
+from helpers import HOG, Agent, keep, lostbeat, main_pid, make_program, sh, show, wait_for
 
 
 def test_this_host_names_the_oom_kill_it_just_had(agent: Agent) -> None:
