@@ -27,9 +27,10 @@ from lostbeat.safetext import clean
 
 # name -> one-line help; the module is lostbeat.commands.<name with - as _>
 COMMANDS: dict[str, str] = {
-    "analyze": "find why a host lost its heartbeat, from a vm-support bundle or a recording",
+    "analyze": "find why a host lost its heartbeat, crashed or killed a process (ESX, ESXi, Linux)",
     "demo": "analyse a built-in example incident and show the full report",
-    "generate": "write a realistic ESX vm-support bundle for a scenario, with its ground truth",
+    "generate": "write a realistic incident (ESX, ESXi or Linux) for a scenario, with its ground "
+    "truth",
     "hbd": "heartbeat daemon: beats only while it can get a page of memory",
     "monitor": "protected monitor: declares a lost heartbeat and captures the evidence",
     "record": "record per-process memory history and hourly vmksummary lines",
@@ -51,12 +52,15 @@ def _load(name: str) -> Command:
     return cast(Command, importlib.import_module(f"lostbeat.commands.{name.replace('-', '_')}"))
 
 
+_WIDTH = max(len(name) for name in COMMANDS)
+
+
 def _top_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lostbeat",
         description="Find out why a host lost its heartbeat, and keep it from happening again.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="commands:\n" + "\n".join(f"  {n:<10} {h}" for n, h in COMMANDS.items()),
+        epilog="commands:\n" + "\n".join(f"  {n:<{_WIDTH}} {h}" for n, h in COMMANDS.items()),
     )
     parser.add_argument("--version", action="version", version=f"lostbeat {__version__}")
     parser.add_argument("command", choices=list(COMMANDS), metavar="COMMAND")

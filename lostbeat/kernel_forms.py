@@ -10,19 +10,23 @@ form holds, tried before the pattern) and the pattern; a line that names a task 
 the groups ``comm`` and ``pid`` (or ``task``, ``comm:pid``). The forms are tried in the table's
 order and the first that matches wins (a panic's reason may repeat a lockup's headline). Each
 is seen in the real corpus (docs/reference/linux-logs.md §2-§5, the case numbers below) except
-``Watchdog CPU:N Hard LOCKUP`` (powerpc, linux-logs.md §4):
+the 2.6.x wordings marked "old" (unverified: from the kernel sources as recalled, no real log
+of them found):
 
 ==============  ===========================================================================
 kind            line (source; cases)
 ==============  ===========================================================================
 panic           ``Kernel panic - not syncing: REASON`` (kernel/panic.c ``panic``; 044, 065)
 oom-invoked     ``COMM invoked oom-killer: gfp_mask=…, order=0, oom_score_adj=0``
-                (mm/oom_kill.c ``dump_header``; 015, 022, 032)
+                (mm/oom_kill.c ``dump_header``; 015, 022, 032, 096), old ``oom-killer:
+                gfp_mask=…`` naming no task
 oom-select      ``Out of memory: Kill process N (COMM) score S or sacrifice child``, also
                 ``Memory cgroup out of memory: …`` and ``Out of memory
-                (oom_kill_allocating_task): …`` (``oom_kill_process`` up to 4.x; 001, 015, 025)
+                (oom_kill_allocating_task): …`` (``oom_kill_process`` up to 4.x; 001, 015, 025,
+                099), old ``Out of memory: kill process N (COMM) score S or a child``
 oom-kill        ``Out of memory: Killed process N (COMM) total-vm:…kB, anon-rss:…kB, …`` (one
-                line, 5.x-6.x and some 4.x; 016, 020, 024) or, after a selection,
+                line, 5.x-6.x and some 4.x; 016, 020, 024, 075), old ``Out of Memory: Killed
+                process N (COMM).``, or, after a selection,
                 ``Killed process N (COMM) total-vm:…`` (4.x; 001), ``Killed process N (COMM),
                 UID U, total-vm:…`` (3.10; 015), ``Killed process N, UID U, (COMM) …`` (2.6.32
                 RHEL 6; 019) (``__oom_kill_process``; VERIFIED here: linux-mechanisms.md)
@@ -34,13 +38,15 @@ oom-context     ``oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,
 hung-task       ``INFO: task COMM:PID blocked for more than N seconds.``
                 (kernel/hung_task.c ``check_hung_task``; 034, 070)
 soft-lockup     ``watchdog: BUG: soft lockup - CPU#N stuck for Ns! [COMM:PID]``, before 4.x
-                without ``watchdog:`` (kernel/watchdog.c ``watchdog_timer_fn``; 047, 050)
+                without ``watchdog:`` (kernel/watchdog.c ``watchdog_timer_fn``; 047, 050), old
+                ``BUG: soft lockup detected on CPU#N!`` (kernel/softlockup.c, 2.6.17-2.6.24)
 hard-lockup     ``NMI watchdog: Watchdog detected hard LOCKUP on cpu N`` (kernel/watchdog_hld.c;
-                054, 055) or ``Watchdog CPU:N Hard LOCKUP`` (powerpc ``watchdog.c``)
+                054, 055) or ``Watchdog CPU:N Hard LOCKUP`` (powerpc ``watchdog.c``; 092), old
+                ``NMI Watchdog detected LOCKUP on CPU N`` (arch/x86/kernel/nmi.c)
 rcu-stall       ``rcu: INFO: rcu_sched detected stalls on CPUs/tasks:``, ``… self-detected
                 stall on CPU``, ``… detected expedited stalls on CPUs/tasks:``, and about 3.0
                 ``INFO: rcu_sched_state detected stall on CPU 0`` (kernel/rcu/tree_stall.h,
-                tree_exp.h; 058, 059, 062)
+                tree_exp.h; 058, 059, 062), old ``INFO: RCU detected CPU N stall``
 ==============  ===========================================================================
 
 The lines inside a report (task table, stack, ``memory: usage``) are each reader's own.
@@ -96,33 +102,48 @@ class Form:
     pattern: re.Pattern[str]
 
 
-_OOM = r"^(?P<memcg>Memory cgroup out of memory|Out of memory)(?: \((?P<how>[^)]*)\))?: "
-_VICTIM = r" process (?P<pid>\d+)(?: \((?P<comm>.*?)\)(?= score| total-vm|,|$)|$)"  # (or wrapped)
+_OOM = r"^(?P<memcg>Memory cgroup out of memory|Out of [Mm]emory)(?: \((?P<how>[^)]*)\))?: "
+# the victim's name ends the line, or a sentence (2.6.x: "Killed process 2592 (oracle)."), or
+# comes before its score or sizes; a paste may wrap the line before the pid or the name
+_VICTIM = r" process(?: (?P<pid>\d+)(?: \((?P<comm>.*?)\)(?= score| total-vm|[,.]|$)|$)|$)"
 
 FORMS: tuple[Form, ...] = (
     Form("panic", Kind.PANIC, "Kernel panic - not syncing",
          re.compile(r"^Kernel panic - not syncing:? ?(?P<reason>.*?)\s*$")),
-    Form("oom-invoked", Kind.OOM_INVOKED, " invoked oom-killer: ",
-         re.compile(r"^(?P<comm>.+?) invoked oom-killer: (?P<rest>.*)$")),
-    Form("oom-select", Kind.OOM_SELECT, "Kill process ", re.compile(_OOM + "Kill" + _VICTIM)),
-    Form("oom-kill", Kind.OOM_KILL, "Killed process ", re.compile(_OOM + "Killed" + _VICTIM)),
-    Form("oom-killed", Kind.OOM_KILL, "Killed process ",
-         re.compile(r"^Killed process (?P<pid>\d+)(?:, UID \d+,)? \((?P<comm>.*?)\)(?=[ ,]|$)"
+    # 2.6.9-2.6.18 say "oom-killer: gfp_mask=..." without the allocating task (unverified)
+    # (a paste may wrap the line after "oom-killer:")
+    Form("oom-invoked", Kind.OOM_INVOKED, "oom-killer:",
+         re.compile(r"^(?:(?P<comm>.+?) invoked oom-killer:(?: |$)|oom-killer: (?=gfp_mask))"
                     r"(?P<rest>.*)$")),
+    # up to 2.6.3x: "kill process N (comm) score S or a child" (unverified: as recalled)
+    Form("oom-select", Kind.OOM_SELECT, "ill process",
+         re.compile(_OOM + "[Kk]ill" + _VICTIM)),
+    Form("oom-kill", Kind.OOM_KILL, "Killed process", re.compile(_OOM + "Killed" + _VICTIM)),
+    Form("oom-killed", Kind.OOM_KILL, "Killed process ",
+         re.compile(r"^Killed process (?P<pid>\d+)(?:, UID \d+,)?(?: \((?P<comm>.*?)\)(?=[ ,.]|$)"
+                    r"(?P<rest>.*)|(?:, UID(?: \d+,)?)?$)")),  # (or wrapped before the name)
     Form("oom-no-victim", Kind.OOM_NO_VICTIM, "Out of memory and no killable processes",
          re.compile(r"^Out of memory and no killable processes")),
     Form("oom-context", Kind.OOM_CONTEXT, "oom-kill:constraint=",
          re.compile(r"^oom-kill:constraint=")),
     Form("hung-task", Kind.HUNG_TASK, " blocked for more than",
          re.compile(r"^INFO: task (?P<comm>.+):(?P<pid>\d+) blocked for more than"
-                    r"(?: (?P<s>\d+) sec|$)")),  # (a paste may wrap it before its seconds)
+                    r"(?: (?P<s>\d+)(?: sec|$)|$)")),  # (a paste may wrap it before "seconds")
     Form("soft-lockup", Kind.SOFT_LOCKUP, "BUG: soft lockup - CPU#",
-         re.compile(r"BUG: soft lockup - CPU#(?P<cpu>\d+) stuck for (?P<s>\d+)s! "
-                    r"\[(?P<task>.+)\]")),
+         re.compile(r"BUG: soft lockup - CPU#(?P<cpu>\d+) stuck for(?: (?P<s>\d+)s!"
+                    r"(?: \[(?P<task>.+)\]|$)|$)")),  # (a paste may wrap it before the task)
+    # 2.6.17-2.6.24 name no task: the report's "Pid: N, comm: X" line does (unverified)
+    Form("soft-lockup-old", Kind.SOFT_LOCKUP, "BUG: soft lockup detected on CPU#",
+         re.compile(r"BUG: soft lockup detected on CPU#(?P<cpu>\d+)!")),
     Form("hard-lockup", Kind.HARD_LOCKUP, " LOCKUP",
-         re.compile(r"Watchdog (?:detected hard LOCKUP on cpu \d+|CPU:\d+ Hard LOCKUP)")),
+         re.compile(r"Watchdog (?:detected hard LOCKUP on\b|CPU:\d+ Hard LOCKUP"
+                    r"|detected LOCKUP on CPU \d+)")),  # (the last: 2.6.x x86 NMI watchdog;
+    # the first's "cpu N" may be on the line a paste wrapped it onto, or behind a quote mark)
     Form("rcu-stall", Kind.RCU_STALL, "INFO: rcu_",
          re.compile(r"(?:^|: )INFO: rcu_\w+ (?:self-)?detected (?:expedited )?stalls? on ")),
+    # 2.6.2x-2.6.3x before the flavour was named (unverified: kernel/rcutree.c as recalled)
+    Form("rcu-stall-old", Kind.RCU_STALL, "RCU detected CPU",
+         re.compile(r"(?:^|: |INFO: )RCU detected CPU (?:\d+ stall|stalls)")),
 )  # fmt: skip
 """Every form, in the order tried."""
 
@@ -145,7 +166,7 @@ class Hit:
 
     def _task(self) -> tuple[str | None, int | None]:
         groups = self.match.groupdict()
-        if "task" in groups:  # "comm:pid"; a comm may hold colons (kworker/u3:3:2073)
+        if groups.get("task") is not None:  # "comm:pid"; a comm may hold colons (kworker/u3:3:2073)
             comm, _, pid = groups["task"].rpartition(":")
             return (comm, int(pid)) if comm and pid.isdigit() else (groups["task"], None)
         pid = groups.get("pid")

@@ -62,12 +62,26 @@ REAL = (
     Headline("059", "self-detected stall", "rcu-stall"),
     Headline("060", "rcu: INFO: rcu_preempt detected stalls", "rcu-stall"),
     Headline("062", "detected expedited stalls", "rcu-stall"),
+    Headline("091", "not syncing: Watchdog detected hard LOCKUP", "panic"),
+    Headline("092", "Watchdog CPU:59 Hard LOCKUP", "hard-lockup"),  # powerpc's own watchdog
+    Headline("099", "Kill process 31490", "oom-select", 31490, "corerun"),
+    Headline("098", "Killed process 11726, UID 498,", "oom-killed", 11726, "mysqld"),
+    Headline("096", "invoked oom-killer", "oom-invoked", comm="postgres"),  # 6.16
+    Headline("075", "Out of memory: Killed process 7899", "oom-kill", 7899, "python"),
+    Headline("079", "blocked for more than 1228", "hung-task", 931, "khugepaged"),  # 6.12
+    Headline("090", "hard LOCKUP", "hard-lockup"),
+    Headline("085", "rcu_sched detected stalls", "rcu-stall"),
 )
-"""At least one real line of every form of the table but one (:data:`DOCUMENTED`)."""
+"""At least one real line of every form of the table but those of :data:`DOCUMENTED`."""
 
-DOCUMENTED = {"Watchdog CPU:59 Hard LOCKUP": "hard-lockup"}
-"""Forms no case shows, as docs/reference/linux-logs.md §4 quotes them (powerpc's hard lockup,
-open-power/skiboot#194)."""
+DOCUMENTED = {
+    "BUG: soft lockup detected on CPU#1!": "soft-lockup-old",
+    "INFO: RCU detected CPU 1 stall (t=4295232323/15000 jiffies)": "rcu-stall-old",
+    "NMI Watchdog detected LOCKUP on CPU 1": "hard-lockup",
+}
+"""Forms no case shows, as the kernel printed them (2.6.x: kernel/softlockup.c before 2.6.25,
+kernel/rcutree.c before 2.6.34, arch/x86/kernel/nmi.c's NMI watchdog; unverified: from the
+sources as recalled, no real log of them found)."""
 
 
 def case_dir(case: str) -> Path:

@@ -14,8 +14,9 @@ Every file and folder is fsync'ed, and ``manifest.json`` is written last (to a t
 name, fsync'ed, renamed), so a capture without a manifest is one that did not finish.
 
 The trigger is ``lost-heartbeat``; or ``pre-loss`` (an early warning) or ``kernel`` (an OOM
-kill or a hang in the kernel log): those two capture no core dumps, which would stop the
-very processes that are still running, and their screen's second line says what happened.
+kill, an OOM with nothing to kill, or a hang in the kernel log): those two capture no core
+dumps, which would stop the very processes that are still running, and their screen's second
+line says what happened.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import socket
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -38,7 +39,7 @@ from lostbeat.agent import screen
 from lostbeat.agent._linux import fsync_dir, make_private_dir, write_private
 from lostbeat.agent.bounded import BoundedRunner, Outcome, StepStatus, T
 from lostbeat.agent.clients import ClientView
-from lostbeat.agent.consumers import Consumer, Sampler
+from lostbeat.agent.consumers import Consumer, Sampler, Sched, read_sched
 from lostbeat.agent.coredump import CoreAttempt, CoreDumper
 from lostbeat.procfs import Procfs
 
@@ -180,7 +181,13 @@ class Capturer:
         measured = run.step("top consumers", lambda: self._sampler.top(self._config.top))
         top: tuple[Consumer, ...] = measured.value or ()
         ok = measured.status is StepStatus.OK
-        run.save("screen.txt", self._screen(incident, run, top if ok else None))
+        pids = dict.fromkeys([c.pid for c in incident.lost] + [c.pid for c in top])
+        # each process's state and wait channel from one reading, shown alike on the screen,
+        # in the manifest and in proc/<pid>/stat and wchan, and used to choose its core's route
+        sched = {pid: run.step(f"state {pid}", partial(read_sched, self._procfs, pid)).value
+                 for pid in pids}  # fmt: skip
+        top = tuple(replace(c, state=s.state) if (s := sched[c.pid]) else c for c in top)
+        run.save("screen.txt", self._screen(incident, run, top if ok else None, sched))
         run.save("alerts.log", "".join(line + "\n" for line in incident.alerts))
         if self._cgroup is not None:
             make_private_dir(folder / "cgroup")
@@ -188,12 +195,15 @@ class Capturer:
                 path = self._cgroup.fs_path / name
                 if path.exists():
                     run.save_step(f"cgroup/{name}", path.read_bytes)
-        pids = dict.fromkeys([c.pid for c in incident.lost] + [c.pid for c in top])
         if pids:
             make_private_dir(folder / "proc")
         for pid in pids:
             make_private_dir(folder / "proc" / str(pid))
+            read = sched[pid]
             for name in PROC_FILES:
+                if read is not None and name in ("stat", "wchan"):
+                    run.save(f"proc/{pid}/{name}", read.stat if name == "stat" else read.wchan_file)
+                    continue
                 run.save_step(f"proc/{pid}/{name}", partial(self._procfs.read_bytes, pid, name))
         cores: list[CoreAttempt] = []
         dumped = top[: self._config.cores] if incident.trigger == "lost-heartbeat" else ()
@@ -224,19 +234,20 @@ class Capturer:
         manifest = self._manifest(folder, incident, top, run, cores, complete)
         return CaptureResult(folder, manifest, top, tuple(run.files), tuple(cores), complete)
 
-    def _screen(self, incident: Incident, run: _Run, top: tuple[Consumer, ...] | None) -> str:
+    def _screen(
+        self,
+        incident: Incident,
+        run: _Run,
+        top: tuple[Consumer, ...] | None,
+        sched: dict[int, Sched | None],
+    ) -> str:
         procfs, watched = self._procfs, self._cgroup
         ncpu = os.cpu_count() or 1
         cpus = run.step("per-CPU tasks", partial(screen.cpu_tasks, procfs, ncpu)).value
         rows = None
         if top is not None:
             rows = tuple(
-                screen.TopRow(
-                    c,
-                    _text(
-                        run.step(f"wchan {c.pid}", partial(procfs.read_text, c.pid, "wchan")).value
-                    ),
-                )
+                screen.TopRow(c, s.wchan if (s := sched.get(c.pid)) is not None else None)
                 for c in top
             )
         memory = None
@@ -354,12 +365,6 @@ class _Run:
             self.files.append(FileRecord(rel, None, outcome.status, outcome.reason))
         else:
             self.save(rel, outcome.value)
-
-
-def _text(value: str | None) -> str | None:
-    """A wchan: the kernel shows "0" for a task that is not sleeping."""
-    text = (value or "").strip()
-    return text if text and text != "0" else None
 
 
 def _client(c: ClientView) -> dict[str, object]:

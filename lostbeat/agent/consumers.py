@@ -5,6 +5,10 @@ processes, the memory they held then, so that the diagnostic screen can show how
 top consumer grew since the last sample (the KB's advice: a leak shows as growth, a spike
 as a sudden jump). A process is identified by pid and start time, so a reused pid never
 shows a false growth.
+
+A process's state and its wait channel are read together (:func:`read_sched`): read apart,
+a task that the kernel wakes and puts back to sleep between the two reads shows as
+running in one and sleeping in the other.
 """
 
 from __future__ import annotations
@@ -13,7 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lostbeat.errors import AgentError
-from lostbeat.procfs import Procfs
+from lostbeat.procfs import Procfs, parse_stat
+
+SLEEPING = frozenset("SDI")
+"""States of a task blocked in the kernel: it has a wait channel (``get_wchan`` gives one
+only for a task that is neither running nor waking, kernel/sched/core.c)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,3 +106,49 @@ class Sampler:
     def top(self, count: int) -> tuple[Consumer, ...]:
         """The ``count`` largest processes now, with growth since the last sample."""
         return tuple(self.measure()[:count])
+
+
+@dataclass(frozen=True, slots=True)
+class Sched:
+    """A process's state and wait channel from one read of each, and those files' bytes."""
+
+    state: str
+    wchan: str | None
+    """The function it sleeps in; None when the kernel shows none (``0``)."""
+    stat: bytes
+    wchan_file: bytes
+
+
+def _wchan_name(data: bytes) -> str | None:
+    """A ``wchan`` file's function: the kernel shows ``0`` for a task that is not sleeping
+    (and to a reader that may not look)."""
+    text = data.decode("ascii", "replace").strip()
+    return text if text and text != "0" else None
+
+
+def read_sched(procfs: Procfs, pid: int, *, tries: int = 3) -> Sched:
+    """``stat``, ``wchan`` and ``stat`` again, until both states are the same and the wait
+    channel fits them (a running task has none, a sleeping one has one), at most ``tries``
+    times: a task woken between the reads is read again rather than shown half running and
+    half asleep. After ``tries`` the last reading is given as it is (a reader the kernel
+    shows no wait channel to never sees one).
+
+    Raises:
+        AgentError: the process is gone or cannot be read.
+    """
+    for _ in range(tries):
+        before = procfs.read_bytes(pid, "stat")
+        wchan = procfs.read_bytes(pid, "wchan")
+        after = procfs.read_bytes(pid, "stat")
+        try:
+            state, again = parse_stat(before).state, parse_stat(after).state
+        except (ValueError, IndexError) as err:
+            raise AgentError(f"{procfs.path(pid, 'stat')}: not a stat line") from err
+        name = _wchan_name(wchan)
+        if (
+            state == again
+            and (state not in SLEEPING or name is not None)
+            and (state != "R" or name is None)
+        ):
+            break
+    return Sched(again, name, after, wchan)

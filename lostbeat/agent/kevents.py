@@ -9,7 +9,9 @@ report scanner reads too; this module adds none of its own.
 The lines of an OOM report that come before its kill (the ``invoked oom-killer`` line, the
 victim's selection, the ``oom-kill:`` summary) are matched (the recorder keeps them) but held:
 :class:`Matcher` gives the kill the summary's constraint and memory cgroup, and a memory
-cgroup's selection its constraint.
+cgroup's selection its constraint. A report with nothing to kill has no summary: the memory
+cgroup at its limit is the one its ``Memory cgroup stats for /G:`` line names (a line inside
+the report, read here only to give :data:`Kind.OOM_NO_VICTIM` its cgroup).
 
 Examples:
     >>> m = Matcher()
@@ -20,6 +22,11 @@ Examples:
     ...            "anon-rss:100kB, file-rss:20kB, shmem-rss:0kB, UID:0 pgtables:1kB")
     >>> e.kind, e.pid, e.comm, e.constraint, e.memcg, e.rss_kb
     (<Kind.OOM_KILL: 'oom-kill'>, 42, 'leak,er', 'CONSTRAINT_MEMCG', '/g/a', 120)
+    >>> m.feed("Memory cgroup stats for /lostbeat-sim-231:") is None
+    True
+    >>> e = m.feed("Out of memory and no killable processes...")
+    >>> e.kind, e.memcg, e.memcg_oom
+    (<Kind.OOM_NO_VICTIM: 'oom-no-victim'>, '/lostbeat-sim-231', True)
     >>> e = match("INFO: task python3:7 blocked for more than 120 seconds.")
     >>> e.kind.value, e.pid, e.comm, e.hang
     ('hung-task', 7, 'python3', True)
@@ -49,6 +56,19 @@ EMITTED = frozenset(
 """Kinds :class:`Matcher` gives as events."""
 _HANGS = frozenset({Kind.HUNG_TASK, Kind.SOFT_LOCKUP, Kind.HARD_LOCKUP, Kind.RCU_STALL})
 _MEMCG = "CONSTRAINT_MEMCG"
+_STATS = "Memory cgroup stats for "
+"""A memory cgroup OOM report's line ``Memory cgroup stats for /G:`` (``pr_cont_cgroup_path`` of
+the group at its limit, mm/memcontrol.c ``mem_cgroup_print_oom_meminfo``; VERIFIED on 6.1 with
+cgroup v2 and 6.18 with v1). UNVERIFIED: before 4.19, v1 stats follow the colon on the same
+line, and a line follows for each descendant."""
+
+
+def _stats_memcg(text: str) -> str | None:
+    """The cgroup of a ``Memory cgroup stats for /G:`` line, else None."""
+    if not text.startswith(_STATS + "/"):
+        return None
+    path, colon, _ = text[len(_STATS) :].partition(":")
+    return path if colon else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +80,8 @@ class KernelEvent:
     constraint: str | None = None
     """An OOM kill's ``CONSTRAINT_NONE`` (the whole host), ``CONSTRAINT_MEMCG``, ..."""
     memcg: str | None = None
-    """The memory cgroup of the killed task (``task_memcg``), when the line says."""
+    """The memory cgroup of the killed task (``task_memcg``), when the line says; for nothing
+    to kill, the memory cgroup at its limit."""
     rss_kb: int | None = None
     """The killed process's anon + file + shmem RSS."""
 
@@ -102,10 +123,16 @@ class Matcher:
     def __init__(self) -> None:
         self._context: KernelEvent | None = None
         self._select: KernelEvent | None = None
+        self._limited: str | None = None  # the memory cgroup at its limit, from the report
 
     def feed(self, text: str) -> KernelEvent | None:
         """The event this line completes (the :data:`HELD` kinds are held, not returned)."""
-        return self.pair(match(text))
+        event = match(text)
+        if event is None:
+            if self._limited is None:  # the first: before 4.19 the descendants' follow
+                self._limited = _stats_memcg(text)
+            return None
+        return self.pair(event)
 
     def pair(self, event: KernelEvent | None) -> KernelEvent | None:
         """:meth:`feed` for a line already matched."""
@@ -113,14 +140,17 @@ class Matcher:
             return None
         if event.kind in HELD:
             if event.kind is Kind.OOM_INVOKED:  # a new report
-                self._context = self._select = None
+                self._context = self._select = self._limited = None
             elif event.kind is Kind.OOM_CONTEXT:
                 self._context = event
             else:
                 self._select = event
             return None
-        context, select = self._context, self._select
-        self._context = self._select = None
+        context, select, limited = self._context, self._select, self._limited
+        self._context = self._select = self._limited = None
+        if event.kind is Kind.OOM_NO_VICTIM and limited is not None:
+            # only a memory cgroup's report names a group; the host's prints its show_mem
+            return replace(event, constraint=_MEMCG, memcg=limited)
         if event.kind is not Kind.OOM_KILL:
             return event
         if context is not None and context.pid == event.pid:

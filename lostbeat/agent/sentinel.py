@@ -6,10 +6,14 @@ Checked at every tick of the monitor's loop (0.1 s), each source cheap and bound
 * **time to exhaustion**: the domain's working set, measured once a second, fitted over
   the last ``trend_window_s``; an alarm when the projected time left first drops under
   ``tte_s`` (again only once it has risen back over twice that, or stopped growing);
-* **the kernel log**: an OOM kill, a hung task, a soft or hard lockup or an RCU stall read
-  from ``/dev/kmsg`` (``lostbeat.agent.kevents``), at most :data:`KMSG_BURST` records a
-  tick. An OOM kill outside the watched cgroup (its ``task_memcg`` says where), or a hung
-  task that lives outside it, is logged, not captured.
+* **the kernel log**: an OOM kill, an OOM with nothing to kill (a memory cgroup at its limit
+  whose every task has ``oom_score_adj`` -1000: the kernel kills nothing and the group
+  hangs), a hung task, a soft or hard lockup or an RCU stall read from ``/dev/kmsg``
+  (``lostbeat.agent.kevents``), at most :data:`KMSG_BURST` records a tick. An OOM kill
+  outside the watched cgroup (its ``task_memcg`` says where), nothing to kill in a cgroup
+  that neither holds the watched one nor lies within it (or in one the report does not name,
+  cut by records lost in a flood of them, while the watched group's own count of OOMs did not
+  rise), or a hung task that lives outside it, is logged, not captured.
 
 Each alarm is one ``Warn:`` or ``Kernel:`` line (at most one a second per kind, the rest
 counted); the monitor then captures, at most once per ``--min-capture-interval`` per kind
@@ -44,6 +48,7 @@ __all__ = ["Alarm", "Sentinel", "SentinelConfig"]
 
 KMSG_BURST = 256
 MIB = 1 << 20
+_OOM = frozenset({Kind.OOM_KILL, Kind.OOM_NO_VICTIM})
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +119,9 @@ class Sentinel:
             )
         self._kmsg: KmsgReader | None = None
         self._matcher = Matcher()
+        self._seq: int | None = None  # the last kernel record's sequence number
+        self._rose: bool | None = None  # whether the OOM count rose, once read for a batch
+        self._ooms = self._oom_count() if config.kernel else None
         if config.kernel:
             try:
                 boot = procfs.boot_time() or 0.0
@@ -194,28 +202,69 @@ class Sentinel:
             self._kmsg = None
             return []
         alarms = []
+        self._rose = None
         for record in records:
+            if record.seq is not None and self._seq is not None and record.seq != self._seq + 1:
+                # records were overwritten before they were read (a flood of OOM reports): a
+                # line held from one report must not complete another
+                self._matcher = Matcher()
+            self._seq = record.seq
             event = self._matcher.feed(record.text)
-            if event is None or not (event.kind is Kind.OOM_KILL or event.hang):
+            if event is None or not (event.kind in _OOM or event.hang):
                 continue
+            if event.kind in _OOM and event.memcg is not None:
+                self._oom_rose()  # counted there too, if within: the next count starts after
             if not self._inside(event):
-                text = f"{record.text} (outside the watched cgroup: no capture)"
+                unknown = event.kind is Kind.OOM_NO_VICTIM and event.memcg is None
+                where = "cgroup unknown" if unknown else "outside the watched cgroup"
+                text = f"{record.text} ({where}: no capture)"
                 self._log.limited("kernel-outside", "Kernel", text, now=now)
                 continue
             alarms.append(Alarm("kernel", event.kind.value, record.text))
         return alarms
 
     def _inside(self, event: KernelEvent) -> bool:
-        """Whether the event concerns the watched scope (unknown counts as inside)."""
+        """Whether the event concerns the watched scope (unknown counts as inside, but for
+        nothing to kill, below)."""
         watched = self._watched
         if watched is None:
             return True
         if event.kind is Kind.OOM_KILL:
             return event.memcg is None or watched.contains(event.memcg)
+        if event.kind is Kind.OOM_NO_VICTIM:  # the group at its limit hangs, and all below it
+            if event.memcg is None:
+                # the host's (a panic follows at once), or a memory cgroup's report cut by lost
+                # records (the kernel prints a memory cgroup's again at each retry of the
+                # charge, and a whole one says where): within the watched group if its own
+                # count of OOMs says so
+                return self._oom_rose()
+            limited = cg.MemoryCgroup(watched.hierarchy, event.memcg)
+            return watched.contains(limited.path) or limited.contains(watched.path)
         if event.pid is not None:
             group = cg.cgroup_of(self._procfs, event.pid, watched.hierarchy)
             return group is None or watched.contains(group)
         return True
+
+    def _oom_count(self) -> int | None:
+        """The watched group's count of OOMs: cgroup v2's ``memory.events`` ``oom``, which
+        counts those of the groups within it too (cgroup-v2.rst; v1 has no such count)."""
+        watched = self._watched
+        if watched is None or watched.hierarchy.version is not cg.CgroupVersion.V2:
+            return None
+        try:
+            return cg.memory_state(watched).oom_events
+        except (OSError, ValueError, AgentError):
+            return None
+
+    def _oom_rose(self) -> bool:
+        """Whether the watched group's count of OOMs rose since it was last read; read at
+        most once for a batch of kernel records."""
+        if self._rose is None:
+            count, before = self._oom_count(), self._ooms
+            self._rose = count is not None and before is not None and count > before
+            if count is not None:
+                self._ooms = count
+        return self._rose
 
     def close(self) -> None:
         if self._pressure is not None:

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import re
 
+from lostbeat.analyzer._unwrap import unwrapped
+
 __all__ = ["UTF16_BOMS", "codec_of", "head_text", "unpasted"]
 
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -67,13 +69,15 @@ def codec_of(start: bytes) -> str:
 
 
 def head_text(head: bytes) -> str:
-    """The start of a file as the sniffers see it: decoded (a bad byte, or a code unit cut
-    at the end, becomes U+FFFD) and :func:`unpasted`.
+    """The start of a file as the sniffers see it, as its reader will: decoded (a bad byte,
+    or a code unit cut at the end, becomes U+FFFD), :func:`unpasted`, and a mail's wrap
+    joined back (:func:`~lostbeat.analyzer._unwrap.unwrapped`).
 
     >>> head_text("\\ufeffMemTotal: 1 kB".encode("utf-16"))
     'MemTotal: 1 kB'
     """
-    return unpasted(head.decode(codec_of(head), "replace"))
+    text = unpasted(head.decode(codec_of(head), "replace"))
+    return unwrapped(text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def unpasted(text: str) -> str:

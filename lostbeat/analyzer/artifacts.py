@@ -87,8 +87,11 @@ _TOP_DIRS = re.compile(
     r"vm-support-(?P<host>.+?)-\d{4}-\d{2}-\d{2}(?:--\d{2}\.\d{2}(?:\.\d{2})?)?\.\d+"
     # lostbeat/agent/capture.py: <trigger>-<host>-<YYYYmmddTHHMMSSZ>[-N]
     r"|(?:lost-heartbeat|pre-loss|kernel)-(?P<lbhost>.+)-\d{8}T\d{6}Z(?:-\d)?"
-    # sos 4.x: sosreport-<host>[-<case>]-<YYYY-MM-DD>-<random>; 3.x: ...-<YYYYmmddHHMMSS>
-    r"|sosreport-(?P<soshost>.+?)-(?:\d{4}-\d{2}-\d{2}-[a-z0-9]+|\d{14})"
+    # sos 4.x: sosreport-<host>[-<case>]-<YYYY-MM-DD>-<random>; 3.x: ...-<YYYYmmddHHMMSS>; a
+    # case id is a support case's number (5 digits or more: a host's own number is shorter)
+    r"|sosreport-(?P<soshost>.+?)(?:-\d{5,})?-(?:\d{4}-\d{2}-\d{2}-[a-z0-9]+|\d{14})"
+    # SUSE's supportconfig: scc_<host>_<yymmdd>_<hhmm> (linux-logs.md §8)
+    r"|scc_(?P<scchost>.+)_\d{6}_\d{4}"
 )
 
 
@@ -103,9 +106,18 @@ def match(path: str) -> str | None:
 
 
 def host_of(top: str) -> str | None:
-    """The host in a vm-support (or lostbeat capture) folder name, or ``None``."""
+    """The host in a vm-support, sosreport, supportconfig or lostbeat capture folder name,
+    or ``None``.
+
+    >>> host_of("sosreport-etl02-2467892-2024-05-01-abcdefg"), host_of("scc_web01_241203_1012")
+    ('etl02', 'web01')
+    >>> host_of("sosreport-web-01-2024-05-01-abcdefg")
+    'web-01'
+    """
     found = _TOP_DIRS.fullmatch(top)
-    return (found["host"] or found["lbhost"] or found["soshost"]) if found else None
+    if found is None:
+        return None
+    return found["host"] or found["lbhost"] or found["soshost"] or found["scchost"]
 
 
 def top_folder(first: str, *, is_dir: bool) -> str | None:

@@ -75,6 +75,7 @@ __all__ = [
     "Text",
     "open_source",
     "shown_path",
+    "sniff_file",
 ]
 
 _HEAD = 64 * 1024  # bytes of a loose file its kind is sniffed from
@@ -267,6 +268,23 @@ def _head(path: str) -> tuple[bytes, str]:
         return b"", unpack.kind
 
 
+def _kind_of(head: bytes) -> str | None:
+    """The artifact a loose file's first bytes show (a binary journal is a host log)."""
+    if head.startswith(JOURNAL_MAGIC):
+        return "host_log"
+    return artifacts.sniff_kind(head_text(head))
+
+
+def sniff_file(path: str | os.PathLike[str]) -> str | None:
+    """The artifact :class:`FileSource` reads a loose file as, judged from its first 64 KiB
+    (decompressed when gzip, xz or bzip2), or ``None`` when its content is not recognised.
+
+    Raises:
+        InputError: the file cannot be read.
+    """
+    return _kind_of(_head(os.fspath(path))[0])
+
+
 class FileSource:
     """One loose file (a log, a transcribed PSOD, ...): its kind is sniffed unless forced."""
 
@@ -308,7 +326,7 @@ class FileSource:
         col.set_top(None)
         if self.kind is None and head.startswith(JOURNAL_MAGIC):
             return self._journal(col, progress)
-        kind = self.kind or artifacts.sniff_kind(head_text(head))
+        kind = self.kind or _kind_of(head)
         col.name(label)
         if kind is None:
             packed = next((what for magic, what in _PACKED if head.startswith(magic)), None)

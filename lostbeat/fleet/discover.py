@@ -6,14 +6,21 @@ rule (docs/fleet.md) is:
 1. A folder holding ``lostbeat-recording.json`` is a **recording**: one incident; nothing
    below it is searched.
 2. A folder named ``vm-support-*``, or holding ``var/log/vmksummary*``, is an **unpacked
-   bundle**: one incident; nothing below it is searched.
-3. A file ending in ``.tgz``, ``.tar.gz`` or ``.tar`` is an **archive**: one incident.
+   bundle**; so is an unpacked sosreport (named ``sosreport-*``, or holding
+   ``sos_commands/``) and a lostbeat capture (``lost-heartbeat-<host>-<stamp>``, a folder
+   whose name the analyzer reads a host from): one incident; nothing below it is searched.
+3. A file ending in ``.tgz``, ``.tar.gz``, ``.tar``, ``.tar.xz`` or ``.txz`` is an
+   **archive**: one incident.
 4. A loose file beside one of those, whose name is the anchor's stem plus ``.`` plus
    anything (``case1.tgz`` + ``case1.psod.txt``), belongs to that incident. When several
    stems fit, the longest wins (``a.b.tgz`` takes ``a.b.psod.txt`` before ``a.tgz`` does).
 5. In a folder with exactly one anchor (a case folder: ``1234/esx-....tgz``,
    ``1234/psod.txt``), every loose file belongs to it.
-6. Other loose files found while searching are ignored and listed; a loose file named on the
+6. A folder with no anchor, holding a loose file whose content the analyzer recognises
+   (``dmesg.txt``, ``journal.txt``, ``messages``, a ``kubectl describe`` text, a PSOD), is
+   a **host folder**: one incident of all its loose files, keyed by the folder. Its
+   sub-folders are searched on their own.
+7. Other loose files found while searching are ignored and listed; a loose file named on the
    command line is an incident of its own (the analyzer sniffs what it is).
 
 Hidden names (a leading ``.``) and the files in ``skip`` (the fleet database) are left
@@ -52,24 +59,31 @@ __all__ = [
 ]
 
 RECORDING_MARKER = MARKER_NAME
-ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.xz", ".txz")
 
 
 class IncidentKind(StrEnum):
     ARCHIVE = "archive"
     BUNDLE_DIR = "bundle_dir"
     RECORDING = "recording"
+    HOST_FOLDER = "host_folder"
     LOOSE = "loose"
 
 
 @dataclass(frozen=True, slots=True)
 class Incident:
-    """One host's inputs for one crash: the anchor first, then the loose files beside it."""
+    """One host's inputs for one crash: the anchor first, then the loose files beside it (a
+    host folder: its loose files only)."""
 
     key: str
     """The anchor's absolute path; stable across runs, so the store can upsert on it."""
     kind: IncidentKind
     paths: tuple[str, ...]
+
+    @property
+    def folder_host(self) -> str | None:
+        """A host folder's name: the host, when its evidence names none."""
+        return os.path.basename(self.key) if self.kind is IncidentKind.HOST_FOLDER else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,13 +116,36 @@ def _folder_kind(path: Path) -> IncidentKind | None:
     # os.path.isfile, not Path.is_file: it says False for a folder we may not search
     if os.path.isfile(path / RECORDING_MARKER):
         return IncidentKind.RECORDING
-    if path.name.startswith("vm-support-"):
+    if path.name.startswith(("vm-support-", "sosreport-")) or os.path.isdir(path / "sos_commands"):
         return IncidentKind.BUNDLE_DIR
     try:
         names = os.listdir(path / "var" / "log")
     except OSError:
         return None
     return IncidentKind.BUNDLE_DIR if any(n.startswith("vmksummary") for n in names) else None
+
+
+def _unanchored(folder: Path, loose: Sequence[str]) -> IncidentKind | None:
+    """What a folder without anchors is (rules 2 and 6), as the analyzer judges it: a bundle
+    when its name is a bundle's top folder (a lostbeat capture), a host folder when one of
+    its loose files is evidence, else nothing."""
+    # the analyzer's own tables and sniffers, imported only when such a folder is met
+    from lostbeat.analyzer.artifacts import host_of
+
+    if host_of(folder.name) is not None:
+        return IncidentKind.BUNDLE_DIR
+    return IncidentKind.HOST_FOLDER if any(_is_evidence(folder / n) for n in loose) else None
+
+
+def _is_evidence(path: Path) -> bool:
+    """A regular, non-empty file whose content the analyzer recognises."""
+    from lostbeat.analyzer.sources import sniff_file
+
+    try:
+        st = os.stat(path)
+        return stat.S_ISREG(st.st_mode) and st.st_size > 0 and sniff_file(path) is not None
+    except (OSError, InputError):
+        return False
 
 
 def _classify(
@@ -204,7 +241,24 @@ class _Collector:
             here = Path(folder)
             anchors, loose, search = _classify(here, dirnames, filenames)
             dirnames[:] = search
+            if not anchors and self.unanchored(here, loose, dirnames):
+                continue
             self.group(here, anchors, loose)
+
+    def unanchored(self, folder: Path, loose: Sequence[str], search: list[str]) -> bool:
+        """Adds a folder without anchors as a bundle or a host folder (rules 2 and 6), if it
+        is one; ``search`` is emptied for a bundle."""
+        files = [n for n in loose if str(folder / n) not in self.skip]
+        kind = _unanchored(folder, files) if files else None
+        key = str(folder)
+        if kind is IncidentKind.BUNDLE_DIR:
+            search.clear()
+            self.add(Incident(key, kind, (key,)))
+        elif kind is IncidentKind.HOST_FOLDER:
+            paths = tuple(str(folder / n) for n in files)
+            self.claimed.update(paths)
+            self.add(Incident(key, kind, paths))
+        return kind is not None
 
     def on_error(self, err: OSError) -> None:
         self.unreadable.append(Unreadable(str(err.filename), err.strerror or str(err)))
@@ -251,7 +305,8 @@ def discover(
     if not collector.incidents and not collector.unreadable:
         shown = " ".join(os.fspath(p) for p in paths)
         raise InputError(
-            "no vm-support archive, bundle folder or lostbeat recording found", path=shown
+            "no vm-support archive, bundle folder, lostbeat recording or folder of evidence found",
+            path=shown,
         )
     ignored = collector.ignored - collector.claimed - set(collector.incidents)
     return Discovery(

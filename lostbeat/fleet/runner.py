@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 
 from lostbeat.errors import LostbeatError
 from lostbeat.fleet.batch import WORKER_DIED, run_batch, take_batch, task_failed
@@ -50,7 +51,8 @@ OnResult = Callable[[BundleResult], None]
 
 
 def analyze_incident(incident: Incident) -> BundleResult:
-    """Analyses one incident; never raises (a failure is the error row it returns).
+    """Analyses one incident; never raises (a failure is the error row it returns). A host
+    folder's evidence that names no host is named after the folder.
 
     Args:
         incident: the paths of one host and one crash.
@@ -60,6 +62,8 @@ def analyze_incident(incident: Incident) -> BundleResult:
     start = time.perf_counter()
     try:
         result = analyze(incident.paths)
+        if result.host is None and incident.folder_host is not None:
+            result = replace(result, host=incident.folder_host)  # evidence that names none
         document = compact_document(result)
     except LostbeatError as err:
         message = str(err)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from lostbeat.errors import InputError
 from lostbeat.fleet.discover import Discovery, Incident
 from lostbeat.fleet.model import BundleResult, error_result
+from lostbeat.fleet.provenance import prefetch
 from lostbeat.fleet.store import FleetStore
 
 __all__ = ["COMMIT_EVERY", "COMMIT_EVERY_S", "Outcome", "Progress", "analyse_into"]
@@ -142,6 +143,8 @@ def analyse_into(
         if on_progress is not None:
             on_progress(Progress(len(incidents), count, errors, now - start))
 
+    if incidents:
+        prefetch()  # the summary's import, on a core the analysis leaves idle at its start
     try:
         analyse(incidents, on_result)
     except KeyboardInterrupt:

@@ -46,11 +46,21 @@ CLASS_WORDS: dict[str, str] = {
     CrashType.COS_OOPS: "COS oops",
     CrashType.COS_PANIC: "COS panic",
     CrashType.VMKERNEL: "VMkernel PSOD",
+    CrashType.OOM_KILL: "OOM kill",
+    CrashType.CGROUP_OOM: "cgroup OOM",
+    CrashType.HUNG_TASK: "hung task",
+    CrashType.SOFT_LOCKUP: "soft lockup",
+    CrashType.HARD_LOCKUP: "hard lockup",
+    CrashType.RCU_STALL: "RCU stall",
+    CrashType.KERNEL_PANIC: "kernel panic",
     CrashType.NONE: "no crash",
     CrashType.UNKNOWN: "unknown",
 }
-# colour-blind-safe (Okabe-Ito), one per category in the order above
-_COLOURS = ("#D55E00", "#E69F00", "#CC79A7", "#999999", "#0072B2", "#56B4E9")
+# colour-blind-safe Okabe-Ito first, then Tol's muted set: one per category, in order
+_COLOURS = (
+    "#D55E00", "#E69F00", "#CC79A7", "#999999", "#0072B2", "#56B4E9", "#009E73", "#F0E442",
+    "#882255", "#44AA99", "#117733", "#332288", "#DDCC77", "#AA4499",
+)  # fmt: skip
 _DAY = 86400.0
 
 
@@ -87,7 +97,9 @@ def _stacked(
     ax.grid(True, axis="y", color="#e3e3e3", linewidth=0.6)
     xs = _x([s + days * _DAY / 2 for s in starts])
     bottom = np.zeros(len(starts))
-    for colour, (category, word) in zip(_COLOURS, words.items(), strict=False):
+    named = {**words, **{c: c for c in counts if c not in words}}  # a value no table names
+    for n, (category, word) in enumerate(named.items()):
+        colour = _COLOURS[n % len(_COLOURS)]
         heights = np.asarray([counts[category][i] for i in range(len(starts))], dtype=float)
         if heights.any():
             ax.bar(xs, heights, width=days * 0.85, bottom=bottom, color=colour, label=word)

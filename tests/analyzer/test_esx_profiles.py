@@ -134,6 +134,49 @@ def test_the_class_of_a_purple_screen(tmp_path, text, cls, suspect):
     assert result.root_cause.kind is CauseKind.NOT_MEMORY
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Failed at bora/modules/vmkernel/plog/plog_elevator.c:1207 -- VMK_ASSERT(count > 0)",
+        "Failed at bora/modules/vmkernel/clom/clom_repair.c:93 -- NOT REACHED",
+    ],
+)
+def test_a_vmkernel_modules_own_check_is_the_vmkernels_fault(tmp_path, message):
+    text = (
+        "Panic Details: Crash at 2031-02-03T04:05:06.789Z on CPU 12 running world 2100441. "
+        "VMK Uptime:3:04:05:06.789\n"
+        f"Panic Message: @BlueScreen: {message}\n"
+        "0x45:[0x42]PanicvPanicInt@vmkernel#nover+0x20c stack: 0x1\n"
+    )
+    result = run(tmp_path, backtrace_txt=text)
+    assert (result.crash.type, result.crash.class_) == (CrashType.VMKERNEL, CrashClass.VMKERNEL)
+
+
+@pytest.mark.parametrize(
+    ("line", "crash"),
+    [
+        # the detector's silence reached its timeout: the CPU is declared locked up
+        (
+            "2031-05-06T07:08:09.123Z cpu3:2097152)WARNING: Heartbeat: 785: PCPU 17 didn't have "
+            "a heartbeat for 21 seconds, timeout is 14, 3 IPIs sent; *may* be locked up.",
+            CrashType.UNKNOWN,
+        ),
+        # 7.0+'s function:line form, still under its timeout: only late, the host goes on
+        (
+            "2031-05-06T07:08:09.123Z cpu3:2097152)ALERT: Heartbeat: HandleLockup:911: PCPU 17 "
+            "didn't have a heartbeat for 6 seconds, timeout is 14, 1 IPIs sent; *may* be locked up.",
+            CrashType.NONE,
+        ),
+    ],
+)
+def test_a_pcpu_heartbeat_warning_past_its_timeout_leaves_the_outcome_open(tmp_path, line, crash):
+    result = run(tmp_path, vmkernel_log=line + "\n")
+    assert result.crash.type is crash
+    assert result.crash.class_ is (
+        CrashClass.UNKNOWN if crash is CrashType.UNKNOWN else CrashClass.NONE
+    )
+
+
 def test_a_vmkernel_heap_at_its_maximum_is_the_vmkernels_fault(tmp_path):
     result = run(
         tmp_path,
@@ -361,3 +404,96 @@ def test_a_known_issue_is_found_in_a_message_a_flattened_paste_ran_a_frame_into(
     result = analyze([screen])
     assert result.crash.message is not None and result.crash.message.endswith("util.c:83")
     assert [k.kb for k in result.known_issues] == ["1016239"]
+
+
+def test_an_agent_that_stopped_answering_read_through_markdown_escapes_is_no_crash(tmp_path):
+    result = run(
+        tmp_path,
+        hostd_log="2031-03-04T05:06:07.890Z warning hostd\\[2100321\\] \\[Originator@6876 "
+        'sub=IoTracker\\] In thread 2100400, stat(\\"/vmfs/volumes/abc/vm1/vm1.vmx\\") took '
+        "over 900 sec.\n\n",
+        vmkwarning_log="2031-03-04T05:10:00.123Z cpu12:2151001)ALERT: hostd detected to be "
+        "non-responsive\n\n",
+    )
+    assert [i.status for i in result.inputs] == ["read", "read"]
+    assert (result.crash.type, result.crash.agent) == (CrashType.NONE, "hostd")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "crash"),
+    [
+        # a gdb session on the VMkernel's own core, its frame numbers followed by a mail's
+        # no-break spaces: a purple screen
+        (
+            "gdb_txt",
+            "(gdb) bt full\n#0\u00a0 0xfffffffffc41a2b3 in ?? ()\nNo symbol table info.\n"
+            "#1\u00a0 0x0000000000000000 in ?? ()\n(gdb) p prdas[3]->inPanic\n$1 = 1 '\\001'\n",
+            CrashType.VMKERNEL,
+        ),
+        # a log line copied from a page, its words held apart by no-break spaces
+        (
+            "vmkernel_log",
+            "2031-08-09T10:11:12.131Z cpu4:2097201)WARNING: Heartbeat: 702: PCPU\u00a019 didn't "
+            "have a heartbeat for 30\u00a0seconds, timeout is 14, 4 IPIs sent; *may* be locked up.\n",
+            CrashType.UNKNOWN,
+        ),
+        # a PCPU heartbeat warning a wrap cut before its timeout, joined back
+        (
+            "vmkwarning_log",
+            "WARNING: Heartbeat: 540: PCPU 6 didn't have a heartbeat for 19 seconds,\n"
+            "timeout is 12, 2 IPIs sent; *may* be locked up.\n",
+            CrashType.UNKNOWN,
+        ),
+        # vmklinux's warning and the backtrace the VMkernel only logged beside it: no crash
+        (
+            "vmkernel_log",
+            "WARNING: at vmkdrivers/src_92/vmklinux_92/vmware/linux_net.c:4102/"
+            "netdev_watchdog() (inside vmklinux)\n"
+            "cpu5:66001)Backtrace for current CPU #5, worldID=66001, fp=0x430512aa77c0\n"
+            "cpu5:66001)0x4391aa1be50:[0x41802aa03f71]vmk_LogBacktraceMessage@vmkernel#nover+0x29\n"
+            "cpu5:66001)0x4391aa1be70:[0x41802ab838ad]watchdog_work_cb@com.vmware.driverAPI#9.2+"
+            "0x27d\n",
+            CrashType.NONE,
+        ),
+    ],
+)
+def test_the_crash_type_of_pasted_and_logged_forms(tmp_path, name, text, crash):
+    assert run(tmp_path, **{name: text}).crash.type is crash
+
+
+def test_an_esxi8_summary_with_the_syslog_severity_tells_a_restart_without_a_stop(tmp_path):
+    hb = (
+        "In(14) heartbeat[2101000]: up 0d{h}h0m1s, 2 VMs; [[2099000 hostd 80000kB] "
+        "[2103000 vmx 6500000kB]] [], [0]"
+    )
+    lines = [f"2030-05-0{d}T{h:02d}:00:00.100Z " + hb.format(h=h) for d, h in ((1, 1), (1, 2))]
+    lines += [
+        "2030-05-01T03:41:48.565Z No(13) bootstop[2099991]: Host has booted",
+        "2030-05-01T03:41:49.001Z No(13) bootstop[2099992]: No disk, file or network coredump "
+        "enabled",
+    ]
+    result = run(tmp_path, vmksummary_log="\n".join(lines) + "\n")
+    assert [i.kind for i in result.inputs] == ["vmksummary_log"]
+    assert result.crash.type is CrashType.UNKNOWN  # a restart no stop explains
+
+
+def test_a_known_issue_is_found_in_a_stack_of_function_names_alone(tmp_path):
+    result = run(
+        tmp_path,
+        backtrace_txt="WorldNewInt\nWorld_NewUserWorld\nUserCartel_NewChildWorld\n"
+        "User_LinuxSyscallHandler\nHelperQueueFunc\n",
+    )
+    assert [i.kb for i in result.known_issues] == ["2012404"]
+    assert result.crash.class_ is CrashClass.VMKERNEL
+
+
+def test_a_known_issue_is_found_in_frames_whose_at_a_paste_escaped(tmp_path):
+    # a note exported to Markdown writes "\@" in every frame
+    result = run(
+        tmp_path,
+        backtrace_txt="0xADDR1:\\[0xADDR2\\]PanicvPanicInt\\@vmkernel#nover+0x202\n"
+        "0xADDR3:\\[0xADDR4\\]PCIEDPC_EDRHandler\\@vmkernel#nover+0x2cd\n"
+        "0xADDR5:\\[0xADDR6\\]HelperQueueFunc\\@vmkernel#nover+0x19d\n",
+    )
+    assert [i.kb for i in result.known_issues] == ["394393"]
+    assert result.crash.class_ is CrashClass.HARDWARE

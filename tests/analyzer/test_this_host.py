@@ -145,3 +145,13 @@ def test_at_chooses_the_incident_when_no_terminal_shows_progress():
     last = json.loads(_cli("--json", str(console)).stdout)["crash"]["type"]
     first = json.loads(_cli("--json", "--at", "36.54", str(console)).stdout)["crash"]["type"]
     assert (last, first) == ("kernel_panic", "soft_lockup")
+
+
+def test_this_host_from_the_command_line_reads_the_real_host():
+    """On this machine as it is: its kernel log (journal or dmesg) and /proc/meminfo are read;
+    whatever the verdict, the command ends with one."""
+    run = _cli("--this-host", "--json")
+    assert run.returncode == 0, run.stderr
+    read = {r["path"]: r["status"] for r in json.loads(run.stdout)["inputs"]}
+    assert read["/proc/meminfo"] == "read", read
+    assert "read" in (read.get("dmesg"), read.get("journalctl -k -b 0")), read

@@ -72,6 +72,7 @@ REQUIRED_FORMS = {
 # Further forms a case may declare (see the README's vocabulary).
 FORMS = REQUIRED_FORMS | {
     "journal-export",
+    "journal-short-monotonic",
     "console-broadcast",
     "bare",
     "wrapped",
@@ -105,16 +106,19 @@ def _has_journal_json(lines: list[str]) -> bool:
     return False
 
 
-# What a declared form must show in at least one line of the case's log files.
+# What a declared form must show in at least one line of the case's log files (a paste may be
+# indented or quoted, and a host-less syslog or journal keeps the rest of its layout).
+_LEAD = r"^[\s>]*"
 EVIDENCE: dict[str, Callable[[list[str]], bool]] = {
-    "dmesg": _has_line(r"^(\s*\d+ +)?\[\s*\d+\.\d*\] "),
-    "dmesg-T": _has_line(r"^\[\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\] "),
-    "journal-short": _has_line(rf"^{_MONTH_TIME} \S+ [^\s:]+: "),
+    "dmesg": _has_line(r"^(\s*\d+ +)?\s*\[\s*\d+\.\d*\] "),
+    "dmesg-T": _has_line(_LEAD + r"\[\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\] "),
+    "journal-short": _has_line(_LEAD + rf"{_MONTH_TIME} (\S+ )?[^\s:]+: "),
     "journal-short-iso": _has_line(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:?\d\d \S+ "),
-    "journal-short-precise": _has_line(rf"^{_MONTH_TIME}\.\d{{6}} \S+ "),
+    "journal-short-precise": _has_line(_LEAD + rf"{_MONTH_TIME}\.\d{{6}} \S+ "),
+    "journal-short-monotonic": _has_line(_LEAD + r"\[\s*\d+\.\d{6}\] [\w.@-]+\[\d+\]: "),
     "journal-json": _has_journal_json,
-    "syslog-messages": _has_line(rf"^{_MONTH_TIME} (\S+ )?kernel: "),
-    "syslog-kernlog": _has_line(rf"^{_MONTH_TIME} \S+ kernel: ?\[\s*\d+\.\d+\] "),
+    "syslog-messages": _has_line(_LEAD + rf"{_MONTH_TIME} (\S+ )?kernel: "),
+    "syslog-kernlog": _has_line(_LEAD + rf"{_MONTH_TIME} (\S+ )?kernel: ?\[\s*\d+\.\d+\] "),
     "cut-lines": _has_line(r"…|>$|>[A-Z][a-z]{2} [ \d]\d "),
 }
 

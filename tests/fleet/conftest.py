@@ -11,7 +11,7 @@ from lostbeat.fleet.discover import discover
 from lostbeat.fleet.model import BundleResult
 from lostbeat.fleet.runner import run_local
 from lostbeat.scenarios.fleet import GeneratedFleet, generate_fleet
-from tests.fleet.helpers import make_fleet
+from tests.fleet.helpers import make_fleet, make_linux_hosts
 
 COUNT = 60
 
@@ -33,6 +33,25 @@ def many(fleet_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         for f in sources[i % len(sources)].iterdir():
             os.link(f, case / f.name)
     return root
+
+
+@pytest.fixture(scope="session")
+def mixed_tree(fleet_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``esx/``: the generated incidents and the broken archive (hard links); ``linux/``: a
+    folder per Linux host of real texts (``helpers.LINUX_HOSTS``)."""
+    root = tmp_path_factory.mktemp("mixed")
+    for case in sorted(fleet_dir.iterdir()):
+        (root / "esx" / case.name).mkdir(parents=True)
+        for f in case.iterdir():
+            os.link(f, root / "esx" / case.name / f.name)
+    make_linux_hosts(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def mixed_local(mixed_tree: Path) -> list[BundleResult]:
+    """The mixed tree through the local pool (2 workers)."""
+    return run_local(discover([mixed_tree]).incidents, workers=2)
 
 
 def analysed_fleet(

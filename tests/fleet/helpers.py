@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -107,3 +109,70 @@ def raise_on_spike(incident: Incident) -> BundleResult:
 def comparable(results: list[BundleResult]) -> list[tuple[object, ...]]:
     """Everything but the duration."""
     return [(r.key, r.paths, r.host, r.ok, r.error, r.document, r.verdict) for r in results]
+
+
+REAL_LINUX = Path(__file__).resolve().parents[1] / "corpus" / "real-linux"
+
+# host folder -> (files: where each goes in the folder <- which corpus file, or "=" and a
+# text), crash type. The
+# texts are real (tests/corpus/real-linux); none names its host, so each row is named after
+# its folder, except the sosreport, named after its own folder's name.
+LINUX_HOSTS: dict[str, tuple[dict[str, str], str]] = {
+    "web1": ({"dmesg.txt": "034-hung-jbd2-el6-2.6.32/dmesg.txt"}, "hung_task"),
+    "db1": ({"messages": "015-oom-allocating-task-bystanders-centos7/messages"}, "oom_kill"),
+    "k8s-node1": (
+        {"describe-node.txt": "013-k8s-describe-node-systemoom/describe-node.txt"},
+        "oom_kill",
+    ),
+    "desk1": (
+        {
+            "earlyoom.log": "001-earlyoom-bash-killed-by-kernel/earlyoom.log",
+            "journal.txt": "001-earlyoom-bash-killed-by-kernel/journal.txt",
+            "ticket.txt": "=desk1 stopped answering at 03:12, rebooted by hand\n",  # skipped
+        },
+        "oom_kill",
+    ),
+    "gw1": ({"kern.log": "058-rcu-old-rcu-sched-state-syslog/kern.log"}, "rcu_stall"),
+    "app1": (
+        {
+            "sosreport-app1-2024-03-01-qwerty/sos_commands/kernel/dmesg": (
+                "054-hardlockup-nmi-bare-lines/dmesg.txt"
+            ),
+            "sosreport-app1-2024-03-01-qwerty/version.txt": "=sosreport: 4.5.6\n",
+            "ticket.txt": "=app1 hung at 22:40\n",  # beside the one sosreport: joins it
+        },
+        "hard_lockup",
+    ),
+    # a packed sosreport, generated (below), and a note beside it
+    "analytics1": ({"ticket.txt": "=analytics1: OOM at night\n"}, "oom_kill"),
+}
+SOSREPORT = ("analytics1", "linux-sosreport", 4)
+"""The host, scenario and seed of the generated sosreport (a ``.tar.xz``)."""
+
+
+def linux_key(top: Path, host: str) -> str:
+    """A host's incident key: the one sosreport in its folder, packed or not, else the
+    folder."""
+    folder = top / host
+    return str(next(iter(sorted(folder.glob("sosreport-*"))), folder))
+
+
+def make_linux_hosts(root: Path) -> Path:
+    """One folder per Linux host under ``root/linux``, holding copies of real texts."""
+    from lostbeat.scenarios import generate
+
+    top = root / "linux"
+    host, scenario, seed = SOSREPORT
+    (top / host).mkdir(parents=True)
+    with tempfile.TemporaryDirectory() as tmp:  # its truth.json stays out of the tree
+        case = generate(scenario, Path(tmp) / "case", seed=seed)
+        shutil.move(case.bundle, top / host / case.bundle.name)
+    for host, (files, _) in LINUX_HOSTS.items():
+        for dest, source in files.items():
+            path = top / host / dest
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if source.startswith("="):
+                path.write_text(source[1:])
+            else:
+                shutil.copyfile(REAL_LINUX / source, path)
+    return top

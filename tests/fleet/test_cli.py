@@ -96,7 +96,7 @@ def test_the_database_defaults_to_the_current_folder_and_is_not_an_input(
     ("args", "message"),
     [
         (["/no/such/folder"], "lostbeat fleet: /no/such/folder: no such file or folder"),
-        (["{tmp}/empty"], "lostbeat fleet: {tmp}/empty: no vm-support archive, bundle folder or"),
+        (["{tmp}/empty"], "lostbeat fleet: {tmp}/empty: no vm-support archive, bundle folder,"),
         (["{fleet}", "--db", "{tmp}/notes.txt"], "lostbeat fleet: {tmp}/notes.txt: expected a"),
     ],
 )

@@ -18,7 +18,7 @@ from lostbeat.fleet.cluster import run_dask
 from lostbeat.fleet.discover import discover
 from lostbeat.fleet.model import BundleResult
 from lostbeat.fleet.runner import WORKER_DIED, run_local
-from tests.fleet.helpers import comparable, crash_on_case7, crash_on_spike
+from tests.fleet.helpers import LINUX_HOSTS, comparable, crash_on_case7, crash_on_spike
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +121,14 @@ def test_an_unreachable_scheduler_is_one_clear_error(fleet_dir: Path) -> None:
     with pytest.raises(InputError, match="cannot reach the Dask scheduler") as err:
         run_dask(discover([fleet_dir]).incidents, scheduler="tcp://127.0.0.1:9", timeout_s=1.0)
     assert str(err.value).startswith("tcp://127.0.0.1:9: ")
+
+
+def test_linux_host_folders_on_dask_as_in_the_local_pool(
+    cluster: LocalCluster, mixed_tree: Path, mixed_local: list[BundleResult]
+) -> None:
+    results = run_dask(discover([mixed_tree]).incidents, scheduler=cluster.scheduler_address)
+    assert comparable(results) == comparable(mixed_local)
+    crash = {r.host: r.verdict.crash_type for r in results if r.verdict is not None}
+    assert {host: crash[host] for host in LINUX_HOSTS} == {
+        host: expected for host, (_, expected) in LINUX_HOSTS.items()
+    }

@@ -21,6 +21,7 @@ from lostbeat.fleet.discover import (
     archive_stem,
     discover,
 )
+from tests.fleet.helpers import REAL_LINUX
 
 
 def touch(path: Path, text: str = "x") -> Path:
@@ -156,7 +157,9 @@ def test_missing_path_and_nothing_found(tmp_path: Path) -> None:
         discover([tmp_path / "nope"])
     assert str(tmp_path / "nope") in str(err.value)
     touch(tmp_path / "empty" / "readme.txt")
-    with pytest.raises(InputError, match="no vm-support archive, bundle folder or lostbeat"):
+    with pytest.raises(
+        InputError, match="no vm-support archive, bundle folder, lostbeat recording or folder"
+    ):
         discover([tmp_path / "empty"])
 
 
@@ -205,3 +208,60 @@ def test_links_to_folders_are_not_searched_but_a_linked_bundle_counts(tmp_path: 
     assert discover([top]).incidents == (
         Incident(str(linked), IncidentKind.BUNDLE_DIR, (str(linked),)),
     )
+
+
+def test_a_folder_of_loose_evidence_is_one_host_incident(tmp_path: Path) -> None:
+    host = tmp_path / "hosts" / "web1"
+    dmesg = host / "dmesg.txt"
+    dmesg.parent.mkdir(parents=True)
+    shutil.copyfile(REAL_LINUX / "034-hung-jbd2-el6-2.6.32" / "dmesg.txt", dmesg)
+    notes = touch(host / "notes.txt", "rebooted by hand at 03:12\n")
+    empty = touch(host / "empty.log", "")
+    fifo = host / "pipe"
+    os.mkfifo(fifo)  # never opened: the search must not block on it
+    db = touch(host / "lostbeat-fleet.sqlite")
+    below = host / "older"
+    shutil.copyfile(
+        REAL_LINUX / "047-softlockup-kswapd1-syslog-3.5" / "kern.log", touch(below / "kern.log")
+    )
+    stray = touch(tmp_path / "hosts" / "todo" / "list.txt", "ask for the sosreport\n")
+    found = discover([tmp_path], skip=[db])
+    assert found.incidents == (
+        Incident(
+            str(host),
+            IncidentKind.HOST_FOLDER,
+            (str(dmesg), str(empty), str(notes), str(fifo)),
+        ),
+        Incident(str(below), IncidentKind.HOST_FOLDER, (str(below / "kern.log"),)),
+    )
+    assert found.ignored == (str(stray),)
+    assert discover([host], skip=[db]).incidents[0] == found.incidents[0]
+    # a file named on the command line is still an incident of its own
+    assert discover([dmesg]).incidents == (Incident(str(dmesg), IncidentKind.LOOSE, (str(dmesg),)),)
+    # content, not names: the same text under a name that tells nothing
+    dmesg.rename(host / "a")
+    assert discover([host], skip=[db]).incidents[0].kind is IncidentKind.HOST_FOLDER
+    (host / "a").unlink()
+    assert discover([tmp_path], skip=[db]).incidents[0].key == str(below)
+
+
+def test_linux_bundles_sosreports_and_captures(tmp_path: Path) -> None:
+    packed = touch(tmp_path / "db1" / "sosreport-db1-2024-03-01-abcdef.tar.xz")
+    beside = touch(tmp_path / "db1" / "journal.txt")
+    renamed = tmp_path / "app1" / "unpacked"
+    touch(renamed / "sos_commands" / "kernel" / "dmesg")
+    touch(renamed / "var" / "old.tgz")  # inside a bundle: part of it, not an incident
+    sos = tmp_path / "app2" / "sosreport-app2-2024-03-01-qwerty"
+    touch(sos / "version.txt")
+    capture = tmp_path / "datastore" / "lost-heartbeat-web1-20260501T120000Z"
+    touch(capture / "screen.txt")
+    touch(capture / "proc" / "4711" / "cmdline")
+    found = discover([tmp_path])
+    assert found.incidents == (
+        Incident(str(renamed), IncidentKind.BUNDLE_DIR, (str(renamed),)),
+        Incident(str(sos), IncidentKind.BUNDLE_DIR, (str(sos),)),
+        Incident(str(capture), IncidentKind.BUNDLE_DIR, (str(capture),)),
+        Incident(str(packed), IncidentKind.ARCHIVE, (str(packed), str(beside))),
+    )
+    assert found.ignored == ()
+    assert discover([capture]).incidents == found.incidents[2:3]

@@ -19,8 +19,9 @@ from lostbeat.fleet.rollup import rollup
 from lostbeat.fleet.store import FleetStore
 from lostbeat.fleet.summary import fleet_document
 from lostbeat.report.fleet_html import render_fleet_html
+from lostbeat.report.fleet_plots import CLASS_WORDS
 from lostbeat.scenarios.fleet import GeneratedFleet, generate_fleet
-from tests.fleet.helpers import bundle_result, leak_on
+from tests.fleet.helpers import LINUX_HOSTS, bundle_result, leak_on
 from tests.report.test_chromium import browser  # noqa: F401 - the Chromium fixture
 
 HOSTS = 300
@@ -174,3 +175,52 @@ def test_hostile_names_are_text(
         assert [row.split("\t")[0] for row in soonest] == ["Host", "web0", evil, "web2"]
     finally:
         page.close()
+
+
+def test_the_page_lists_each_linux_host_with_its_crash(
+    browser: Any,  # noqa: F811
+    mixed_tree: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    page_file = tmp_path / "fleet.html"
+    argv = ["fleet", str(mixed_tree), "--db", str(tmp_path / "f.sqlite"), "--workers", "2"]
+    assert main([*argv, "--html", str(page_file)]) == 0
+    capsys.readouterr()
+    page, seen = _open(browser, page_file.as_uri())
+    try:
+        assert not seen["errors"] and seen["requests"] == [page_file.as_uri()]
+        rows = {
+            cells[0]: cells
+            for cells in (
+                row.split("\t") for row in page.locator("#incidents tr").all_inner_texts()[1:]
+            )
+        }
+        for host, (_, crash) in LINUX_HOSTS.items():
+            assert rows[host][2] == CLASS_WORDS.get(crash, crash), rows[host]
+            assert rows[host][-1] == "report"
+        assert len(rows) == len(LINUX_HOSTS) + 3  # and the broken archive, under errors
+        assert "not a gzip or tar archive" in page.inner_text("#errors")
+        row = page.locator("#incidents tr", has_text="web1")
+        row.locator("a").click()
+        page.wait_for_load_state("load")
+        assert page.title() == "lostbeat: web1"
+        assert not seen["errors"]
+    finally:
+        page.close()
+
+
+def test_linux_crash_types_are_drawn_in_the_class_plot_each_in_its_colour() -> None:
+    from lostbeat.report.fleet_plots import _COLOURS, time_plots
+
+    kinds = ["lost_heartbeat", "oom_kill", "hung_task", "rcu_stall", "kernel_panic"]
+    rows = [
+        {"ok": True, "crashed_at": 1.7e9 + i * 3600.0, "root_cause_kind": "spike", "crash_type": k}
+        for i, k in enumerate(kinds)
+    ]
+    svg = time_plots(rows)[1].svg.lower()
+    order = list(CLASS_WORDS)
+    for kind in kinds:
+        assert f"fill: {_COLOURS[order.index(kind)].lower()}" in svg, kind
+    unused = _COLOURS[order.index("cgroup_oom")].lower()
+    assert f"fill: {unused}" not in svg

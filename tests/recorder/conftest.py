@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from lostbeat.agent import cgroup as cg
-from lostbeat.procfs import Procfs
+from tests.recorder.own_kernel import new_v1_group
 
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 HZ = os.sysconf("SC_CLK_TCK")
@@ -135,26 +132,13 @@ def clocks_at() -> Callable[[float], FakeClocks]:
 def _v1_group(prefix: str) -> Iterator[cg.MemoryCgroup]:
     """A new cgroup v1 memory group under the tests' own; its processes killed and the group
     removed at the end. Skips, saying why, on a host without a v1 memory controller."""
-    procfs = Procfs()
-    hierarchy = cg.memory_hierarchy(procfs)
-    if hierarchy is None or hierarchy.version is not cg.CgroupVersion.V1 or os.geteuid() != 0:
-        print("SKIP: this scenario sets its limit through cgroup v1, as root (the VM suite has v2)")
-        pytest.skip("this scenario sets its limit through cgroup v1, as root")
-    own = cg.cgroup_of(procfs, "self", hierarchy) or "/"
-    group = cg.MemoryCgroup(hierarchy, f"{own.rstrip('/')}/{prefix}-{uuid.uuid4().hex[:8]}")
-    group.fs_path.mkdir()
-    try:
+    with new_v1_group(prefix) as group:
+        if group is None:
+            print(
+                "SKIP: this scenario sets its limit through cgroup v1, as root (the VM suite has v2)"
+            )
+            pytest.skip("this scenario sets its limit through cgroup v1, as root")
         yield group
-    finally:
-        for _ in range(100):
-            for pid in cg.member_pids(group):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            try:
-                group.fs_path.rmdir()
-                break
-            except OSError:
-                time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")

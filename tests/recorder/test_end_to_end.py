@@ -4,6 +4,10 @@ leaker, a single jump is called a spike and not a leak.
 Each scenario runs in its own PID namespace with its own ``/proc`` (``unshare --pid --fork
 --mount-proc``): the recorder sees the workload and nothing else the machine happens to be
 running, so another program's growth cannot change the verdict. Both scenarios run at once.
+The kernel log is the host's all the same: while they record, another program (a ``python``,
+as the machine's others are) is killed by the OOM killer in a memory group of its own, and the
+analysis is of the workload's own events (``tests.recorder.own_kernel.own_recording``): the
+workloads make no OOM report or hung task, so every one in the recording is another program's.
 """
 
 from __future__ import annotations
@@ -14,14 +18,18 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from lostbeat.analyzer.engine import analyze
+from lostbeat.analyzer.parsers.recordings import parse_recording
 from lostbeat.analyzer.result import CauseKind
 from lostbeat.recorder.sampler import cgroup_path
+from tests.recorder.own_kernel import foreign_memory_group, foreign_oom_kill, own_recording
 
 SECONDS = 45
 
@@ -72,8 +80,18 @@ SCENARIOS = {
 }
 
 
+@dataclass
+class Recorded:
+    raw: dict[str, Path]
+    """Each scenario's recording as ``lostbeat record`` wrote it."""
+    own: dict[str, Path]
+    """The same without the reports of other processes in its kernel log."""
+    killed: list[int] = field(default_factory=list)
+    """The pid of the other program the OOM killer killed meanwhile (none where it cannot)."""
+
+
 @pytest.fixture(scope="module")
-def recordings() -> Iterator[dict[str, Path]]:
+def recordings() -> Iterator[Recorded]:
     unshare = shutil.which("unshare")
     probe = unshare and subprocess.run(
         [unshare, "-pf", "--mount-proc", "true"], capture_output=True
@@ -83,10 +101,24 @@ def recordings() -> Iterator[dict[str, Path]]:
         print(reason)
         pytest.skip(reason)
     # not under pytest's basetemp: a pytest started meanwhile may rotate that away
-    with tempfile.TemporaryDirectory(prefix="lostbeat-e2e-") as base:
-        dirs = {name: Path(base) / name for name in SCENARIOS}
-        _record(dirs, unshare)
-        yield dirs
+    with (
+        tempfile.TemporaryDirectory(prefix="lostbeat-e2e-") as base,
+        foreign_memory_group() as other,
+    ):
+        raw = {name: Path(base) / name for name in SCENARIOS}
+        recorded = Recorded(raw, {name: Path(base) / f"{name}-own" for name in SCENARIOS})
+        killer = None
+        if other is not None:  # halfway through, after the jump
+            killer = threading.Timer(SECONDS / 2, lambda: recorded.killed.append(
+                foreign_oom_kill(other)))  # fmt: skip
+            killer.start()
+        _record(raw, unshare)
+        if killer is not None:
+            killer.join()
+            assert recorded.killed, "the other program was not killed"
+        for name in SCENARIOS:  # the workloads' own: no OOM report or hung task is theirs
+            own_recording(raw[name], recorded.own[name])
+        yield recorded
 
 
 def _record(dirs: dict[str, Path], unshare: str) -> None:
@@ -115,8 +147,25 @@ def _record(dirs: dict[str, Path], unshare: str) -> None:
         assert run.returncode == 0, err
 
 
-def test_a_steady_leak_is_named_as_the_leaker(recordings: dict[str, Path]) -> None:
-    result = analyze([recordings["leak"]])
+def test_the_hosts_kernel_log_is_recorded_and_another_programs_kill_left_out(
+    recordings: Recorded,
+) -> None:
+    for name in SCENARIOS:
+        raw = parse_recording(_files(recordings.raw[name]), path=name).kernel
+        own = parse_recording(_files(recordings.own[name]), path=name).kernel
+        for pid in recordings.killed:  # in the host's log, as recorded; not the workload's
+            assert any(f"Killed process {pid} (python" in r.text for r in raw)
+            assert not any(f"process {pid} " in r.text or f",pid={pid}," in r.text for r in own)
+        assert {r.seq for r in own} <= {r.seq for r in raw}
+
+
+def _files(directory: Path) -> list[tuple[str, bytes]]:
+    return [(p.relative_to(directory).as_posix(), p.read_bytes()) for p in directory.rglob("*")
+            if p.is_file()]  # fmt: skip
+
+
+def test_a_steady_leak_is_named_as_the_leaker(recordings: Recorded) -> None:
+    result = analyze([recordings.own["leak"]])
     cause = result.root_cause
     assert cause.kind is CauseKind.LEAK, cause.explanation
     assert cause.process == "leaky-agent"
@@ -130,8 +179,8 @@ def test_a_steady_leak_is_named_as_the_leaker(recordings: dict[str, Path]) -> No
     assert result.history.resolution_s <= 60
 
 
-def test_a_single_jump_is_a_spike_not_a_leak(recordings: dict[str, Path]) -> None:
-    result = analyze([recordings["jump"]])
+def test_a_single_jump_is_a_spike_not_a_leak(recordings: Recorded) -> None:
+    result = analyze([recordings.own["jump"]])
     cause = result.root_cause
     assert cause.kind is CauseKind.SPIKE, cause.explanation
     assert cause.process == "batch-loader"

@@ -9,8 +9,12 @@
   blocked process as the victim.
 
 Each scenario runs once; one test checks what the recording holds, the other what the
-analyzer makes of it. Also here: the recorder's kernel log on the real ``/dev/kmsg`` (no
-record lost or kept twice across a restart) and its rate limit.
+analyzer makes of it: of the scenario's own events (by its pids and its memory group,
+``tests.recorder.own_kernel.own_recording``), since the recorder keeps the whole host's log and
+other programs on this machine have their OOM kills and hung tasks too. After the OOM kill
+another program is killed in a memory group of its own, and the analysis is still of the
+scenario's. Also here: the recorder's kernel log on the real ``/dev/kmsg`` (no record lost or
+kept twice across a restart) and its rate limit.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from lostbeat.procfs import Procfs
 from lostbeat.recorder.kernel import KernelLog
 from lostbeat.recording.reader import ShardReader
 from lostbeat.recording.store import inflate
+from tests.recorder.own_kernel import foreign_memory_group, foreign_oom_kill, own_recording
 
 HERE = Path(__file__).resolve().parent
 LEAK = textwrap.dedent("""\
@@ -150,6 +155,9 @@ class Scenario:
     pid: int
     marker: str
     cgroup: str
+    other: int | None
+    """The pid of another program the OOM killer killed after the scenario's (None where this
+    process cannot make it a memory group)."""
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +165,11 @@ def oom_kill(v1_memory_group) -> Iterator[Scenario]:  # type: ignore[no-untyped-
     _need_kmsg()
     marker = f"leak-{uuid.uuid4().hex[:6]}"
     tmp = Path(tempfile.mkdtemp(prefix="lbt-oom-"))
-    with v1_memory_group("lostbeat-oom") as group, contextlib.ExitStack() as cleanup:
+    with (
+        v1_memory_group("lostbeat-oom") as group,
+        foreign_memory_group() as elsewhere,
+        contextlib.ExitStack() as cleanup,
+    ):
         cleanup.callback(subprocess.run, ["rm", "-rf", str(tmp)], check=False)
         (group.fs_path / "memory.limit_in_bytes").write_text(str(96 << 20))
         (group.fs_path / "memory.oom_control").write_text("0")  # the OOM killer on
@@ -171,9 +183,11 @@ def oom_kill(v1_memory_group) -> Iterator[Scenario]:  # type: ignore[no-untyped-
         )  # fmt: skip
         leaker.wait(90)
         assert leaker.returncode == -signal.SIGKILL
+        other = None if elsewhere is None else foreign_oom_kill(elsewhere)  # the last kill
         time.sleep(2.5)
         recorder.stop()
-        yield Scenario(recorder.recording(), analyze([tmp / "rec"]), leaker.pid, marker, group.path)
+        own = own_recording(tmp / "rec", tmp / "own", pids={leaker.pid}, cgroup=group.path)
+        yield Scenario(recorder.recording(), analyze([own]), leaker.pid, marker, group.path, other)
 
 
 @pytest.mark.timeout(150)
@@ -188,6 +202,9 @@ def test_a_real_oom_kill_is_recorded_with_the_grower(oom_kill: Scenario) -> None
     assert leaker.key.cmdline.endswith(oom_kill.marker)  # the exec'd program, not the shell
     assert leaker.cgroup == oom_kill.cgroup
     assert leaker.peak_kb > 60 << 10  # it held most of the 96 MB
+    if oom_kill.other is not None:  # the host's log, as recorded: another's kill after it
+        other = [r for r in rec.kernel if f"Killed process {oom_kill.other} (" in r.text]
+        assert other and other[0].epoch > killed[0].epoch
 
 
 @pytest.mark.timeout(150)
@@ -275,7 +292,8 @@ def hung_task() -> Iterator[Hang]:
         watch.close()
         time.sleep(2.5)
         recorder.stop()
-        yield Hang(recorder.recording(), analyze([tmp / "rec"]), blocked.pid, name)
+        own = own_recording(tmp / "rec", tmp / "own", pids={first.pid, blocked.pid})
+        yield Hang(recorder.recording(), analyze([own]), blocked.pid, name)
     finally:
         HUNG.write_text(saved[0])
         WARNINGS.write_text(saved[1])

@@ -3,8 +3,10 @@
 Every container of docs/reference/linux-logs.md §1 is taken off here, so that the kernel-log
 and userspace-killer classifiers see only the message: raw ``dmesg`` (``[  123.456789]``, and
 the vendor ``[  240.]``), ``dmesg -T``, journalctl ``short``, ``short-precise``, ``short-iso``
-(precise or not), ``short-monotonic`` and ``json``, syslog files (RHEL ``messages`` with or
-without a host, Debian ``kern.log`` keeping the kernel's stamp), the ``kernel:`` prefix alone,
+(precise or not), ``short-monotonic``, ``short-unix`` and ``json``, syslog files (RHEL
+``messages`` with or without a host, Debian ``kern.log`` keeping the kernel's stamp, busybox's
+facility and level before the sender), OpenWrt's ``logread`` (a ctime stamp with the year),
+the ``kernel:`` prefix alone,
 syslogd's wall broadcast, serial consoles (a prompt before the stamp, padding), pstore's
 ``<N>`` level, an editor's line numbers and mail quoting (``> ``). journalctl ``export`` is
 multi-line: ``_stream`` assembles each entry and frames it with :func:`entry_frame`.
@@ -66,7 +68,21 @@ _ISO = re.compile(
     r"(Z|[+-]\d\d:?\d\d)?(?::? |$)"
 )
 _SYSLOG = re.compile(r"^([^\W\d_]{3,5})\.? {1,2}(\d{1,2}) (\d\d:\d\d:\d\d(?:\.\d{1,9})?)(?::? |$)")
-_SENDER = re.compile(r"^(?:([^\s:\[\]]+) )?([^\s\[\]:]{1,64})(?:\[(\d{1,10})\])?: ?")
+# busybox's and OpenWrt's syslogd write the facility and level before the sender
+# ("host kern.err kernel: "): it is passed over
+_FACILITY = r"(?:[a-z]{2,8}\.[a-z]{3,7} )?"
+_SENDER = re.compile(
+    r"^(?:([^\s:\[\]]+) )?" + _FACILITY + r"([^\s\[\]:]{1,64})(?:\[(\d{1,10})\])?: ?"
+)
+# OpenWrt's logread (and other ctime stamps): "Mon Apr 12 18:29:48 2021 kern.warn kernel: "
+_CTIME = re.compile(r"^[A-Z][a-z]{2} ([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4}) ")
+_CTIME_SENDER = re.compile(r"^()" + _FACILITY + r"([^\s\[\]:]{1,64})(?:\[(\d{1,10})\])?: ?")
+# dmesg -H / --reltime: the minute once ("[Mar 3 14:09] "), then the time since the line
+# before ("[  +0.000012] "); neither is the time since boot (unverified: util-linux's format
+# as documented, no real log of it found)
+_RELTIME = re.compile(r"^\[(?:[A-Z][a-z]{2} {1,2}\d{1,2} \d\d:\d\d|\s*\+\s*\d+\.\d+)\] ?")
+# journalctl -o short-unix: the epoch with its microseconds, then host and sender
+_UNIX = re.compile(r"^(\d{9,10})\.(\d{6}) (?=\S+ \S)")
 # after an ISO stamp the host is always there (journalctl's short-iso, rsyslog's ISO layout):
 # without one it is `dmesg --time-format iso`, whose "INFO: task" is no sender
 _ISO_SENDER = re.compile(r"^([^\s:\[\]]+) ([^\s\[\]:]{1,64})(?:\[(\d{1,10})\])?: ?")
@@ -175,13 +191,18 @@ def frame(line: str, line_no: int = 0) -> Frame | None:
         # the zone is a name lostbeat cannot resolve: the time is read as UTC (unverified)
         fields["at"], fields["clock"] = _iso(m), m[0].strip()
         rest = _sender(rest[m.end() :], fields, _ISO_SENDER)
-    elif (m := _DMESG_T.match(rest)) is not None:
+    elif (m := _DMESG_T.match(rest) or _CTIME.match(rest)) is not None:
         mon = _MONTHS.get(m[1].lower())
         fields["clock"] = m[0].strip(" []")
-        if mon is not None:
+        if mon is not None and 1 <= int(m[2]) <= 31:
             hh, mm, ss = int(m[3]), int(m[4]), int(m[5])
             fields["at"] = float(timegm((int(m[6]), mon, int(m[2]), hh, mm, ss, 0, 0, 0)))
         rest = rest[m.end() :]
+        if m.re is _CTIME:
+            rest = _sender(rest, fields, _CTIME_SENDER)
+    elif (m := _UNIX.match(rest)) is not None:
+        fields["at"], fields["clock"] = int(m[1]) + int(m[2]) / 1e6, m[0].strip()
+        rest = _sender(rest[m.end() :], fields, _ISO_SENDER)
     elif (m := _SYSLOG.match(rest)) is not None and not rest.startswith("kernel:"):
         fields["clock"] = m[0].rstrip(": ")
         rest = rest[m.end() :]
@@ -196,6 +217,10 @@ def frame(line: str, line_no: int = 0) -> Frame | None:
             rest = rest[p.end() :]
         if rest[:1].islower() and (x := _DMESG_X.match(rest)) is not None:
             rest = rest[x.end() :]
+        if rest[:1] == "[" and (r := _RELTIME.match(rest)) is not None:
+            if "+" not in r[0]:  # (a delta is no clock)
+                fields["clock"] = fields.get("clock") or r[0].strip(" []")
+            rest = rest[r.end() :]
         if rest[:1] == "[" and (s := _MONO.match(rest)) is not None:
             fields["mono"] = _mono(s)
             rest = rest[s.end() :]

@@ -21,6 +21,7 @@ __all__ = [
     "unkilled",
     "FOLLOW_GAP",
     "MAX_KEPT",
+    "MAX_LINKED",
     "MAX_LINES",
     "MAX_STACK",
     "MAX_TASKS",
@@ -52,6 +53,9 @@ FOLLOW_GAP = 200
 line for it (other services' lines between a report's, 010, 020)."""
 MAX_STACK = 64
 """Stack functions kept per report."""
+MAX_LINKED = 1000
+"""Names kept of a report's ``Modules linked in:`` list (to name a module a cut frame names
+only in part)."""
 PAGE_KB = 4
 """The task table counts pages: 4 KiB on x86 and most arm64 builds (docs/reference/
 linux-logs.md §2; derived, a 16 or 64 KiB kernel would scale every row alike)."""
@@ -163,6 +167,8 @@ class Report:
     decided: bool = False  # the report says global or memcg (constraint line, stack)
     nokill: bool = False
     foreign: list[str] = field(default_factory=list)
+    linked: list[str] = field(default_factory=list)  # the ``Modules linked in:`` names
+    awaits: bool = False  # the headline was wrapped before its task's name: the next line has it
     lines: list[tuple[int, str]] = field(default_factory=list)
     wrapped: tuple[int, int, str] | None = None  # a row the paste broke: line, pid, its start
     cpu: tuple[int, str] | None = None  # the report's ``CPU: N PID: N Comm: X`` line: pid, comm
@@ -278,8 +284,11 @@ def cut_row(header: list[str] | None, pid: int, rest: str) -> Task | str:
 def joined(header: list[str] | None, start: str, rest: str) -> str:
     """A row a paste wrapped, its start and the line with its rest joined. A numbered paste
     (``cat -n``, an editor) numbered that line too: its first number is dropped where the
-    header's columns count one number fewer with it dropped than kept."""
+    header's columns count one number fewer with it dropped than kept; a list's number
+    (``79.``, ``12)``: no row value ends so) is dropped always."""
     first, _, after = rest.partition(" ")
+    if first[:-1].isdigit() and first[-1:] in ".):" and after.strip():
+        return f"{start} {after.strip()}"
     cols = len(header) - 1 if header else 0
     whole = f"{start} {rest}"
     if cols and after.strip() and _int(first) is not None:
@@ -289,18 +298,33 @@ def joined(header: list[str] | None, start: str, rest: str) -> str:
     return whole
 
 
-def task_of(header: list[str] | None, pid: int, rest: str) -> Task | str:
+def task_of(header: list[str] | None, pid: int, rest: str, *, adj_lost: bool = False) -> Task | str:
     """A task-table row (after its ``[pid]``) read by its header's columns, or by the count
     of its numbers where the paste lost the header; what is wrong with it otherwise. A row
-    the pager cut is read by :func:`cut_row`, its name left for the scanner to find."""
-    if rest.endswith(CUT_MARKS):
+    the pager cut is read by :func:`cut_row`, its name left for the scanner to find.
+    ``adj_lost``: a wrapped row whose rest came without its leading number (``0 kubelet``
+    read as a list's numbering and taken off); its last column, ``oom_score_adj``, is then
+    unknown rather than the row unread."""
+    words = rest.split()
+    if rest.endswith(CUT_MARKS) or (
+        header
+        and header[-1].endswith(CUT_MARKS)
+        and len(words) >= len(header)
+        and all(_int(w) is not None for w in words)
+    ):  # (numbers for every column a header the pager cut kept: the row's name was cut too)
         return cut_row(header, pid, rest)
     cols = (header or [])[:-1] or None
-    words = rest.split()
     if words and all(_int(w) is not None for w in words) and len(words) <= len(cols or words):
         return WRAPPED
     if cols and _numbers(words) != len(cols):
-        cols = None  # a header of another generation than the rows (a paste's mix): count
+        if (
+            adj_lost
+            and _numbers(words) == len(cols) - 1
+            and cols[-1] in ("oom_score_adj", "oom_adj")
+        ):
+            cols = cols[:-1]
+        else:
+            cols = None  # a header of another generation than the rows (a paste's mix): count
     n = len(cols) if cols else _numbers(words)
     if n == 0 or len(words) <= n or not all(_int(w) is not None for w in words[:n]):
         return "task-table row without its numbers"

@@ -38,7 +38,7 @@ from lostbeat.analyzer.parsers._kernel_events import (
     FOLLOW_GAP,
     MAX_KEPT,
     MAX_LINES,
-    MAX_STACK,
+    MAX_LINKED,
     MAX_TASKS,
     RECLAIM,
     Incident,
@@ -48,6 +48,7 @@ from lostbeat.analyzer.parsers._kernel_events import (
     near,
     release_of,
 )
+from lostbeat.analyzer.parsers._kernel_tasks import escalates, name_rest, stack_line, stuck_here
 from lostbeat.analyzer.parsers._oom_body import (
     MEMCG_LINES,
     TASK_HEADER,
@@ -71,12 +72,12 @@ _OLD_STATE = re.compile(  # its flags may be wrapped onto the next line by a pas
 _CONTAINER = re.compile(r"\b[0-9a-f]{64}\b|docker|kubepods|libpod|crio|containerd")
 _FOREIGN = re.compile(r"(\w+)\([A-Z]*[OP][A-Z]*\)")
 _WORKQUEUE = re.compile(r"^Workqueue: \S+ \S+ \[(\w+)\]")
-_SCORE = re.compile(r" score (\d+) or sacrifice child")
-_CPU = re.compile(
-    r"^CPU: \d+ (?:UID: \d+ )?PID: (\d+) Comm: (.+?) (?:Kdump: \S+ )?(?:Not tainted|Tainted)"
+_SCORE = re.compile(r" score (\d+) or (?:sacrifice|a) child")  # ("or a child": 2.6.x)
+_CPU = re.compile(  # and 2.6.x's "Pid: N, comm: X Not tainted ..."
+    r"^(?:CPU: \d+ (?:UID: \d+ )?PID: (\d+) Comm: (.+?)|Pid: (\d+), comm: (.+?))"
+    r" (?:Kdump: \S+ )?(?:Not tainted|Tainted)"
 )
-_FRAME = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+(?:\s+\[([\w-]+)\])?")
-_ARM_FRAME = re.compile(r"\] \(([A-Za-z_][\w.]*)\) from \[")
+_END = re.compile(r"^---\[ end (Kernel panic - not syncing.*?)(?: \]---)?$")
 
 
 class Scanner:
@@ -160,7 +161,8 @@ class Scanner:
             self.release = release_of(text) or self.release
         if "page allocation" in text and (" failure" in text or " stalls for" in text):
             self.pressure.append((f.line_no, f.at, f.mono))
-        used = self._headline(f, text)
+        used = self.open is not None and self.open.awaits and self._named(self.open, f, text)
+        used = used or self._headline(f, text)
         if not used and self.open is not None:
             used = self._continue(self.open, f, text)
         if used:
@@ -170,7 +172,7 @@ class Scanner:
 
     def _headline(self, f: Frame, text: str) -> bool:
         if text.startswith("---[ end "):
-            return True  # the end marker of a panic already read (it repeats its reason)
+            return self._end(f, text)
         hit = headline(text)
         if hit is not None and hit.form.kind not in _AFTER_BODY:
             return _READ[hit.form.kind](self, f, hit)
@@ -190,6 +192,33 @@ class Scanner:
             self._start(f, CrashType.HUNG_TASK)  # a paste that starts after the INFO line
             return True
         return False
+
+    def _named(self, op: Report, f: Frame, text: str) -> bool:
+        """The rest of a headline a paste wrapped before its task's name (``Killed process
+        11726, UID`` / ``498, (mysqld) total-vm:...``, ``... stuck for 23s!`` /
+        ``[modprobe:4176]``): the task named, and a kill's report closed; whether the line
+        was that rest."""
+        op.awaits = False
+        m = name_rest(op.event.type, text)
+        if m is not None and m["comm"]:
+            pid = int(m["pid"]) if m["pid"] else op.event.pid
+            kb = op.event.victim_kb if op.event.victim_kb is not None else rss_kb(text)
+            op.event = replace(op.event, victim=m["comm"], pid=pid, victim_kb=kb)
+            op.lines.append((f.line_no, f.text))
+        if op.killed:
+            self._close()
+        return m is not None
+
+    def _end(self, f: Frame, text: str) -> bool:
+        """A panic's end marker repeats its reason: the panic already read, or, where the
+        log kept no panic line (a paste of its last lines, a console cut), the panic."""
+        m = _END.match(text)
+        hit = headline(m[1]) if m is not None else None
+        last = self.open.event if self.open is not None else None
+        last = last or (self.incidents[-1] if self.incidents else None)
+        if hit is None or (last is not None and last.type is CrashType.KERNEL_PANIC):
+            return True
+        return self._panic(f, hit)
 
     def _awaits_no_kill(self) -> bool:
         """No OOM report is open that still awaits its kill."""
@@ -237,9 +266,11 @@ class Scanner:
         return True
 
     def _soft(self, f: Frame, hit: Hit) -> bool:
-        m = hit.match
-        self._start(f, CrashType.SOFT_LOCKUP, victim=hit.comm, pid=hit.pid,
-                    reason=f"CPU#{m['cpu']} stuck for {m['s']}s")  # fmt: skip
+        m = hit.match.groupdict()
+        stuck = f" stuck for {m['s']}s" if m.get("s") else ""
+        op = self._start(f, CrashType.SOFT_LOCKUP, victim=hit.comm, pid=hit.pid,
+                         reason=f"CPU#{m['cpu']}{stuck}")  # fmt: skip
+        op.awaits = hit.comm is None  # wrapped before its task (or 2.6.x's, naming none)
         return True
 
     def _hard(self, f: Frame, hit: Hit) -> bool:
@@ -265,6 +296,7 @@ class Scanner:
         score = _SCORE.match(f.text, m.end())
         op.event = replace(op.event, victim=self._comm(op, hit), pid=hit.pid, killer="kernel",
                            score=int(score[1]) if score else None)  # fmt: skip
+        op.awaits = op.event.victim is None
         if m["how"]:  # "(oom_kill_allocating_task)": vm.oom_kill_allocating_task chose it
             op.event = replace(op.event, reason=m["how"])
         op.lines.append((f.line_no, f.text))
@@ -272,11 +304,12 @@ class Scanner:
             self._kill_done(op, rss_kb(f.text), f.text)
 
     def _killed(self, f: Frame, hit: Hit) -> None:
-        op, rest = self.open, hit.match["rest"]
+        op, rest = self.open, hit.match["rest"] or ""
         if op is None or self._awaits_no_kill():
             op = self._start(f, CrashType.OOM_KILL, killer="kernel")
         op.event = replace(op.event, victim=self._comm(op, hit), pid=hit.pid, killer="kernel")
         op.lines.append((f.line_no, f.text))
+        op.awaits = op.event.victim is None
         self._kill_done(op, rss_kb(rest), rest)
 
     @staticmethod
@@ -292,7 +325,8 @@ class Scanner:
         row = next((t for t in op.tasks if t.pid == op.event.pid), None)
         victim_adj = int(adj[1]) if adj else row.oom_score_adj if row is not None else None
         op.event = replace(op.event, victim_kb=kb, victim_adj=victim_adj)
-        self._close()
+        if not op.awaits:  # (else the line the paste wrapped it onto names it)
+            self._close()
 
     def _panic(self, f: Frame, hit: Hit) -> bool:
         reason = hit.match["reason"]
@@ -301,8 +335,7 @@ class Scanner:
         before = self.incidents[-1] if self.incidents else prior
         memory = "ut of memory" in reason or "deadlocked on memory" in reason
         victim = pid = None
-        escalated = ("hung_task", "softlockup", "hard LOCKUP", "Hard LOCKUP")
-        if before is not None and any(w in reason for w in escalated):
+        if before is not None and escalates(reason, before, f):
             victim, pid, memory = before.victim, before.pid, memory or before.memory
         elif before is not None and before.memory and (before.line_no >= f.line_no - 200):
             memory = memory or before.type in (CrashType.OOM_KILL, CrashType.CGROUP_OOM)
@@ -328,26 +361,23 @@ class Scanner:
         if (c := _CPU.match(text)) is not None or text.lstrip().startswith(
             ("Pid: ", "Not tainted", "Tainted")
         ):
-            self.comm = c[2] if c is not None else self.comm
-            op.cpu = (int(c[1]), c[2]) if c is not None else op.cpu
-            if c is not None and ev.victim is None and ev.type is CrashType.HARD_LOCKUP:
-                op.event = replace(ev, victim=c[2], pid=int(c[1]))
+            task = (int(c[1] or c[3]), c[2] or c[4]) if c is not None else None
+            self.comm = task[1] if task is not None else self.comm
+            op.cpu = task or op.cpu
+            if task is not None and ev.victim is None and stuck_here(ev):
+                op.event = replace(ev, victim=task[1], pid=task[0])
             return True
         if text.startswith("Modules linked in:"):
             op.foreign.extend(_FOREIGN.findall(text))
+            names = (w.split("(")[0] for w in text.partition(":")[2].split())
+            op.linked.extend(n for n in names if n and len(op.linked) < MAX_LINKED)
             return True
         if text.startswith("Workqueue:") and (w := _WORKQUEUE.search(text)) is not None:
             op.modules.append(w[1])
             return True
         if "+0x" not in text and ") from [" not in text:
             return text.lstrip().startswith(("Call Trace", "Call trace", "<TASK>", "</TASK>"))
-        for fm in _FRAME.finditer(text):
-            if len(op.stack) < MAX_STACK:
-                op.stack.append(fm[1])
-            if fm[2] and len(op.modules) < MAX_STACK:
-                op.modules.append(fm[2])
-        if (arm := _ARM_FRAME.search(text)) is not None and len(op.stack) < MAX_STACK:
-            op.stack.append(arm[1])
+        stack_line(op, text)
         return True
 
 

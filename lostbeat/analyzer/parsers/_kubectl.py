@@ -2,11 +2,11 @@
 
 Forms from docs/reference/linux-logs.md §6: a container killed at its own memory limit shows
 ``OOMKilled`` (the STATUS column of ``get pods``, ``Reason: OOMKilled`` in ``describe pod``,
-``reason: OOMKilled`` in ``-o yaml``; Kubernetes' ``pkg/kubelet`` sets the reason from the
-runtime's ``OOMKilled`` flag), a memory cgroup OOM; a node-wide one is the kubelet's
-``SystemOOM`` event (``pkg/kubelet/oom/oom_watcher_linux.go``: ``System OOM encountered``,
-later with ``, victim process: NAME, pid: N``). The kernel did the kill either way; the
-killer is ``kubelet`` because only Kubernetes' report shows it.
+``reason: OOMKilled`` in ``-o yaml``, ``"reason": "OOMKilled"`` in ``-o json``; Kubernetes'
+``pkg/kubelet`` sets the reason from the runtime's ``OOMKilled`` flag), a memory cgroup OOM;
+a node-wide one is the kubelet's ``SystemOOM`` event (``pkg/kubelet/oom/oom_watcher_linux.go``:
+``System OOM encountered``, later with ``, victim process: NAME, pid: N``). The kernel did the
+kill either way; the killer is ``kubelet`` because only Kubernetes' report shows it.
 
 Examples:
     >>> from lostbeat.analyzer.parsers._frames import frame
@@ -28,8 +28,9 @@ from lostbeat.analyzer.result import CrashType
 __all__ = ["Kube"]
 
 _GET_HEADER = re.compile(r"^(?:NAMESPACE\s+)?NAME\s+READY\s+STATUS\s+RESTARTS\b")
-_NAME = re.compile(r"^(?:Name|name|- name):\s+(\S+)\s*$")
-_REASON = re.compile(r"^\s*[Rr]eason:\s+OOMKilled\s*$")
+# describe's and YAML's, and JSON's ("name": "web-1",) of ``kubectl get pod -o json``
+_NAME = re.compile(r'^(?:Name|name|- name|"name"):\s+"?([^\s"]+)"?,?\s*$')
+_REASON = re.compile(r'^\s*"?[Rr]eason"?:\s+"?OOMKilled"?,?\s*$')
 # node-problem-detector's kernel monitor quotes the kernel's kill line in an OOMKilling event
 _OOM_KILLING = re.compile(
     r"\bOOMKilling\b[^(]*?Kill(?:ed)? process "
@@ -87,7 +88,7 @@ class Kube:
                 name = words[1] if text.startswith(("NAMESPACE",)) else words[0]
                 self._add(f, CrashType.OOM_KILL, name, None)
                 return
-        if text.startswith(("apiVersion:", "---")):
+        if text.startswith(("apiVersion:", "---", '"apiVersion":')):
             self.name = None  # the next object (a YAML list or stream)
             return
         if (m := _NAME.match(text)) is not None:

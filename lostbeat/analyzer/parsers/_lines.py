@@ -42,6 +42,7 @@ __all__ = [
     "to_float",
     "to_int",
     "undecorate",
+    "undecorated",
 ]
 
 SNIFF_CHARS = 65536
@@ -86,6 +87,9 @@ def kept_note(*notes: str) -> str:
 
 _UPTIME = re.compile(r"([0-9]{1,7}):([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:\.([0-9]{1,9}))?")
 _ESCAPES = re.compile(r"(?:\x1b|\^\[)\[[0-9;]*m")
+# Markdown's escapes (a note or wiki exported to Markdown writes "\[", "\@", "\$", "\'"...)
+# and its hard line break, a backslash that ends the line
+_MARKDOWN = re.compile(r"\\([\\`*_{}\[\]()#+\-.!@$<>'\"|~=])|\\$")
 # bullets, Markdown and mail quotes, pastebin's "  1. " and an editor's bare "1234 " numbers
 _LEAD = re.compile(r"^(?:\s*(?:\u2022|>|[0-9]{1,5}\.(?=\s)|[0-9]{1,6} (?=[^\s0-9])))+\s*")
 _INT = re.compile(r"[0-9]{1,18}")
@@ -199,16 +203,31 @@ def to_float(text: str) -> float | None:
     return float(text) if _FLOAT.fullmatch(text) else None
 
 
+def undecorated(text: str) -> str:
+    """``text`` with each of its lines' decoration taken off (:func:`undecorate`): what a
+    sniffer looks at, so a quoted, bulleted or numbered paste is told as what it quotes.
+
+    >>> undecorated("  1. a\\n> b")
+    'a\\nb'
+    """
+    return "\n".join(undecorate(t) for t in text.splitlines())
+
+
 def undecorate(line: str) -> str:
-    """The line without what a paste adds: colour codes, bullets, quotes, line numbers, the
-    quoted ``'@'``; surrounding blanks too.
+    """The line without what a paste adds: colour codes, Markdown's backslash escapes,
+    bullets, quotes, line numbers, the quoted ``'@'``; surrounding blanks too (a page's
+    characters are mapped back before, by ``lostbeat.analyzer._paste.unpasted``).
 
     >>> undecorate("  10. 2017-01-03T17:45:49.661Z cpu7:69126)0x43913029be30:[0x4180]F'@'vmkernel")
     '2017-01-03T17:45:49.661Z cpu7:69126)0x43913029be30:[0x4180]F@vmkernel'
     >>> undecorate(">\\tMar 9 10:24:42 localhost vmkhalt: (1268148282) Rebooting system...")
     'Mar 9 10:24:42 localhost vmkhalt: (1268148282) Rebooting system...'
+    >>> undecorate("    \\\\@BlueScreen: Spin count exceeded \\\\[0x4180\\\\]\\\\")
+    '@BlueScreen: Spin count exceeded [0x4180]'
     """
     text = _ESCAPES.sub("", line)
+    if "\\" in text:
+        text = _MARKDOWN.sub(r"\1", text.rstrip())
     text = _LEAD.sub("", text, count=1)
     if "'@'" in text:
         text = text.replace("'@'", "@")

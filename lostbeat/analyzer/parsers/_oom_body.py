@@ -41,7 +41,8 @@ def oom_line(op: Report, f: Frame, text: str, problems: list[tuple[int, str]]) -
         bare = f.clock is None and f.mono is None and f.ident is None
         if text.lstrip()[:1].isdigit() or (bare and len(text.split()) == 1):  # its rest
             op.wrapped = None
-            _row(op, f, problems, pid, joined(op.header, start, text.strip()))
+            lost = not text.lstrip()[:1].isdigit()  # (its number taken off as list numbering)
+            _row(op, f, problems, pid, joined(op.header, start, text.strip()), adj_lost=lost)
             return True
         unwrap(op, problems)
     if op.header is not None and op.header[-1] != "name" and _HEADER_REST.fullmatch(text):
@@ -82,8 +83,16 @@ def oom_line(op: Report, f: Frame, text: str, problems: list[tuple[int, str]]) -
     return False
 
 
-def _row(op: Report, f: Frame, problems: list[tuple[int, str]], pid: int, rest: str) -> None:
-    task = task_of(op.header, pid, rest)
+def _row(
+    op: Report,
+    f: Frame,
+    problems: list[tuple[int, str]],
+    pid: int,
+    rest: str,
+    *,
+    adj_lost: bool = False,
+) -> None:
+    task = task_of(op.header, pid, rest, adj_lost=adj_lost)
     if task == WRAPPED and op.wrapped is None:
         op.wrapped = (f.line_no, pid, rest)
         return

@@ -47,12 +47,14 @@ from lostbeat.analyzer.parsers._panic_forms import (
     MAX_MESSAGE,
     MESSAGE_WORDS,
     PanicKind,
+    cut_check,
     message,
     segments,
     vmkernel_function,
 )
 
 __all__ = [
+    "LOGGED_BACKTRACE",
     "MAX_FRAMES",
     "MAX_MESSAGE",
     "Frame",
@@ -117,10 +119,18 @@ class Panic:
 
     @property
     def shown(self) -> bool:
-        """Whether the lines show a VMkernel panic at all."""
-        return self.kind is not None or bool(self.frames) or bool(self.involved) or self.context
+        """Whether the lines show a VMkernel panic at all: a backtrace the VMkernel only
+        logged (a warning's, its first frame the logging call), with no message, is none."""
+        logged = (
+            self.kind is None and bool(self.frames) and self.frames[0].function in LOGGED_BACKTRACE
+        )
+        frames = bool(self.frames) and not logged
+        return self.kind is not None or frames or bool(self.involved) or self.context
 
 
+# The VMkernel's call that logs a backtrace beside a warning and goes on (vmklinux's
+# "WARNING: at .../netdev_watchdog()" is followed by one): never a panic's first frame
+LOGGED_BACKTRACE = frozenset({"vmk_LogBacktraceMessage"})
 # A frame's "[0x...]" follows its frame address ("0x4100:[0x4180]"), a log prefix ("cpu0:1)")
 # or nothing: never a word ("libvmacore.so[0x0037ACD3]" is a user world's backtrace).
 _FRAME_AT = re.compile(
@@ -226,12 +236,17 @@ class PanicReader:
         self._core = False
         self._context = False
         self._gdb_lines = 0
+        self._held: str | None = None
 
     def feed(self, line_no: int, raw: str) -> None:
-        """Read one line (with or without its newline)."""
+        """Read one line (with or without its newline); a line a wrap began with the path of
+        the check word the line before ended with is read with that word before it."""
         text = undecorate(raw)
         if not text:
             return
+        held, self._held = self._held, cut_check(text)
+        if held is not None:
+            text = f"{held} {text}"
         if not _may_be_panic(text):
             self._end_block()  # as any line that is no frame does
             return

@@ -6,7 +6,7 @@ tests/corpus/kb/ (messages).
 
 Examples:
     >>> message("@BlueScreen: PCPU 3 locked up. Failed to ack TLB invalidate.cpu1:2)x")
-    (<PanicKind.LOCKUP: 'lockup'>, 'PCPU 3 locked up. Failed to ack TLB invalidate.', 13)
+    (<PanicKind.LOCKUP: 'lockup'>, 'PCPU 3 locked up. Failed to ack TLB invalidate.', 15)
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from enum import StrEnum
 
 __all__ = [
     "HEADER",
+    "cut_check",
     "MAX_MESSAGE",
     "MESSAGE_WORDS",
     "PanicKind",
@@ -36,7 +37,7 @@ class PanicKind(StrEnum):
     COS_PANIC = "cos_panic"  # COS Panic: <reason> (KB 1016070, KB 2009232)
     MCE = "mce"  # Machine Check Exception, uncorrectable machine check error (KB 372284)
     NMI = "nmi"  # LINT1/NMI (KB 1804), NMI ... requested PSOD (KB 399748)
-    ASSERT = "assert"  # ASSERT <path>:<line> (KB 311064)
+    ASSERT = "assert"  # ASSERT <path>:<line> (KB 311064), Failed at ... -- VMK_ASSERT(...)
     NOT_IMPLEMENTED = "not_implemented"  # NOT_IMPLEMENTED <path>:<line> (KB 1016239)
     FAILURE = "failure"  # BUG: failure at ..., Failed at ... -- NOT REACHED (KB 2011474)
     EXCEPTION = "exception"  # #PF Exception 14 in world ... (KB 2012404, KB 303440)
@@ -48,7 +49,7 @@ class PanicKind(StrEnum):
 
 
 _A = re.ASCII
-_HEX = r"0[xX#][0-9A-Fa-f#]*|#+"
+_HEX = r"0[xX#][0-9A-Fa-f#nNX]*|#+"  # "0xnnnnnnnn": a KB's placeholder digits
 # Where the next record of a flattened line begins: a log prefix, a frame, a panic section.
 _CUT = re.compile(
     r"(?<=\S)(?=cpu[0-9#]+:[0-9#]*(?: opID=\S+)?\))"
@@ -56,6 +57,8 @@ _CUT = re.compile(
     # a frame glued to the line number before it by a flattened paste ("util.c:830xfe215:[0x")
     r"|(?<=[0-9])(?=0[xX][0-9A-Fa-f]+:\[0[xX])"
     r"|(?<!\s)\s+(?=(?:PTEs:|Code start:|VMK uptime:|Backtrace for |Saved backtrace|@BlueScreen:))"
+    # the next record's ISO time before its log prefix ("... 2015-08-17T14:19:25.710Z cpu2:")
+    r"|(?<!\s)\s+(?=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z cpu[0-9]+:)"
     r"|(?<=\S)(?=System has encountered a Hardware Error)"
     r"|(?<=:\s)>?\s*(?=#0\s+(?:0x[0-9a-fA-F]+ in )?[A-Za-z_])",  # a gdb stack after a sentence
     _A,
@@ -86,9 +89,19 @@ _MESSAGES: tuple[tuple[PanicKind, re.Pattern[str]], ...] = tuple(
         (PanicKind.NMI, r"LINT1(?:/NMI)? ?\(?motherboard (?:nonmaskable )?interrupt\)?[^.]*\.?"),
         (PanicKind.NMI, r"NMI: [0-9]+: \w+ requested PSOD"),
         (PanicKind.ASSERT, r"ASSERT \S+:[0-9]+"),
+        # a module's assertion as the coredump summary words it (KB 391216):
+        # "Failed at bora/modules/vmkernel/<mod>/<file>.c:<line> -- VMK_ASSERT(<condition>)"
+        (PanicKind.ASSERT, r"Failed at \S{1,300}?:[0-9]+ -- (?:VMK_)?ASSERT\b.{0,160}"),
         (PanicKind.NOT_IMPLEMENTED, r"NOT_IMPLEMENTED \S+:[0-9]+"),
         (PanicKind.FAILURE, r"BUG: failure at \S+(?: \(inside \w+\))?"),
         (PanicKind.FAILURE, r"Failed at \S+ -- NOT REACHED"),
+        # the same after a wrap put "Failed at" on the line before: a source path, its line
+        # and the check's "--" (its words possibly on the next line)
+        (
+            PanicKind.FAILURE,
+            r"\b(?:bora|vmkdrivers)/\S{1,300}?:[0-9]+ --"
+            r"(?: (?:NOT REACHED|(?:VMK_)?ASSERT\b.{0,160}))?",
+        ),
         (
             PanicKind.EXCEPTION,
             rf"#[A-Z]{{2,3}}\s+Exception\s*\(?\s*[0-9]+(?:\s*\))?{_WORLD}{_WHERE}",
@@ -98,10 +111,26 @@ _MESSAGES: tuple[tuple[PanicKind, re.Pattern[str]], ...] = tuple(
         (PanicKind.NO_HEARTBEAT, r"PCPU [0-9]+: no heartbeat[^.]*"),
         (PanicKind.NO_HEARTBEAT, r"NMI IPI: Panic requested by another PCPU\.?"),
         (PanicKind.SPIN, r"Spin count exceeded[^-\n]{0,40}- possible deadlock with PCPU [0-9#]+"),
+        (PanicKind.SPIN, r"Spin count exceeded"),  # its tail overwritten on the screen
         (PanicKind.FORCED, r"\bCrashMe\b"),
     )
 )
 _GDB_SPLIT = re.compile(r"(?=#[0-9]+\s+(?:0x[0-9a-fA-F*]+ in )?(?:\?\?|[A-Za-z_]))", _A)
+
+
+# A check's word a wrap left at the end of its line, its source path on the next
+# ("NOT_IMPLEMENTED" / "/build/mts/release/bora-84374/bora/vmkernel/main/util.c:83")
+_CHECK_CUT = re.compile(r"(?:^|\s)(NOT_IMPLEMENTED|ASSERT|Failed at)$", _A)
+
+
+def cut_check(text: str) -> str | None:
+    """The check word ending ``text`` whose path a wrap moved to the next line, if any.
+
+    >>> cut_check("@BlueScreen: Failed at"), cut_check("Failed at bora/x.c:1 -- NOT REACHED")
+    ('Failed at', None)
+    """
+    m = _CHECK_CUT.search(text)
+    return m[1] if m else None
 
 
 def segments(text: str) -> list[str]:
@@ -128,7 +157,7 @@ def segments(text: str) -> list[str]:
 MESSAGE_WORDS = (
     "xception", "locked up", "Lost heartbeat", "no heartbeat", "Oops", "COS ", "CosPanic",
     "ASSERT", "NOT_", "BUG:", "NOT REACHED", "anic", "NMI", "LINT1", "achine check", "MCA",
-    "Spin count", "CrashMe", "@BlueScreen",
+    "Spin count", "CrashMe", "@BlueScreen", " --",
 )  # fmt: skip
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from lostbeat.analyzer.findings import Evidence
-from lostbeat.analyzer.parsers._lines import parse_uptime, strip_newline, to_int
+from lostbeat.analyzer.parsers._lines import parse_uptime, strip_newline, to_int, undecorate
 
 __all__ = ["LineScanner", "Signal", "SignalKind", "classify", "era_of", "line_uptime"]
 
@@ -73,6 +73,9 @@ class Signal:
     clt: int | None = None
     target: str | None = None  # core dump target path
     cpu: int | None = None  # the PCPU of PCPU_HEARTBEAT / PCPU_LOCKUP
+    overdue: bool = False
+    """A PCPU_HEARTBEAT whose silence has reached the detector's own timeout (``for 15 seconds,
+    timeout is 10``): the CPU is declared locked up, no longer only late (KB 394262)."""
 
 
 _A = re.ASCII
@@ -85,7 +88,15 @@ _HB = re.compile(r"\bHB:(?:\s*[0-9]+:)?\s*Lost heartbeat\b(.*)$", _A)
 _COMM_END = re.compile(r"\s[a-z]+=|\)", _A)
 """Where ``comm=``'s value ends: the next ``key=`` field or the closing parenthesis."""
 _FIELDS = {name: re.compile(rf"\b{name}=([0-9]+)", _A) for name in ("pid", "t", "to", "clt")}
-_PCPU_HB = re.compile(r"Heartbeat:(?:\s*[0-9]+:)?\s*(PCPU ([0-9]+) didn't have a heartbeat.*)$", _A)
+# "Heartbeat: 961: PCPU 40 ..." (ESXi 5-8) or "Heartbeat: HandleLockup:827: PCPU 8 ..." (7.0+)
+_PCPU_HB = re.compile(
+    r"Heartbeat:(?:\s{0,4}[A-Za-z_]\w{0,60}:)?(?:\s{0,4}[0-9]{1,9}:)?\s{0,4}"
+    r"(PCPU ([0-9]+) didn't have a heartbeat.*)$",
+    _A,
+)
+_PCPU_SILENCE = re.compile(r"heartbeat for ([0-9]+) seconds?, timeout is ([0-9]+)", _A)
+# the rest of a PCPU heartbeat warning a mail's wrap put on a line of its own
+_PCPU_REST = re.compile(r"(?:timeout |is |[0-9]+,? )", _A)
 _PCPU_LOCKUP = re.compile(r"(PCPU ([0-9]+) locked up.*)$", _A)
 _PF = re.compile(r"(#PF Exception.*)$", _A)
 _NOT_IMPLEMENTED = re.compile(r"(NOT_IMPLEMENTED\b.*)$", _A)
@@ -237,8 +248,9 @@ def _events(text: str, ev: Evidence, uptime: float | None) -> list[Signal]:
 
 
 def classify(line_no: int, raw: str, *, path: str) -> list[Signal]:
-    """The signals of one log line (most lines have none)."""
-    text = raw.strip()
+    """The signals of one log line (most lines have none); read without what a paste adds
+    (Markdown's escapes, bullets: :func:`undecorate`)."""
+    text = undecorate(raw)
     ev = Evidence(path, line_no, raw)
     uptime = line_uptime(text)
     out: list[Signal] = []
@@ -263,7 +275,18 @@ def classify(line_no: int, raw: str, *, path: str) -> list[Signal]:
             )
         )
     if m := _PCPU_HB.search(text):
-        out.append(Signal(SignalKind.PCPU_HEARTBEAT, ev, uptime, message=m[1], cpu=to_int(m[2])))
+        late = _PCPU_SILENCE.search(m[1])
+        overdue = late is not None and int(late[1]) >= int(late[2])
+        out.append(
+            Signal(
+                SignalKind.PCPU_HEARTBEAT,
+                ev,
+                uptime,
+                message=m[1],
+                cpu=to_int(m[2]),
+                overdue=overdue,
+            )
+        )
     elif m := _PCPU_LOCKUP.search(text):
         out.append(Signal(SignalKind.PCPU_LOCKUP, ev, uptime, message=m[1], cpu=to_int(m[2])))
     if m := _PF.search(text):
@@ -287,7 +310,8 @@ MAX_SIGNALS = 4000
 
 
 class LineScanner:
-    """Turns numbered lines into signals, joining a wrapped HB alert with its ``pid=`` line.
+    """Turns numbered lines into signals, joining a wrapped HB alert with its ``pid=`` line
+    and a wrapped PCPU heartbeat warning with the rest of it.
 
     Shared by the vmkernel-log and purple-screen parsers. Feed every line in order (or
     every line that may hold a signal), then call :meth:`finish`.
@@ -306,7 +330,9 @@ class LineScanner:
                 return
             first_no, first = self.pending
             self.pending = None
-            if stripped.startswith("pid="):
+            if stripped.startswith("pid=") or (
+                _PCPU_HB.search(first) and _PCPU_REST.match(stripped)
+            ):
                 self.signals.extend(
                     classify(first_no, f"{first.rstrip()} {stripped}", path=self.path)
                 )
@@ -318,6 +344,9 @@ class LineScanner:
         m = _HB.search(raw) if "heartbeat" in raw else None
         if m and "(" in m[1] and ")" not in m[1]:
             self.pending = (line_no, raw)
+            return
+        if (pcpu := _PCPU_HB.search(raw)) and not _PCPU_SILENCE.search(pcpu[1]):
+            self.pending = (line_no, raw)  # a wrap cut it before its timeout
             return
         self.signals.extend(classify(line_no, raw, path=self.path))
 

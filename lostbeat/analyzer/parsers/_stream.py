@@ -33,16 +33,18 @@ _EXPORT_HEAD = re.compile(r"^_{0,2}[A-Z][A-Z0-9_]{0,63}(?:=|\n)")
 # release), "SIG" (earlyoom's sending SIGTERM), "avail" (earlyoom's mem avail), "badness"
 # (nohang), "OOM" (OOMKilled, SystemOOM), "ame:", 'ame":', "NAME" (kubectl's and docker's
 # names), "page allocation"
-# (the kernel's allocation failures and stalls: memory pressure). A unit's end after
+# (the kernel's allocation failures and stalls: memory pressure), "exceeded" (nohang finding
+# nothing to do after all). A unit's end after
 # systemd-oomd's pressure line is read while ``follow`` says so.
 WORDS = (
     "oom", "emory", "Kill", "kill", "ask", "lockup", "LOCKUP", "stall", "panic", "ainted",
-    "SIG", "avail", "badness", "OOM", "ame:", 'ame":', "NAME", "page allocation",
+    "SIG", "avail", "badness", "OOM", "ame:", 'ame":', "NAME", "page allocation", "exceeded",
 )  # fmt: skip
 # In a syslog file or journalctl's text, the lines that matter are the kernel's and the
 # killers' (PID 1's on systemd-oomd's kills name it; a unit's end after its pressure line is
-# read while ``follow`` says so): they are found by their sender first, then by a word.
-_SENDERS = (" kernel:", "earlyoom", "oomd", "nohang")
+# read while ``follow`` says so; its word on a unit the kernel's OOM killer took from is
+# found by that word): they are found by their sender first, then by a word.
+_SENDERS = (" kernel:", "earlyoom", "oomd", "nohang", "OOM killer", "'oom-kill'")
 _PLAIN_WORDS = tuple(w for w in WORDS if w not in ("emory", "ask")) + ("blocked for more",)
 """The words of a large file whose start has no time stamp (not a log the kernel or a killer
 wrote: a program's own log, a dump of text): "memory" and "task" are everyday words there,

@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lostbeat.analyzer.parsers._frames import Frame
+from lostbeat.analyzer.parsers._kernel_events import FOLLOW_GAP
 from lostbeat.analyzer.parsers._kernel_report import Incident, Scanner, release_of
 from lostbeat.analyzer.parsers._killers import Killers
 from lostbeat.analyzer.parsers._kubectl import Kube
@@ -68,19 +69,23 @@ class HostLog:
 # A log's markers (docs/reference/linux-logs.md §1-§6): its containers, or the words of an
 # incident or of the kernel's boot; a file with none of them is not a Linux log.
 _CONTAINERS = re.compile(
-    # a paste may be indented, quoted or numbered before its container
-    r"^[\s>]*(?:\d{1,7}[.):]?[ \t]+)?"
-    r"(?:[^\W\d_]{3,5}\.? {1,2}\d{1,2} \d\d:\d\d:\d\d\S* (?:\S+ )?kernel: "
+    # a paste may be indented, quoted or numbered before its container (blanks of the line
+    # only: a class that crossed lines would try every blank line's rest, quadratic in them)
+    r"^[ \t>]*(?:\d{1,7}[.):]?[ \t]+)?"
+    r"(?:[^\W\d_]{3,5}\.? {1,2}\d{1,2} \d\d:\d\d:\d\d\S* (?:\S+ )?(?:[a-z]+\.[a-z]+ )?kernel: "
+    r"|[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4} (?:[a-z]+\.[a-z]+ )?kernel: "
     r"|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\S* \S+ kernel: "
     r"|\[\s*\d{1,10}\.\d{0,9}\] |\[[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}\] "
     r"|kernel: |__CURSOR=|\{ ?\"__CURSOR\")",
     re.MULTILINE,
 )
 _WORDS = re.compile(
-    r"invoked oom-killer|Out of memory|Killed process \d|blocked for more than \d|soft lockup"
+    r"invoked oom-killer|Out of memory|Killed process \d|blocked for more than\b|soft lockup"
+    r"|oom-kill:constraint="
     r"|hard LOCKUP|Hard LOCKUP|detected (?:expedited )?stalls? on|Kernel panic - not syncing"
     r"|earlyoom|mem avail: +\d+ of|sending SIG\w+ to process \d|[Kk]illing process \d"
-    r"|systemd-oomd|highest badness|OOMKilled|SystemOOM"
+    r"|systemd-oomd|highest badness|corrective action|OOMKilled|SystemOOM"
+    r"|killed by the OOM killer|'oom-kill'"  # PID 1 on a unit the kernel took a process from
     r"|Linux version \d+\.\d+[\w.+~-]* \("  # the kernel's banner (init/version.c), first at boot
 )
 
@@ -141,7 +146,9 @@ def host_log_of(
         kube.feed(f)
     if count == 0:
         raise ArtifactMissing("host_log", path=path)
-    found = sorted([*scanner.finish(), *killers.finish(), *kube.finish()], key=lambda i: i.line_no)
+    reports = scanner.finish()
+    told = [i for i in killers.finish() if not _echo(i, reports)]
+    found = sorted([*reports, *told, *kube.finish()], key=lambda i: i.line_no)
     kept = deque(found, maxlen=MAX_INCIDENTS)
     problems = [
         ParseError(what, path=path, line_no=n) for n, what in scanner.problems[:MAX_PROBLEMS]
@@ -157,6 +164,28 @@ def host_log_of(
         problems_more=max(0, len(scanner.problems) - MAX_PROBLEMS),
         pressure=tuple(scanner.pressure),
     )
+
+
+ECHO_S = 60.0
+"""How long after the kernel's OOM kill PID 1's word on the unit is that kill's echo."""
+
+
+def _echo(told: Incident, reports: list[Incident]) -> bool:
+    """Whether a kill the kernel did that a userspace line tells of (PID 1's 'A process of
+    this unit has been killed by the OOM killer') is a kernel report's already read: an
+    OOM kill shortly before it, in the same log."""
+    if told.killer != "kernel":
+        return False
+    for r in reports:
+        if r.killer != "kernel" or r.line_no > told.line_no:
+            continue
+        if r.at is not None and told.at is not None:
+            near = told.at - r.at <= ECHO_S
+        else:
+            near = told.line_no - r.line_no <= FOLLOW_GAP
+        if near:
+            return True
+    return False
 
 
 def _release_in(found: list[Incident]) -> str | None:

@@ -62,10 +62,14 @@ class IpmiSel:
 
 
 _A = re.ASCII
-_RECORD = re.compile(r"\s*Record:\s*([0-9]+):?\s*$", _A)
-_FIELD = re.compile(r"\s+(When|Event Type|Message):\s*(.*)", _A)  # stripped after: linear
+# "Record:18318:" with its fields indented, or "Record Id: 185" with them at the margin
+# (KB 434881's listing)
+_RECORD = re.compile(r"\s*Record(?: Id)?:\s*([0-9]+):?\s*$", _A)
+_FIELD = re.compile(r"\s*(When|Event Type|Message):\s*(.*)", _A)  # stripped after: linear
 _SEVERITY = re.compile(r"\(([^)]+)\)", _A)
-_SNIFF = re.compile(r"^\s*Record:\s*[0-9]+:?\s*\n\s+When:", re.MULTILINE | _A)
+_SNIFF = re.compile(
+    r"^[ \t]*Record(?: Id)?:[ \t]*[0-9]+:?[ \t]*\r?\n[ \t]*When:", re.MULTILINE | _A
+)
 
 
 def looks_like_ipmi_sel(text: str) -> bool:

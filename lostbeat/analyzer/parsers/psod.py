@@ -50,8 +50,14 @@ from dataclasses import dataclass
 
 from lostbeat.analyzer.findings import Evidence
 from lostbeat.analyzer.parsers._lines import active_lines, head, parse_uptime, to_int
-from lostbeat.analyzer.parsers._panic import Panic, PanicReader, is_panic_line, undecorate
-from lostbeat.analyzer.parsers._panic_forms import vmkernel_function
+from lostbeat.analyzer.parsers._panic import (
+    LOGGED_BACKTRACE,
+    Panic,
+    PanicReader,
+    is_panic_line,
+    undecorate,
+)
+from lostbeat.analyzer.parsers._panic_forms import cut_check, message, vmkernel_function
 from lostbeat.analyzer.parsers._signals import EraVotes, LineScanner, Signal
 from lostbeat.errors import ArtifactMissing, ParseError
 
@@ -125,7 +131,13 @@ def looks_like_psod(text: str) -> bool:
     logged = sum(1 for t in lines if _LOGISH.search(t))
     if logged * 2 >= len(lines) and not any("@BlueScreen:" in t for t in lines):
         return False
+    if any(f in t for t in lines for f in LOGGED_BACKTRACE) and not any(map(message, lines)):
+        return False  # a warning's logged backtrace, with no panic: a log's excerpt
     if any(is_panic_line(t) for t in lines):
+        return True
+    # a message a wrap cut after its check word ("NOT_IMPLEMENTED" / "<path>:<line>")
+    pairs = zip(lines, lines[1:], strict=False)
+    if any(is_panic_line(f"{w} {b}") for a, b in pairs if (w := cut_check(a))):
         return True
     gdb = sum(1 for t in lines if _GDB_FRAME.match(t))
     gdb += sum(2 for t in lines if t.startswith("(gdb)") and _GDB_FRAME.search(t))

@@ -39,7 +39,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lostbeat.analyzer.findings import Evidence
-from lostbeat.analyzer.parsers._lines import head, require_lines, to_int
+from lostbeat.analyzer.parsers._lines import head, require_lines, to_int, undecorate
 from lostbeat.errors import ParseError
 
 __all__ = ["VersionInfo", "looks_like_version", "parse_version"]
@@ -65,6 +65,7 @@ _SNIFF = re.compile(
     r"\A\s*(?:VMware ESXi?(?: Server)? [0-9][0-9.]*(?: [^\[\n]*)?$|vmkernel build:)",
     re.MULTILINE | _A,
 )
+_SNIFF_LINES = 8  # a file of one command's output: its first lines tell
 _EXPECTED = "expected 'VMware ESX[ Server] <version> [Update N] [build-N]' or 'vmkernel build: N'"
 
 
@@ -74,7 +75,8 @@ def looks_like_version(text: str) -> bool:
     A PSOD header (``VMware ESX Server [Releasebuild-N]``, ``VMware ESXi 7.X.X
     [Releasebuild-N x86_64]``) is never taken for one.
     """
-    return _SNIFF.search(head(text)) is not None
+    lines = head(text).splitlines()[:_SNIFF_LINES]
+    return _SNIFF.search("\n".join(undecorate(line) for line in lines)) is not None
 
 
 def parse_version(lines: Iterable[str], *, path: str) -> VersionInfo:
@@ -92,15 +94,16 @@ def parse_version(lines: Iterable[str], *, path: str) -> VersionInfo:
     product_line: tuple[int, str, re.Match[str]] | None = None
     build_line: tuple[int, str, int | None] | None = None
     update: re.Match[str] | None = None
-    for line_no, text in numbered:
+    for line_no, raw in numbered:
+        text = undecorate(raw)  # a quoted or numbered paste of the command's output
         m = _PRODUCT.match(text)
         if m is not None and update is None:
             # ``vmware -vl`` adds a second product line: "VMware ESXi 5.1.0 GA" (§3.3)
             update = _UPDATE.search(m[2])
         if product_line is None and m is not None:
-            product_line = (line_no, text, m)
+            product_line = (line_no, raw, m)
         elif build_line is None and (b := _VMKERNEL_BUILD.match(text)):
-            build_line = (line_no, text, to_int(b[1]))
+            build_line = (line_no, raw, to_int(b[1]))
     if product_line is None:
         if build_line is None:
             line_no, text = numbered[0]

@@ -54,6 +54,7 @@ from lostbeat.analyzer.parsers._lines import (
     to_float,
     to_int,
     undecorate,
+    undecorated,
 )
 from lostbeat.errors import ParseError
 
@@ -188,7 +189,7 @@ def _is_candidate(text: str) -> bool:
 
 def looks_like_vmksummary(text: str) -> bool:
     """Whether ``text`` (a file's start) has vmksummary heartbeat or boot lines."""
-    return _SNIFF.search(head(text)) is not None
+    return _SNIFF.search(undecorated(head(text))) is not None
 
 
 def parse_vmksummary(lines: Iterable[str], *, path: str) -> VmkSummary:

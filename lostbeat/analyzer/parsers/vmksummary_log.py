@@ -51,6 +51,7 @@ from lostbeat.analyzer.parsers._lines import (
     newest_records,
     to_int,
     undecorate,
+    undecorated,
 )
 from lostbeat.analyzer.parsers.vmksummary import (
     MAX_LINES,
@@ -65,8 +66,13 @@ __all__ = ["looks_like_vmksummary_log", "parse_vmksummary_log"]
 
 _A = re.ASCII
 _TIME = r"(?P<time>[0-9Y]{4}-[0-9M]{2}-[0-9D]{2}T[0-9:.HMS]+Z?)"
+# 8.x writes the syslog severity after the time: "<time> In(14) heartbeat[pid]: ...",
+# "<time> No(13) bootstop[pid]: Host has booted"
+_SEVERITY = r"(?:[A-Z][a-z]\([0-9]+\)\s+)?"
 _LINE = re.compile(
-    rf"{_TIME}\s+(?:(?P<tag>bootstop|heartbeat|mark)(?:\[[0-9]+\])?:\s*)?(?P<text>.*)", _A
+    rf"{_TIME}\s+{_SEVERITY}(?:(?P<tag>bootstop|heartbeat|mark)(?:\[[0-9]+\])?:\s*)?"
+    r"(?P<text>.*)",
+    _A,
 )
 _ISO = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})", _A)
 _UP = re.compile(
@@ -76,8 +82,9 @@ _UP = re.compile(
 )
 _CONSUMER = re.compile(r"\[(?:[0-9]+ )?(?P<name>[^\s\[\]][^\[\]]*?) (?P<kb>[0-9]+)kB\]", _A)
 _SNIFF = re.compile(
-    r"^[\s>\u2022]*[0-9Y]{4}-[0-9M]{2}-[0-9D]{2}T[0-9:.HMS]+Z?\s+"
-    r"(?:(?:bootstop|heartbeat)(?:\[[0-9]+\])?: |Host has booted)",
+    r"^[0-9Y]{4}-[0-9M]{2}-[0-9D]{2}T[0-9:.HMS]+Z?\s+"
+    + _SEVERITY
+    + r"(?:(?:bootstop|heartbeat)(?:\[[0-9]+\])?: |Host has booted)",
     re.MULTILINE | _A,
 )
 _EVENTS = (
@@ -96,7 +103,7 @@ _EXPECTED = (
 
 def looks_like_vmksummary_log(text: str) -> bool:
     """Whether ``text`` (a file's start) has ESXi vmksummary.log lines."""
-    return _SNIFF.search(head(text)) is not None
+    return _SNIFF.search(undecorated(head(text))) is not None
 
 
 def _epoch(stamp: str) -> int | None:
@@ -160,8 +167,10 @@ def parse_vmksummary_log(lines: Iterable[str], *, path: str) -> VmkSummary:
             )  # fmt: skip
             continue
         kind = next((k for words, k in _EVENTS if words in text), None)
-        if kind is None and tag == "bootstop" and "core" in text:
-            kind = LineKind.VMKERNEL_ERROR  # KB 317245: a crash leaves a core-file line
+        if kind is None and tag == "bootstop" and "core" in text and "enabled" not in text:
+            # KB 317245: a crash leaves a core-file line; "No disk, file or network coredump
+            # enabled" (8.x, at every boot without a dump target) is no crash
+            kind = LineKind.VMKERNEL_ERROR
         if kind is None and tag is None:
             continue
         out.append(SummaryLine(kind or LineKind.OTHER, epoch, stamp, "", evidence))

@@ -11,8 +11,9 @@ In this order, first that holds (the real corpus's vocabulary, tests/corpus/real
 3. ``driver``: the suspect (the first module of the backtrace that is not the VMkernel core,
    ``_esx_modules``) is a device driver, or the failure is in the driver tree
    (``vmkdrivers/...``, KB 2011474's form);
-4. ``vmkernel``: an assertion or ``NOT_IMPLEMENTED`` in the VMkernel's own source
-   (``bora/vmkernel/...``, KB 311064, KB 1016239), or a VMkernel heap at its maximum size
+4. ``vmkernel``: an assertion, ``NOT_IMPLEMENTED`` or ``NOT REACHED`` in the VMkernel's own
+   source or one of its modules (``bora/vmkernel/...``, ``bora/modules/vmkernel/...``: KB
+   311064, KB 1016239, KB 391216, KB 387631), or a VMkernel heap at its maximum size
    before the crash (KB 430676, KB 367598);
 5. ``service_console``: a Service Console Oops or panic (KB 1006802, KB 1016070);
 6. ``unknown`` otherwise: a lockup, an exception in core code, a lost heartbeat whose cause
@@ -37,6 +38,8 @@ from lostbeat.analyzer.result import CrashClass, CrashType
 
 __all__ = ["Verdict", "classify"]
 
+# A check the VMkernel's own source failed: an assertion, a NOT_IMPLEMENTED, a NOT REACHED
+_VMKERNEL_CHECKS = (PanicKind.ASSERT, PanicKind.NOT_IMPLEMENTED, PanicKind.FAILURE)
 _HEAP_FULL = "already at its maximum size"  # "Heap <name> already at its maximum size" (KB 430676)
 
 
@@ -109,7 +112,7 @@ def classify(
         return Verdict(CrashClass.DRIVER, found, f"the backtrace's first module {found.module}")
     if panic.kind is PanicKind.FAILURE and "vmkdrivers/" in message:
         return Verdict(CrashClass.DRIVER, found, "a failure in the driver layer")
-    if panic.kind in (PanicKind.ASSERT, PanicKind.NOT_IMPLEMENTED) and "vmkernel/" in message:
+    if panic.kind in _VMKERNEL_CHECKS and "vmkernel/" in message:
         return Verdict(CrashClass.VMKERNEL, found, "an assertion in the VMkernel")
     if any(_HEAP_FULL in line for line in lines):
         return Verdict(CrashClass.VMKERNEL, found, "a VMkernel heap at its maximum size")

@@ -6,7 +6,8 @@ heartbeat; Oops and COS Panic are Service Console faults; any other panic the sc
 show (an exception, a lockup, a machine check, an NMI, an assertion, a bare backtrace) is a
 VMkernel purple screen, and so is a restart the hourly summary marks ``VMkernel error`` (KB
 1019238). The VMkernel's per-CPU ``Heartbeat: ... PCPU`` warning is its lockup detector and
-never a lost heartbeat. A restart with no clean stop and nothing said why is ``unknown`` (a
+never a lost heartbeat; one past its own timeout, with no panic shown, leaves the outcome
+``unknown``. A restart with no clean stop and nothing said why is ``unknown`` (a
 crash or a power loss, KB 317245); logs or a history that show no crash are ``none``, and
 then a reboot or shutdown someone asked for (``Rebooting system...``, ``bootstop: Host is
 rebooting``, hostd's reboot task) is said to be the user's, and a management agent that
@@ -124,6 +125,11 @@ def crash_type(shown: Shown, boots: Sequence[SummaryBoot]) -> tuple[CrashType, l
         return CrashType.VMKERNEL, vmk
     if any(b.boot.end is BootEnd.UNCLEAN for b in boots):
         return CrashType.UNKNOWN, []
+    overdue = [s for s in signals if s.kind is SignalKind.PCPU_HEARTBEAT and s.overdue]
+    if overdue:
+        # the lockup detector declared a CPU locked up; whether the host then went down (a
+        # purple screen, a reset without a dump, KB 394262) the inputs do not say
+        return CrashType.UNKNOWN, overdue[-1:]
     if boots or shown.logs:
         return CrashType.NONE, []
     return CrashType.UNKNOWN, []

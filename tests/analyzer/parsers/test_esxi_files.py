@@ -40,6 +40,27 @@ def test_vmksummary_log_lines():
     assert summary.lines[1].epoch == 1758161700 and summary.lines[1].evidence.line_no == 2
 
 
+def test_vmksummary_log_with_the_syslog_severity_and_a_missing_dump_target():
+    # 8.x: "In(14) heartbeat[pid]:", "No(13) bootstop[pid]:"; a boot without a dump target
+    # says so on a bootstop line, which is no crash's core-file line
+    lines = [
+        "2030-01-02T03:00:00.111Z In(14) heartbeat[2104000]: up 3d4h5m6s, 7 VMs; [[2098600 "
+        "hostd 90000kB] [2104100 vmx 4000000kB]] [], [numSMI 0]",
+        "2030-01-02T03:30:00.222Z No(13) bootstop[2099000]: Host has booted",
+        "2030-01-02T03:30:00.333Z No(13) bootstop[2099001]: No disk, file or network coredump "
+        "enabled",
+    ]
+    assert looks_like_vmksummary_log("\n".join(lines))
+    assert looks_like_vmksummary_log("\n".join(f"{i:3d}. {ln}" for i, ln in enumerate(lines, 1)))
+    summary = parse_vmksummary_log(lines, path="var/run/log/vmksummary.log")
+    assert [ln.kind for ln in summary.lines] == [
+        LineKind.HEARTBEAT,
+        LineKind.STARTING,
+        LineKind.OTHER,
+    ]
+    assert summary.lines[0].vms == 7 and summary.lines[0].top[1].kb == 4000000
+
+
 def test_vmksummary_log_redacted_times_have_no_epoch():
     (line,) = parse_vmksummary_log(
         ["YYYY-MM-DDTHH:MM:SS.SSSZ bootstop: Host has booted"], path="x"
@@ -87,6 +108,28 @@ def test_ipmi_sel():
         (18321, None, False),
     ]
     assert looks_like_ipmi_sel("\n".join(SEL)) and not looks_like_ipmi_sel("Record: x\n")
+
+
+def test_ipmi_sel_with_record_ids_and_fields_at_the_margin():
+    lines = [
+        "Record Id: 4021",
+        "When: 2031-07-02T08:14:09",
+        "Event Type: 7 (Critical)",
+        "SEL Type: 2 (System Event)",
+        "Message: Assert + Memory Uncorrectable ECC",
+        "",
+        "Record Id: 4022",
+        "When: 2031-07-02T08:14:10",
+        "Message: Deassert + Memory Uncorrectable ECC",
+    ]
+    assert looks_like_ipmi_sel("\n".join(lines))
+    sel = parse_ipmi_sel(lines, path="ipmi-sel.txt")
+    assert [
+        (r.record, r.when, r.severity, r.asserted, r.evidence.line_no) for r in sel.records
+    ] == [
+        (4021, "2031-07-02T08:14:09", "Critical", True, 5),
+        (4022, "2031-07-02T08:14:10", None, False, 9),
+    ]
 
 
 def test_ipmi_sel_empty_and_malformed():

@@ -81,6 +81,10 @@ def read(*lines: str):
          "vmklinux)"),
         ("\tFailed at vmkdrivers/src_9/vmklinux_9/vmware/linux_scsi.c:2221 -- NOT REACHED",
          K.FAILURE, "Failed at vmkdrivers/src_9/vmklinux_9/vmware/linux_scsi.c:2221 -- NOT REACHED"),
+        # a VMkernel module's assertion in the coredump summary's words (KB 391216's form)
+        ("3. Panic Message: @BlueScreen: Failed at bora/modules/vmkernel/dom/dom_owner.c:811 -- "
+         "VMK_ASSERT(owner != NULL)", K.ASSERT,
+         "Failed at bora/modules/vmkernel/dom/dom_owner.c:811 -- VMK_ASSERT(owner != NULL)"),
         ("2015-12-17T20:34:03.603Z cpu3:47209)@BlueScreen: CrashMe", K.FORCED, "CrashMe"),
         ("@BlueScreen: Something new", K.OTHER, "Something new"),
     ],

@@ -167,3 +167,63 @@ def test_arbitrary_text_raises_only_parse_errors(lines):
     except (ParseError, ArtifactMissing):
         return
     assert all(e.path == "x" for e in screen.evidence)
+
+
+def test_a_screen_and_a_gdb_stack_through_markdown_escapes():
+    # a note exported to Markdown: escaped punctuation, a backslash ending each line (a hard
+    # line break), "[\\]]" where a bracket was, placeholder digits
+    lines = [
+        "  - the backtrace:\\",
+        "    \\@BlueScreen: #PF Exception 14 in world 77:vmast IP 0xnnnnnnnn addr 0x18\\",
+        "    0xnnnnnnnn:\\[0xnnnnnnnn[\\]]Vmxnet3DevTx\\@vmkernel#nover+ 0x1c\\",
+        "    0xnnnnnnnn:\\[0xnnnnnnnn[\\]]NetWorldletPerVMCB\\@vmkernel#nover+0xae\\",
+    ]
+    screen = parse_psod(lines, path="note.md")
+    assert screen.message == "#PF Exception 14 in world 77:vmast IP 0xnnnnnnnn addr 0x18"
+    # a gdb session on the VMkernel's core, its frame numbers escaped the same way
+    gdb = ["(gdb) bt", "\\#0  0xfffffffffc8a1234 in ?? ()", "\\#1  0x0000000000000000 in ?? ()"]
+    assert looks_like_psod("\n".join(gdb))
+
+
+def test_a_spin_count_whose_tail_the_screen_lost_and_a_flattened_log_time():
+    line = (
+        ") - possible deadlock11Z cpu9:2210)@BlueScreen: Spin count exceeded (\x13q-7 "
+        "2019-04-02T03:04:05.611Z cpu9:2210)Code start: 0x418012000000 VMK uptime: 3:01:02:03.400"
+    )
+    screen = parse_psod([line], path="mail.txt")
+    assert screen.message == "Spin count exceeded"
+    assert screen.panic is not None and screen.panic.kind.value == "spin"
+
+
+def test_a_wrapped_failure_line_keeps_its_source_path_and_check():
+    # a mail's wrap put "Failed at" on one line and the path, its line and "--" on the next
+    lines = [
+        "Panic Message: @BlueScreen: Failed at",
+        "bora/modules/vmkernel/dom/dom_owner_comp.c:412 --",
+        "VMK_ASSERT(comp->state == DOM_COMP_ACTIVE)",
+    ]
+    screen = parse_psod(lines, path="mail.txt")
+    assert screen.panic is not None and screen.panic.kind.value == "failure"
+    assert screen.message == "bora/modules/vmkernel/dom/dom_owner_comp.c:412 --"
+
+
+def test_a_backtrace_a_warning_logged_is_no_screen():
+    # vmklinux's warning and the backtrace the VMkernel logs beside it, without log prefixes
+    lines = [
+        "WARNING: at vmkdrivers/src_92/vmklinux_92/vmware/linux_net.c:4102/netdev_watchdog()",
+        "Backtrace for current CPU #5, worldID=66001, fp=0x430512aa77c0",
+        "0x4391aa1be50:[0x41802aa03f71]vmk_LogBacktraceMessage@vmkernel#nover+0x29 stack: 0x1",
+        "0x4391aa1be70:[0x41802ab838ad]watchdog_work_cb@com.vmware.driverAPI#9.2+0x27d stack: 0x2",
+    ]
+    assert not looks_like_psod("\n".join(lines))
+    assert looks_like_psod("\n".join(["@BlueScreen: #PF Exception 14 in world 1:x IP 0x1", *lines]))
+
+
+def test_a_check_word_a_wrap_left_alone_is_read_with_its_path():
+    lines = ["    NOT_IMPLEMENTED", "/build/mts/release/bora-77777/bora/vmkernel/main/alloc.c:912"]
+    assert looks_like_psod("\n".join(lines))
+    screen = parse_psod(lines, path="mail.txt")
+    assert screen.panic is not None and screen.panic.kind.value == "not_implemented"
+    assert screen.message == (
+        "NOT_IMPLEMENTED /build/mts/release/bora-77777/bora/vmkernel/main/alloc.c:912"
+    )

@@ -75,3 +75,11 @@ def test_arbitrary_text_raises_only_parse_errors(lines):
     except (ParseError, ArtifactMissing):
         return
     assert info.evidence.path == "x"
+
+
+def test_a_quoted_or_numbered_paste_of_vmware_v_is_still_the_version() -> None:
+    for pasted in (["> VMware ESXi 6.5.0 build-4564106"], ["  1. VMware ESXi 6.5.0 build-4564106"]):
+        assert looks_like_version("\n".join(pasted) + "\n")
+        info = parse_version(pasted, path="vmware-v.txt")
+        assert (info.product, info.version, info.build) == ("VMware ESXi", "6.5.0", 4564106)
+        assert info.evidence.text == pasted[0]

@@ -31,6 +31,7 @@ SLICE_MAX = 256 << 20
 TIMEOUT = 10  # the monitor's heartbeat timeout for the suite (install-units --timeout)
 ORDER = (
     "test_units.py",
+    "test_no_victim.py",  # before the loss: the monitor's first kernel capture is its own
     "test_loss.py",
     "test_journal.py",
     "test_oom.py",
