@@ -30,12 +30,23 @@ from lostbeat.analyzer._gunzip import _GZIP_MAGIC, _Broken, _Gunzip
 if TYPE_CHECKING:
     from lostbeat.analyzer._limits import Limits
 
-__all__ = ["BZ2_MAGIC", "MAGIC_BYTES", "XZ_MAGIC", "_Bunzip2", "_Unxz", "is_packed", "unpacker"]
+__all__ = [
+    "ARCHIVE_SUFFIXES",
+    "BZ2_MAGIC",
+    "MAGIC_BYTES",
+    "XZ_MAGIC",
+    "_Bunzip2",
+    "_Unxz",
+    "unpacker",
+]
 
 XZ_MAGIC = b"\xfd7zXZ\x00"
 """The first bytes of an xz stream (the .xz file format, section 2.1.1.1)."""
 BZ2_MAGIC = b"BZh"
 """The first bytes of a bzip2 stream, before its block size digit ``1``-``9``."""
+ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tbz")
+"""The names of an archive, whole or packed in one of these compressions (a file named so is
+read as a tar; the analyzer and the fleet's discovery both go by them)."""
 MAGIC_BYTES = len(XZ_MAGIC)
 """The first bytes :func:`unpacker` needs to tell every compression it knows."""
 
@@ -120,11 +131,6 @@ def _kind(head: bytes) -> type[_Gunzip] | None:
     if head[:3] == BZ2_MAGIC and head[3:4] in b"123456789" and head[3:4]:
         return _Bunzip2
     return None
-
-
-def is_packed(head: bytes) -> bool:
-    """Whether ``head`` starts a gzip, xz or bzip2 stream."""
-    return _kind(head) is not None
 
 
 def unpacker(head: bytes, limits: Limits) -> _Gunzip | None:

@@ -56,7 +56,7 @@ from lostbeat.analyzer._journal import JOURNAL_MAGIC, export_hint, read_journal
 from lostbeat.analyzer._limits import Limits
 from lostbeat.analyzer._paste import head_text
 from lostbeat.analyzer._tarstream import _CHUNK, _is_tar_header, _Stream, _walk
-from lostbeat.analyzer._unpack import XZ_MAGIC, unpacker
+from lostbeat.analyzer._unpack import ARCHIVE_SUFFIXES, MAGIC_BYTES, unpacker
 from lostbeat.analyzer.artifacts import ARTIFACTS
 from lostbeat.analyzer.result import InputRecord, InputStatus
 from lostbeat.errors import InputError
@@ -84,7 +84,6 @@ _PACKED = (  # archives and compressions lostbeat does not read (magic numbers)
     (b"PK\x03\x04", "is a zip archive"),
     (b"7z\xbc\xaf\x27\x1c", "is a 7-Zip archive"),
 )
-_ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tbz")
 
 
 class BundleSource(Protocol):
@@ -123,7 +122,7 @@ class TarSource:
         col = _Collector(self.label, self.limits, consume)
         with _open(self.path) as fp:
             total = os.fstat(fp.fileno()).st_size
-            magic = fp.read(len(XZ_MAGIC))
+            magic = fp.read(MAGIC_BYTES)
             fp.seek(0)
             if total == 0:
                 raise InputError("empty file; expected a .tgz or .tar bundle", path=self.label)
@@ -396,7 +395,7 @@ def open_source(
         raise InputError("not a regular file or folder", path=shown)
     if kind is not None:
         return FileSource(name, kind, limits=limits)
-    if name.lower().endswith(_ARCHIVE_SUFFIXES):
+    if name.lower().endswith(ARCHIVE_SUFFIXES):
         return TarSource(name, limits=limits)
     if st.st_size == 0:
         raise InputError("empty file", path=shown)

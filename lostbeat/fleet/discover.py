@@ -9,8 +9,8 @@ rule (docs/fleet.md) is:
    bundle**; so is an unpacked sosreport (named ``sosreport-*``, or holding
    ``sos_commands/``) and a lostbeat capture (``lost-heartbeat-<host>-<stamp>``, a folder
    whose name the analyzer reads a host from): one incident; nothing below it is searched.
-3. A file ending in ``.tgz``, ``.tar.gz``, ``.tar``, ``.tar.xz`` or ``.txz`` is an
-   **archive**: one incident.
+3. A file ending in ``.tgz``, ``.tar.gz``, ``.tar``, ``.tar.xz``, ``.txz``, ``.tar.bz2``,
+   ``.tbz2`` or ``.tbz`` (the analyzer's archive names) is an **archive**: one incident.
 4. A loose file beside one of those, whose name is the anchor's stem plus ``.`` plus
    anything (``case1.tgz`` + ``case1.psod.txt``), belongs to that incident. When several
    stems fit, the longest wins (``a.b.tgz`` takes ``a.b.psod.txt`` before ``a.tgz`` does).
@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from lostbeat.analyzer._unpack import ARCHIVE_SUFFIXES
 from lostbeat.errors import InputError
 from lostbeat.recording.schema import MARKER_NAME
 
@@ -59,7 +60,6 @@ __all__ = [
 ]
 
 RECORDING_MARKER = MARKER_NAME
-ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.xz", ".txz")
 
 
 class IncidentKind(StrEnum):

@@ -38,6 +38,9 @@ def test_archive_names() -> None:
     assert archive_stem("case1.tgz") == "case1"
     assert archive_stem("case1.TAR.GZ") == "case1"
     assert archive_stem("case1.tar") == "case1"
+    # the analyzer reads these archives too, so discovery takes them (one list for both)
+    assert archive_stem("scc_web01_241203_1012.txz") == "scc_web01_241203_1012"
+    assert archive_stem("sosreport-db1.tar.bz2") == "sosreport-db1"
     assert archive_stem(".tgz") is None
     assert archive_stem("case1.psod.txt") is None
     assert archive_stem("case1.gz") is None
