@@ -26,7 +26,7 @@ import re
 
 from lostbeat.analyzer._unwrap import unwrapped
 
-__all__ = ["UTF16_BOMS", "codec_of", "head_text", "unpasted"]
+__all__ = ["UTF16_BOMS", "codec_of", "head_text", "lf_ends", "unpasted"]
 
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 """A text saved as UTF-16 starts with one of these (PowerShell's ``>`` and ``Out-File``
@@ -77,7 +77,12 @@ def head_text(head: bytes) -> str:
     'MemTotal: 1 kB'
     """
     text = unpasted(head.decode(codec_of(head), "replace"))
-    return unwrapped(text.replace("\r\n", "\n").replace("\r", "\n"))
+    return unwrapped(lf_ends(text))
+
+
+def lf_ends(text: str) -> str:
+    """``text`` with ``\\r\\n`` and ``\\r`` line ends read as ``\\n``, as ``open()`` does."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def unpasted(text: str) -> str:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from isal import isal_zlib
 
 from lostbeat.analyzer._gunzip import _Broken, _Gunzip, _size
-from lostbeat.analyzer._paste import codec_of, unpasted
+from lostbeat.analyzer._paste import codec_of, lf_ends, unpasted
 from lostbeat.analyzer._unpack import unpacker
 from lostbeat.analyzer._unwrap import unwrapped
 
@@ -214,7 +214,7 @@ class KeptText:
 
     def __init__(self, parts: deque[bytes]) -> None:
         self._parts = parts
-        codec = codec_of(parts[0][:2]) if parts else "utf-8"
+        codec = codec_of(parts[0]) if parts else "utf-8"
         self._decoder = codecs.getincrementaldecoder(codec)("replace")
         self._held_cr = False  # a piece ended in "\r": a "\n" may follow in the next one
         self._carried = 0  # characters of the unfinished last line given so far
@@ -249,7 +249,7 @@ class KeptText:
             parts.clear()
             text = unpasted(self._decoder.decode(whole, final=True))
             if text:
-                yield self._cut(unwrapped(text.replace("\r\n", "\n").replace("\r", "\n")))
+                yield self._cut(unwrapped(lf_ends(text)))
             return
         while parts:
             chunk = parts.popleft()
@@ -259,7 +259,7 @@ class KeptText:
         rest = ("\r" if self._held_cr else "") + self._decoder.decode(b"", final=True)
         self._held_cr = False
         if rest:
-            yield self._cut(unpasted(rest).replace("\r\n", "\n").replace("\r", "\n"))
+            yield self._cut(lf_ends(unpasted(rest)))
 
     def _normal(self, text: str) -> str:
         """``text`` with its line ends made ``\\n``, a trailing ``\\r`` held for the next."""
@@ -268,9 +268,7 @@ class KeptText:
         self._held_cr = text.endswith("\r")
         if self._held_cr:
             text = text[:-1]
-        if "\r" in text:
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-        return text
+        return lf_ends(text) if "\r" in text else text
 
     def _cut(self, text: str) -> str:
         """``text`` with the line that runs on from earlier pieces cut at :data:`LINE_MAX`
