@@ -63,7 +63,7 @@ class _Stream:
         self.seekable = unpack is None and fp.seekable()
         self.kind = None if unpack is None else unpack.kind
         self.inflater: _Inflater | None = None
-        if isinstance(unpack, _Unpack):  # lzma and bz2, as isal, let go of the GIL too
+        if isinstance(unpack, _Unpack):  # xz and bzip2: no early inflater takes them over
             self.inflater = _Inflater(fp, unpack)
         elif unpack is not None:
             self.inflater = adopt_early(fp, limits) or _Inflater(fp, unpack)

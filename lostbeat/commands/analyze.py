@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -145,13 +146,15 @@ def _run(args: argparse.Namespace) -> int:
         from lostbeat.analyzer.this_host import this_host
 
         sources = this_host()
-    given = {"strict": args.strict, "kind": args.kind, "at": args.at, "sources": sources}
+    run = partial(
+        analyze, args.paths, strict=args.strict, kind=args.kind, at=args.at, sources=sources
+    )
     if not sys.stderr.isatty():  # no progress bar to show: rich is not imported for it
-        return emit(analyze(args.paths, **given), args)
+        return emit(run(), args)
     from rich.console import Console
 
     from lostbeat.report import terminal
 
     with terminal.progress(Console(stderr=True)) as tick:
-        result = analyze(args.paths, progress=tick, **given)
+        result = run(progress=tick)
     return emit(result, args)
