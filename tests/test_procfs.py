@@ -75,8 +75,9 @@ def _fds_into(pid: int) -> set[str]:
 
 
 def _settled(stat: ProcStat | None) -> ProcStat | None:
-    """``stat`` without its state, which a running process changes from one read to the next."""
-    return None if stat is None else stat._replace(state="")
+    """``stat`` without what the scheduler changes from one read to the next of a process that
+    is still settling: its state and the CPU it last ran on."""
+    return None if stat is None else stat._replace(state="", processor=-1)
 
 
 def test_scan_holds_the_files_it_reads_and_sees_every_change() -> None:
