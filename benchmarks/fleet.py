@@ -13,8 +13,11 @@ cluster with its memory over the run, an interrupted run resumed, and where leak
    1, the Dask path's overhead a bundle over the local pool, the CPU time every process of
    the run spent (this process, the fork server and its workers, the cluster's workers),
    and the cores other work took during the run (``/proc/stat`` less this process tree),
-   which says how far a wall time is the machine's and not ours. Pools and clusters start
-   before the clock does.
+   which says how far a wall time is the machine's and not ours; then where that CPU went
+   (this process: the pool's parent, or the Dask client with the ``LocalCluster``'s
+   scheduler and nannies; the Dask workers' event loops; the analysis), the minor page
+   faults a bundle, the Dask overhead part by part, and the analysis's CPU a bundle with 2
+   workers over 1. Pools and clusters start before the clock does.
 2. **10,000 bundles.** ``--big`` incidents (hard links to the cached bundles, a case folder
    each) through ``lostbeat fleet --scheduler`` against a ``LocalCluster`` running in a
    process of its own (its scheduler lives there). The command is killed (SIGKILL) at 40 %,
