@@ -1,6 +1,6 @@
 """A regex searched only in a text that holds one of its words.
 
-A log reader tries a dozen regexes on every line that may matter; each search costs a
+A log reader tries several regexes on every line that may matter; each search costs a
 microsecond or more, a substring test tens of nanoseconds. Each :class:`Gated` regex names
 words it cannot match without (for a regex without a word of its own, its reader tests them
 itself), so a line without any of them is passed over unsearched. The tests read every real

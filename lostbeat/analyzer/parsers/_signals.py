@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from lostbeat.analyzer.findings import Evidence
-from lostbeat.analyzer.parsers._gate import Gated
 from lostbeat.analyzer.parsers._lines import parse_uptime, strip_newline, to_int, undecorate
 
 __all__ = ["LineScanner", "Signal", "SignalKind", "classify", "era_of", "line_uptime"]
@@ -83,106 +82,53 @@ _A = re.ASCII
 _STAMP = re.compile(
     r"(?:^|\s)([0-9]+:[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?) cpu[0-9]+:[0-9]+\)", _A
 )
-_BLUESCREEN = Gated(
-    re.compile(r"@BlueScreen:\s*(.*)$", _A),
-    ("@BlueScreen:",),
-)
-_COS_ERROR = Gated(
-    re.compile(r"COS Error:\s*(.*)$", _A),
-    ("COS Error:",),
-)
-_HB = Gated(
-    re.compile(r"\bHB:(?:\s*[0-9]+:)?\s*Lost heartbeat\b(.*)$", _A),
-    ("Lost heartbeat",),
-)
+_BLUESCREEN = re.compile(r"@BlueScreen:\s*(.*)$", _A)
+_COS_ERROR = re.compile(r"COS Error:\s*(.*)$", _A)
+_HB = re.compile(r"\bHB:(?:\s*[0-9]+:)?\s*Lost heartbeat\b(.*)$", _A)
 _COMM_END = re.compile(r"\s[a-z]+=|\)", _A)
 """Where ``comm=``'s value ends: the next ``key=`` field or the closing parenthesis."""
 _FIELDS = {name: re.compile(rf"\b{name}=([0-9]+)", _A) for name in ("pid", "t", "to", "clt")}
 # "Heartbeat: 961: PCPU 40 ..." (ESXi 5-8) or "Heartbeat: HandleLockup:827: PCPU 8 ..." (7.0+)
-_PCPU_HB = Gated(
-    re.compile(
-        r"Heartbeat:(?:\s{0,4}[A-Za-z_]\w{0,60}:)?(?:\s{0,4}[0-9]{1,9}:)?\s{0,4}"
-        r"(PCPU ([0-9]+) didn't have a heartbeat.*)$",
-        _A,
-    ),
-    ("didn't have a heartbeat",),
+_PCPU_HB = re.compile(
+    r"Heartbeat:(?:\s{0,4}[A-Za-z_]\w{0,60}:)?(?:\s{0,4}[0-9]{1,9}:)?\s{0,4}"
+    r"(PCPU ([0-9]+) didn't have a heartbeat.*)$",
+    _A,
 )
 _PCPU_SILENCE = re.compile(r"heartbeat for ([0-9]+) seconds?, timeout is ([0-9]+)", _A)
 # the rest of a PCPU heartbeat warning a mail's wrap put on a line of its own
 _PCPU_REST = re.compile(r"(?:timeout |is |[0-9]+,? )", _A)
-_PCPU_LOCKUP = Gated(
-    re.compile(r"(PCPU ([0-9]+) locked up.*)$", _A),
-    (" locked up",),
+_PCPU_LOCKUP = re.compile(r"(PCPU ([0-9]+) locked up.*)$", _A)
+_PF = re.compile(r"(#PF Exception.*)$", _A)
+_NOT_IMPLEMENTED = re.compile(r"(NOT_IMPLEMENTED\b.*)$", _A)
+_OOPS = re.compile(r"(?:^|[:)>]\s*)(Oops\b.*)$", _A)
+_COS_PANIC = re.compile(r"\b(?:COS Panic|CosPanic)\b:?\s*(.*)$", _A)
+_DUMP = re.compile(r"Dumping core to\s+(?:'([^']*)'|(\S+))", _A)
+_USERDUMP = re.compile(
+    r"UserDump: [0-9]+: (?:(?P<name>[\w.\-]+): )?Dumping cartel [0-9#]+ .*?to file (?P<file>\S+)",
+    _A,
 )
-_PF = Gated(
-    re.compile(r"(#PF Exception.*)$", _A),
-    ("#PF Exception",),
+_WANTCORE = re.compile(
+    r"\bUser: [0-9]+: (?P<name>[\w.\-]+)\s*: wantCoreDump\s*:|wantCoreDump\s*:\s*(?P<w>[\w.\-]+)",
+    _A,
 )
-_NOT_IMPLEMENTED = Gated(
-    re.compile(r"(NOT_IMPLEMENTED\b.*)$", _A),
-    ("NOT_IMPLEMENTED",),
+_CORE_FILE = re.compile(
+    r"/var/core/(?:core-)?(?P<name>[\w.]+(?:-[a-z][\w.]*)*?)(?:-zdump|-pid)", _A
 )
-_OOPS = Gated(
-    re.compile(r"(?:^|[:)>]\s*)(Oops\b.*)$", _A),
-    ("Oops",),
-)
-_COS_PANIC = Gated(
-    re.compile(r"\b(?:COS Panic|CosPanic)\b:?\s*(.*)$", _A),
-    ("COS Panic", "CosPanic"),
-)
-_DUMP = Gated(
-    re.compile(r"Dumping core to\s+(?:'([^']*)'|(\S+))", _A),
-    ("Dumping core to",),
-)
-_USERDUMP = Gated(
-    re.compile(
-        r"UserDump: [0-9]+: (?:(?P<name>[\w.\-]+): )?Dumping cartel [0-9#]+ "
-        r".*?to file (?P<file>\S+)",
-        _A,
-    ),
-    ("UserDump: ",),
-)
-_WANTCORE = Gated(
-    re.compile(
-        r"\bUser: [0-9]+: (?P<name>[\w.\-]+)\s*: wantCoreDump\s*:"
-        r"|wantCoreDump\s*:\s*(?P<w>[\w.\-]+)",
-        _A,
-    ),
-    ("wantCoreDump",),
-)
-_CORE_FILE = Gated(
-    re.compile(r"/var/core/(?:core-)?(?P<name>[\w.]+(?:-[a-z][\w.]*)*?)(?:-zdump|-pid)", _A),
-    ("/var/core/",),
-)
-_HUNG = Gated(
-    re.compile(r"\b(?P<name>hostd|vpxa|fdm)\b detected to be non-responsive", _A),
-    (" detected to be non-responsive",),
-)
-_RAMDISK = Gated(
-    re.compile(
-        r"(?:file table of the |inode table of the )?ramdisk "
-        r"[('\"]?(?P<name>[\w\-]+)[)'\"]? is full"
-        r"|visorfs\.ramdisk\.(?:inodetable\.)?full",
-        _A | re.IGNORECASE,
-    ),
-    ("ramdisk",),
-    fold=True,
+_HUNG = re.compile(r"\b(?P<name>hostd|vpxa|fdm)\b detected to be non-responsive", _A)
+_RAMDISK = re.compile(
+    r"(?:file table of the |inode table of the )?ramdisk [('\"]?(?P<name>[\w\-]+)[)'\"]? is full"
+    r"|visorfs\.ramdisk\.(?:inodetable\.)?full",
+    _A | re.IGNORECASE,
 )
 _APPLICATION = re.compile(r"by the application '([\w.\-]+)'", _A)  # hostd's event (B2)
-_POWER_LOST = Gated(
-    re.compile(
-        r"host\.poweroff\.reason\.unavailable|Host had been powered off\. The power ?off was not",
-        _A,
-    ),
-    ("poweroff.reason.unavailable", "Host had been powered off"),
+_POWER_LOST = re.compile(
+    r"host\.poweroff\.reason\.unavailable|Host had been powered off\. The power ?off was not",
+    _A,
 )
-_USER_STOP = Gated(
-    re.compile(
-        r"vim\.HostSystem\.(?:reboot|shutdown)|Event [0-9]+ : Host is (?:shutting down|rebooting)"
-        r"|\[root\]: (?:reboot|poweroff|halt)\b|Power button pressed",
-        _A,
-    ),
-    ("vim.HostSystem.", "Host is ", "[root]: ", "Power button pressed"),
+_USER_STOP = re.compile(
+    r"vim\.HostSystem\.(?:reboot|shutdown)|Event [0-9]+ : Host is (?:shutting down|rebooting)"
+    r"|\[root\]: (?:reboot|poweroff|halt)\b|Power button pressed",
+    _A,
 )
 _ESXI_FORMS = re.compile(
     r"^(?:[0-9]{4}|YYYY|<YYYY)-[0-9MD]{2}-[0-9D]{2}(?:>)?T|\bIn\([0-9#]+\) |"
