@@ -18,6 +18,7 @@ Examples:
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import sys
@@ -176,6 +177,26 @@ class _Switch:
                 sys.setswitchinterval(cls._saved)
 
 
+_M_ARENA_MAX = -8  # glibc's mallopt parameter: how many malloc arenas threads may have
+
+
+@functools.cache
+def _one_arena() -> None:
+    """Have the process's threads share one malloc arena (glibc; elsewhere nothing changes).
+
+    glibc gives a thread that allocates beside another an arena of its own. The inflater
+    thread's arena gave its freed 1 MiB chunks back to the kernel and faulted fresh pages in
+    for the next ones, chunk after chunk: on a 1 GiB bundle 100,000 page faults more and a
+    quarter of a second of system time. Sharing the main arena, the chunks are reused.
+    """
+    try:
+        import ctypes  # only here: a run that inflates nothing never needs it
+
+        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 1)
+    except (OSError, AttributeError):  # no C library to ask, or not glibc's
+        pass
+
+
 _AHEAD = 2  # batches that may wait for the reader: what the thread adds to memory
 _HEAD_START = 24  # batches more (48 MiB) for an inflater started while the analysis imports
 _POLL_S = 0.05  # how often a blocked thread looks whether it was told to stop
@@ -226,6 +247,7 @@ class _Inflater:
             self._slots.put(None)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lostbeat-inflate", daemon=True)
+        _one_arena()
         _Switch.enter()
         self._closed = False
         self._thread.start()
