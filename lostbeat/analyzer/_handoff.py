@@ -46,8 +46,8 @@ class Stopped(Exception):
 class Handoff:
     """The members the walker has read, on their way to the caller, in order."""
 
-    def __init__(self, limit: int = AHEAD_BYTES) -> None:
-        self.limit = limit
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = AHEAD_BYTES if limit is None else limit
         self._cond = threading.Condition()
         self._items: deque[tuple[Text, int, int]] = deque()
         self._bytes = 0
