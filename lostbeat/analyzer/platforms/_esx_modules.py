@@ -156,13 +156,14 @@ def suspect(
     return None
 
 
+_BY_LENGTH = sorted(DRIVERS, key=len, reverse=True)  # "nmlx5_core" before "nmlx5"
 _WORLD_NAME = re.compile(r"\bin world [^\s:]+:(?P<name>[A-Za-z_][\w.\-]*)", re.ASCII)
 
 
 def world_suspect(message: str | None) -> Suspect | None:
     """The driver whose own world faulted, by the world's name in the panic message, for a
     screen that shows no module (``#PF Exception 14 in world 2101:lpfc_do_work IP ...``: the
-    lpfc driver's worker; a driver names its worlds with its functions' prefix).
+    lpfc driver's worker; a driver names its worlds ``<driver>_<what>``).
 
     >>> world_suspect("#PF Exception 14 in world 7:lpfc_do_work IP 0x1 addr 0x0").module
     'lpfc'
@@ -170,8 +171,9 @@ def world_suspect(message: str | None) -> Suspect | None:
     True
     """
     m = _WORLD_NAME.search(message or "")
-    name = prefix_driver(m["name"]) if m else None
-    return Suspect(name, None, DRIVERS.get(name), True) if name else None
+    world = m["name"] if m else ""
+    name = next((d for d in _BY_LENGTH if world.startswith(f"{d}_")), None)
+    return Suspect(name, None, DRIVERS[name], True) if name else None
 
 
 def hardware_frame(functions: Iterable[str | None]) -> bool:
