@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from lostbeat.analyzer.engine import analyze
 from lostbeat.analyzer.parsers.psod import looks_like_psod
 from lostbeat.analyzer.result import AnalysisResult, CrashClass, CrashType
@@ -98,37 +100,34 @@ def test_a_drivers_own_world_names_the_suspect_when_no_frame_does(tmp_path):
     assert quiet.crash.class_ is CrashClass.UNKNOWN and quiet.crash.suspect_module is None
 
 
-def test_vobd_lines_are_an_esx_log_with_no_crash(tmp_path):
-    text = (
+QUIET_LOGS = {
+    # vobd: "<time>: [<component>] <uptime>us: [vob...]"
+    "vobd.log": (
         "2021-07-01T10:00:00.123Z: [netCorrelator] 1234567890us: [vob.net.vmnic.linkstate.down] "
         "vmnic1 linkstate down\n"
         "2021-07-01T10:00:04.001Z: [netCorrelator] 1234571768us: [vob.net.vmnic.linkstate.up] "
         "vmnic1 linkstate up\n"
-    )
-    result = run(tmp_path, "vobd.log", text)
-    assert kinds(result) == ["esx_log"]
-    assert (result.crash.type, result.crash.class_) == (CrashType.NONE, CrashClass.NONE)
-
-
-def test_hostd_lines_quoted_with_their_time_in_brackets_are_an_esx_log(tmp_path):
-    text = (
+    ),
+    # hostd as a KB quotes it, its time in brackets (once redacted)
+    "hostd.log": (
         "[2022-03-04T05:06:07.890Z] warning hostd[2099876] [Originator@6876 sub=IoTracker] "
         'In thread 2101, fopen("/vmfs/volumes/ds1/vm1/vm1.vmx") took over 31 sec.\n'
         "[YYYY-MM-DDTHH:MM:SS] info hostd[2099876] [Originator@6876 sub=Libs] Cannot open file\n"
-    )
-    result = run(tmp_path, "hostd.log", text)
-    assert kinds(result) == ["esx_log"]
-    assert result.crash.type is CrashType.NONE
-
-
-def test_a_virtual_machines_own_panic_in_its_log_is_no_host_crash(tmp_path):
-    text = (
+    ),
+    # ESXi 8's severity tags on a virtual machine's log and fdm's: the VM's own PANIC is none
+    # of the host's
+    "vmware.log": (
         "2024-02-01T10:00:00.000Z In(05) vmx - Powering on the virtual machine\n"
         "2024-02-01T10:00:09.000Z Er(02) vcpu-0 - PANIC: Unexpected signal 11 in the VMX\n"
         "2024-02-01T10:00:09.100Z Db(167) Fdm[2101000]: New event: "
         "EventEx=com.vmware.vc.ha.VmRestartedByHAEvent\n"
-    )
-    result = run(tmp_path, "vmware.log", text)
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(QUIET_LOGS))
+def test_other_esx_logs_are_read_and_show_no_host_crash(tmp_path, name):
+    result = run(tmp_path, name, QUIET_LOGS[name])
     assert kinds(result) == ["esx_log"]
     assert (result.crash.type, result.crash.class_) == (CrashType.NONE, CrashClass.NONE)
 
