@@ -41,6 +41,7 @@ import re
 from dataclasses import dataclass
 
 from lostbeat.analyzer.findings import Evidence
+from lostbeat.analyzer.parsers._gate import Gated
 from lostbeat.analyzer.parsers._lines import undecorate
 from lostbeat.analyzer.parsers._panic_forms import (
     HEADER,
@@ -135,17 +136,23 @@ class Panic:
 LOGGED_BACKTRACE = frozenset({"vmk_LogBacktraceMessage"})
 # A frame's "[0x...]" follows its frame address ("0x4100:[0x4180]"), a log prefix ("cpu0:1)")
 # or nothing: never a word ("libvmacore.so[0x0037ACD3]" is a user world's backtrace).
-_FRAME_AT = re.compile(
-    r"(?:^|(?<=[:)\s]))\[\s*0[xX][0-9A-Za-z#]*\s*\]\s*(?P<fn>[A-Za-z_][\w.$]*|<unknown>)?"
-    r"(?:@(?P<mod>\([^)\s]*\)|<None>|[\w.\-]*)(?:[#:](?P<ver>nover|<None>|[0-9v][\w.\-]*)?)?)?",
-    _A,
+_FRAME_AT = Gated(
+    re.compile(
+        r"(?:^|(?<=[:)\s]))\[\s*0[xX][0-9A-Za-z#]*\s*\]\s*(?P<fn>[A-Za-z_][\w.$]*|<unknown>)?"
+        r"(?:@(?P<mod>\([^)\s]*\)|<None>|[\w.\-]*)(?:[#:](?P<ver>nover|<None>|[0-9v][\w.\-]*)?)?)?",
+        _A,
+    ),
+    ("[",),
 )
 # A frame without its address, glued after a message
 # ("SP 0x453a89e4####Syscall_InstructionHandler@vmkernel#nover")
-_FRAME_BARE = re.compile(
-    r"(?<!\w)(?P<fn>[A-Za-z_]\w*)@(?P<mod>\([\w.\-]+\)|<None>|vmkernel|[a-z][\w.\-]*)"
-    r"[#:](?P<ver>nover|<None>|[0-9v][\w.\-]*)",
-    _A,
+_FRAME_BARE = Gated(
+    re.compile(
+        r"(?<!\w)(?P<fn>[A-Za-z_]\w*)@(?P<mod>\([\w.\-]+\)|<None>|vmkernel|[a-z][\w.\-]*)"
+        r"[#:](?P<ver>nover|<None>|[0-9v][\w.\-]*)",
+        _A,
+    ),
+    ("@",),
 )
 _GDB = re.compile(
     r"#[0-9]+\s+(?:0x[0-9a-fA-F*]+ in )?(?P<fn>\?\?|[A-Za-z_][\w.$]*)\s*(?:\(.*)?$", _A
@@ -164,12 +171,20 @@ _HARDWARE = re.compile(
     r"|memory error",
     _A,
 )
+_CONTEXT_WORDS = (
+    "prda 0x", "resettovmkonpanic", "code start", "vmk uptime:", "saved backtrace",
+    "starting coredump", "coredump to disk", "panic details:",
+)  # fmt: skip
 # Lines a panic prints besides its message: a backtrace among them is the panic's, not a
 # warning's (KB 1004250's screen, KB 367534's ResetToVMKOnPanic, KB 435833's "Panic Details").
-_CONTEXT = re.compile(
-    r"\bPRDA 0x|ResetToVMKOnPanic|\bCode start(?:s at)?:|VMK uptime:|Saved backtrace|"
-    r"Starting coredump|Coredump to disk|Panic Details:",
-    _A | re.IGNORECASE,
+_CONTEXT = Gated(
+    re.compile(
+        r"\bPRDA 0x|ResetToVMKOnPanic|\bCode start(?:s at)?:|VMK uptime:|Saved backtrace|"
+        r"Starting coredump|Coredump to disk|Panic Details:",
+        _A | re.IGNORECASE,
+    ),
+    _CONTEXT_WORDS,
+    fold=True,
 )
 _CORE_SIGNAL = re.compile(r"Program terminated with signal", _A)
 
@@ -182,10 +197,6 @@ _CORE_SIGNAL = re.compile(r"Program terminated with signal", _A)
 _PANIC_WORDS = (
     *MESSAGE_WORDS, "build-", "[0", "[ ", "@", "#", "Module(s) involved", "MCA", "achine Check",
     "ApeiHEST", "HestNMI", "Hardware Error", "memory error", "Program terminated",
-)  # fmt: skip
-_CONTEXT_WORDS = (
-    "prda 0x", "resettovmkonpanic", "code start", "vmk uptime:", "saved backtrace",
-    "starting coredump", "coredump to disk", "panic details:",
 )  # fmt: skip
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from lostbeat.analyzer.parsers._gate import has_any
+
 __all__ = [
     "HEADER",
     "SUMMARY_VERSION",
@@ -67,6 +69,32 @@ _CUT = re.compile(
     r"|(?<=:\s)>?\s*(?=#0\s+(?:0x[0-9a-fA-F]+ in )?[A-Za-z_])",  # a gdb stack after a sentence
     _A,
 )
+# Every cut of _CUT but its first form's is at one of these (a hex number or "##" before a
+# frame, a section's words, a stamp's "Z cpu", a gdb frame's "#0"); its first form is a log
+# prefix glued to what went before it (``_glued_prefix``).
+_CUT_WORDS = (
+    "0x", "0X", "##", "#0", "PTEs:", "Code start:", "VMK uptime:", "Backtrace for ",
+    "Saved backtrace", "@BlueScreen:", "Z cpu", "System has encountered a Hardware Error",
+)  # fmt: skip
+_SPACE = " \t\n\r\f\v"  # ASCII whitespace: what _CUT's \s and \S mean
+
+
+def _glued_prefix(text: str) -> bool:
+    """Whether a "cpu" in ``text`` follows a character that is no blank (the start of a log
+    prefix glued to the record before it)."""
+    at = text.find("cpu", 1)
+    while at > 0:
+        if text[at - 1] not in _SPACE:
+            return True
+        at = text.find("cpu", at + 3)
+    return False
+
+
+def _may_cut(text: str) -> bool:
+    """Whether ``text`` may hold a place _CUT cuts at (else a line is one record)."""
+    return has_any(text, _CUT_WORDS) or _glued_prefix(text)
+
+
 HEADER = re.compile(
     r"(?P<product>VMware ESXi?(?: Server)?)(?: (?P<version>[0-9#][0-9Xx#.]*))?\s*"
     r"\[\s*(?:VMware ESXi?\s*\[)?(?:Release)?build-(?P<build>[0-9]{1,9})",
@@ -160,7 +188,7 @@ def segments(text: str) -> list[str]:
         return [text]
     out: list[str] = []
     start = 0
-    for m in _CUT.finditer(text, 1):
+    for m in _CUT.finditer(text, 1) if _may_cut(text) else ():
         if m.start() > start:
             out.append(text[start : m.start()].strip())
         start = m.end()
