@@ -218,10 +218,12 @@ def _module(raw: str | None) -> str | None:
 def bare_frame_line(text: str) -> bool:
     """Whether an undecorated line is one frame without its address and nothing else
     (KB 341164: ``NFS41_SMEventCreate@(nfs41client)#<None>+0x7d``)."""
-    m = _FRAME_BARE.match(text.strip())
+    line = text.strip()
+    m = _FRAME_BARE.search(line)
     return (
         m is not None
-        and re.fullmatch(r"(?:\+0x[0-9a-fA-F]+)?", text.strip()[m.end() :]) is not None
+        and m.start() == 0
+        and re.fullmatch(r"(?:\+0x[0-9a-fA-F]+)?", line[m.end() :]) is not None
     )
 
 
