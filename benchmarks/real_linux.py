@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from answers import agrees, observed  # noqa: E402
 
 from lostbeat.analyzer.engine import analyze  # noqa: E402
+from lostbeat.errors import LostbeatError  # noqa: E402
 from lostbeat.report.jsonout import to_document  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "corpus" / "real-linux"
@@ -53,7 +54,13 @@ def score_case(case: Path) -> CaseScore:
     expect = json.loads((case / "case.json").read_text(encoding="utf-8"))["expect"]
     files = sorted(str(p) for p in case.iterdir() if p.is_file() and p.name != "case.json")
     start = time.perf_counter()
-    doc = to_document(analyze(files))
+    try:
+        doc = to_document(analyze(files))
+    except LostbeatError as e:  # no file read as evidence: every key missed, the rest scored
+        seconds = time.perf_counter() - start
+        return CaseScore(
+            case.name, expect, {}, seconds, {k: (v, str(e)) for k, v in expect.items()}
+        )
     seconds = time.perf_counter() - start
     got = {key: observed(doc, key) for key in expect}
     misses = {k: (v, got[k]) for k, v in expect.items() if not agrees(k, v, got[k])}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lostbeat.analyzer import artifacts
 from lostbeat.analyzer._gunzip import _size
@@ -19,6 +20,9 @@ from lostbeat.analyzer._limits import Limits
 from lostbeat.analyzer._sink import _Sink, lines_of
 from lostbeat.analyzer.artifacts import ARTIFACTS
 from lostbeat.analyzer.result import InputRecord, InputStatus
+
+if TYPE_CHECKING:
+    from lostbeat.analyzer._handoff import Handoff
 
 Progress = Callable[[int, int | None], None]
 """Called with (bytes read so far, total bytes or None)."""
@@ -112,7 +116,9 @@ class _Collector:
         self.label, self.limits, self.consume = label, limits, consume
         self.members: list[Member] = []
         self.names: list[str] = []
-        self.records: list[InputRecord] = []
+        # None: the place of a member's record while another thread parses it (reserve)
+        self.records: list[InputRecord | None] = []
+        self.handoff: Handoff | None = None  # set while the walk runs beside the parsing
         self.kept = 0
         self.handed = 0  # bytes handed to the consumer
         self.read = 0  # wanted members read
@@ -156,6 +162,30 @@ class _Collector:
             self.records.append(record)
         else:
             self.unrecorded[record.status] += 1
+
+    def reserve(self) -> int:
+        """A place among the records for what becomes of a member parsed on another thread
+        (:mod:`~lostbeat.analyzer._handoff`), counted against the cap as a record; -1 when
+        the cap is reached."""
+        if len(self.records) < self.limits.recorded:
+            self.records.append(None)
+            return len(self.records) - 1
+        return -1
+
+    def check(self) -> None:
+        """Raise :class:`~lostbeat.analyzer._handoff.Stopped` when the parsing thread
+        stopped (the walk asks between its steps)."""
+        if self.handoff is not None:
+            self.handoff.check()
+
+    def fill(self, slot: int, record: InputRecord | None) -> None:
+        """What became of the member whose record has the place ``slot``."""
+        if record is None:
+            return
+        if slot < 0:
+            self.unrecorded[record.status] += 1
+        else:
+            self.records[slot] = record
 
     def name(self, rel: str) -> None:
         if len(self.names) < self.limits.listed and self.listed_chars < self.limits.listed_chars:
@@ -221,6 +251,9 @@ class _Collector:
             if self.consume is not None and name != "recording":
                 text = Text(rel, name, parts, note=note, digest=sink.digest(), error=sink.error)
                 self.handed += sink.kept
+                if self.handoff is not None:
+                    self.handoff.put(text, self.reserve(), sink.kept)
+                    return
                 record = self.consume(text)
                 if record is not None:
                     self.record(record)
@@ -229,7 +262,7 @@ class _Collector:
             self.kept += sink.kept
 
     def result(self) -> Collected:
-        records = list(self.records)
+        records = [r for r in self.records if r is not None]
         if self.unlisted:
             reason = f"and {self.unlisted} more names, not listed (limit {self.limits.listed})"
             records.append(InputRecord(self.label, InputStatus.SKIPPED, None, reason))

@@ -16,6 +16,7 @@ a loop.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import BinaryIO
 from zlib import adler32
 
@@ -72,6 +73,7 @@ class _Stream:
         self.offset = 0  # tar bytes produced so far
         self.progress: Progress | None = None
         self.reported = 0
+        self.check: Callable[[], None] | None = None  # raises when the walk is to stop
 
     def close(self) -> None:
         """Stop the inflater thread, if any."""
@@ -116,6 +118,8 @@ class _Stream:
         return n
 
     def _next(self) -> bool:
+        if self.check is not None:
+            self.check()
         self.buf, self.off = self._refill(), 0
         self.offset += len(self.buf)
         done = self.compressed()

@@ -39,6 +39,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping
+from functools import partial
 from typing import BinaryIO, Protocol
 
 from lostbeat.analyzer import artifacts
@@ -52,6 +53,7 @@ from lostbeat.analyzer._collect import (
 )
 from lostbeat.analyzer._folder import is_real_dir, read_file, shown_path, walk_folder
 from lostbeat.analyzer._gunzip import _Broken, _size
+from lostbeat.analyzer._handoff import walk_beside
 from lostbeat.analyzer._journal import JOURNAL_MAGIC, export_hint, read_journal
 from lostbeat.analyzer._limits import Limits
 from lostbeat.analyzer._paste import head_text
@@ -127,9 +129,14 @@ class TarSource:
             if total == 0:
                 raise InputError("empty file; expected a .tgz or .tar bundle", path=self.label)
             stream = _Stream(fp, head=magic, total=total, limits=self.limits)
-            stream.progress = progress
+            stream.progress, stream.check = progress, col.check
+            packed = stream.kind is not None
             try:
-                end = self._walk(stream, col, packed=stream.kind is not None, total=total)
+                if consume is None:
+                    end = self._walk(stream, col, packed=packed, total=total)
+                else:  # parsed beside the inflation and the walk
+                    walk = partial(self._walk, stream, col, packed=packed, total=total)
+                    end = walk_beside(walk, col, consume)
             finally:
                 stream.close()
             if progress is not None:

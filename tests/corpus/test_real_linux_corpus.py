@@ -4,7 +4,8 @@
 names, and every key of ``expect`` is compared with the JSON document (the scorer is
 ``benchmarks/real_linux.py``, which ``benchmarks/accuracy.py --real`` prints). A few expected
 values rest on the source's words alone, not on anything the log shows; those cases are
-expected to fail, strictly, so that a change that makes them pass is noticed.
+expected to fail, strictly, so that a change that makes them pass is noticed; so is a case
+whose form no reader takes yet.
 """
 
 from __future__ import annotations
@@ -28,12 +29,20 @@ BEYOND_THE_LOG = {
     "029-memcg-kubepods-journal-cut-code": "the victim dp_service is named only in the title",
     "071-hung-under-memory-pressure-zfs-3.14": "the memory pressure is the reporter's word; "
     "the log shows a task waiting on a ZFS queue mutex",
+    "118-panic-fatal-exception-module-three-lines": "the faulty module is named only by the "
+    "issue; the three lines kept name none",
+}
+# a form the readers do not take yet: the kernel's lines behind a relay's own prefix (a glog
+# header, then the relay's tags) before each message
+NOT_READ_YET = {
+    "108-rcu-sched-console-under-go-log-prefix": "a VM console relayed by hyperd: glog's header "
+    "and hyperd's 'SB[vm] [CNL]' tag before every kernel line",
 }
 CASES = real_linux.cases(real_linux.CORPUS)
 
 
 def _param(case: Path) -> object:
-    why = BEYOND_THE_LOG.get(case.name)
+    why = BEYOND_THE_LOG.get(case.name) or NOT_READ_YET.get(case.name)
     marks = [pytest.mark.xfail(reason=why, strict=True)] if why else []
     return pytest.param(case, id=case.name, marks=marks)
 

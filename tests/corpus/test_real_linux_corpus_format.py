@@ -71,6 +71,7 @@ REQUIRED_FORMS = {
 }
 # Further forms a case may declare (see the README's vocabulary).
 FORMS = REQUIRED_FORMS | {
+    "dmesg-raw",
     "journal-export",
     "journal-short-monotonic",
     "console-broadcast",
@@ -111,6 +112,7 @@ def _has_journal_json(lines: list[str]) -> bool:
 _LEAD = r"^[\s>]*"
 EVIDENCE: dict[str, Callable[[list[str]], bool]] = {
     "dmesg": _has_line(r"^(\s*\d+ +)?\s*\[\s*\d+\.\d*\] "),
+    "dmesg-raw": _has_line(r"^<\d>\[\s*\d+\.\d+\] "),
     "dmesg-T": _has_line(_LEAD + r"\[\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\] "),
     "journal-short": _has_line(_LEAD + rf"{_MONTH_TIME} (\S+ )?[^\s:]+: "),
     "journal-short-iso": _has_line(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:?\d\d \S+ "),

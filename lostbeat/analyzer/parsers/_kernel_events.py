@@ -99,6 +99,10 @@ class Incident:
     """The task that invoked the OOM killer."""
     memcg: str | None = None
     """The memory cgroup whose limit was hit, where named."""
+    task_memcg: str | None = None
+    """The victim's own memory cgroup, where the report names it (the ``oom-kill:`` summary's
+    ``task_memcg=``, 4.19 and later; ``Task in X killed as a result of limit of Y``'s X before
+    it): which group's process was killed, whichever limit ran out."""
     in_cgroup: bool = False
     """The OOM was a memory cgroup's (its limit reached: ``CONSTRAINT_MEMCG``), not the
     host's; told by the report even where it names no cgroup. Every ``cgroup_oom`` is one."""

@@ -182,9 +182,10 @@ class Scanner:
         )
         if table and self._awaits_no_kill():
             return self._body(f)
-        if MEMCG_LINES.match(text) and (op is None or op.killed):
+        if (mg := MEMCG_LINES.match(text)) and (op is None or op.killed):
             op = self._start(f, CrashType.OOM_KILL, killer="kernel", trigger=self.comm)
             op.memcg = op.decided = True  # a report whose headline was not kept (029)
+            op.event = replace(op.event, task_memcg=mg["task"])
             return True
         if hit is not None:
             return _READ[hit.form.kind](self, f, hit)

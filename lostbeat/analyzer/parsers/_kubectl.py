@@ -32,9 +32,15 @@ _GET_HEADER = re.compile(r"^(?:NAMESPACE\s+)?NAME\s+READY\s+STATUS\s+RESTARTS\b"
 _NAME = re.compile(r'^(?:Name|name|- name|"name"):\s+"?([^\s"]+)"?,?\s*$')
 _REASON = re.compile(r'^\s*"?[Rr]eason"?:\s+"?OOMKilled"?,?\s*$')
 # node-problem-detector's kernel monitor quotes the kernel's kill line in an OOMKilling event
+# (its reason as configured: "OOMKilling", "PodOOMKilling"), one line of describe's Events;
+# in an event's JSON or YAML the kill line is the message field's, the reason on another line
 _OOM_KILLING = re.compile(
-    r"\bOOMKilling\b[^(]*?Kill(?:ed)? process "
+    r"OOMKilling\b[^(]*?Kill(?:ed)? process "
     r"(?P<pid>\d+) \((?P<name>[^)]*)\)"
+)
+_MESSAGE_KILL = re.compile(
+    r"^(?:- )?\"?message\"?: +[\"']?(?:Memory cgroup out of memory|Out of memory): Kill(?:ed)? "
+    r"process (?P<pid>\d+) \((?P<name>[^)]*)\)"
 )
 # docker inspect: the container's State.OOMKilled, and its Name ("/web") before it
 _DOCKER_NAME = re.compile(r'^\s*"Name": "/?(?P<name>[^"]+)",?$')
@@ -106,7 +112,7 @@ class Kube:
         if _DOCKER_OOM.match(text):
             self._add(f, CrashType.OOM_KILL, self.name, None)
             return
-        if (m := _OOM_KILLING.search(text)) is not None:
+        if (m := _OOM_KILLING.search(text) or _MESSAGE_KILL.match(text.lstrip())) is not None:
             cgroup = "Memory cgroup" in text
             self._add(f, CrashType.OOM_KILL, m["name"], int(m["pid"]), in_cgroup=cgroup)
             return

@@ -22,7 +22,10 @@ from lostbeat.kernel_forms import summary_fields
 __all__ = ["MEMCG_LINES", "TASK_HEADER", "TASK_ROW", "oom_line", "shown_kb", "unwrap"]
 
 MEMCG_LINES = re.compile(
-    r"^(?:memory: usage \d+kB, limit (?P<limit>\d+)kB|Memory cgroup stats for |Task in )"
+    r"^(?:memory: usage \d+kB, limit (?P<limit>\d+)kB|Memory cgroup stats for "
+    # cgroup v1's "Task in X killed as a result of limit of Y" (mm/memcontrol.c, to 4.18),
+    # or its rest alone where a paste lost the "Task in " (a path: cgroup paths start at /)
+    r"|(?:Task in )?(?P<task>/\S*) killed as a result of limit of /|Task in )"
 )
 _MEMCG_STACK = ("mem_cgroup_out_of_memory", "mem_cgroup_oom", "try_charge")
 TASK_HEADER = re.compile(r"^\[\s*pid\s*\]\s+(.*)$")
@@ -66,7 +69,8 @@ def oom_line(op: Report, f: Frame, text: str, problems: list[tuple[int, str]]) -
         victim, chosen = fields.get("task"), fields.get("pid", "")
         op.memcg, op.decided = op.memcg or memcg is not None, True
         op.event = replace(op.event, memcg=memcg, victim=victim or op.event.victim,
-                           pid=int(chosen) if chosen.isdigit() else op.event.pid)  # fmt: skip
+                           pid=int(chosen) if chosen.isdigit() else op.event.pid,
+                           task_memcg=fields.get("task_memcg") or op.event.task_memcg)  # fmt: skip
         op.lines.append((f.line_no, f.text))
         return True
     if (m := MEMCG_LINES.match(text)) is not None:
@@ -74,6 +78,8 @@ def oom_line(op: Report, f: Frame, text: str, problems: list[tuple[int, str]]) -
         op.lines.append((f.line_no, f.text))
         if m["limit"] and op.event.limit_kb is None:  # the group's own, not a parent's
             op.event = replace(op.event, limit_kb=int(m["limit"]))
+        if m["task"]:
+            op.event = replace(op.event, task_memcg=m["task"])
         return True
     if (t := _SHOWN.match(text)) is not None and t.lastgroup is not None:
         op.shown[t.lastgroup] = int(t[t.lastgroup])

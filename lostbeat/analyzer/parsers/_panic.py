@@ -41,11 +41,13 @@ import re
 from dataclasses import dataclass
 
 from lostbeat.analyzer.findings import Evidence
+from lostbeat.analyzer.parsers._gate import Gated
 from lostbeat.analyzer.parsers._lines import undecorate
 from lostbeat.analyzer.parsers._panic_forms import (
     HEADER,
     MAX_MESSAGE,
     MESSAGE_WORDS,
+    SUMMARY_VERSION,
     PanicKind,
     cut_check,
     message,
@@ -62,6 +64,7 @@ __all__ = [
     "Panic",
     "PanicKind",
     "PanicReader",
+    "bare_frame_line",
     "is_panic_line",
     "segments",
     "undecorate",
@@ -133,17 +136,23 @@ class Panic:
 LOGGED_BACKTRACE = frozenset({"vmk_LogBacktraceMessage"})
 # A frame's "[0x...]" follows its frame address ("0x4100:[0x4180]"), a log prefix ("cpu0:1)")
 # or nothing: never a word ("libvmacore.so[0x0037ACD3]" is a user world's backtrace).
-_FRAME_AT = re.compile(
-    r"(?:^|(?<=[:)\s]))\[\s*0[xX][0-9A-Za-z#]*\s*\]\s*(?P<fn>[A-Za-z_][\w.$]*|<unknown>)?"
-    r"(?:@(?P<mod>\([^)\s]*\)|<None>|[\w.\-]*)(?:[#:](?P<ver>nover|<None>|[0-9v][\w.\-]*)?)?)?",
-    _A,
+_FRAME_AT = Gated(
+    re.compile(
+        r"(?:^|(?<=[:)\s]))\[\s*0[xX][0-9A-Za-z#]*\s*\]\s*(?P<fn>[A-Za-z_][\w.$]*|<unknown>)?"
+        r"(?:@(?P<mod>\([^)\s]*\)|<None>|[\w.\-]*)(?:[#:](?P<ver>nover|<None>|[0-9v][\w.\-]*)?)?)?",
+        _A,
+    ),
+    ("[",),
 )
 # A frame without its address, glued after a message
 # ("SP 0x453a89e4####Syscall_InstructionHandler@vmkernel#nover")
-_FRAME_BARE = re.compile(
-    r"(?<!\w)(?P<fn>[A-Za-z_]\w*)@(?P<mod>\([\w.\-]+\)|<None>|vmkernel|[a-z][\w.\-]*)"
-    r"[#:](?P<ver>nover|<None>|[0-9v][\w.\-]*)",
-    _A,
+_FRAME_BARE = Gated(
+    re.compile(
+        r"(?<!\w)(?P<fn>[A-Za-z_]\w*)@(?P<mod>\([\w.\-]+\)|<None>|vmkernel|[a-z][\w.\-]*)"
+        r"[#:](?P<ver>nover|<None>|[0-9v][\w.\-]*)",
+        _A,
+    ),
+    ("@",),
 )
 _GDB = re.compile(
     r"#[0-9]+\s+(?:0x[0-9a-fA-F*]+ in )?(?P<fn>\?\?|[A-Za-z_][\w.$]*)\s*(?:\(.*)?$", _A
@@ -162,12 +171,20 @@ _HARDWARE = re.compile(
     r"|memory error",
     _A,
 )
+_CONTEXT_WORDS = (
+    "prda 0x", "resettovmkonpanic", "code start", "vmk uptime:", "saved backtrace",
+    "starting coredump", "coredump to disk", "panic details:",
+)  # fmt: skip
 # Lines a panic prints besides its message: a backtrace among them is the panic's, not a
 # warning's (KB 1004250's screen, KB 367534's ResetToVMKOnPanic, KB 435833's "Panic Details").
-_CONTEXT = re.compile(
-    r"\bPRDA 0x|ResetToVMKOnPanic|\bCode start(?:s at)?:|VMK uptime:|Saved backtrace|"
-    r"Starting coredump|Coredump to disk|Panic Details:",
-    _A | re.IGNORECASE,
+_CONTEXT = Gated(
+    re.compile(
+        r"\bPRDA 0x|ResetToVMKOnPanic|\bCode start(?:s at)?:|VMK uptime:|Saved backtrace|"
+        r"Starting coredump|Coredump to disk|Panic Details:",
+        _A | re.IGNORECASE,
+    ),
+    _CONTEXT_WORDS,
+    fold=True,
 )
 _CORE_SIGNAL = re.compile(r"Program terminated with signal", _A)
 
@@ -180,10 +197,6 @@ _CORE_SIGNAL = re.compile(r"Program terminated with signal", _A)
 _PANIC_WORDS = (
     *MESSAGE_WORDS, "build-", "[0", "[ ", "@", "#", "Module(s) involved", "MCA", "achine Check",
     "ApeiHEST", "HestNMI", "Hardware Error", "memory error", "Program terminated",
-)  # fmt: skip
-_CONTEXT_WORDS = (
-    "prda 0x", "resettovmkonpanic", "code start", "vmk uptime:", "saved backtrace",
-    "starting coredump", "coredump to disk", "panic details:",
 )  # fmt: skip
 
 
@@ -200,6 +213,18 @@ def _module(raw: str | None) -> str | None:
         return None
     name = raw.strip("()")
     return None if name in ("", "<None>") else name
+
+
+def bare_frame_line(text: str) -> bool:
+    """Whether an undecorated line is one frame without its address and nothing else
+    (KB 341164: ``NFS41_SMEventCreate@(nfs41client)#<None>+0x7d``)."""
+    line = text.strip()
+    m = _FRAME_BARE.search(line)
+    return (
+        m is not None
+        and m.start() == 0
+        and re.fullmatch(r"(?:\+0x[0-9a-fA-F]+)?", line[m.end() :]) is not None
+    )
 
 
 def is_panic_line(text: str) -> bool:
@@ -264,6 +289,8 @@ class PanicReader:
         if self._header is None and (h := HEADER.search(seg)):
             self._header = (int(h["build"]), h["version"], h["product"], ev)
             seg = seg[h.end() :].split("]", 1)[-1]
+        elif self._header is None and (h := SUMMARY_VERSION.search(seg)):
+            self._header = (int(h["build"]), h["version"], h["product"], ev)
         found = message(seg)
         if found is not None and (_ORDER.index(found[0]), found[2]) < self._rank:
             self._message = (found[0], found[1], ev)

@@ -6,7 +6,7 @@ tests/corpus/kb/ (messages).
 
 Examples:
     >>> message("@BlueScreen: PCPU 3 locked up. Failed to ack TLB invalidate.cpu1:2)x")
-    (<PanicKind.LOCKUP: 'lockup'>, 'PCPU 3 locked up. Failed to ack TLB invalidate.', 15)
+    (<PanicKind.LOCKUP: 'lockup'>, 'PCPU 3 locked up. Failed to ack TLB invalidate.', 16)
 """
 
 from __future__ import annotations
@@ -14,8 +14,11 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from lostbeat.analyzer.parsers._gate import has_any
+
 __all__ = [
     "HEADER",
+    "SUMMARY_VERSION",
     "cut_check",
     "MAX_MESSAGE",
     "MESSAGE_WORDS",
@@ -37,6 +40,9 @@ class PanicKind(StrEnum):
     COS_PANIC = "cos_panic"  # COS Panic: <reason> (KB 1016070, KB 2009232)
     MCE = "mce"  # Machine Check Exception, uncorrectable machine check error (KB 372284)
     NMI = "nmi"  # LINT1/NMI (KB 1804), NMI ... requested PSOD (KB 399748)
+    # the VMkernel refusing the processors it boots on: "HW feature incompatibility detected;
+    # cannot start", "Fatal CPU mismatch on feature ..." (cores of unlike kinds, virten.net)
+    CPU_MISMATCH = "cpu_mismatch"
     ASSERT = "assert"  # ASSERT <path>:<line> (KB 311064), Failed at ... -- VMK_ASSERT(...)
     NOT_IMPLEMENTED = "not_implemented"  # NOT_IMPLEMENTED <path>:<line> (KB 1016239)
     FAILURE = "failure"  # BUG: failure at ..., Failed at ... -- NOT REACHED (KB 2011474)
@@ -63,9 +69,42 @@ _CUT = re.compile(
     r"|(?<=:\s)>?\s*(?=#0\s+(?:0x[0-9a-fA-F]+ in )?[A-Za-z_])",  # a gdb stack after a sentence
     _A,
 )
+# Every cut of _CUT but its first form's is at one of these (a hex number or "##" before a
+# frame, a section's words, a stamp's "Z cpu", a gdb frame's "#0"); its first form is a log
+# prefix glued to what went before it (``_glued_prefix``).
+_CUT_WORDS = (
+    "0x", "0X", "##", "#0", "PTEs:", "Code start:", "VMK uptime:", "Backtrace for ",
+    "Saved backtrace", "@BlueScreen:", "Z cpu", "System has encountered a Hardware Error",
+)  # fmt: skip
+_SPACE = " \t\n\r\f\v"  # ASCII whitespace: what _CUT's \s and \S mean
+
+
+def _glued_prefix(text: str) -> bool:
+    """Whether a "cpu" in ``text`` follows a character that is no blank (the start of a log
+    prefix glued to the record before it)."""
+    at = text.find("cpu", 1)
+    while at > 0:
+        if text[at - 1] not in _SPACE:
+            return True
+        at = text.find("cpu", at + 3)
+    return False
+
+
+def _may_cut(text: str) -> bool:
+    """Whether ``text`` may hold a place _CUT cuts at (else a line is one record)."""
+    return has_any(text, _CUT_WORDS) or _glued_prefix(text)
+
+
 HEADER = re.compile(
     r"(?P<product>VMware ESXi?(?: Server)?)(?: (?P<version>[0-9#][0-9Xx#.]*))?\s*"
     r"\[\s*(?:VMware ESXi?\s*\[)?(?:Release)?build-(?P<build>[0-9]{1,9})",
+    _A,
+)
+# A coredump summary's version line, with no brackets (KB 318022: "Version Details: VMware
+# ESXi 6.7.0 build-16075168" above its "Panic Details:" and "Panic Message:")
+SUMMARY_VERSION = re.compile(
+    r"Version Details:\s*(?P<product>VMware ESXi?)\s+(?P<version>[0-9][0-9.]*)\s+"
+    r"build-(?P<build>[0-9]{1,9})\b",
     _A,
 )
 _BLUESCREEN = re.compile(r"@BlueScreen:\s*(?P<text>.*)", _A)
@@ -88,6 +127,12 @@ _MESSAGES: tuple[tuple[PanicKind, re.Pattern[str]], ...] = tuple(
         (PanicKind.MCE, r"MCA: [0-9#]+: UC Excp .*"),
         (PanicKind.NMI, r"LINT1(?:/NMI)? ?\(?motherboard (?:nonmaskable )?interrupt\)?[^.]*\.?"),
         (PanicKind.NMI, r"NMI: [0-9]+: \w+ requested PSOD"),
+        (
+            PanicKind.CPU_MISMATCH,
+            r"HW feature incompatibility detected; cannot start"
+            r"|Fatal CPU mismatch on feature \"[^\"]{1,80}\"(?:; cpu[0-9]+ value = \S+, but "
+            r"cpu[0-9]+ value = [0-9A-Za-z]+)?",
+        ),
         (PanicKind.ASSERT, r"ASSERT \S+:[0-9]+"),
         # a module's assertion as the coredump summary words it (KB 391216):
         # "Failed at bora/modules/vmkernel/<mod>/<file>.c:<line> -- VMK_ASSERT(<condition>)"
@@ -143,7 +188,7 @@ def segments(text: str) -> list[str]:
         return [text]
     out: list[str] = []
     start = 0
-    for m in _CUT.finditer(text, 1):
+    for m in _CUT.finditer(text, 1) if _may_cut(text) else ():
         if m.start() > start:
             out.append(text[start : m.start()].strip())
         start = m.end()
@@ -157,7 +202,7 @@ def segments(text: str) -> list[str]:
 MESSAGE_WORDS = (
     "xception", "locked up", "Lost heartbeat", "no heartbeat", "Oops", "COS ", "CosPanic",
     "ASSERT", "NOT_", "BUG:", "NOT REACHED", "anic", "NMI", "LINT1", "achine check", "MCA",
-    "Spin count", "CrashMe", "@BlueScreen", " --",
+    "Spin count", "CrashMe", "@BlueScreen", " --", "CPU mismatch", "HW feature",
 )  # fmt: skip
 
 

@@ -23,7 +23,7 @@ from itertools import islice
 
 from ahocorasick_rs import AhoCorasick, BytesAhoCorasick
 
-__all__ = ["BATCH", "CHUNK_CHARS", "Needles", "texts"]
+__all__ = ["BATCH", "CHUNK_CHARS", "Needles", "line_numbers", "texts"]
 
 BATCH = 8192
 """Lines read at a time from a source that gives lines."""
@@ -104,10 +104,20 @@ class Needles:
     def numbered(self, text: str) -> list[tuple[int, int]]:
         """The lines of ``text`` that hold a word, in order: each one's index (from 0) and
         where it starts."""
-        found: list[tuple[int, int]] = []
-        line, last = 0, 0
-        for start in self.line_starts(text):
-            line += text.count("\n", last, start)
-            last = start
-            found.append((line, start))
-        return found
+        return line_numbers(text, self.line_starts(text))[0]
+
+
+def line_numbers(text: str, starts: Iterable[int]) -> tuple[list[tuple[int, int]], int]:
+    """Each of ``starts`` (where lines of ``text`` start, in order) with its line's index
+    (from 0), and how many newlines ``text`` holds: each character is counted once.
+
+    >>> line_numbers("a\\nb\\nc\\n", [2, 4])
+    ([(1, 2), (2, 4)], 3)
+    """
+    found: list[tuple[int, int]] = []
+    line, last = 0, 0
+    for start in starts:
+        line += text.count("\n", last, start)
+        last = start
+        found.append((line, start))
+    return found, line + text.count("\n", last)

@@ -166,7 +166,7 @@ def _lines(
             if f is not None:
                 yield f
             pos, line = end + 1, line + 1
-        base += text.count("\n")
+        base += line + text.count("\n", pos)  # the lines after the last one read
 
 
 _EXPORTED = Needles(

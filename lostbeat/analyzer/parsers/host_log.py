@@ -84,7 +84,8 @@ _WORDS = re.compile(
     r"|oom-kill:constraint="
     r"|hard LOCKUP|Hard LOCKUP|detected (?:expedited )?stalls? on|Kernel panic - not syncing"
     r"|earlyoom|mem avail: +\d+ of|sending SIG\w+ to process \d|[Kk]illing process \d"
-    r"|systemd-oomd|highest badness|corrective action|OOMKilled|SystemOOM"
+    r"|systemd-oomd|highest badness|corrective action|OOMKilled|SystemOOM|OOMKilling"
+    r"|killed as a result of limit of"  # cgroup v1's memcg report, its "Task in" cut
     r"|killed by the OOM killer|'oom-kill'"  # PID 1 on a unit the kernel took a process from
     r"|Linux version \d+\.\d+[\w.+~-]* \("  # the kernel's banner (init/version.c), first at boot
 )

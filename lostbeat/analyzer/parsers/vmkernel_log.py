@@ -58,7 +58,7 @@ from dataclasses import dataclass
 from lostbeat.analyzer.findings import Evidence
 from lostbeat.analyzer.parsers._lines import head, strip_newline
 from lostbeat.analyzer.parsers._panic import Panic, PanicReader, undecorate
-from lostbeat.analyzer.parsers._scan import Needles, texts
+from lostbeat.analyzer.parsers._scan import Needles, line_numbers, texts
 from lostbeat.analyzer.parsers._signals import (
     EraVotes,
     LineScanner,
@@ -93,7 +93,7 @@ TAIL = 200
 @dataclass(frozen=True, slots=True)
 class VmkernelLog:
     signals: tuple[Signal, ...]
-    last_uptime_s: float | None  # uptime of the last timestamped line
+    last_uptime_s: float | None  # uptime of the last timestamped line kept (its last lines')
     panic: Panic | None = None  # the purple screen the log shows, if any
     lines: tuple[Evidence, ...] = ()  # keyword, WARNING/ALERT and last lines, for signatures
     esxi: bool | None = None  # True: forms only ESXi 5+ writes; False: ESX classic's; None
@@ -157,13 +157,20 @@ _VMK_LINE = re.compile(
 # [In(N) ]tag[pid]: "), the Service Console's syslog ("Mar 9 10:26:13 host
 # Hostd: ..."), its kernel messages ("<3>..."), and VMkernel messages quoted without their prefix
 # ("WARNING: Heartbeat: 961: ...", "Mirror.cswitch: VSwitchRspanDstSessionDestinationFind: ...").
+# A KB quotes the ISO time in brackets, redacted ("[YYYY-MM-DDTHH:MM:SS] warning hostd[2104418]
+# [Originator@6876 ...]", KB 392634); vobd writes "<time>: [<component>] <uptime>us: [vob...]";
+# ESXi 8 tags every line with its severity ("In(166)", "Wa(180)", "Er(02)", "Db(167)"), a
+# virtual machine's vmware.log and fdm.log too (KB 426030).
+_ISO = r"\[?[0-9Y]{4}-[0-9M]{2}-[0-9D]{2}T[^\s\]]*\]?"
 _ESX_LINE = re.compile(
     r"^\[[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+ [0-9A-F]{8} \w+ '"
     # hostd on ESX 3.5/4.0: "[2009-06-11 09:54:45.497 'App' 3076444304 info] ..."
     r"|^\[[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+ '[\w .-]+' [0-9]+ \w+\]"
     r"|^[0-9Y]{4}-[0-9M]{2}-[0-9D]{2}T\S+ \[[0-9A-F]{8} \w+ '"
-    r"|^[0-9Y]{4}-[0-9M]{2}-[0-9D]{2}T\S* (?:In\([0-9#]+\) |\w+ )?[A-Za-z][\w-]*(?:\[[0-9#]+\])?: "
-    r"|^[0-9Y]{4}-[0-9M]{2}-[0-9D]{2}T\S* \w+ [A-Za-z][\w-]*\[[0-9#]+\] \["
+    rf"|^{_ISO} (?:In\([0-9#]+\) |\w+ )?[A-Za-z][\w-]*(?:\[[0-9#]+\])?: "
+    rf"|^{_ISO} \w+ [A-Za-z][\w-]*\[[0-9#]+\] \["
+    rf"|^{_ISO}:? \[[A-Za-z]\w*\] [0-9]+us: "
+    rf"|^{_ISO} [A-Z][a-z]\([0-9#]+\)\+? [A-Za-z][\w-]*"
     r"|^[A-Z][a-z]{2} {1,2}[0-9]{1,2} [0-9:]{8} (?:\S+ )?(?:Hostd|hostd|vpxa|vobd)(?:\[[0-9]+\])?: "
     r"|^<[0-7]>\S"
     r"|^(?:(?:WARNING|ALERT): )?[A-Z]\w*(?:\.\w+)?: (?:[0-9]+: |[A-Z]\w+(?::[0-9]+)?: )",
@@ -194,8 +201,8 @@ def _undecorated(text: str) -> str:
 _CRASH = Needles(_KEYWORDS)
 _NOTABLE_LINES = Needles(_NOTABLE)
 _NON_BLANK = re.compile(r"\S")
-_HEAD_CHARS = 64 * 1024
-_CPU_WORLD = re.compile(r"cpu[0-9]+:[0-9]+\)", _A)
+_HEAD_STEPS = (4096, 64 * 1024, 1 << 62)
+"""Where the parts of a text asked for a log line in turn end (at the first line's end past)."""
 
 
 def _line_at(text: str, start: int) -> str:
@@ -209,27 +216,37 @@ def _next_line(text: str, start: int) -> int | None:
     return None if m is None else text.rfind("\n", 0, m.start()) + 1
 
 
-def _last_uptime(text: str) -> float | None:
-    """The uptime of the last line of ``text`` that has one (lines with "cpuN:W)")."""
-    if _CPU_WORLD.search(text) is None:
-        return None
-    hi = len(text)
-    while (at := text.rfind("cpu", 0, hi)) >= 0:
-        start = text.rfind("\n", 0, at) + 1
-        line = _line_at(text, start)
-        if ")" in line and (uptime := line_uptime(line)) is not None:
+def _last_uptime(kept: dict[int, str]) -> float | None:
+    """The uptime of the last line kept that has one (lines with "cpuN:W)"): the log's last
+    lines are kept, so in a VMkernel log it is its last line's."""
+    for raw in reversed(kept.values()):
+        if "cpu" in raw and ")" in raw and (uptime := line_uptime(raw)) is not None:
             return uptime
-        hi = start
     return None
+
+
+def _tail_start(text: str) -> int:
+    """Where the last :data:`TAIL` lines of ``text`` (which ends with a newline) start."""
+    at = len(text) - 1
+    for _ in range(TAIL):
+        at = text.rfind("\n", 0, at)
+        if at < 0:
+            return 0
+    return at + 1
 
 
 def _seen_log_line(text: str) -> bool:
     """Whether ``text`` holds a VMkernel line or another ESX log's: its first lines are
     asked first (in a log, they are log lines), the rest only when they are not."""
-    cut = text.find("\n", _HEAD_CHARS) + 1
-    for part in (text[:cut], text[cut:]) if cut else (text,):
+    start = 0
+    for size in _HEAD_STEPS:
+        cut = text.find("\n", size) + 1 if size < len(text) else 0
+        part = text[start:cut] if cut else text[start:]
         if _VMK_LINE.search(part) or _ESX_LINE.search(_undecorated(part)):
             return True
+        if not cut:
+            return False
+        start = cut
     return False
 
 
@@ -247,7 +264,6 @@ def parse_vmkernel_log(lines: Iterable[str], *, path: str) -> VmkernelLog:
     base = 0  # lines before the piece
     first: tuple[int, str] | None = None
     seen_log_line = False
-    last_uptime: float | None = None
     crash: deque[tuple[int, str]] = deque(maxlen=MAX_KEPT)
     notable: deque[tuple[int, str]] = deque(maxlen=MAX_KEPT)
     tail: deque[tuple[int, str]] = deque(maxlen=TAIL)
@@ -261,7 +277,15 @@ def parse_vmkernel_log(lines: Iterable[str], *, path: str) -> VmkernelLog:
         if wrap and (at := _next_line(text, 0)) is not None:
             crash.append((base + 1 + text.count("\n", 0, at), _line_at(text, at)))
             wrap = False
-        for index, start in _CRASH.numbered(text):
+        crash_at = _CRASH.line_starts(text)
+        notable_at = _NOTABLE_LINES.line_starts(text)
+        found, lines_in = line_numbers(text, sorted({*crash_at, *notable_at}))
+        crash_set, notable_set = set(crash_at), set(notable_at)
+        for index, start in found:
+            if start in notable_set:
+                notable.append((base + 1 + index, _line_at(text, start)))
+            if start not in crash_set:
+                continue
             line = base + 1 + index
             raw = _line_at(text, start)
             crash.append((line, raw))
@@ -273,15 +297,10 @@ def parse_vmkernel_log(lines: Iterable[str], *, path: str) -> VmkernelLog:
                     wrap = True
                 else:
                     crash.append((line + text.count("\n", start, at), _line_at(text, at)))
-        for index, start in _NOTABLE_LINES.numbered(text):
-            notable.append((base + 1 + index, _line_at(text, start)))
-        lines_in = text.count("\n")
-        ends = text[:-1].rsplit("\n", TAIL)[-TAIL:]
+        ends = text[_tail_start(text) : -1].split("\n")
         tail.extend(
             zip(range(base + lines_in - len(ends) + 1, base + lines_in + 1), ends, strict=True)
         )
-        if (uptime := _last_uptime(text)) is not None:
-            last_uptime = uptime
         base += lines_in
     if first is None:
         raise ArtifactMissing("vmkernel_log", path=path)
@@ -293,14 +312,13 @@ def parse_vmkernel_log(lines: Iterable[str], *, path: str) -> VmkernelLog:
             line_no=first[0],
             line=first[1],
         )
-    return _read(crash, notable, tail, last_uptime, path=path, count=count)
+    return _read(crash, notable, tail, path=path, count=count)
 
 
 def _read(
     crash: Iterable[tuple[int, str]],
     notable: Iterable[tuple[int, str]],
     tail: Iterable[tuple[int, str]],
-    last_uptime: float | None,
     *,
     path: str,
     count: int,
@@ -322,7 +340,7 @@ def _read(
     older = f"kept the last {MAX_KEPT} of {count} keyword lines" if count > MAX_KEPT else ""
     return VmkernelLog(
         signals=signals,
-        last_uptime_s=last_uptime,
+        last_uptime_s=_last_uptime(kept),
         # a backtrace alone may be a warning's: a log's panic says so, or prints its context
         panic=panic if panic.kind or panic.involved or (panic.frames and panic.context) else None,
         lines=tuple(Evidence(path, n, strip_newline(t)) for n, t in kept.items()),

@@ -112,8 +112,8 @@ def recording_log(rec: Recording) -> HostLog | None:
     and the ``/dev/kmsg`` message), read by the same scanner as a log; of the incidents, those
     the recording saw: from its first sample on (the recorder reads the boot's earlier log as
     it starts: what came before has no history here), and an OOM kill only of a process it
-    recorded, by pid or name (``/dev/kmsg`` is the host's: a recorder in a PID namespace or a
-    container sees other groups' kills, of processes it never saw)."""
+    recorded (:func:`recorded_kill`: ``/dev/kmsg`` is the host's, so a recorder in a PID
+    namespace or a container sees other groups' kills, of processes it never saw)."""
     start = min((c.start for c in rec.coverage), default=None)
     kept = [r for r in rec.kernel if start is None or r.epoch >= start]
     if not kept:
@@ -121,10 +121,35 @@ def recording_log(rec: Recording) -> HostLog | None:
     where = f"{rec.host or 'recording'}: kernel log"
     frames = (Frame(n, r.text.rstrip(), KERNEL, r.epoch) for n, r in enumerate(kept, 1))
     log = host_log_of(frames, path=where)
-    seen = {h.key.pid for h in rec.processes} | {h.key.name for h in rec.processes}
-    ours = tuple(i for i in log.incidents if i.type not in OOM or not seen
-                 or i.pid in seen or i.victim in seen)  # fmt: skip
+    ours = tuple(i for i in log.incidents if i.type not in OOM or recorded_kill(i, rec))
     return replace(log, incidents=ours) if ours else None
+
+
+def _holds(group: str, recorded: str) -> bool:
+    """Whether the killed task's memory cgroup holds a recorded process's cgroup: the same,
+    or an ancestor (on cgroup v1 a recorder may keep a process's systemd path where the kernel
+    names its memory controller's, higher up). A group below the recorded one is another's:
+    a container's group inside the recorder's own."""
+    a, b = group.rstrip("/"), recorded.rstrip("/")
+    return a == b or b.startswith(a + "/")
+
+
+def recorded_kill(kill: Event, rec: Recording) -> bool:
+    """Whether an OOM kill the recording's kernel log holds is of a process it recorded: by
+    the victim's memory cgroup where the report names it and the recording kept cgroups (a
+    name is anyone's: a ``python`` killed anywhere is not the recorder's own ``python``;
+    a pid is the host's, the recorder's may be a PID namespace's), else by its pid (with its
+    name, where both are known), the name alone only where the kill gives neither."""
+    if not rec.processes:
+        return True  # nothing recorded to tell ours from others' by
+    group = kill.task_memcg if kill.task_memcg not in (None, "/") else None
+    groups = {h.cgroup for h in rec.processes if h.cgroup not in (None, "/")}
+    if group is not None and groups:
+        return any(_holds(group, g) for g in groups if g is not None)
+    if kill.pid is not None:
+        names = {h.key.name for h in rec.processes if h.key.pid == kill.pid}
+        return bool(names) and (kill.victim is None or kill.victim in names)
+    return kill.victim is not None and any(h.key.name == kill.victim for h in rec.processes)
 
 
 def _when(p: Placed) -> float:
