@@ -47,6 +47,7 @@ from lostbeat.analyzer.parsers._panic_forms import (
     HEADER,
     MAX_MESSAGE,
     MESSAGE_WORDS,
+    SUMMARY_VERSION,
     PanicKind,
     cut_check,
     message,
@@ -63,6 +64,7 @@ __all__ = [
     "Panic",
     "PanicKind",
     "PanicReader",
+    "bare_frame_line",
     "is_panic_line",
     "segments",
     "undecorate",
@@ -213,6 +215,18 @@ def _module(raw: str | None) -> str | None:
     return None if name in ("", "<None>") else name
 
 
+def bare_frame_line(text: str) -> bool:
+    """Whether an undecorated line is one frame without its address and nothing else
+    (KB 341164: ``NFS41_SMEventCreate@(nfs41client)#<None>+0x7d``)."""
+    line = text.strip()
+    m = _FRAME_BARE.search(line)
+    return (
+        m is not None
+        and m.start() == 0
+        and re.fullmatch(r"(?:\+0x[0-9a-fA-F]+)?", line[m.end() :]) is not None
+    )
+
+
 def is_panic_line(text: str) -> bool:
     """Whether an undecorated line shows part of a panic (a cheap test for sniffers)."""
     return bool(
@@ -275,6 +289,8 @@ class PanicReader:
         if self._header is None and (h := HEADER.search(seg)):
             self._header = (int(h["build"]), h["version"], h["product"], ev)
             seg = seg[h.end() :].split("]", 1)[-1]
+        elif self._header is None and (h := SUMMARY_VERSION.search(seg)):
+            self._header = (int(h["build"]), h["version"], h["product"], ev)
         found = message(seg)
         if found is not None and (_ORDER.index(found[0]), found[2]) < self._rank:
             self._message = (found[0], found[1], ev)

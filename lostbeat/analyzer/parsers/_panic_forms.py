@@ -6,7 +6,7 @@ tests/corpus/kb/ (messages).
 
 Examples:
     >>> message("@BlueScreen: PCPU 3 locked up. Failed to ack TLB invalidate.cpu1:2)x")
-    (<PanicKind.LOCKUP: 'lockup'>, 'PCPU 3 locked up. Failed to ack TLB invalidate.', 15)
+    (<PanicKind.LOCKUP: 'lockup'>, 'PCPU 3 locked up. Failed to ack TLB invalidate.', 16)
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from lostbeat.analyzer.parsers._gate import has_any
 
 __all__ = [
     "HEADER",
+    "SUMMARY_VERSION",
     "cut_check",
     "MAX_MESSAGE",
     "MESSAGE_WORDS",
@@ -39,6 +40,9 @@ class PanicKind(StrEnum):
     COS_PANIC = "cos_panic"  # COS Panic: <reason> (KB 1016070, KB 2009232)
     MCE = "mce"  # Machine Check Exception, uncorrectable machine check error (KB 372284)
     NMI = "nmi"  # LINT1/NMI (KB 1804), NMI ... requested PSOD (KB 399748)
+    # the VMkernel refusing the processors it boots on: "HW feature incompatibility detected;
+    # cannot start", "Fatal CPU mismatch on feature ..." (cores of unlike kinds, virten.net)
+    CPU_MISMATCH = "cpu_mismatch"
     ASSERT = "assert"  # ASSERT <path>:<line> (KB 311064), Failed at ... -- VMK_ASSERT(...)
     NOT_IMPLEMENTED = "not_implemented"  # NOT_IMPLEMENTED <path>:<line> (KB 1016239)
     FAILURE = "failure"  # BUG: failure at ..., Failed at ... -- NOT REACHED (KB 2011474)
@@ -96,6 +100,13 @@ HEADER = re.compile(
     r"\[\s*(?:VMware ESXi?\s*\[)?(?:Release)?build-(?P<build>[0-9]{1,9})",
     _A,
 )
+# A coredump summary's version line, with no brackets (KB 318022: "Version Details: VMware
+# ESXi 6.7.0 build-16075168" above its "Panic Details:" and "Panic Message:")
+SUMMARY_VERSION = re.compile(
+    r"Version Details:\s*(?P<product>VMware ESXi?)\s+(?P<version>[0-9][0-9.]*)\s+"
+    r"build-(?P<build>[0-9]{1,9})\b",
+    _A,
+)
 _BLUESCREEN = re.compile(r"@BlueScreen:\s*(?P<text>.*)", _A)
 _SYMBOL = r"(?:@\s*[\w.$]+(?:\+0x[0-9a-fA-F]+(?:/0x[0-9a-fA-F]+)?)?)?"
 _WORLD = r"(?:\s+in\s+world\s+[^\s:]+:.{0,40}?(?=\s+(?:IP|ip)\s|\s*@\s*0|\s*$))?"
@@ -116,6 +127,12 @@ _MESSAGES: tuple[tuple[PanicKind, re.Pattern[str]], ...] = tuple(
         (PanicKind.MCE, r"MCA: [0-9#]+: UC Excp .*"),
         (PanicKind.NMI, r"LINT1(?:/NMI)? ?\(?motherboard (?:nonmaskable )?interrupt\)?[^.]*\.?"),
         (PanicKind.NMI, r"NMI: [0-9]+: \w+ requested PSOD"),
+        (
+            PanicKind.CPU_MISMATCH,
+            r"HW feature incompatibility detected; cannot start"
+            r"|Fatal CPU mismatch on feature \"[^\"]{1,80}\"(?:; cpu[0-9]+ value = \S+, but "
+            r"cpu[0-9]+ value = [0-9A-Za-z]+)?",
+        ),
         (PanicKind.ASSERT, r"ASSERT \S+:[0-9]+"),
         # a module's assertion as the coredump summary words it (KB 391216):
         # "Failed at bora/modules/vmkernel/<mod>/<file>.c:<line> -- VMK_ASSERT(<condition>)"
@@ -185,7 +202,7 @@ def segments(text: str) -> list[str]:
 MESSAGE_WORDS = (
     "xception", "locked up", "Lost heartbeat", "no heartbeat", "Oops", "COS ", "CosPanic",
     "ASSERT", "NOT_", "BUG:", "NOT REACHED", "anic", "NMI", "LINT1", "achine check", "MCA",
-    "Spin count", "CrashMe", "@BlueScreen", " --",
+    "Spin count", "CrashMe", "@BlueScreen", " --", "CPU mismatch", "HW feature",
 )  # fmt: skip
 
 

@@ -111,7 +111,7 @@ def line_numbers(text: str, starts: Iterable[int]) -> tuple[list[tuple[int, int]
     """Each of ``starts`` (where lines of ``text`` start, in order) with its line's index
     (from 0), and how many newlines ``text`` holds: each character is counted once.
 
-    >>> line_numbers("a\nb\nc\n", [2, 4])
+    >>> line_numbers("a\\nb\\nc\\n", [2, 4])
     ([(1, 2), (2, 4)], 3)
     """
     found: list[tuple[int, int]] = []

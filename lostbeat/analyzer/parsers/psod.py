@@ -54,6 +54,7 @@ from lostbeat.analyzer.parsers._panic import (
     LOGGED_BACKTRACE,
     Panic,
     PanicReader,
+    bare_frame_line,
     is_panic_line,
     undecorate,
 )
@@ -126,8 +127,8 @@ def looks_like_psod(text: str) -> bool:
     lines = [t for t in lines if t]
     if not lines:
         return False
-    if any("build-" in t and "VMware ESX" in t for t in lines[:200]):
-        return is_panic_line(next(t for t in lines if "build-" in t and "VMware ESX" in t))
+    if any("build-" in t and "VMware ESX" in t and is_panic_line(t) for t in lines[:200]):
+        return True  # a screen's header (a version line alone, "vmware -vl", is none)
     logged = sum(1 for t in lines if _LOGISH.search(t))
     if logged * 2 >= len(lines) and not any("@BlueScreen:" in t for t in lines):
         return False
@@ -138,6 +139,10 @@ def looks_like_psod(text: str) -> bool:
     # a message a wrap cut after its check word ("NOT_IMPLEMENTED" / "<path>:<line>")
     pairs = zip(lines, lines[1:], strict=False)
     if any(is_panic_line(f"{w} {b}") for a, b in pairs if (w := cut_check(a))):
+        return True
+    # frames without their addresses, one a line (a KB's "backtrace looks similar to")
+    bare_frames = [t for t in lines if bare_frame_line(t)]
+    if len(bare_frames) >= 2 and any("@vmkernel" in t for t in bare_frames):
         return True
     gdb = sum(1 for t in lines if _GDB_FRAME.match(t))
     gdb += sum(2 for t in lines if t.startswith("(gdb)") and _GDB_FRAME.search(t))

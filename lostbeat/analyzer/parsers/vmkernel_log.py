@@ -157,13 +157,20 @@ _VMK_LINE = re.compile(
 # [In(N) ]tag[pid]: "), the Service Console's syslog ("Mar 9 10:26:13 host
 # Hostd: ..."), its kernel messages ("<3>..."), and VMkernel messages quoted without their prefix
 # ("WARNING: Heartbeat: 961: ...", "Mirror.cswitch: VSwitchRspanDstSessionDestinationFind: ...").
+# A KB quotes the ISO time in brackets, redacted ("[YYYY-MM-DDTHH:MM:SS] warning hostd[2104418]
+# [Originator@6876 ...]", KB 392634); vobd writes "<time>: [<component>] <uptime>us: [vob...]";
+# ESXi 8 tags every line with its severity ("In(166)", "Wa(180)", "Er(02)", "Db(167)"), a
+# virtual machine's vmware.log and fdm.log too (KB 426030).
+_ISO = r"\[?[0-9Y]{4}-[0-9M]{2}-[0-9D]{2}T[^\s\]]*\]?"
 _ESX_LINE = re.compile(
     r"^\[[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+ [0-9A-F]{8} \w+ '"
     # hostd on ESX 3.5/4.0: "[2009-06-11 09:54:45.497 'App' 3076444304 info] ..."
     r"|^\[[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+ '[\w .-]+' [0-9]+ \w+\]"
     r"|^[0-9Y]{4}-[0-9M]{2}-[0-9D]{2}T\S+ \[[0-9A-F]{8} \w+ '"
-    r"|^[0-9Y]{4}-[0-9M]{2}-[0-9D]{2}T\S* (?:In\([0-9#]+\) |\w+ )?[A-Za-z][\w-]*(?:\[[0-9#]+\])?: "
-    r"|^[0-9Y]{4}-[0-9M]{2}-[0-9D]{2}T\S* \w+ [A-Za-z][\w-]*\[[0-9#]+\] \["
+    rf"|^{_ISO} (?:In\([0-9#]+\) |\w+ )?[A-Za-z][\w-]*(?:\[[0-9#]+\])?: "
+    rf"|^{_ISO} \w+ [A-Za-z][\w-]*\[[0-9#]+\] \["
+    rf"|^{_ISO}:? \[[A-Za-z]\w*\] [0-9]+us: "
+    rf"|^{_ISO} [A-Z][a-z]\([0-9#]+\)\+? [A-Za-z][\w-]*"
     r"|^[A-Z][a-z]{2} {1,2}[0-9]{1,2} [0-9:]{8} (?:\S+ )?(?:Hostd|hostd|vpxa|vobd)(?:\[[0-9]+\])?: "
     r"|^<[0-7]>\S"
     r"|^(?:(?:WARNING|ALERT): )?[A-Z]\w*(?:\.\w+)?: (?:[0-9]+: |[A-Z]\w+(?::[0-9]+)?: )",

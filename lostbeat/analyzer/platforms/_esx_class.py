@@ -5,16 +5,19 @@ In this order, first that holds (the real corpus's vocabulary, tests/corpus/real
 1. a known issue the lines match says so (its article settles the class);
 2. ``hardware``: a machine check (``Machine Check Exception``, an uncorrectable machine check
    error, KB 372284), an NMI from the board (``LINT1/NMI``, KB 1804; ``ApeiHESTNmiHandler
-   requested PSOD``, KB 399748), a panic raised by a hardware-error handler (PCIe DPC/EDR,
-   KB 394393), or a CPU stuck in a management controller's interrupt handler when the
+   requested PSOD``, KB 399748), processors the VMkernel refuses to boot on together
+   (``Fatal CPU mismatch on feature``), a panic raised by a hardware-error handler (PCIe
+   DPC/EDR, KB 394393), or a CPU stuck in a management controller's interrupt handler when the
    heartbeat NMI caught it (iLO, KB 429117);
 3. ``driver``: the suspect (the first module of the backtrace that is not the VMkernel core,
-   ``_esx_modules``) is a device driver, or the failure is in the driver tree
+   ``_esx_modules``; with no module shown, the driver whose own world faulted) is a device
+   driver, or the failure is in the driver tree
    (``vmkdrivers/...``, KB 2011474's form);
 4. ``vmkernel``: an assertion, ``NOT_IMPLEMENTED`` or ``NOT REACHED`` in the VMkernel's own
    source or one of its modules (``bora/vmkernel/...``, ``bora/modules/vmkernel/...``: KB
-   311064, KB 1016239, KB 391216, KB 387631), or a VMkernel heap at its maximum size
-   before the crash (KB 430676, KB 367598);
+   311064, KB 1016239, KB 391216, KB 387631), a panic a module asked for
+   (``vmk_PanicWithModuleID``) with no module but VMware's own in the backtrace (KB 341164,
+   KB 318022), or a VMkernel heap at its maximum size before the crash (KB 430676, KB 367598);
 5. ``service_console``: a Service Console Oops or panic (KB 1006802, KB 1016070);
 6. ``unknown`` otherwise: a lockup, an exception in core code, a lost heartbeat whose cause
    the history must tell; the screen alone does not say.
@@ -33,6 +36,7 @@ from lostbeat.analyzer.platforms._esx_modules import (
     hardware_frame,
     management_frame,
     suspect,
+    world_suspect,
 )
 from lostbeat.analyzer.result import CrashClass, CrashType
 
@@ -40,6 +44,7 @@ __all__ = ["Verdict", "classify"]
 
 # A check the VMkernel's own source failed: an assertion, a NOT_IMPLEMENTED, a NOT REACHED
 _VMKERNEL_CHECKS = (PanicKind.ASSERT, PanicKind.NOT_IMPLEMENTED, PanicKind.FAILURE)
+_MODULE_PANIC = "vmk_PanicWithModuleID"  # how a module asks the VMkernel to panic
 _HEAP_FULL = "already at its maximum size"  # "Heap <name> already at its maximum size" (KB 430676)
 
 
@@ -57,12 +62,22 @@ def _hardware(panic: Panic) -> str | None:
         return "a machine check exception"
     if panic.kind is PanicKind.NMI:
         return "a non-maskable interrupt from the hardware"
+    if panic.kind is PanicKind.CPU_MISMATCH:
+        return "processors the VMkernel cannot run on together (a CPU feature mismatch)"
     if hardware_frame(functions):
         return "a panic raised by a hardware-error handler"
     modules = [f.module for f in panic.frames]
     if panic.kind is PanicKind.NO_HEARTBEAT and management_frame(functions, modules):
         return "an interrupt storm from the management controller"
     return None
+
+
+def _asked_by_vmware(panic: Panic, found: Suspect | None) -> bool:
+    """Whether a module asked for the panic (``vmk_PanicWithModuleID``, a module's own check
+    failing) and no module but VMware's own is in the backtrace (KB 341164's nfs41client,
+    KB 318022's vSAN): VMware's code gave up, not a driver's."""
+    asked = any(f.function == _MODULE_PANIC for f in panic.frames)
+    return asked and (found is None or (not found.driver and found.vendor == "VMware"))
 
 
 def _version(found: Suspect, vibs: Sequence[VibList]) -> Suspect:
@@ -97,6 +112,8 @@ def classify(
     row = next((i for i in issues if i.class_ is not None and crash in i.crash), None)
     if found is None and row is not None and row.module:
         found = Suspect(row.module, None, row.vendor, row.class_ is CrashClass.DRIVER)
+    if found is None and panic is not None:
+        found = world_suspect(panic.message)
     if found is not None:
         found = _version(found, vibs)
     if row is not None and row.class_ is not None:
@@ -114,6 +131,8 @@ def classify(
         return Verdict(CrashClass.DRIVER, found, "a failure in the driver layer")
     if panic.kind in _VMKERNEL_CHECKS and "vmkernel/" in message:
         return Verdict(CrashClass.VMKERNEL, found, "an assertion in the VMkernel")
+    if _asked_by_vmware(panic, found):
+        return Verdict(CrashClass.VMKERNEL, found, "a panic one of VMware's modules asked for")
     if any(_HEAP_FULL in line for line in lines):
         return Verdict(CrashClass.VMKERNEL, found, "a VMkernel heap at its maximum size")
     return Verdict(CrashClass.UNKNOWN, found, "the screen does not say")

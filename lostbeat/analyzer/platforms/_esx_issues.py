@@ -14,11 +14,13 @@ Examples:
 
 from __future__ import annotations
 
+import re
 import tomllib
 from importlib import resources
 from typing import Any
 
-from lostbeat.analyzer.issues import Affects, KnownIssue, pattern
+from lostbeat.analyzer.issues import Affects, KnownIssue, Pattern, pattern
+from lostbeat.analyzer.platforms._esx_modules import prefix_driver
 from lostbeat.analyzer.result import CauseKind, CrashClass, CrashType
 
 __all__ = ["ESX_ISSUES", "load_issues"]
@@ -52,6 +54,26 @@ def _affects(row: dict[str, Any]) -> Affects:
     )
 
 
+_NAME = re.compile(r"[A-Za-z_]\w+", re.ASCII)
+_ESCAPE = re.compile(r"\\.")  # a regex's escape (``\b``), not part of a name
+
+
+def _signature(group: list[str], row: dict[str, Any]) -> tuple[Pattern, ...]:
+    """One alternative of a row's signature. A driver's issue found by one of the driver's
+    own functions (``i40en_UplinkPrivStatsGet``: its prefix names the driver) also needs the
+    driver in sight, a frame's module, the panic's module list or a line it tags (``@(i40en)``,
+    ``[i40en 1.8.1]``, ``qlnativefc: vmhba2``): a name alone in a pasted stack is no frame of
+    it, and the article is about that driver's code."""
+    patterns = tuple(pattern(p) for p in group)
+    module = row.get("module")
+    if row.get("class") != "driver" or not module:
+        return patterns
+    names = (n for p in group for n in _NAME.findall(_ESCAPE.sub(" ", p.removeprefix("re:"))))
+    if not any(prefix_driver(n) == module for n in names):
+        return patterns
+    return (*patterns, pattern(rf"re:(?<![\w-]){re.escape(module)}(?![\w-])"))
+
+
 def _issue(row: dict[str, Any]) -> KnownIssue:
     unknown = set(row) - _KEYS
     if unknown:
@@ -63,7 +85,7 @@ def _issue(row: dict[str, Any]) -> KnownIssue:
         title=str(row["title"]),
         workaround=str(row["workaround"]),
         source=str(row["source"]),
-        signatures=tuple(tuple(pattern(p) for p in group) for group in row.get("signatures", ())),
+        signatures=tuple(_signature(group, row) for group in row.get("signatures", ())),
         unless=tuple(pattern(p) for p in row.get("unless", ())),
         affects=tuple(_affects(a) for a in row.get("affects", ())),
         crash=tuple(CrashType(c) for c in row.get("crash", ())),

@@ -25,7 +25,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["DRIVERS", "Suspect", "hardware_frame", "management_frame", "suspect"]
+__all__ = [
+    "DRIVERS",
+    "Suspect",
+    "hardware_frame",
+    "management_frame",
+    "prefix_driver",
+    "suspect",
+    "world_suspect",
+]
 
 CORE = frozenset({"vmkernel", "k", "com.vmware.driverAPI", "vmklinux", "vmklinux_9"})
 """The VMkernel and the vmklinux layer: never the suspect."""
@@ -119,7 +127,8 @@ def _vendor(module: str, external: bool) -> str | None:
     return "third party" if external else None
 
 
-def _by_prefix(function: str | None) -> str | None:
+def prefix_driver(function: str | None) -> str | None:
+    """The driver a function's name prefix names (``lpfc_do_work``: lpfc), if known."""
     if not function:
         return None
     return next((d for p, d in _PREFIXES if function.startswith(p)), None)
@@ -134,7 +143,7 @@ def suspect(
     ``""`` is a blank one (the function's prefix may name it), ``None`` none shown."""
     reported = {name: (version, external) for name, version, external in involved}
     for function, module, version in frames:
-        name = module if module not in ("", "#") else _by_prefix(function)
+        name = module if module not in ("", "#") else prefix_driver(function)
         if name is None or name in CORE:
             continue
         shown = version if version not in (None, "", "nover", "<None>") else None
@@ -145,6 +154,26 @@ def suspect(
             driver = name in DRIVERS or external
             return Suspect(name, version, _vendor(name, external), driver)
     return None
+
+
+_BY_LENGTH = sorted(DRIVERS, key=len, reverse=True)  # "nmlx5_core" before "nmlx5"
+_WORLD_NAME = re.compile(r"\bin world [^\s:]+:(?P<name>[A-Za-z_][\w.\-]*)", re.ASCII)
+
+
+def world_suspect(message: str | None) -> Suspect | None:
+    """The driver whose own world faulted, by the world's name in the panic message, for a
+    screen that shows no module (``#PF Exception 14 in world 2101:lpfc_do_work IP ...``: the
+    lpfc driver's worker; a driver names its worlds ``<driver>_<what>``).
+
+    >>> world_suspect("#PF Exception 14 in world 7:lpfc_do_work IP 0x1 addr 0x0").module
+    'lpfc'
+    >>> world_suspect("#PF Exception 14 in world 7:vmnic0-pollW IP 0x1") is None
+    True
+    """
+    m = _WORLD_NAME.search(message or "")
+    world = m["name"] if m else ""
+    name = next((d for d in _BY_LENGTH if world.startswith(f"{d}_")), None)
+    return Suspect(name, None, DRIVERS[name], True) if name else None
 
 
 def hardware_frame(functions: Iterable[str | None]) -> bool:

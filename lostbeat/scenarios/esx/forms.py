@@ -142,6 +142,8 @@ def _shows_module(p: Panic, text: str) -> bool:
     if p.module is None:
         return False
     text = text.replace("'@'", "@")
+    if p.world_name.startswith(f"{p.module}_") and f"{p.world}:{p.world_name}" in text:
+        return True  # the driver's own world ("hpsa_isr") faulted, as the message says
     return any(
         form in text for form in (f"@{p.module}#", f"@({p.module})#", f"in panic: [{p.module} ")
     )
