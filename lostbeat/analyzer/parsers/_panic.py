@@ -160,7 +160,7 @@ _GDB = re.compile(
 _BARE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", _A)
 _INVOLVED = re.compile(r"Module\(s\) involved in panic:\s*(?P<list>.*)", _A)
 _MCA = re.compile(r"\bMCA: [0-9]+: (?P<what>\w+) (?:Excp|Intr|Poll) G[0-9]+ B(?P<bank>[0-9]+)", _A)
-_BANK = re.compile(r"\bin bank\s?(?P<bank>[0-9]+)", _A)
+_BANK = re.compile(r"\bin bank\s?(?P<bank>[0-9]+)|\bMC: ?PCPU[0-9]+ B:(?P<mc>[0-9]+)", _A)
 _PCI = re.compile(
     r"(?:reported by PCI|error from)\s+"
     r"(?P<pci>[0-9a-fA-F]{4}:[0-9a-fA-FX#]{2}:[0-9a-fA-F]{2}\.[0-9])",
@@ -168,7 +168,7 @@ _PCI = re.compile(
 )
 _HARDWARE = re.compile(
     r"MCA: |MCAIntel|Machine Check|machine check|ApeiHEST|HestNMI|LINT1/NMI|Hardware Error"
-    r"|memory error",
+    r"|memory error|\bMC: ?PCPU",
     _A,
 )
 _CONTEXT_WORDS = (
@@ -337,7 +337,7 @@ class PanicReader:
         if len(self._hardware) < MAX_FRAMES:
             self._hardware.append(ev)
         if self._bank is None and (m := _MCA.search(seg) or _BANK.search(seg)):
-            self._bank = int(m["bank"])
+            self._bank = int(m["bank"] or m["mc"])
         if self._device is None and (m := _PCI.search(seg)):
             self._device = m["pci"]
 

@@ -55,6 +55,14 @@ class SelRecord:
         """Whether the record asserts a condition (``Assert + ...``), not its end."""
         return self.message.startswith("Assert")
 
+    @property
+    def processor_fatal(self) -> bool:
+        """Whether the record asserts a processor's fatal fault (``Processor IERR``, ``CATERR``,
+        ``Processor Transition to Non-recoverable``): the processor stopped below the OS, and
+        the hardware halted or reset the host before ESXi could write a purple screen or a log
+        line (KB 421431, KB 376723)."""
+        return self.asserted and _PROCESSOR_FATAL.search(self.message) is not None
+
 
 @dataclass(frozen=True, slots=True)
 class IpmiSel:
@@ -64,11 +72,17 @@ class IpmiSel:
 _A = re.ASCII
 # "Record:18318:" with its fields indented, or "Record Id: 185" with them at the margin
 # (KB 434881's listing)
-_RECORD = re.compile(r"\s*Record(?: Id)?:\s*([0-9]+):?\s*$", _A)
+# The id may be a KB's placeholder ("Record:X:", "Record Id: ##", KB 421431, KB 376723).
+_RECORD = re.compile(r"\s*Record(?: Id)?:\s*([0-9]+|X+|#+):?\s*$", _A)
 _FIELD = re.compile(r"\s*(When|Event Type|Message):\s*(.*)", _A)  # stripped after: linear
 _SEVERITY = re.compile(r"\(([^)]+)\)", _A)
+# its "When:" line next, blank lines between as a double-spaced paste leaves them
 _SNIFF = re.compile(
-    r"^[ \t]*Record(?: Id)?:[ \t]*[0-9]+:?[ \t]*\r?\n[ \t]*When:", re.MULTILINE | _A
+    r"^[ \t]*Record(?: Id)?:[ \t]*(?:[0-9]+|X+|#+):?[ \t]*(?:\r?\n[ \t]*){1,3}When:",
+    re.MULTILINE | _A,
+)
+_PROCESSOR_FATAL = re.compile(
+    r"\bProcessor\b.{0,40}\b(?:IERR|CATERR|Transition to Non-?recoverable)\b", _A | re.I
 )
 
 
