@@ -192,3 +192,14 @@ def test_a_purple_screen_beside_a_processor_fault_in_the_sel_is_still_the_crash(
 def test_a_double_spaced_sel_listing_is_still_one():
     text = SEL.format(rid="X", message="Assert + Processor IERR").replace("\n", "\n\n")
     assert looks_like_ipmi_sel(text)
+
+
+@pytest.mark.parametrize("mark", ["> ", ">\t", " 14. "])
+def test_a_quoted_or_numbered_sel_listing_is_read_as_one(tmp_path, mark):
+    text = "".join(
+        mark + line + "\n"
+        for line in SEL.format(rid=4, message="Assert + Processor IERR").splitlines()
+    )
+    result = run(tmp_path, {"sel.txt": text})
+    assert kinds(result) == ["ipmi_sel"]
+    assert result.crash.type is CrashType.NONE

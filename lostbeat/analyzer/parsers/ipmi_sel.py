@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lostbeat.analyzer.findings import Evidence
-from lostbeat.analyzer.parsers._lines import active_lines, head, to_int
+from lostbeat.analyzer.parsers._lines import active_lines, head, to_int, undecorate, undecorated
 from lostbeat.errors import ArtifactMissing, ParseError
 
 __all__ = ["MAX_RECORDS", "IpmiSel", "SelRecord", "looks_like_ipmi_sel", "parse_ipmi_sel"]
@@ -87,8 +87,8 @@ _PROCESSOR_FATAL = re.compile(
 
 
 def looks_like_ipmi_sel(text: str) -> bool:
-    """Whether ``text`` (a file's start) is an IPMI SEL listing."""
-    return _SNIFF.search(head(text)) is not None
+    """Whether ``text`` (a file's start) is an IPMI SEL listing, quoted or numbered or not."""
+    return _SNIFF.search(undecorated(head(text))) is not None
 
 
 def parse_ipmi_sel(lines: Iterable[str], *, path: str) -> IpmiSel:
@@ -102,8 +102,9 @@ def parse_ipmi_sel(lines: Iterable[str], *, path: str) -> IpmiSel:
     first: tuple[int, str] | None = None
     current: dict[str, str] = {}
     record: int | None = None
-    for line_no, text in active_lines(lines):
-        first = first or (line_no, text)
+    for line_no, raw in active_lines(lines):
+        first = first or (line_no, raw)
+        text = undecorate(raw)
         if m := _RECORD.match(text):
             record, current = to_int(m[1]), {}
             continue
@@ -116,7 +117,7 @@ def parse_ipmi_sel(lines: Iterable[str], *, path: str) -> IpmiSel:
             severity = _SEVERITY.search(current.get("Event Type", ""))
             records.append(
                 SelRecord(record, current.get("When"), severity[1] if severity else None,
-                          value, Evidence(path, line_no, text))
+                          value, Evidence(path, line_no, raw.rstrip("\r\n")))
             )  # fmt: skip
     if first is None:
         raise ArtifactMissing("ipmi_sel", path=path)

@@ -7,8 +7,10 @@ show (an exception, a lockup, a machine check, an NMI, an assertion, a bare back
 VMkernel purple screen, and so is a restart the hourly summary marks ``VMkernel error`` (KB
 1019238). The VMkernel's per-CPU ``Heartbeat: ... PCPU`` warning is its lockup detector and
 never a lost heartbeat; one past its own timeout, with no panic shown, leaves the outcome
-``unknown``. A restart with no clean stop and nothing said why is ``unknown`` (a
-crash or a power loss, KB 317245); logs or a history that show no crash are ``none``, and
+``unknown``. With no panic shown, a processor's fatal fault in the management controller's
+event log (IERR, non-recoverable) is ``none``: the hardware stopped the host below ESXi, with
+no purple screen (KB 421431). A restart with no clean stop and nothing said why is ``unknown``
+(a crash or a power loss, KB 317245); logs or a history that show no crash are ``none``, and
 then a reboot or shutdown someone asked for (``Rebooting system...``, ``bootstop: Host is
 rebooting``, hostd's reboot task) is said to be the user's, and a management agent that
 dumped core or hung (hostd, vpxa) is named: no purple screen here. A gdb session on a user
