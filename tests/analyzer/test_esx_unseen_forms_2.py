@@ -203,3 +203,26 @@ def test_a_quoted_or_numbered_sel_listing_is_read_as_one(tmp_path, mark):
     result = run(tmp_path, {"sel.txt": text})
     assert kinds(result) == ["ipmi_sel"]
     assert result.crash.type is CrashType.NONE
+
+
+LOGGED_PANIC = (
+    "2024-01-09T02:13:44.101Z cpu12:2100017)Backtrace for current CPU #12, worldID=2100017, fp=0x0\n"
+    "2024-01-09T02:13:44.101Z cpu12:2100017)0x4539:[0x4200a1]{top}@vmkernel#nover+0x1f5 stack: 0x1\n"
+    "2024-01-09T02:13:44.102Z cpu12:2100017)0x4539:[0x4200a2]Int6_UD2Assert@vmkernel#nover+0x41 stack: 0x3\n"
+    "2024-01-09T02:13:44.102Z cpu12:2100017)0x4539:[0x4200a3]LSOMFlushWork@(lsom)#0.0.0.1+0x57 stack: 0x4\n"
+)
+
+
+@pytest.mark.parametrize("top", ["Panic_OnAssertAt", "PanicvPanicInt", "vmk_PanicWithModuleID"])
+def test_a_logged_backtrace_through_the_panic_functions_is_a_panic(tmp_path, top):
+    result = run(tmp_path, {"vmkernel.log": LOGGED_PANIC.format(top=top)})
+    assert kinds(result) == ["vmkernel_log"]
+    assert result.crash.type is CrashType.VMKERNEL
+
+
+def test_a_warning_s_logged_backtrace_is_still_no_panic(tmp_path):
+    text = LOGGED_PANIC.format(top="vmk_LogBacktraceMessage").replace(
+        "Int6_UD2Assert", "Net_Watchdog"
+    )
+    result = run(tmp_path, {"vmkernel.log": text})
+    assert result.crash.type is CrashType.NONE

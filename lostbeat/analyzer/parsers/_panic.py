@@ -130,10 +130,18 @@ class Panic:
         frames = bool(self.frames) and not logged
         return self.kind is not None or frames or bool(self.involved) or self.context
 
+    @property
+    def panicking(self) -> bool:
+        """Whether the backtrace runs through the VMkernel's panic functions (``PanicvPanicInt``,
+        ``Panic_NoSave``, ``Panic_OnAssertAt``, ``vmk_PanicWithModuleID``): a panic's own, never
+        a warning's (KB 404789 quotes such a backtrace with no message above it)."""
+        return any(f.function and _PANIC_FUNC.fullmatch(f.function) for f in self.frames)
+
 
 # The VMkernel's call that logs a backtrace beside a warning and goes on (vmklinux's
 # "WARNING: at .../netdev_watchdog()" is followed by one): never a panic's first frame
 LOGGED_BACKTRACE = frozenset({"vmk_LogBacktraceMessage"})
+_PANIC_FUNC = re.compile(r"(?:vmk_)?Panic\w*", _A)
 # A frame's "[0x...]" follows its frame address ("0x4100:[0x4180]"), a log prefix ("cpu0:1)")
 # or nothing: never a word ("libvmacore.so[0x0037ACD3]" is a user world's backtrace).
 _FRAME_AT = Gated(
