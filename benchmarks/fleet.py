@@ -13,8 +13,11 @@ cluster with its memory over the run, an interrupted run resumed, and where leak
    1, the Dask path's overhead a bundle over the local pool, the CPU time every process of
    the run spent (this process, the fork server and its workers, the cluster's workers),
    and the cores other work took during the run (``/proc/stat`` less this process tree),
-   which says how far a wall time is the machine's and not ours. Pools and clusters start
-   before the clock does.
+   which says how far a wall time is the machine's and not ours; then where that CPU went
+   (this process: the pool's parent, or the Dask client with the ``LocalCluster``'s
+   scheduler and nannies; the Dask workers' event loops; the analysis), the minor page
+   faults a bundle, the Dask overhead part by part, and the analysis's CPU a bundle with 2
+   workers over 1. Pools and clusters start before the clock does.
 2. **10,000 bundles.** ``--big`` incidents (hard links to the cached bundles, a case folder
    each) through ``lostbeat fleet --scheduler`` against a ``LocalCluster`` running in a
    process of its own (its scheduler lives there). The command is killed (SIGKILL) at 40 %,
@@ -127,9 +130,10 @@ def build(root: Path, count: int, *, fresh: bool) -> Path:
 # --- CPU of a process tree -------------------------------------------------------------
 
 
-def _stat(pid: int) -> list[str] | None:
+def _stat(pid: int, *, thread: int | None = None) -> list[str] | None:
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(path).read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
 
@@ -147,17 +151,57 @@ def _descendants(root: int) -> list[int]:
     return out
 
 
-def tree_cpu() -> float:
-    """CPU seconds of this process, its reaped children and every live descendant (with the
-    children those reaped): all the work a run did, wherever it ran on this machine."""
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What a process tree spent, in CPU seconds and minor page faults."""
+
+    cpu: float
+    """Every process: this one, its reaped children, every live descendant."""
+    caller: float
+    """This process alone: the pool's parent, or the Dask client with the ``LocalCluster``'s
+    scheduler and nannies (they run on its event loop)."""
+    loops: float
+    """The main threads of live descendants that hold more than one thread: a Dask worker's
+    event loop (its tasks run on other threads); 0 for a local pool."""
+    faults: int
+    """Minor page faults of every process (copy-on-write after a fork, fresh heap pages)."""
+
+    def __sub__(self, other: Usage) -> Usage:
+        return Usage(
+            self.cpu - other.cpu,
+            self.caller - other.caller,
+            self.loops - other.loops,
+            self.faults - other.faults,
+        )
+
+
+def _ticks(fields: list[str], first: int, last: int) -> float:
+    return sum(int(f) for f in fields[first:last]) / _TICK
+
+
+def tree_usage() -> Usage:
+    """CPU and minor faults of this process, its reaped children and every live descendant
+    (with the children those reaped): all the work a run did, wherever it ran here."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
-    total = own.ru_utime + own.ru_stime + reaped.ru_utime + reaped.ru_stime
+    caller = own.ru_utime + own.ru_stime
+    total = caller + reaped.ru_utime + reaped.ru_stime
+    faults = own.ru_minflt + reaped.ru_minflt
+    loops = 0.0
     for pid in _descendants(os.getpid()):
         fields = _stat(pid)
-        if fields is not None:  # utime, stime, cutime, cstime
-            total += sum(int(f) for f in fields[11:15]) / _TICK
-    return total
+        if fields is None:
+            continue
+        total += _ticks(fields, 11, 15)  # utime, stime, cutime, cstime
+        faults += int(fields[7]) + int(fields[8])  # minflt, cminflt
+        if int(fields[17]) > 1 and (main := _stat(pid, thread=pid)) is not None:
+            loops += _ticks(main, 11, 13)
+    return Usage(total, caller, loops, faults)
+
+
+def tree_cpu() -> float:
+    """CPU seconds of :func:`tree_usage`."""
+    return tree_usage().cpu
 
 
 def busy_cpu() -> float:
@@ -187,12 +231,12 @@ class Clock:
 
     def start(self) -> None:
         wait_quiet(limit_s=self.quiet_s)
-        self.t0, self.cpu0, self.busy0 = time.perf_counter(), tree_cpu(), busy_cpu()
+        self.t0, self.usage0, self.busy0 = time.perf_counter(), tree_usage(), busy_cpu()
 
     def stop(self) -> Run:
-        wall, cpu = time.perf_counter() - self.t0, tree_cpu() - self.cpu0
-        others = max(0.0, busy_cpu() - self.busy0 - cpu)
-        return Run(wall, cpu, others / wall)
+        wall, usage = time.perf_counter() - self.t0, tree_usage() - self.usage0
+        others = max(0.0, busy_cpu() - self.busy0 - usage.cpu)
+        return Run(wall, usage.cpu, others / wall, usage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +246,16 @@ class Run:
     """CPU seconds of every process of the run."""
     others: float
     """Cores other work on the machine took during the run, on average."""
+    usage: Usage | None = None
+    """Where the CPU went, and the minor faults (None: not known)."""
+
+    def split(self) -> tuple[float, float, float, float]:
+        """CPU seconds of the caller, of the workers' event loops and of the analysis, and
+        minor faults; nan where not known."""
+        u = self.usage
+        if u is None:
+            return (math.nan,) * 4
+        return u.caller, u.loops, u.cpu - u.caller - u.loops, float(u.faults)
 
 
 # --- 1. speed --------------------------------------------------------------------------
@@ -293,6 +347,20 @@ def speed(cases: Path, repeat: int) -> None:
             f"{name:<18} {workers:>7} {w:>8.2f} {w / n * 1000:>10.1f} {c / n * 1000:>14.1f}"
             f" {o:>14.2f}"
         )
+    splits = [[statistics.median(x.split()[i] for x in c) for i in range(4)] for c in runs]
+    print(
+        "\nwhere the CPU went, ms a bundle (medians): the caller (the pool's parent; the Dask "
+        "client with the LocalCluster's scheduler and nannies), the Dask workers' event loops, "
+        "the analysis (the workers' other threads); and minor page faults a bundle"
+    )
+    print(
+        f"{'backend':<18} {'workers':>7} {'caller':>8} {'loops':>8} {'analysis':>9} {'faults':>8}"
+    )
+    for (name, workers, _), (caller, loops, analysis, faults) in zip(configs, splits, strict=True):
+        print(
+            f"{name:<18} {workers:>7} {caller / n * 1000:>8.2f} {loops / n * 1000:>8.2f}"
+            f" {analysis / n * 1000:>9.1f} {faults / n:>8.0f}"
+        )
     for label, one, two in (("local pool", 0, 1), ("Dask", 2, 3), ("lostbeat fleet", 4, 5)):
         ratios = sorted(runs[one][r].wall / runs[two][r].wall for r in range(repeat))
         speedup = wall[one] / wall[two]
@@ -309,13 +377,25 @@ def speed(cases: Path, repeat: int) -> None:
         f" ms a bundle ({over * 100:+.0f} %), target <= {OVERHEAD_TARGET * 100:.0f} %: {verdict}; "
         f"CPU {(cpu[3] - cpu[1]) / n * 1000:+.1f} ms a bundle ({over_cpu * 100:+.0f} %)"
     )
+    print(f"  of which, ms a bundle: {_parts(splits[3], splits[1], n)}")
     over1 = wall[2] / wall[0] - 1
     over1_cpu = cpu[2] / cpu[0] - 1
     print(
         f"Dask overhead over the local pool, 1 worker: wall {over1 * 100:+.0f} %, "
         f"CPU {over1_cpu * 100:+.0f} %"
     )
+    print(f"  of which, ms a bundle: {_parts(splits[2], splits[0], n)}")
+    print(
+        "CPU a bundle of 2 workers over 1 (the analysis alone): local pool "
+        f"{splits[1][2] / splits[0][2]:.3f}x, Dask {splits[3][2] / splits[2][2]:.3f}x"
+    )
     print(f"identical documents from all six: {same}")
+
+
+def _parts(dask: list[float], local: list[float], n: int) -> str:
+    """What the Dask run spent beyond the local pool's, part by part, ms a bundle."""
+    labels = ("caller", "event loops", "analysis")
+    return ", ".join(f"{x} {(dask[i] - local[i]) / n * 1000:+.2f}" for i, x in enumerate(labels))
 
 
 def _load(load: tuple[float, float, float]) -> str:

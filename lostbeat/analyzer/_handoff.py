@@ -1,7 +1,7 @@
 """An archive's walk in a thread of its own, its members parsed on the caller's.
 
 A compressed bundle is read by three threads: the inflater (:class:`~lostbeat.analyzer.
-_gunzip._Inflater`, which lets go of the GIL while it inflates), the walker (the tar headers,
+_inflater._Inflater`, which lets go of the GIL while it inflates), the walker (the tar headers,
 each wanted member into its sink, every other passed over) and the caller's, which parses
 each member once it is read (the run's consumer). The walker goes on through the members
 nobody wants while the caller parses, so a bundle costs its inflation or its parsing,

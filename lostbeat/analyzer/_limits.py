@@ -2,7 +2,7 @@
 :mod:`lostbeat.analyzer._collect` and :mod:`lostbeat.analyzer.sources`.
 
 A module of its own, importing nothing of the analyzer, so that the command line can start
-inflating an archive (:func:`lostbeat.analyzer._gunzip.inflate_early`) before the analysis
+inflating an archive (:func:`lostbeat.analyzer._inflater.inflate_early`) before the analysis
 is imported.
 """
 

@@ -21,7 +21,8 @@ from typing import BinaryIO
 from zlib import adler32
 
 from lostbeat.analyzer._collect import Progress, _Collector, shown_link
-from lostbeat.analyzer._gunzip import MiB, _Broken, _Inflater, adopt_early
+from lostbeat.analyzer._gunzip import MiB, _Broken
+from lostbeat.analyzer._inflater import THREAD_MIN, _Inflater, _Inline, _Reader, adopt_early
 from lostbeat.analyzer._limits import Limits
 from lostbeat.analyzer._sink import _Sink
 from lostbeat.analyzer._unpack import MAGIC_BYTES, _Unpack, unpacker
@@ -50,9 +51,10 @@ _SPECIAL = {
 class _Stream:
     """Forward-only reader over the tar bytes, inflating a ``.tgz`` on the fly.
 
-    Inflation is driven by :class:`~lostbeat.analyzer._gunzip._Inflater` (1 MiB in, at most
-    256 KiB out per call, in a thread of its own, started early by the command line when it
-    can be: :func:`~lostbeat.analyzer._gunzip.inflate_early`) rather than through a gzip file
+    Inflation is driven by :mod:`~lostbeat.analyzer._inflater` (1 MiB in, at most 1 MiB out
+    per call; in a thread of its own from :data:`~lostbeat.analyzer._inflater.THREAD_MIN`
+    compressed bytes on, started early by the command line when it can be:
+    :func:`~lostbeat.analyzer._inflater.inflate_early`) rather than through a gzip file
     object, so that all bytes before a truncation are delivered and the compressed position
     (for progress and the ratio guard) is exact. :meth:`close` must be called when done.
     """
@@ -63,11 +65,13 @@ class _Stream:
         unpack = unpacker(head, limits)
         self.seekable = unpack is None and fp.seekable()
         self.kind = None if unpack is None else unpack.kind
-        self.inflater: _Inflater | None = None
-        if isinstance(unpack, _Unpack):  # xz and bzip2: no early inflater takes them over
-            self.inflater = _Inflater(fp, unpack)
-        elif unpack is not None:
-            self.inflater = adopt_early(fp, limits) or _Inflater(fp, unpack)
+        self.inflater: _Reader | None = None
+        if unpack is not None:
+            # a gzip archive's inflater may have been started by the command line; a small
+            # archive is inflated in this thread (THREAD_MIN)
+            early = None if isinstance(unpack, _Unpack) else adopt_early(fp, limits)
+            threaded = total >= THREAD_MIN
+            self.inflater = early or (_Inflater(fp, unpack) if threaded else _Inline(fp, unpack))
         self.read = 0  # bytes read from the file
         self.buf, self.off = b"", 0
         self.offset = 0  # tar bytes produced so far

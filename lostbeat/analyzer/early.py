@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from lostbeat.analyzer._gunzip import drop_early, inflate_early
+from lostbeat.analyzer._inflater import drop_early, inflate_early
 from lostbeat.analyzer._limits import Limits
 
 __all__ = ["start", "stop"]

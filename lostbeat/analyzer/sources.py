@@ -54,6 +54,7 @@ from lostbeat.analyzer._collect import (
 from lostbeat.analyzer._folder import is_real_dir, read_file, shown_path, walk_folder
 from lostbeat.analyzer._gunzip import _Broken, _size
 from lostbeat.analyzer._handoff import walk_beside
+from lostbeat.analyzer._inflater import THREAD_MIN
 from lostbeat.analyzer._journal import JOURNAL_MAGIC, export_hint, read_journal
 from lostbeat.analyzer._limits import Limits
 from lostbeat.analyzer._paste import head_text
@@ -132,7 +133,7 @@ class TarSource:
             stream.progress, stream.check = progress, col.check
             packed = stream.kind is not None
             try:
-                if consume is None:
+                if consume is None or total < THREAD_MIN:
                     end = self._walk(stream, col, packed=packed, total=total)
                 else:  # parsed beside the inflation and the walk
                     walk = partial(self._walk, stream, col, packed=packed, total=total)

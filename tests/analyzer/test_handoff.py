@@ -21,6 +21,13 @@ from .test_sources import MEMINFO, TOP, VMKERNEL, VMKSUMMARY, write_tar
 MiB = 1024 * 1024
 
 
+@pytest.fixture(autouse=True)
+def _threads_for_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These small archives are read as a large one is: inflated and walked in threads."""
+    monkeypatch.setattr(sources, "THREAD_MIN", 0)
+    monkeypatch.setattr(_tarstream, "THREAD_MIN", 0)
+
+
 def _sequential(walk: object, col: _Collector, consume: object) -> int:
     """The walk with each member parsed where the walker reads it: one thread."""
     col.consume = consume  # type: ignore[assignment]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from lostbeat.analyzer.result import AnalysisResult, CauseKind, KnownIssueMatch, Origin
 from lostbeat.fleet.discover import Incident
-from lostbeat.fleet.model import BundleResult, compact_document, verdict_of
+from lostbeat.fleet.model import BundleResult, compact_document, error_result, verdict_of
 from lostbeat.fleet.runner import analyze_incident
 from lostbeat.report.example import example_result
 
@@ -92,6 +92,20 @@ def crash_on_case7(incident: Incident) -> BundleResult:
     if "/case007/" in incident.key:
         os._exit(9)
     return analyze_incident(incident)
+
+
+def profiler_seen(incident: Incident) -> BundleResult:
+    """A task that reports, as its error row, whether its Dask worker's statistical profiler
+    ran while it did (the pause is handed to the worker's event loop: waited for, 5 s at most)."""
+    import time
+
+    from distributed import get_worker
+
+    profile = get_worker().periodic_callbacks["profile"]
+    deadline = time.monotonic() + 5.0
+    while profile.is_running() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return error_result(incident.key, incident.paths, f"profiler running: {profile.is_running()}")
 
 
 def raise_on_case7(incident: Incident) -> BundleResult:

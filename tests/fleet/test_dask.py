@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dask
 import pytest
-from distributed import LocalCluster
+from distributed import Client, LocalCluster, Worker
 
 from lostbeat.cli import main
 from lostbeat.errors import InputError
@@ -18,7 +18,13 @@ from lostbeat.fleet.cluster import run_dask
 from lostbeat.fleet.discover import discover
 from lostbeat.fleet.model import BundleResult
 from lostbeat.fleet.runner import WORKER_DIED, run_local
-from tests.fleet.helpers import LINUX_HOSTS, comparable, crash_on_case7, crash_on_spike
+from tests.fleet.helpers import (
+    LINUX_HOSTS,
+    comparable,
+    crash_on_case7,
+    crash_on_spike,
+    profiler_seen,
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +66,27 @@ def test_batches_give_the_results_of_the_local_pool(cluster: LocalCluster, many:
     results = run_dask(incidents, scheduler=cluster.scheduler_address, on_result=seen.append)
     assert comparable(results) == comparable(run_local(incidents, workers=2))
     assert len(seen) == len(incidents) == 60 and all(r.ok for r in results)
+
+
+def _profilers(dask_worker: Worker) -> bool:
+    """Whether the worker's profiler runs, once the event loop has had 5 s to start it."""
+    import time
+
+    profile = dask_worker.periodic_callbacks["profile"]
+    deadline = time.monotonic() + 5.0
+    while not profile.is_running() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return bool(profile.is_running())
+
+
+def test_a_batch_pauses_the_workers_profiler_and_starts_it_again(
+    cluster: LocalCluster, many: Path
+) -> None:
+    incidents = discover([many]).incidents[:6]
+    results = run_dask(incidents, scheduler=cluster.scheduler_address, task=profiler_seen)
+    assert {r.error for r in results} == {"profiler running: False"}
+    with Client(cluster.scheduler_address) as client:  # type: ignore[no-untyped-call]
+        assert list(client.run(_profilers).values()) == [True, True]
 
 
 def test_a_worker_dying_in_a_batch_fails_only_its_incident(
