@@ -6,7 +6,7 @@ tests/corpus/kb/ (messages).
 
 Examples:
     >>> message("@BlueScreen: PCPU 3 locked up. Failed to ack TLB invalidate.cpu1:2)x")
-    (<PanicKind.LOCKUP: 'lockup'>, 'PCPU 3 locked up. Failed to ack TLB invalidate.', 16)
+    (<PanicKind.LOCKUP: 'lockup'>, 'PCPU 3 locked up. Failed to ack TLB invalidate.', 17)
 """
 
 from __future__ import annotations
