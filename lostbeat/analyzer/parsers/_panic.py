@@ -130,10 +130,18 @@ class Panic:
         frames = bool(self.frames) and not logged
         return self.kind is not None or frames or bool(self.involved) or self.context
 
+    @property
+    def panicking(self) -> bool:
+        """Whether the backtrace runs through the VMkernel's panic functions (``PanicvPanicInt``,
+        ``Panic_NoSave``, ``Panic_OnAssertAt``, ``vmk_PanicWithModuleID``): a panic's own, never
+        a warning's (KB 404789 quotes such a backtrace with no message above it)."""
+        return any(f.function and _PANIC_FUNC.fullmatch(f.function) for f in self.frames)
+
 
 # The VMkernel's call that logs a backtrace beside a warning and goes on (vmklinux's
 # "WARNING: at .../netdev_watchdog()" is followed by one): never a panic's first frame
 LOGGED_BACKTRACE = frozenset({"vmk_LogBacktraceMessage"})
+_PANIC_FUNC = re.compile(r"(?:vmk_)?Panic\w*", _A)
 # A frame's "[0x...]" follows its frame address ("0x4100:[0x4180]"), a log prefix ("cpu0:1)")
 # or nothing: never a word ("libvmacore.so[0x0037ACD3]" is a user world's backtrace).
 _FRAME_AT = Gated(
@@ -160,7 +168,7 @@ _GDB = re.compile(
 _BARE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", _A)
 _INVOLVED = re.compile(r"Module\(s\) involved in panic:\s*(?P<list>.*)", _A)
 _MCA = re.compile(r"\bMCA: [0-9]+: (?P<what>\w+) (?:Excp|Intr|Poll) G[0-9]+ B(?P<bank>[0-9]+)", _A)
-_BANK = re.compile(r"\bin bank\s?(?P<bank>[0-9]+)", _A)
+_BANK = re.compile(r"\bin bank\s?(?P<bank>[0-9]+)|\bMC: ?PCPU[0-9]+ B:(?P<mc>[0-9]+)", _A)
 _PCI = re.compile(
     r"(?:reported by PCI|error from)\s+"
     r"(?P<pci>[0-9a-fA-F]{4}:[0-9a-fA-FX#]{2}:[0-9a-fA-F]{2}\.[0-9])",
@@ -168,7 +176,7 @@ _PCI = re.compile(
 )
 _HARDWARE = re.compile(
     r"MCA: |MCAIntel|Machine Check|machine check|ApeiHEST|HestNMI|LINT1/NMI|Hardware Error"
-    r"|memory error",
+    r"|memory error|\bMC: ?PCPU",
     _A,
 )
 _CONTEXT_WORDS = (
@@ -337,7 +345,7 @@ class PanicReader:
         if len(self._hardware) < MAX_FRAMES:
             self._hardware.append(ev)
         if self._bank is None and (m := _MCA.search(seg) or _BANK.search(seg)):
-            self._bank = int(m["bank"])
+            self._bank = int(m["bank"] or m["mc"])
         if self._device is None and (m := _PCI.search(seg)):
             self._device = m["pci"]
 

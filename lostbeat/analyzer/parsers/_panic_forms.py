@@ -6,7 +6,7 @@ tests/corpus/kb/ (messages).
 
 Examples:
     >>> message("@BlueScreen: PCPU 3 locked up. Failed to ack TLB invalidate.cpu1:2)x")
-    (<PanicKind.LOCKUP: 'lockup'>, 'PCPU 3 locked up. Failed to ack TLB invalidate.', 16)
+    (<PanicKind.LOCKUP: 'lockup'>, 'PCPU 3 locked up. Failed to ack TLB invalidate.', 17)
 """
 
 from __future__ import annotations
@@ -125,6 +125,14 @@ _MESSAGES: tuple[tuple[PanicKind, re.Pattern[str]], ...] = tuple(
         (PanicKind.MCE, r"Machine Check Exception(?: on \S+(?: in world [^\s:]+:[\w.\-]*)?)?"),
         (PanicKind.MCE, r"Uncorrectable/unrecoverable machine check error"),
         (PanicKind.MCE, r"MCA: [0-9#]+: UC Excp .*"),
+        # ESX 4/5's machine-check line: "MC: PCPU18 B:13 S:0xfe20004000011166 M:0x... A:0x..."
+        # (Dell KB 000215212), a panic when MCi_STATUS has VAL, UC and PCC set (its top hex
+        # digits: VAL=8, UC=2 of the first, PCC=2 of the second; Intel SDM vol. 3B 16.3.2.2)
+        (
+            PanicKind.MCE,
+            r"\bMC: ?PCPU[0-9]+ B:[0-9]+ S:0[xX][ABEFabef][2367ABEFabef][0-9A-Fa-f]{14}\b"
+            r"(?: M:0[xX][0-9A-Fa-f]+)?(?: A:0[xX][0-9A-Fa-f]+)?",
+        ),
         (PanicKind.NMI, r"LINT1(?:/NMI)? ?\(?motherboard (?:nonmaskable )?interrupt\)?[^.]*\.?"),
         (PanicKind.NMI, r"NMI: [0-9]+: \w+ requested PSOD"),
         (
@@ -158,8 +166,18 @@ _MESSAGES: tuple[tuple[PanicKind, re.Pattern[str]], ...] = tuple(
         (PanicKind.SPIN, r"Spin count exceeded[^-\n]{0,40}- possible deadlock with PCPU [0-9#]+"),
         (PanicKind.SPIN, r"Spin count exceeded"),  # its tail overwritten on the screen
         (PanicKind.FORCED, r"\bCrashMe\b"),
+        # a device's DMA refused by the IOMMU, its owner after the slash (KB 394974:
+        # "IOMMU Fault detected for (vmgpX/nvidia) Reason: 0x6 (PTE not set to allow Read.)")
+        (
+            PanicKind.EXCEPTION,
+            r"IOMMU Fault detected for \S+(?: \([^()\s]+\))?(?: Reason: 0[xX][0-9A-Fa-f]+)?"
+            r"(?: \([^()]{1,80}\))?",
+        ),
     )
 )
+# A sentence that names a message to say it is absent ("you see no Machine Check Exception
+# (MCE) ... entries", KB 441951): the words just before the match
+_NEGATED = re.compile(r"\b(?:no|not|nor|without|never)\s+(?:an?\s+|any\s+)?$", _A | re.I)
 _GDB_SPLIT = re.compile(r"(?=#[0-9]+\s+(?:0x[0-9a-fA-F*]+ in )?(?:\?\?|[A-Za-z_]))", _A)
 
 
@@ -202,7 +220,8 @@ def segments(text: str) -> list[str]:
 MESSAGE_WORDS = (
     "xception", "locked up", "Lost heartbeat", "no heartbeat", "Oops", "COS ", "CosPanic",
     "ASSERT", "NOT_", "BUG:", "NOT REACHED", "anic", "NMI", "LINT1", "achine check", "MCA",
-    "Spin count", "CrashMe", "@BlueScreen", " --", "CPU mismatch", "HW feature",
+    "Spin count", "CrashMe", "@BlueScreen", " --", "CPU mismatch", "HW feature", "MC:",
+    "IOMMU",
 )  # fmt: skip
 
 
@@ -215,7 +234,7 @@ def message(text: str) -> tuple[PanicKind, str, int] | None:
     body = bluescreen["text"] if bluescreen else text
     for index, (kind, rx) in enumerate(_MESSAGES):
         m = rx.search(body)
-        if m is not None:
+        if m is not None and not _NEGATED.search(body, max(0, m.start() - 24), m.start()):
             said = m["said"] if "said" in rx.groupindex else m[0]
             return kind, said.strip()[:MAX_MESSAGE], index
     if bluescreen and body.strip():

@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lostbeat.analyzer.findings import Evidence
-from lostbeat.analyzer.parsers._lines import active_lines, head, to_int
+from lostbeat.analyzer.parsers._lines import active_lines, head, to_int, undecorate, undecorated
 from lostbeat.errors import ArtifactMissing, ParseError
 
 __all__ = ["MAX_RECORDS", "IpmiSel", "SelRecord", "looks_like_ipmi_sel", "parse_ipmi_sel"]
@@ -55,6 +55,14 @@ class SelRecord:
         """Whether the record asserts a condition (``Assert + ...``), not its end."""
         return self.message.startswith("Assert")
 
+    @property
+    def processor_fatal(self) -> bool:
+        """Whether the record asserts a processor's fatal fault (``Processor IERR``, ``CATERR``,
+        ``Processor Transition to Non-recoverable``): the processor stopped below the OS, and
+        the hardware halted or reset the host before ESXi could write a purple screen or a log
+        line (KB 421431, KB 376723)."""
+        return self.asserted and _PROCESSOR_FATAL.search(self.message) is not None
+
 
 @dataclass(frozen=True, slots=True)
 class IpmiSel:
@@ -64,17 +72,23 @@ class IpmiSel:
 _A = re.ASCII
 # "Record:18318:" with its fields indented, or "Record Id: 185" with them at the margin
 # (KB 434881's listing)
-_RECORD = re.compile(r"\s*Record(?: Id)?:\s*([0-9]+):?\s*$", _A)
+# The id may be a KB's placeholder ("Record:X:", "Record Id: ##", KB 421431, KB 376723).
+_RECORD = re.compile(r"\s*Record(?: Id)?:\s*([0-9]+|X+|#+):?\s*$", _A)
 _FIELD = re.compile(r"\s*(When|Event Type|Message):\s*(.*)", _A)  # stripped after: linear
 _SEVERITY = re.compile(r"\(([^)]+)\)", _A)
+# its "When:" line next, blank lines between as a double-spaced paste leaves them
 _SNIFF = re.compile(
-    r"^[ \t]*Record(?: Id)?:[ \t]*[0-9]+:?[ \t]*\r?\n[ \t]*When:", re.MULTILINE | _A
+    r"^[ \t]*Record(?: Id)?:[ \t]*(?:[0-9]+|X+|#+):?[ \t]*(?:\r?\n[ \t]*){1,3}When:",
+    re.MULTILINE | _A,
+)
+_PROCESSOR_FATAL = re.compile(
+    r"\bProcessor\b.{0,40}\b(?:IERR|CATERR|Transition to Non-?recoverable)\b", _A | re.I
 )
 
 
 def looks_like_ipmi_sel(text: str) -> bool:
-    """Whether ``text`` (a file's start) is an IPMI SEL listing."""
-    return _SNIFF.search(head(text)) is not None
+    """Whether ``text`` (a file's start) is an IPMI SEL listing, quoted or numbered or not."""
+    return _SNIFF.search(undecorated(head(text))) is not None
 
 
 def parse_ipmi_sel(lines: Iterable[str], *, path: str) -> IpmiSel:
@@ -88,8 +102,9 @@ def parse_ipmi_sel(lines: Iterable[str], *, path: str) -> IpmiSel:
     first: tuple[int, str] | None = None
     current: dict[str, str] = {}
     record: int | None = None
-    for line_no, text in active_lines(lines):
-        first = first or (line_no, text)
+    for line_no, raw in active_lines(lines):
+        first = first or (line_no, raw)
+        text = undecorate(raw)
         if m := _RECORD.match(text):
             record, current = to_int(m[1]), {}
             continue
@@ -102,7 +117,7 @@ def parse_ipmi_sel(lines: Iterable[str], *, path: str) -> IpmiSel:
             severity = _SEVERITY.search(current.get("Event Type", ""))
             records.append(
                 SelRecord(record, current.get("When"), severity[1] if severity else None,
-                          value, Evidence(path, line_no, text))
+                          value, Evidence(path, line_no, raw.rstrip("\r\n")))
             )  # fmt: skip
     if first is None:
         raise ArtifactMissing("ipmi_sel", path=path)

@@ -341,8 +341,11 @@ def _read(
     return VmkernelLog(
         signals=signals,
         last_uptime_s=_last_uptime(kept),
-        # a backtrace alone may be a warning's: a log's panic says so, or prints its context
-        panic=panic if panic.kind or panic.involved or (panic.frames and panic.context) else None,
+        # a backtrace alone may be a warning's: a log's panic says so, prints its context or
+        # runs through the panic functions
+        panic=panic
+        if panic.kind or panic.involved or (panic.frames and (panic.context or panic.panicking))
+        else None,
         lines=tuple(Evidence(path, n, strip_newline(t)) for n, t in kept.items()),
         esxi=votes.esxi,
         omitted=older,

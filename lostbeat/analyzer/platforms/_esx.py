@@ -241,6 +241,7 @@ def esx_facts(
         logs=len(parsed.logs),
         dumps=parsed.cores.userworld,
         summary=lines,
+        halted=tuple(r.evidence for sel in parsed.sel for r in sel.records if r.processor_fatal),
     )
     panic = merge_panics(panics)
     build = crash_build(parsed, panic, crashed, lines)

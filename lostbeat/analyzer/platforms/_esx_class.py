@@ -10,8 +10,8 @@ In this order, first that holds (the real corpus's vocabulary, tests/corpus/real
    DPC/EDR, KB 394393), or a CPU stuck in a management controller's interrupt handler when the
    heartbeat NMI caught it (iLO, KB 429117);
 3. ``driver``: the suspect (the first module of the backtrace that is not the VMkernel core,
-   ``_esx_modules``; with no module shown, the driver whose own world faulted) is a device
-   driver, or the failure is in the driver tree
+   ``_esx_modules``; with no module shown, the driver whose own world faulted or that owns the
+   device an IOMMU fault names) is a device driver, or the failure is in the driver tree
    (``vmkdrivers/...``, KB 2011474's form);
 4. ``vmkernel``: an assertion, ``NOT_IMPLEMENTED`` or ``NOT REACHED`` in the VMkernel's own
    source or one of its modules (``bora/vmkernel/...``, ``bora/modules/vmkernel/...``: KB

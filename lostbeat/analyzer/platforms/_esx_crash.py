@@ -7,8 +7,10 @@ show (an exception, a lockup, a machine check, an NMI, an assertion, a bare back
 VMkernel purple screen, and so is a restart the hourly summary marks ``VMkernel error`` (KB
 1019238). The VMkernel's per-CPU ``Heartbeat: ... PCPU`` warning is its lockup detector and
 never a lost heartbeat; one past its own timeout, with no panic shown, leaves the outcome
-``unknown``. A restart with no clean stop and nothing said why is ``unknown`` (a
-crash or a power loss, KB 317245); logs or a history that show no crash are ``none``, and
+``unknown``. With no panic shown, a processor's fatal fault in the management controller's
+event log (IERR, non-recoverable) is ``none``: the hardware stopped the host below ESXi, with
+no purple screen (KB 421431). A restart with no clean stop and nothing said why is ``unknown``
+(a crash or a power loss, KB 317245); logs or a history that show no crash are ``none``, and
 then a reboot or shutdown someone asked for (``Rebooting system...``, ``bootstop: Host is
 rebooting``, hostd's reboot task) is said to be the user's, and a management agent that
 dumped core or hung (hostd, vpxa) is named: no purple screen here. A gdb session on a user
@@ -55,6 +57,9 @@ class Shown:
     """User worlds' core dumps by name (``var/core/hostd-worker-zdump.000``)."""
     summary: tuple[SummaryLine, ...] = ()
     """The hourly summary's lines, every boot, oldest first."""
+    halted: tuple[Evidence, ...] = ()
+    """The management controller's records of a processor's fatal fault (IERR, non-
+    recoverable): the hardware stopped the host below ESXi, with no purple screen."""
 
 
 def merge_panics(panics: Sequence[Panic]) -> Panic | None:
@@ -123,6 +128,10 @@ def crash_type(shown: Shown, boots: Sequence[SummaryBoot]) -> tuple[CrashType, l
     vmk = [s for s in signals if s.kind in _VMKERNEL_KINDS or s.kind is SignalKind.BLUESCREEN]
     if vmk or shown.panics or any(b.boot.end is BootEnd.CRASH for b in boots):
         return CrashType.VMKERNEL, vmk
+    if shown.halted:
+        # the processor failed below the OS: the hardware halted or reset the host before
+        # ESXi could panic or log (KB 421431): no purple screen, whatever the summary lacks
+        return CrashType.NONE, []
     if any(b.boot.end is BootEnd.UNCLEAN for b in boots):
         return CrashType.UNKNOWN, []
     overdue = [s for s in signals if s.kind is SignalKind.PCPU_HEARTBEAT and s.overdue]
@@ -195,13 +204,18 @@ def _no_crash_message(shown: Shown, boots: Sequence[SummaryBoot]) -> tuple[Crash
     reboot, stop_ev = _stop(shown)
     lost = [s for s in shown.signals if s.kind is SignalKind.POWER_LOST]
     parts = []
+    if shown.halted:
+        said = shown.halted[0].text.split("Message:", 1)[-1].strip()
+        parts.append(
+            f"no purple screen: a processor failed and the hardware stopped the host ({said})"
+        )
     if what:
         parts.append(f"no purple screen here: {what}")
     if reboot:
         parts.append("the host was restarted or shut down on purpose")
     if lost:
         parts.append("the host lost power: not a kernel error, a reboot or a shutdown")
-    evidence = agent_ev + stop_ev + [s.evidence for s in lost[:1]]
+    evidence = list(shown.halted[:2]) + agent_ev + stop_ev + [s.evidence for s in lost[:1]]
     crash = Crash(CrashType.NONE, message="; ".join(parts) or None, reboot=reboot, agent=agent)
     return crash, evidence
 

@@ -79,6 +79,7 @@ DRIVERS: dict[str, str] = {
     **dict.fromkeys(("enic", "nenic", "fnic", "nfnic"), "Cisco"),
     **dict.fromkeys(("sfvmk", "sfc"), "Solarflare (AMD)"),
     **dict.fromkeys(("ionic_en",), "AMD Pensando"),
+    **dict.fromkeys(("nvidia",), "NVIDIA"),  # the vGPU manager's host driver (KB 394974)
     **dict.fromkeys(
         ("vmw_ahci", "ahci", "nvme", "nvme_pcie", "nvmerdma", "pvscsi", "vmxnet3"), "VMware"
     ),
@@ -158,21 +159,32 @@ def suspect(
 
 _BY_LENGTH = sorted(DRIVERS, key=len, reverse=True)  # "nmlx5_core" before "nmlx5"
 _WORLD_NAME = re.compile(r"\bin world [^\s:]+:(?P<name>[A-Za-z_][\w.\-]*)", re.ASCII)
+# a device and the driver that owns it, as a fault names them: "(vmhba2/lpfc)"
+_OWNER = re.compile(
+    r"\bIOMMU Fault detected for [^()]*\([\w.\-]+/(?P<mod>[a-z][\w.\-]*)\)", re.ASCII
+)
 
 
 def world_suspect(message: str | None) -> Suspect | None:
     """The driver whose own world faulted, by the world's name in the panic message, for a
     screen that shows no module (``#PF Exception 14 in world 2101:lpfc_do_work IP ...``: the
-    lpfc driver's worker; a driver names its worlds ``<driver>_<what>``).
+    lpfc driver's worker; a driver names its worlds ``<driver>_<what>``); or the driver that
+    owns the device a fault names as ``(<device>/<driver>)`` (``IOMMU Fault detected for
+    (vmgpX/nvidia)``, KB 394974: the device's DMA is its driver's doing).
 
     >>> world_suspect("#PF Exception 14 in world 7:lpfc_do_work IP 0x1 addr 0x0").module
     'lpfc'
     >>> world_suspect("#PF Exception 14 in world 7:vmnic0-pollW IP 0x1") is None
     True
+    >>> world_suspect("IOMMU Fault detected for 0000:3b:00.0 (vmhba3/qlnativefc)").vendor
+    'QLogic (Marvell)'
     """
     m = _WORLD_NAME.search(message or "")
     world = m["name"] if m else ""
     name = next((d for d in _BY_LENGTH if world.startswith(f"{d}_")), None)
+    if name is None and (owner := _OWNER.search(message or "")) and owner["mod"] not in CORE:
+        module = owner["mod"]
+        return Suspect(module, None, DRIVERS.get(module), True)
     return Suspect(name, None, DRIVERS[name], True) if name else None
 
 
