@@ -9,6 +9,7 @@ or into the result. Every list it keeps is capped, and says how much it left out
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -118,6 +119,8 @@ class _Collector:
         self.names: list[str] = []
         # None: the place of a member's record while another thread parses it (reserve)
         self.records: list[InputRecord | None] = []
+        self._recorded = 0  # records (not places) among them
+        self._records_lock = threading.Lock()  # the walker records, the parser fills
         self.handoff: Handoff | None = None  # set while the walk runs beside the parsing
         self.kept = 0
         self.handed = 0  # bytes handed to the consumer
@@ -158,19 +161,23 @@ class _Collector:
         self.record(InputRecord(path, InputStatus.SKIPPED, kind, reason))
 
     def record(self, record: InputRecord) -> None:
-        if len(self.records) < self.limits.recorded:
-            self.records.append(record)
-        else:
-            self.unrecorded[record.status] += 1
+        with self._records_lock:
+            if self._recorded < self.limits.recorded:
+                self.records.append(record)
+                self._recorded += 1
+            else:
+                self.unrecorded[record.status] += 1
 
     def reserve(self) -> int:
         """A place among the records for what becomes of a member parsed on another thread
-        (:mod:`~lostbeat.analyzer._handoff`), counted against the cap as a record; -1 when
-        the cap is reached."""
-        if len(self.records) < self.limits.recorded:
-            self.records.append(None)
-            return len(self.records) - 1
-        return -1
+        (:mod:`~lostbeat.analyzer._handoff`); -1 when the records before it already fill the
+        cap. A place left empty (nothing to record) takes none of the cap: :meth:`result`
+        keeps the first records in order, as one thread would have."""
+        with self._records_lock:
+            if self._recorded < self.limits.recorded:
+                self.records.append(None)
+                return len(self.records) - 1
+            return -1
 
     def check(self) -> None:
         """Raise :class:`~lostbeat.analyzer._handoff.Stopped` when the parsing thread
@@ -182,10 +189,12 @@ class _Collector:
         """What became of the member whose record has the place ``slot``."""
         if record is None:
             return
-        if slot < 0:
-            self.unrecorded[record.status] += 1
-        else:
-            self.records[slot] = record
+        with self._records_lock:
+            if slot < 0:
+                self.unrecorded[record.status] += 1
+            else:
+                self.records[slot] = record
+                self._recorded += 1
 
     def name(self, rel: str) -> None:
         if len(self.names) < self.limits.listed and self.listed_chars < self.limits.listed_chars:
@@ -263,6 +272,9 @@ class _Collector:
 
     def result(self) -> Collected:
         records = [r for r in self.records if r is not None]
+        for extra in records[self.limits.recorded :]:  # the cap, as one thread had it
+            self.unrecorded[extra.status] += 1
+        del records[self.limits.recorded :]
         if self.unlisted:
             reason = f"and {self.unlisted} more names, not listed (limit {self.limits.listed})"
             records.append(InputRecord(self.label, InputStatus.SKIPPED, None, reason))

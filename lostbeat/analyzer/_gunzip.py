@@ -29,7 +29,7 @@ GiB = 1024 * MiB
 _GZIP_MAGIC = b"\x1f\x8b"
 _SLICE = 256 * 1024  # compressed bytes given to one inflate call
 _IN_CHUNK = 1 * MiB  # compressed bytes per read of the inflater thread
-_INFLATED = 1 * MiB  # inflated bytes per chunk of the inflater thread (a call's work)...
+_INFLATED = 256 * 1024  # inflated bytes per chunk of the inflater (a call's work)...
 _BATCH = 2 * MiB  # ...handed over this many at a time
 
 

@@ -61,13 +61,15 @@ _M_ARENA_MAX = -8  # glibc's mallopt parameter: how many malloc arenas threads m
 
 
 @functools.cache
-def _one_arena() -> None:
+def one_arena() -> None:
     """Have the process's threads share one malloc arena (glibc; elsewhere nothing changes).
 
     glibc gives a thread that allocates beside another an arena of its own. The inflater
-    thread's arena gave its freed 1 MiB chunks back to the kernel and faulted fresh pages in
-    for the next ones, chunk after chunk: on a 1 GiB bundle 100,000 page faults more and a
-    quarter of a second of system time. Sharing the main arena, the chunks are reused.
+    thread's arena gave its freed chunks back to the kernel and faulted fresh pages in for
+    the next ones, chunk after chunk: on a 1 GiB bundle 100,000 page faults more and a
+    quarter of a second of system time. Sharing the main arena, the chunks are reused. It is
+    a setting of the whole process, so the command line and the fleet's pool workers call
+    it before they read any archive; the library never does.
     """
     try:
         import ctypes  # only here: a run that inflates nothing never needs it
@@ -118,11 +120,11 @@ def _batches(
                 return
             read += len(data)
             gunzip.feed(data)
-    except GeneratorExit:
-        raise
+    except (GeneratorExit, KeyboardInterrupt, SystemExit):
+        raise  # closed, or interrupted in the reader's own thread: at once
     except (OSError, _Broken) as err:
         failure = err if isinstance(err, _Broken) else _Broken(f"read error ({err.strerror})")
-        failure.used = gunzip.given()
+        failure.used = gunzip.given()  # the slice it broke in was given whole: its end
         yield chunks, failure.used, read
         yield failure
     except BaseException as err:  # noqa: BLE001 - raised in the reader, where it belongs
@@ -229,7 +231,6 @@ class _Inflater(_Reader):
             fp, gunzip, chunk=chunk, batch=batch, read_size=read, stopped=self._stop.is_set
         )
         self._thread = threading.Thread(target=self._run, name="lostbeat-inflate", daemon=True)
-        _one_arena()
         _Switch.enter()
         self._closed = False
         self._thread.start()

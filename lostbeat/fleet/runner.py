@@ -30,6 +30,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 
+from lostbeat.analyzer._inflater import one_arena
 from lostbeat.errors import LostbeatError
 from lostbeat.fleet.batch import WORKER_DIED, run_batch, take_batch, task_failed
 from lostbeat.fleet.discover import Incident
@@ -93,6 +94,7 @@ _PRELOAD = ["lostbeat.fleet.runner", "lostbeat.analyzer.engine"]
 def _ignore_interrupts() -> None:
     # Ctrl-C is the parent's to handle: it cancels what has not started and stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    one_arena()  # a worker's reading threads share one malloc arena, as the command's do
 
 
 def pool(workers: int) -> ProcessPoolExecutor:

@@ -57,12 +57,17 @@ def _mixed_bundle(path: Path) -> Path:
     return path
 
 
-def _collect(path: Path, limits: Limits | None = None) -> tuple[list[object], list[object]]:
+def _collect(
+    path: Path, limits: Limits | None = None, *, silent: str = ""
+) -> tuple[list[object], list[object]]:
+    """What a consumer saw and the records, the consumer recording nothing for ``silent``."""
     seen: list[object] = []
 
-    def consume(text: Text) -> InputRecord:
+    def consume(text: Text) -> InputRecord | None:
         lines = list(text.lines())
         seen.append((text.path, text.artifact, len(lines), text.note, text.error))
+        if text.artifact == silent:
+            return None
         return InputRecord(text.path, InputStatus.READ, text.artifact, f"{len(lines)} lines")
 
     collected = TarSource(path, limits=limits).collect(consume=consume)
@@ -70,14 +75,23 @@ def _collect(path: Path, limits: Limits | None = None) -> tuple[list[object], li
     return seen, records
 
 
-@pytest.mark.parametrize("limits", [None, Limits(parsed_bytes=4096), Limits(recorded=3)])
+@pytest.mark.parametrize(
+    ("limits", "silent"),
+    [
+        (None, ""),
+        (Limits(parsed_bytes=4096), ""),
+        (Limits(recorded=3), ""),
+        (Limits(recorded=2), "vmksummary"),  # a place reserved, then left empty
+        (Limits(recorded=1), "vmkernel_log"),
+    ],
+)
 def test_members_and_records_come_as_in_one_thread(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limits: Limits | None
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limits: Limits | None, silent: str
 ) -> None:
     bundle = _mixed_bundle(tmp_path / "b.tgz")
-    beside = _collect(bundle, limits)
+    beside = _collect(bundle, limits, silent=silent)
     monkeypatch.setattr(sources, "walk_beside", _sequential)
-    alone = _collect(bundle, limits)
+    alone = _collect(bundle, limits, silent=silent)
     assert beside == alone
     assert len(beside[0]) >= 2 and beside[1]  # something was parsed, something recorded
 
