@@ -31,7 +31,7 @@ Examples:
 from __future__ import annotations
 
 import re
-from itertools import islice
+from itertools import islice, pairwise
 
 __all__ = ["MIN_STAMPED", "WIDEST", "unwrapped"]
 
@@ -58,33 +58,63 @@ _STAMP = re.compile(
     re.ASCII,
 )
 _STAMPS = re.compile(r"^" + _STAMP.pattern, re.ASCII | re.MULTILINE)
+_NUMBERED_STAMPS = re.compile(r"^[ \t]*[0-9]{1,9}[ \t]" + _STAMP.pattern, re.ASCII | re.MULTILINE)
 
 
 def unwrapped(text: str) -> str:
     """``text`` with the lines a mail or forum wrapped joined back, each record on its first
-    line and the lines it ran on to left empty; ``text`` itself when it was not wrapped."""
-    if sum(1 for _ in islice(_STAMPS.finditer(text), MIN_STAMPED)) < MIN_STAMPED:
-        return text
+    line and the lines it ran on to left empty; ``text`` itself when it was not wrapped. A
+    text whose lines an editor numbered (``cat -n``, a pastebin) is read by what follows
+    each number, and a line a wrap ran on to loses its number with its text."""
+    if not any(
+        sum(1 for _ in islice(stamps.finditer(text), MIN_STAMPED)) == MIN_STAMPED
+        for stamps in (_STAMPS, _NUMBERED_STAMPS)
+    ):
+        return text  # the cheap test first: a text without stamped lines is no log
     lines = text.split("\n")
-    widths = [len(line) for line in lines]
+    numbers = _numbers(lines)
+    bodies = [line[len(number) :] for line, number in zip(lines, numbers, strict=True)]
+    stamped = [_STAMP.match(body) is not None for body in bodies]
+    if sum(stamped) < MIN_STAMPED:
+        return text
+    widths = [len(body) for body in bodies]
     # the wrap width: the longest line that could have been broken (a word longer than the
     # width stands on a line of its own, however long)
-    if any(" " in line.strip() for line in lines if len(line) > WIDEST):
+    if any(" " in body.strip() for body in bodies if len(body) > WIDEST):
         return text
     width = max((w for w in widths if w <= WIDEST), default=0)
     if width == 0:
         return text
-    stamped = [_STAMP.match(line) is not None for line in lines]
     record = -1  # the line the current record starts on; -1 before the first stamp
-    for i, line in enumerate(lines):
+    for i, body in enumerate(bodies):
         if stamped[i]:
             record = i
-        elif not line.strip() or line[0].isspace() or record < 0:
+        elif not body.strip() or body[0].isspace() or record < 0:
             record = -1  # a blank or indented line is no wrap's: the record ends there
-        elif widths[i - 1] + 1 + len(line.split(" ", 1)[0]) > width:
+        elif widths[i - 1] + 1 + len(body.split(" ", 1)[0]) > width:
             # the line's first word did not fit on the line before: a wrap
-            lines[record] = f"{lines[record].rstrip()} {line.strip()}"
+            lines[record] = f"{lines[record].rstrip()} {body.strip()}"
             lines[i] = ""
         else:
             record = -1
     return "\n".join(lines)
+
+
+_NUMBER = re.compile(r"[ \t]*[0-9]{1,9}[ \t]", re.ASCII)
+"""An editor's line number before a line's text, with the blank after it."""
+
+
+def _numbers(lines: list[str]) -> list[str]:
+    """Each line's editor number (with the blanks around it), when the text's lines are
+    numbered one after another; else all "". A numbered text has a number on every line
+    that is not empty, each one more than the last (a log's own first field, a pid or a
+    count, does not count up so)."""
+    found = [_NUMBER.match(line) for line in lines]
+    numbers = [int(m[0]) for m in found if m]
+    if len(numbers) < MIN_STAMPED or any(
+        not m for m, line in zip(found, lines, strict=True) if line
+    ):
+        return [""] * len(lines)
+    if any(b != a + 1 for a, b in pairwise(numbers)):
+        return [""] * len(lines)
+    return [m[0] if m else "" for m in found]

@@ -97,3 +97,26 @@ def test_a_text_powershell_saved_as_utf16_is_read_as_text():
         assert "".join(KeptText(odd)) == text
         big = deque([data * 3])  # past the whole-text size: read in pieces
         assert "".join(KeptText(big)).count("Killed process 7 (a)") == 15000
+
+
+def test_a_numbered_log_a_mail_wrapped_is_joined_back_by_what_follows_each_number() -> None:
+    text = (
+        "  801\t2031-02-03T04:05:06.100+01:00 db7 kernel: INFO: task kswapd0:77 blocked for\n"
+        "  802\tmore than 480 seconds.\n"
+        "  803\t2031-02-03T04:05:06.200+01:00 db7 kernel:       Tainted: G  OE  5.14.0 #2\n"
+        "  804\t2031-02-03T04:05:06.300+01:00 db7 kernel: task:kswapd0 state:D stack:0\n"
+    )
+    out = unwrapped(text).split("\n")
+    assert out[0].endswith("task kswapd0:77 blocked for more than 480 seconds.")
+    assert out[0].startswith("  801\t2031-02-03T04:05:06.100")
+    assert out[1] == ""
+    assert out[2:] == text.split("\n")[2:]
+
+
+def test_numbers_that_do_not_count_up_are_a_log_s_own_and_read_as_text() -> None:
+    text = (
+        "4242 2031-02-03T04:05:06 db7 kernel: Out of memory: Killed process 4242 (java)\n"
+        "4242 more words after it\n"
+        "17 2031-02-03T04:05:07 db7 kernel: oom_reaper: reaped process 4242 (java)\n"
+    )
+    assert unwrapped(text) == text
