@@ -24,6 +24,8 @@ Examples:
     (778.978329, 'Out of memory: Killed process 1')
     >>> frame("nas3 login: [86185.341902] ------------[ cut here ]------------").mono
     86185.341902
+    >>> frame("2024-01-09T03:12:45Z In(05) vcpu-2 - Guest: <4>[812.5] db invoked oom").text
+    'db invoked oom'
     >>> frame("2026-05-28T12:24:00.184235+00:00 vm-1 kernel:  kthread+0xef/0x120").at
     1779971040.184235
     >>> frame("Oct 07 19:16:10 <hostname> earlyoom[26328]: process exited").ident
@@ -59,7 +61,9 @@ _ENUMERATED = re.compile(r"^\d{1,7}[.):]?[ \t]+(?!-?\d+[ \t])(?=\S)")
 _LINE_NO = re.compile(r"^\s*\d{1,9} +(?=\[)")  # an editor's line numbers (056)
 _LEVEL = re.compile(r"^<\d{1,3}>")  # pstore / raw kmsg level
 _MONO = re.compile(r"\[\s*(\d{1,10})\.(\d{0,9})\] ?")  # dmesg, kern.log, consoles
-_PROMPT = re.compile(r"^.{0,120}?[#$>:] (?=\[\s*\d{1,10}\.\d{0,9}\])")  # "/ # [", "login: ["
+# "/ # [", "login: ["; a relay's "Guest: <4>[" (a VM's vmware.log keeps the guest's console
+# with its level after its own stamp, level and vCPU)
+_PROMPT = re.compile(r"^.{0,120}?[#$>:] (?:<\d{1,3}>)?(?=\[\s*\d{1,10}\.\d{0,9}\])")
 _DMESG_T = re.compile(
     r"^\[(?:[A-Z][a-z]{2}) ([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4})\] ?"
 )

@@ -79,3 +79,20 @@ def test_an_event_message_that_is_no_kill_is_nothing() -> None:
     lines = ['      "message": "Memory cgroup usage is high",', '      "reason": "OOMKilling",']
     assert looks_like_host_log("\n".join(lines))  # by its reason's word
     assert [i.type for i in parse_host_log(lines, path="log").incidents] == []
+
+
+def test_a_vms_log_relaying_the_guests_console_is_read_past_its_own_prefix() -> None:
+    vmx = "2024-01-09T03:12:{:02d}.310Z In(05) vcpu-2 - Guest: "
+    lines = [
+        vmx.format(44) + "<3>[ 8120.552] Memory cgroup out of memory: Kill process 731 (db) "
+        "score 1712 or sacrifice child",
+        vmx.format(44) + "<3>[ 8120.559] Killed process 731 (db) total-vm:9000000kB, "
+        "anon-rss:700000kB, file-rss:2000kB, shmem-rss:0kB",
+        vmx.format(45) + "<4>[ 8990.100] db invoked oom-killer: gfp_mask=0x6000c0(GFP_KERNEL), "
+        "nodemask=(null), order=0, oom_score_adj=500",
+    ]
+    assert looks_like_host_log("\n".join(lines))
+    incidents = parse_host_log(lines, path="vmware.log").incidents
+    assert (incidents[0].victim, incidents[0].pid, incidents[0].in_cgroup) == ("db", 731, True)
+    assert {i.victim for i in incidents} == {"db"}  # the next report's head names its task
+    assert [i.mono for i in incidents] == [8120.552, 8990.1]  # the stamps read, the level off
