@@ -41,7 +41,9 @@ def timed(self):
         spent[self.name] = time.thread_time()
 threading.Thread.run = timed
 import lostbeat.analyzer.early as early
-early.start([sys.argv[1]])  # as the command line does: inflating while the analysis imports
+from lostbeat.analyzer._inflater import one_arena
+one_arena()  # as the command line does: one malloc arena, then
+early.start([sys.argv[1]])  # inflating while the analysis imports
 import lostbeat.analyzer.engine as engine
 import lostbeat.report.jsonout
 imported, import_cpu = time.perf_counter() - start, time.thread_time()
