@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from lostbeat.analyzer._inflater import drop_early, inflate_early
+from lostbeat.analyzer._inflater import drop_early, inflate_early, one_arena
 from lostbeat.analyzer._limits import Limits
 
-__all__ = ["start", "stop"]
+__all__ = ["one_arena", "start", "stop"]
 
 
 def start(paths: Sequence[str | os.PathLike[str]]) -> None:

@@ -125,13 +125,12 @@ def _console() -> Console:
 
 def run(args: argparse.Namespace) -> int:
     from lostbeat.analyzer import early
-    from lostbeat.analyzer._inflater import one_arena
     from lostbeat.errors import LostbeatError
 
     if not args.paths and not args.this_host:
         raise LostbeatError("nothing to analyse: give a PATH, or --this-host")
 
-    one_arena()  # before any thread reads an archive
+    early.one_arena()  # before any thread reads an archive
     if args.kind is None:  # the first archive inflates while the analysis is imported
         early.start(args.paths)
     try:
