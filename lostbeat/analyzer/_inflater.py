@@ -83,7 +83,7 @@ _AHEAD = 2  # batches that may wait for the reader: what the thread adds to memo
 _HEAD_START = 24  # batches more (48 MiB) for an inflater started while the analysis imports
 _POLL_S = 0.05  # how often a blocked thread looks whether it was told to stop
 
-_Item = tuple[list[bytes], int, int] | BaseException | None
+_Item = tuple[list[bytes], int] | BaseException | None
 
 
 def _batches(
@@ -96,10 +96,10 @@ def _batches(
     stopped: Callable[[], bool],
 ) -> Generator[_Item, None, None]:
     """The inflated bytes as an inflater hands them over: batches of chunks of at most
-    ``chunk`` bytes (each ``batch`` bytes or more but the last), each with the compressed and
-    the file bytes behind it; then ``None`` at the end, or the failure (corrupt or truncated
-    data, a bomb, a read error) after every byte inflated before it."""
-    read, size = 0, 0
+    ``chunk`` bytes (each ``batch`` bytes or more but the last), each with the compressed
+    bytes behind it; then ``None`` at the end, or the failure (corrupt or truncated data, a
+    bomb, a read error) after every byte inflated before it."""
+    size = 0
     chunks: list[bytes] = []
     try:
         while not stopped():
@@ -108,27 +108,26 @@ def _batches(
                 chunks.append(out)
                 size += len(out)
                 if size >= batch:
-                    yield chunks, gunzip.given(), read
+                    yield chunks, gunzip.given()
                     chunks, size = [], 0
                 continue
             data = fp.read(read_size)
             if not data:
                 if not gunzip.finished():
                     raise _Broken(f"{gunzip.kind} stream truncated")
-                yield chunks, gunzip.given(), read
+                yield chunks, gunzip.given()
                 yield None
                 return
-            read += len(data)
             gunzip.feed(data)
     except (GeneratorExit, KeyboardInterrupt, SystemExit):
         raise  # closed, or interrupted in the reader's own thread: at once
     except (OSError, _Broken) as err:
         failure = err if isinstance(err, _Broken) else _Broken(f"read error ({err.strerror})")
         failure.used = gunzip.given()  # the slice it broke in was given whole: its end
-        yield chunks, failure.used, read
+        yield chunks, failure.used
         yield failure
     except BaseException as err:  # noqa: BLE001 - raised in the reader, where it belongs
-        yield chunks, gunzip.given(), read
+        yield chunks, gunzip.given()
         yield err
 
 
@@ -137,7 +136,6 @@ class _Reader:
 
     def __init__(self) -> None:
         self.used = 0  # compressed bytes behind the batches handed out
-        self.read = 0  # file bytes read behind them
         self.done = False
         self._ready: list[bytes] = []  # the current batch, last chunk first
 
@@ -162,7 +160,7 @@ class _Reader:
                     self.used = item.used
                 raise item
             else:
-                chunks, self.used, self.read = item
+                chunks, self.used = item
                 chunks.reverse()
                 self._ready = chunks
         return self._ready.pop()

@@ -91,7 +91,7 @@ def analyze_incident(incident: Incident) -> BundleResult:
 _PRELOAD = ["lostbeat.fleet.runner", "lostbeat.analyzer.engine"]
 
 
-def _ignore_interrupts() -> None:
+def _start_worker() -> None:
     # Ctrl-C is the parent's to handle: it cancels what has not started and stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     one_arena()  # a worker's reading threads share one malloc arena, as the command's do
@@ -101,9 +101,7 @@ def pool(workers: int) -> ProcessPoolExecutor:
     """A process pool whose workers fork from a fork server that imported the analyzer."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(_PRELOAD)
-    return ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_ignore_interrupts
-    )
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker)
 
 
 def _sorted(results: Iterable[BundleResult]) -> list[BundleResult]:
